@@ -3,6 +3,7 @@
  * `node scripts/build.ts` writes dist/; `node scripts/build.ts --check` fails when the committed dist/ is stale.
  */
 import { build } from 'esbuild';
+import type { Dirent } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,7 @@ export async function bundle(entries: Record<string, string>, outdir: string): P
 }
 
 async function listFiles(dir: string, base = dir): Promise<string[]> {
-  let names: import('node:fs').Dirent[];
+  let names: Dirent[];
   try {
     names = await readdir(dir, { withFileTypes: true });
   } catch {

@@ -1,0 +1,71 @@
+import type { RunLocation } from '../layout.ts';
+
+/** A GPU or other accelerator to attach. */
+export interface Accelerator {
+  readonly type: string;
+  readonly count: number;
+}
+
+/** Spot, standard, or spot first and standard when spot capacity is gone. */
+export type Provisioning = 'spot' | 'standard' | 'spot-then-standard';
+
+/** An object (or a prefix ending in `/`) to copy onto the VM before the command runs. */
+export interface StagedInput {
+  /** `gs://bucket/object` or `gs://bucket/prefix/` */
+  readonly source: string;
+  /** Path under the experiment's input directory. */
+  readonly dest: string;
+}
+
+/** A Secret Manager version exposed to the command as an environment variable. */
+export interface SecretRef {
+  readonly env: string;
+  /** `projects/P/secrets/S/versions/V` */
+  readonly resource: string;
+}
+
+/** One experiment as the plan step emits it. */
+export interface Experiment {
+  readonly id: string;
+  readonly params: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Everything actions/launch needs, parsed and checked once from its inputs. */
+export interface LaunchSettings {
+  readonly project: string;
+  /** Zones to try in order (stockout moves to the next). */
+  readonly zones: readonly string[];
+  readonly machineType: string;
+  /** `projects/P/global/images/NAME` or `projects/P/global/images/family/F`. */
+  readonly image: string;
+  readonly containerImage: string | undefined;
+  readonly bootDiskSizeGb: number;
+  readonly bootDiskType: string;
+  readonly accelerators: readonly Accelerator[];
+  readonly provisioning: Provisioning;
+  readonly network: string | undefined;
+  readonly subnetwork: string | undefined;
+  readonly externalIp: boolean;
+  /** The service account the VM runs as (its agent uses it through the metadata server). */
+  readonly vmServiceAccount: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly experiment: Experiment;
+  readonly command: string;
+  readonly inputs: readonly StagedInput[];
+  readonly secrets: readonly SecretRef[];
+  readonly results: RunLocation;
+  /** How long one attempt's command may run. */
+  readonly timeoutMinutes: number;
+  readonly maxAttempts: number;
+  /** Retry when the command itself fails (not only on preemption and infrastructure faults). */
+  readonly retryOnFailure: boolean;
+  readonly heartbeatSeconds: number;
+  readonly logIntervalSeconds: number;
+  /** `owner/repo` and commit, for labels and provenance. */
+  readonly repository: string;
+  readonly sha: string;
+  /** GitHub's run attempt (a re-run increments it), for labels. */
+  readonly githubRunAttempt: number;
+  readonly workloadIdentityProvider: string | undefined;
+  readonly serviceAccount: string | undefined;
+}

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigurationError } from '../../src/errors.ts';
+import { buildInstance, checkMetadataLimits, paramEnvLines } from '../../src/launch/instance.ts';
+import type { RunContext } from '../../src/launch/inputs.ts';
+import { parseAccelerators, parseInputs, parseLaunchInputs, parseSecrets } from '../../src/launch/inputs.ts';
+
+const ctx: RunContext = {
+  runId: '7001',
+  runAttempt: 2,
+  repository: 'octo-org/bench',
+  sha: 'abc123',
+  defaultProject: 'bench-project',
+};
+
+const base: Record<string, string> = {
+  zones: 'us-central1-a, us-central1-b',
+  bucket: 'gs://bench-results/',
+  'vm-service-account': 'gce-matrix-vm@bench-project.iam.gserviceaccount.com',
+  experiment: '{"id":"tool-a_svc-b_1","params":{"tool":"a","service":"b","seed":1}}',
+  command: './run.sh',
+};
+
+function reader(overrides: Record<string, string> = {}): (name: string) => string {
+  const inputs = { ...base, ...overrides };
+  return (name) => inputs[name] ?? '';
+}
+
+describe('parseLaunchInputs', () => {
+  it('parses a minimal set of inputs with defaults', () => {
+    const s = parseLaunchInputs(reader(), ctx);
+    assert.equal(s.project, 'bench-project');
+    assert.deepEqual(s.zones, ['us-central1-a', 'us-central1-b']);
+    assert.equal(s.machineType, 'e2-standard-2');
+    assert.equal(s.results.bucket, 'bench-results');
+    assert.equal(s.results.runId, '7001');
+    assert.equal(s.maxAttempts, 3);
+    assert.equal(s.provisioning, 'standard');
+    assert.deepEqual(s.experiment.params, { tool: 'a', service: 'b', seed: 1 });
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ['missing zones', { zones: '' }, /input zones is required/],
+    ['a bad zone', { zones: 'us-central1' }, /input zones: "us-central1" is not a zone/],
+    ['a bad machine type', { 'machine-type': 'N2 Standard' }, /input machine-type/],
+    ['malformed experiment JSON', { experiment: '{id:' }, /input experiment is not valid JSON/],
+    [
+      'an experiment id that cannot become a name',
+      { experiment: '{"id":"a/b"}' },
+      /input experiment id "a\/b" is not valid/,
+    ],
+    [
+      'nested parameters',
+      { experiment: '{"id":"a","params":{"x":{"y":1}}}' },
+      /parameter "x" must be a string/,
+    ],
+    ['an unknown provisioning', { provisioning: 'preemptible' }, /input provisioning must be/],
+    ['a bad bucket', { bucket: 'Bad_Bucket!' }, /input bucket/],
+    ['half of workload identity', { 'service-account': 'x@p.iam.gserviceaccount.com' }, /go together/],
+    [
+      'a bad provider',
+      { 'workload-identity-provider': 'pool/x', 'service-account': 'launcher@p-123.iam.gserviceaccount.com' },
+      /workload-identity-provider must look like/,
+    ],
+    ['a non-number timeout', { 'timeout-minutes': 'soon' }, /input timeout-minutes must be a number/],
+    ['a fractional attempt count', { 'max-attempts': '1.5' }, /input max-attempts must be a whole number/],
+    ['a reserved label', { labels: 'gce-matrix-run=x' }, /reserved/],
+    ['an invalid label', { labels: 'Team=x' }, /label key "Team"/],
+    ['a non-boolean', { 'external-ip': 'yes' }, /input external-ip must be true or false/],
+  ];
+  for (const [what, overrides, message] of bad) {
+    it(`rejects ${what}, naming the input`, () => {
+      assert.throws(
+        () => parseLaunchInputs(reader(overrides), ctx),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigurationError, String(err));
+          assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('needs a project from the input or the environment', () => {
+    assert.throws(
+      () => parseLaunchInputs(reader(), { ...ctx, defaultProject: undefined }),
+      /input project is required/,
+    );
+  });
+});
+
+describe('small parsers', () => {
+  it('parses accelerators', () => {
+    assert.deepEqual(parseAccelerators('nvidia-l4:2, nvidia-tesla-t4'), [
+      { type: 'nvidia-l4', count: 2 },
+      { type: 'nvidia-tesla-t4', count: 1 },
+    ]);
+    assert.throws(() => parseAccelerators('l4=2'), /TYPE:COUNT/);
+  });
+
+  it('parses inputs and refuses escaping destinations', () => {
+    assert.deepEqual(parseInputs('gs://b/data/set.tar\ngs://b/models/ models'), [
+      { source: 'gs://b/data/set.tar', dest: 'set.tar' },
+      { source: 'gs://b/models/', dest: 'models' },
+    ]);
+    assert.throws(() => parseInputs('gs://b/x ../etc'), /relative path/);
+    assert.throws(() => parseInputs('/local/file'), /is not "gs:\/\/bucket/);
+  });
+
+  it('parses secrets, completing short references', () => {
+    assert.deepEqual(parseSecrets('API_KEY=api-key\nTOKEN=projects/p/secrets/t/versions/3', 'proj'), [
+      { env: 'API_KEY', resource: 'projects/proj/secrets/api-key/versions/latest' },
+      { env: 'TOKEN', resource: 'projects/p/secrets/t/versions/3' },
+    ]);
+    assert.throws(() => parseSecrets('1BAD=x', 'p'), /ENV_NAME=/);
+  });
+
+  it('folds parameter names and refuses collisions and line breaks', () => {
+    assert.equal(paramEnvLines({ tool: 'a', 'rate-limit': 5 }), 'TOOL=a\nRATE_LIMIT=5');
+    assert.throws(() => paramEnvLines({ 'a-b': 1, a_b: 2 }), /both become GCE_MATRIX_PARAM_A_B/);
+    assert.throws(() => paramEnvLines({ x: 'a\nb' }), /line break/);
+  });
+});
+
+describe('buildInstance', () => {
+  const settings = parseLaunchInputs(
+    reader({
+      accelerators: 'nvidia-l4:1',
+      secrets: 'API_KEY=api-key',
+      labels: 'team=bench',
+      provisioning: 'spot',
+    }),
+    ctx,
+  );
+  const vm = buildInstance(settings, {
+    name: 'gcem-7001-x-a1',
+    zone: 'us-central1-b',
+    attempt: 1,
+    spot: true,
+    agentScript: '#!/bin/sh\necho agent\n',
+  });
+
+  it('always sets a hard time limit that deletes the VM', () => {
+    assert.equal(vm.scheduling?.instanceTerminationAction, 'DELETE');
+    assert.equal(vm.scheduling?.maxRunDuration?.seconds, String(60 * 60 + 15 * 60));
+    assert.equal(vm.scheduling?.provisioningModel, 'SPOT');
+  });
+
+  it('gives GPUs the host-maintenance policy they need', () => {
+    assert.equal(vm.scheduling?.onHostMaintenance, 'TERMINATE');
+    assert.deepEqual(vm.guestAccelerators, [
+      { acceleratorType: 'zones/us-central1-b/acceleratorTypes/nvidia-l4', acceleratorCount: 1 },
+    ]);
+  });
+
+  it('labels the VM with run, repo, experiment and attempts', () => {
+    assert.deepEqual(vm.labels, {
+      team: 'bench',
+      'gce-matrix': 'managed',
+      'gce-matrix-run': '7001',
+      'gce-matrix-repo': 'octo-org_bench',
+      'gce-matrix-experiment': 'tool-a_svc-b_1',
+      'gce-matrix-attempt': '1',
+      'gce-matrix-gh-attempt': '2',
+    });
+  });
+
+  it('puts only secret references in metadata', () => {
+    const items: Record<string, string> = {};
+    for (const i of vm.metadata?.items ?? []) items[i.key ?? ''] = i.value ?? '';
+    assert.equal(
+      items['gce-matrix-secrets'],
+      'API_KEY=projects/bench-project/secrets/api-key/versions/latest',
+    );
+    assert.match(items['startup-script'] ?? '', /^GCE_MATRIX_MODE=startup\n#!\/bin\/sh/);
+    assert.match(items['shutdown-script'] ?? '', /^GCE_MATRIX_MODE=shutdown\n/);
+    assert.equal(items['gce-matrix-experiment-prefix'], 'gce-matrix/runs/7001/experiments/tool-a_svc-b_1/');
+    assert.equal(items['gce-matrix-param-env'], 'TOOL=a\nSERVICE=b\nSEED=1');
+  });
+
+  it('refuses metadata over Compute Engine limits, naming the item', () => {
+    assert.throws(
+      () => checkMetadataLimits({ 'gce-matrix-command': 'x'.repeat(300 * 1024) }),
+      /gce-matrix-command is 307200 bytes/,
+    );
+    assert.throws(
+      () =>
+        checkMetadataLimits({
+          a: 'x'.repeat(200 * 1024),
+          b: 'x'.repeat(200 * 1024),
+          c: 'x'.repeat(200 * 1024),
+        }),
+      /totals/,
+    );
+  });
+});
