@@ -51,7 +51,9 @@ function parseOverride(env: NodeJS.ProcessEnv, api: string, fallback: string): U
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigurationError(`${name} is not a URL (got ${JSON.stringify(raw)}); set it like ${fallback}`);
+    throw new ConfigurationError(
+      `${name} is not a URL (got ${JSON.stringify(raw)}); set it like ${fallback}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigurationError(`${name} must be an http or https URL (got ${raw})`);

@@ -83,7 +83,7 @@ export class Recorder {
         (f.when === undefined || f.when(req)),
     );
     if (i < 0) return undefined;
-    const fault = this.faults[i]!;
+    const fault = this.faults[i];
     fault.left -= 1;
     if (fault.left <= 0) this.faults.splice(i, 1);
     return fault;
@@ -143,7 +143,13 @@ export class BedServer {
     for await (const chunk of raw) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const url = new URL(raw.url ?? '/', `http://${raw.headers.host ?? '127.0.0.1'}`);
-    const req: BedRequest = { service: this.service, method: raw.method ?? 'GET', url, headers: raw.headers, body };
+    const req: BedRequest = {
+      service: this.service,
+      method: raw.method ?? 'GET',
+      url,
+      headers: raw.headers,
+      body,
+    };
     const record: RecordedRequest = {
       service: this.service,
       method: req.method,
@@ -172,7 +178,9 @@ export class BedServer {
       await this.handler(req, res);
     } catch (err) {
       if (!res.headersSent) {
-        sendJson(res, 500, { error: { code: 500, message: `stand-in ${this.service} failed: ${String(err)}` } });
+        sendJson(res, 500, {
+          error: { code: 500, message: `stand-in ${this.service} failed: ${String(err)}` },
+        });
       } else {
         res.destroy();
       }

@@ -38,7 +38,7 @@ export class TokenRegistry {
     const header = Array.isArray(authorization) ? authorization[0] : authorization;
     const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!m) return undefined;
-    const issued = this.tokens.get(m[1]!);
+    const issued = this.tokens.get(m[1]);
     if (!issued || issued.expiresAt <= this.clock.now()) return undefined;
     return issued;
   }

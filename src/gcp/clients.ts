@@ -1,0 +1,71 @@
+import { Storage } from '@google-cloud/storage';
+import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
+import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
+import type { AuthClient, GoogleAuth } from 'google-auth-library';
+import { createGoogleAuth } from './auth.ts';
+import type { GoogleEndpoints } from './endpoints.ts';
+import { endpointsFromEnv } from './endpoints.ts';
+import { computeClientOptions } from './endpoints.ts';
+
+/** The Google clients every gce-matrix action shares, built once with one set of credentials and endpoints. */
+export interface GcpClients {
+  readonly project: string;
+  readonly instances: InstancesClient;
+  readonly zoneOperations: ZoneOperationsClient;
+  readonly storage: Storage;
+  close(): Promise<void>;
+}
+
+/** Builds the Compute Engine and Cloud Storage clients against `endpoints` with `auth`. */
+export function createGcpClients(opts: {
+  project: string;
+  auth: GoogleAuth<AuthClient>;
+  endpoints: GoogleEndpoints;
+}): GcpClients {
+  const compute = {
+    ...computeClientOptions(opts.endpoints.compute),
+    auth: opts.auth,
+    projectId: opts.project,
+  };
+  const instances = new InstancesClient(compute);
+  const zoneOperations = new ZoneOperationsClient(compute);
+  const storage = new Storage({
+    projectId: opts.project,
+    authClient: opts.auth,
+    // On a custom endpoint the library sends no token unless told to; resumable session starts still go
+    // without one, so gce-matrix writes its own small objects with single-request uploads.
+    ...(opts.endpoints.storage
+      ? { apiEndpoint: opts.endpoints.storage, useAuthWithCustomEndpoint: true }
+      : {}),
+  });
+  return {
+    project: opts.project,
+    instances,
+    zoneOperations,
+    storage,
+    async close() {
+      await Promise.allSettled([instances.close(), zoneOperations.close()]);
+    },
+  };
+}
+
+/** Credentials (from inputs or ADC) and clients in one step, as every action starts. */
+export function connectGcp(opts: {
+  project: string;
+  env: NodeJS.ProcessEnv;
+  workloadIdentityProvider?: string | undefined;
+  serviceAccount?: string | undefined;
+}): { clients: GcpClients; description: string } {
+  const credentials = createGoogleAuth({
+    projectId: opts.project,
+    env: opts.env,
+    ...(opts.workloadIdentityProvider ? { workloadIdentityProvider: opts.workloadIdentityProvider } : {}),
+    ...(opts.serviceAccount ? { serviceAccount: opts.serviceAccount } : {}),
+  });
+  const clients = createGcpClients({
+    project: opts.project,
+    auth: credentials.auth,
+    endpoints: endpointsFromEnv(opts.env),
+  });
+  return { clients, description: credentials.description };
+}

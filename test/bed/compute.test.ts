@@ -1,0 +1,715 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
+import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
+import { OAuth2Client } from 'google-auth-library';
+import { computeClientOptions } from '../../src/gcp/endpoints.ts';
+import { BedClock } from './clock.ts';
+import { ComputeStandIn, parseFilter } from './compute.ts';
+import { BedServer, Recorder } from './http.ts';
+import { MetadataServer } from './metadata.ts';
+import type { MetadataSnapshot } from './metadata.ts';
+import { TokenRegistry } from './tokens.ts';
+import { isAlive, SerialPort } from './vm.ts';
+
+type InstanceResource = NonNullable<Parameters<InstancesClient['insert']>[0]>['instanceResource'];
+
+/** What gax's REST fallback puts on a failed call. */
+interface GaxError extends Error {
+  code: number;
+  httpStatusCode?: number;
+  reason?: string;
+  domain?: string;
+  errorInfoMetadata?: Record<string, string>;
+}
+
+const PROJECT = 'bed-project';
+const ZONE = 'us-central1-a';
+const VM_SA = `gce-matrix-vm@${PROJECT}.iam.gserviceaccount.com`;
+
+// 100x: a 15 s boot takes 150 ms, the 30 s preemption budget 300 ms, a 60 s maxRunDuration 600 ms.
+const clock = new BedClock(100);
+const tokens = new TokenRegistry(clock);
+const recorder = new Recorder();
+const workDir = mkdtempSync(path.join(tmpdir(), 'compute-bed-'));
+const standIn = new ComputeStandIn({
+  clock,
+  tokens,
+  recorder,
+  project: PROJECT,
+  workDir,
+  vmEnv: () => ({ BED_MARKER: 'from-vm-env' }),
+});
+const server = new BedServer('compute', recorder, standIn.handle);
+let instances: InstancesClient;
+let zoneOps: ZoneOperationsClient;
+/** Pids of background children the scripts report, checked dead at the end. */
+const childPids: number[] = [];
+
+function clientOptions(accessToken: string, expiry: number) {
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({ access_token: accessToken, expiry_date: expiry });
+  return { ...computeClientOptions(new URL(`${server.origin}/compute/v1/`)), authClient, projectId: PROJECT };
+}
+
+before(async () => {
+  await server.listen();
+  const { token, expiresAt } = tokens.issue(
+    { subject: 'user:tester', email: 'tester@example.com', scopes: [], kind: 'service-account' },
+    3600 * 24 * 365,
+  );
+  instances = new InstancesClient(clientOptions(token, expiresAt));
+  zoneOps = new ZoneOperationsClient(clientOptions(token, expiresAt));
+});
+
+after(async () => {
+  const pids = standIn.pids;
+  await standIn.close();
+  await server.close();
+  await instances.close();
+  await zoneOps.close();
+  rmSync(workDir, { recursive: true, force: true });
+  assert.ok(pids.length > 0, 'the suite booted VMs');
+  assert.deepEqual([...pids, ...childPids].filter(isAlive), [], 'no VM process outlives the stand-in');
+});
+
+function vmResource(
+  name: string,
+  extra: Partial<InstanceResource> & { items?: Record<string, string> } = {},
+) {
+  const { items = {}, ...rest } = extra;
+  return {
+    name,
+    machineType: `zones/${ZONE}/machineTypes/e2-small`,
+    disks: [
+      {
+        boot: true,
+        autoDelete: true,
+        initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+      },
+    ],
+    networkInterfaces: [{ network: 'global/networks/default' }],
+    serviceAccounts: [{ email: VM_SA, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
+    metadata: { items: Object.entries(items).map(([key, value]) => ({ key, value })) },
+    ...rest,
+  } satisfies InstanceResource;
+}
+
+/** Waits on a zone operation the way the SPEC prescribes: `zoneOperations.wait` until DONE. */
+async function waitOp(latest: unknown, zone = ZONE) {
+  const name = (latest as { name: string }).name;
+  for (;;) {
+    const [op] = await zoneOps.wait({ project: PROJECT, zone, operation: name });
+    if (op.status === 'DONE') return op;
+  }
+}
+
+async function create(resource: InstanceResource, zone = ZONE) {
+  const [lro] = await instances.insert({ project: PROJECT, zone, instanceResource: resource });
+  return waitOp(lro.latestResponse, zone);
+}
+
+async function remove(name: string, zone = ZONE) {
+  const [lro] = await instances.delete({ project: PROJECT, zone, instance: name });
+  return waitOp(lro.latestResponse, zone);
+}
+
+async function get(name: string, zone = ZONE) {
+  const [vm] = await instances.get({ project: PROJECT, zone, instance: name });
+  return vm;
+}
+
+/** The response body gax keeps on the error: the only place `errors[].reason` survives. */
+function rawBody(err: GaxError): string {
+  const raw = (err as unknown as Record<symbol, unknown>)[Symbol.for('google-gax.rawHttpResponsePayload')];
+  return typeof raw === 'string' ? raw : '';
+}
+
+async function rejection(p: Promise<unknown>): Promise<GaxError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as GaxError;
+  }
+  assert.fail('expected the call to fail');
+}
+
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const serial = (name: string) => standIn.inspect(name)?.serial ?? '';
+
+describe('instances with the real @google-cloud/compute client', () => {
+  test('insert, wait, get: the instance is RUNNING with the resource filled in like Compute Engine', async () => {
+    const done = await create(vmResource('vm-basic', { labels: { run: 'r0' } }));
+    assert.equal(done.status, 'DONE');
+    assert.equal(done.operationType, 'insert');
+    assert.ok(!done.error);
+    assert.match(
+      done.targetLink ?? '',
+      /\/projects\/bed-project\/zones\/us-central1-a\/instances\/vm-basic$/,
+    );
+    const vm = await get('vm-basic');
+    assert.equal(vm.status, 'RUNNING');
+    assert.equal(vm.kind, 'compute#instance');
+    assert.match(String(vm.id), /^\d+$/);
+    assert.match(vm.machineType ?? '', /zones\/us-central1-a\/machineTypes\/e2-small$/);
+    assert.match(vm.zone ?? '', /zones\/us-central1-a$/);
+    assert.deepEqual(vm.labels, { run: 'r0' });
+    assert.equal(vm.scheduling?.provisioningModel, 'STANDARD');
+    assert.equal(vm.serviceAccounts?.[0]?.email, VM_SA);
+    assert.ok(vm.metadata?.fingerprint);
+    assert.ok(vm.lastStartTimestamp);
+    assert.equal(vm.cpuPlatform, 'Intel Broadwell');
+  });
+
+  test('a startup script reads its attribute and a token from its own metadata server', async () => {
+    const script = [
+      '#!/bin/bash',
+      'set -eu',
+      'md() { curl -sf -H "Metadata-Flavor: Google" "http://$GCE_METADATA_HOST/computeMetadata/v1/$1"; }',
+      'exp=$(md instance/attributes/experiment)',
+      'token=$(md instance/service-accounts/default/token | sed -E \'s/.*"access_token":"([^"]+)".*/\\1/\')',
+      'printf "%s" "$exp" > "$HOME/experiment.txt"',
+      'printf "%s" "$token" > "$HOME/token.txt"',
+      'echo "experiment=$exp name=$(md instance/name) zone=$(md instance/zone) preempted=$(md instance/preempted)"',
+      'echo "noflavor=$(curl -s -o /dev/null -w "%{http_code}" "http://$GCE_METADATA_HOST/computeMetadata/v1/instance/name")"',
+      'echo "marker=$BED_MARKER home=$HOME"',
+      'sleep 300 &',
+      'echo "child=$!"',
+    ].join('\n');
+    await create(
+      vmResource('vm-script', { items: { 'startup-script': script, experiment: 'tool-a__svc-1' } }),
+    );
+    const dir = standIn.inspect('vm-script')!.dir;
+    await until('startup script to finish', () => serial('vm-script').includes('startup-script exit status'));
+    const out = serial('vm-script');
+    assert.match(out, /startup-script exit status 0/);
+    assert.equal(readFileSync(path.join(dir, 'experiment.txt'), 'utf8'), 'tool-a__svc-1');
+    const principal = tokens.check(`Bearer ${readFileSync(path.join(dir, 'token.txt'), 'utf8')}`);
+    assert.equal(principal?.email, VM_SA, 'the metadata token is a live token of the VM service account');
+    assert.match(
+      out,
+      /^\w{3} [ \d]\d \d\d:\d\d:\d\d vm-script google_metadata_script_runner\[\d+\]: startup-script: experiment=tool-a__svc-1 name=vm-script zone=projects\/123456789012\/zones\/us-central1-a preempted=FALSE$/m,
+    );
+    assert.match(out, /startup-script: noflavor=403$/m);
+    assert.match(out, new RegExp(`startup-script: marker=from-vm-env home=${dir}$`, 'm'));
+    assert.match(out, /^SeaBIOS/, 'boot lines come first');
+    childPids.push(Number(/startup-script: child=(\d+)/.exec(out)?.[1]));
+    assert.equal((await get('vm-script')).status, 'RUNNING', 'the instance keeps running after its script');
+  });
+
+  test('serial port output pages with start/next like getSerialPortOutput', async () => {
+    const script = 'for i in $(seq 1 200); do echo "line $i of the experiment log"; done';
+    await create(vmResource('vm-serial', { items: { 'startup-script': script } }));
+    await until('output', () => serial('vm-serial').includes('startup-script exit status'));
+    const whole = serial('vm-serial');
+    const total = Buffer.byteLength(whole);
+
+    const [first] = await instances.getSerialPortOutput({
+      project: PROJECT,
+      zone: ZONE,
+      instance: 'vm-serial',
+    });
+    assert.equal(first.contents, whole);
+    assert.equal(Number(first.start), 0);
+    assert.equal(Number(first.next), total);
+
+    const [mid] = await instances.getSerialPortOutput({
+      project: PROJECT,
+      zone: ZONE,
+      instance: 'vm-serial',
+      port: 1,
+      start: 100,
+    });
+    assert.equal(Number(mid.start), 100);
+    assert.equal(mid.contents, Buffer.from(whole).subarray(100).toString());
+
+    const [tail] = await instances.getSerialPortOutput({
+      project: PROJECT,
+      zone: ZONE,
+      instance: 'vm-serial',
+      start: -10,
+    });
+    assert.equal(Number(tail.start), total - 10);
+    assert.equal(
+      tail.contents,
+      Buffer.from(whole)
+        .subarray(total - 10)
+        .toString(),
+    );
+
+    const [beyond] = await instances.getSerialPortOutput({
+      project: PROJECT,
+      zone: ZONE,
+      instance: 'vm-serial',
+      start: total + 50,
+    });
+    assert.equal(beyond.contents, '');
+    assert.equal(Number(beyond.next), total + 50);
+  });
+
+  test('the serial buffer keeps the last 1 MB and moves a stale start up to the oldest byte', () => {
+    const port = new SerialPort(1000);
+    for (let i = 0; i < 300; i++) port.write('0123456789');
+    assert.equal(port.total, 3000);
+    const r = port.read(5);
+    assert.equal(r.start, 2000);
+    assert.equal(r.next, 3000);
+    assert.equal(r.contents.length, 1000);
+  });
+
+  test('labels filter and pagination on list', async () => {
+    await Promise.all([
+      create(vmResource('vm-l1', { labels: { run: 'r1', exp: 'e1' } })),
+      create(vmResource('vm-l2', { labels: { run: 'r1', exp: 'e2' } })),
+      create(vmResource('vm-l3', { labels: { run: 'r2', exp: 'e1' } })),
+    ]);
+    const names = async (filter: string, maxResults?: number) => {
+      const [list] = await instances.list({ project: PROJECT, zone: ZONE, filter, maxResults });
+      return list.map((i) => i.name).sort();
+    };
+    assert.deepEqual(await names('labels.run = "r1"'), ['vm-l1', 'vm-l2']);
+    assert.deepEqual(await names('labels.run=r1 AND labels.exp=e2'), ['vm-l2']);
+    assert.deepEqual(await names('(labels.run = r1) (labels.exp = e1)'), ['vm-l1']);
+    assert.deepEqual(await names('name = vm-l3'), ['vm-l3']);
+    recorder.clear();
+    assert.deepEqual(
+      await names('labels.exp = e1', 1),
+      ['vm-l1', 'vm-l3'],
+      'autoPaginate follows nextPageToken',
+    );
+    assert.ok(recorder.of('compute', 'GET', /\/instances$/).some((r) => r.query.pageToken));
+    const err = await rejection(instances.list({ project: PROJECT, zone: ZONE, filter: 'labels.run = ' }));
+    assert.equal(err.httpStatusCode, 400);
+    await Promise.all(['vm-l1', 'vm-l2', 'vm-l3'].map((n) => remove(n)));
+  });
+
+  test('delete runs the shutdown script, kills the process group, and the instance is gone', async () => {
+    await create(
+      vmResource('vm-del', {
+        items: {
+          'startup-script': 'sleep 600 & echo "child=$!"; wait',
+          'shutdown-script': '#!/bin/sh\necho "bye from $(hostname)"\ntouch "$HOME/shutdown-ran"',
+        },
+      }),
+    );
+    await until('child pid', () => /child=(\d+)/.exec(serial('vm-del')));
+    const child = Number(/child=(\d+)/.exec(serial('vm-del'))![1]);
+    childPids.push(child);
+    const { dir, pids } = standIn.inspect('vm-del')!;
+    assert.ok(isAlive(child));
+    const [lro] = await instances.delete({ project: PROJECT, zone: ZONE, instance: 'vm-del' });
+    const op = await waitOp(lro.latestResponse);
+    assert.equal(op.operationType, 'delete');
+    assert.ok(!op.error);
+    assert.ok(existsSync(path.join(dir, 'shutdown-ran')));
+    assert.match(serial('vm-del'), /shutdown-script: bye from /);
+    const err = await rejection(get('vm-del'));
+    assert.equal(err.code, 5);
+    assert.equal(err.httpStatusCode, 404);
+    assert.equal(
+      err.message,
+      "The resource 'projects/bed-project/zones/us-central1-a/instances/vm-del' was not found",
+    );
+    await until('processes to die', () => [child, ...pids].every((p) => !isAlive(p)));
+  });
+
+  test('deleting an instance that is still provisioning ends both operations and boots nothing', async () => {
+    const [ins] = await instances.insert({
+      project: PROJECT,
+      zone: ZONE,
+      instanceResource: vmResource('vm-early', { items: { 'startup-script': 'touch "$HOME/booted"' } }),
+    });
+    assert.equal((await get('vm-early')).status, 'PROVISIONING');
+    await remove('vm-early');
+    const insertOp = await waitOp(ins.latestResponse);
+    assert.equal(insertOp.status, 'DONE');
+    assert.equal((await rejection(get('vm-early'))).code, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!existsSync(path.join(standIn.inspect('vm-early')!.dir, 'booted')));
+    assert.equal(standIn.inspect('vm-early')!.metadataHost, undefined);
+  });
+
+  test('requestId makes insert idempotent: the same operation comes back', async () => {
+    const requestId = '3f1c6a1e-8d1b-4a57-9a55-2f4b8c0d1e7a';
+    const resource = vmResource('vm-idem');
+    const [a] = await instances.insert({
+      project: PROJECT,
+      zone: ZONE,
+      instanceResource: resource,
+      requestId,
+    });
+    const [b] = await instances.insert({
+      project: PROJECT,
+      zone: ZONE,
+      instanceResource: resource,
+      requestId,
+    });
+    assert.equal((a.latestResponse as { name: string }).name, (b.latestResponse as { name: string }).name);
+    await waitOp(a.latestResponse);
+    await remove('vm-idem');
+  });
+
+  test('a duplicate name is rejected with HTTP 409 (gax code 10 ABORTED, not 6)', async () => {
+    await create(vmResource('vm-dup'));
+    const err = await rejection(
+      instances.insert({ project: PROJECT, zone: ZONE, instanceResource: vmResource('vm-dup') }),
+    );
+    assert.equal(err.code, 10);
+    assert.equal(err.httpStatusCode, 409);
+    assert.equal(
+      err.message,
+      "The resource 'projects/bed-project/zones/us-central1-a/instances/vm-dup' already exists",
+    );
+    assert.match(rawBody(err), /"reason":"alreadyExists"/);
+    await remove('vm-dup');
+  });
+
+  test('invalid requests fail with 400 invalid and the field named', async () => {
+    const bad = await rejection(
+      instances.insert({ project: PROJECT, zone: ZONE, instanceResource: vmResource('Bad_Name') }),
+    );
+    assert.equal(bad.code, 3);
+    assert.equal(bad.httpStatusCode, 400);
+    assert.match(
+      bad.message,
+      /^Invalid value for field 'resource.name': 'Bad_Name'\. Must be a match of regex/,
+    );
+    const mt = await rejection(
+      instances.insert({
+        project: PROJECT,
+        zone: ZONE,
+        instanceResource: vmResource('vm-mt', { machineType: `zones/${ZONE}/machineTypes/n9-huge-7` }),
+      }),
+    );
+    assert.match(mt.message, /Machine type with name 'n9-huge-7' does not exist in zone 'us-central1-a'\./);
+    const label = await rejection(
+      instances.insert({
+        project: PROJECT,
+        zone: ZONE,
+        instanceResource: vmResource('vm-label', { labels: { repo: 'Octo-Org/Repo' } }),
+      }),
+    );
+    assert.match(label.message, /Label value 'Octo-Org\/Repo' violates format constraints/);
+    const zone = await rejection(get('vm-x', 'mars-central1-a'));
+    assert.equal(zone.httpStatusCode, 404);
+  });
+
+  test('a stockout completes the insert operation DONE with ZONE_RESOURCE_POOL_EXHAUSTED; wait does not throw', async () => {
+    standIn.stockout(ZONE);
+    const op = await create(vmResource('vm-stockout'));
+    assert.equal(op.status, 'DONE');
+    assert.equal(op.error?.errors?.[0]?.code, 'ZONE_RESOURCE_POOL_EXHAUSTED');
+    assert.match(
+      op.error?.errors?.[0]?.message ?? '',
+      /^The zone 'projects\/bed-project\/zones\/us-central1-a' does not have enough resources available to fulfill the request\./,
+    );
+    assert.equal(op.httpErrorStatusCode, 503);
+    assert.equal((await rejection(get('vm-stockout'))).code, 5, 'the failed instance does not remain');
+
+    standIn.stockout('us-central1-b', 1, { withDetails: true });
+    const op2 = await create(
+      vmResource('vm-stockout2', { machineType: 'zones/us-central1-b/machineTypes/e2-small' }),
+      'us-central1-b',
+    );
+    assert.equal(op2.error?.errors?.[0]?.code, 'ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS');
+    assert.equal(op2.error?.errors?.[0]?.errorDetails?.[0]?.errorInfo?.domain, 'compute.googleapis.com');
+  });
+
+  test('quota: 403 quotaExceeded on insert, or QUOTA_EXCEEDED inside the operation', async () => {
+    const withdraw = standIn.quota('us-central1', 'CPUS');
+    const err = await rejection(
+      instances.insert({ project: PROJECT, zone: ZONE, instanceResource: vmResource('vm-quota') }),
+    );
+    withdraw();
+    assert.equal(err.code, 7);
+    assert.equal(err.httpStatusCode, 403);
+    assert.equal(err.message, "Quota 'CPUS' exceeded.  Limit: 24.0 in region us-central1.");
+    assert.equal(err.reason, 'QUOTA_EXCEEDED', 'ErrorInfo details are decoded into reason/domain');
+    assert.equal(err.domain, 'compute.googleapis.com');
+    assert.match(rawBody(err), /"reason":"quotaExceeded"/);
+
+    standIn.quota('us-central1', 'SSD_TOTAL_GB', { times: 1, inOperation: true, limit: 500 });
+    const op = await create(vmResource('vm-quota2'));
+    assert.equal(op.error?.errors?.[0]?.code, 'QUOTA_EXCEEDED');
+    assert.match(op.error?.errors?.[0]?.message ?? '', /^Quota 'SSD_TOTAL_GB' exceeded\.  Limit: 500\.0/);
+  });
+
+  test('429 is not retried by the library; 503 is retried on get but not on insert', async () => {
+    standIn.rateLimit(1);
+    const limited = await rejection(get('vm-basic'));
+    assert.equal(limited.code, 8);
+    assert.equal(limited.httpStatusCode, 429);
+    assert.match(rawBody(limited), /"reason":"rateLimitExceeded"/);
+
+    recorder.clear();
+    standIn.unavailable(1);
+    assert.equal((await get('vm-basic')).status, 'RUNNING');
+    assert.deepEqual(
+      recorder.of('compute', 'GET', /instances\/vm-basic$/).map((r) => r.status),
+      [503, 200],
+    );
+
+    standIn.unavailable(1);
+    const failed = await rejection(
+      instances.insert({ project: PROJECT, zone: ZONE, instanceResource: vmResource('vm-503') }),
+    );
+    assert.equal(failed.code, 14);
+    assert.equal(failed.httpStatusCode, 503);
+  });
+
+  test('an unknown or expired token is 401 and not retried', async () => {
+    const stale = new InstancesClient(clientOptions('ya29.not-issued', Date.now() + 3_600_000));
+    try {
+      recorder.clear();
+      const err = await rejection(stale.get({ project: PROJECT, zone: ZONE, instance: 'vm-basic' }));
+      assert.equal(err.code, 16);
+      assert.equal(err.httpStatusCode, 401);
+      assert.equal(recorder.of('compute').length, 1);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  test('spot preemption: preempted=TRUE, shutdown script within budget, TERMINATED (or deleted)', async () => {
+    const shutdown = [
+      '#!/bin/bash',
+      'p=$(curl -sf -H "Metadata-Flavor: Google" "http://$GCE_METADATA_HOST/computeMetadata/v1/instance/preempted")',
+      'echo "$p" > "$HOME/preempted.txt"',
+      'echo "shutting down, preempted=$p"',
+    ].join('\n');
+    const spot = { provisioningModel: 'SPOT', instanceTerminationAction: 'STOP' };
+    await create(
+      vmResource('vm-spot', {
+        scheduling: spot,
+        items: { 'startup-script': 'sleep 600', 'shutdown-script': shutdown },
+      }),
+    );
+    const scheduling = (await get('vm-spot')).scheduling;
+    assert.equal(scheduling?.preemptible, true);
+    assert.equal(scheduling?.automaticRestart, false);
+    assert.equal(scheduling?.onHostMaintenance, 'TERMINATE');
+    await until('guest', () => serial('vm-spot').includes('Found startup-script'));
+    const { dir, pids } = standIn.inspect('vm-spot')!;
+    await standIn.preempt('vm-spot');
+    assert.equal(readFileSync(path.join(dir, 'preempted.txt'), 'utf8').trim(), 'TRUE');
+    assert.match(serial('vm-spot'), /shutdown-script: shutting down, preempted=TRUE/);
+    const vm = await get('vm-spot');
+    assert.equal(vm.status, 'TERMINATED');
+    assert.ok(vm.lastStopTimestamp);
+    assert.ok(pids.every((p) => !isAlive(p)));
+    const [ops] = await zoneOps.list({
+      project: PROJECT,
+      zone: ZONE,
+      filter: 'operationType = compute.instances.preempted',
+    });
+    assert.equal(ops.length, 1);
+
+    await create(
+      vmResource('vm-spot-del', {
+        scheduling: { provisioningModel: 'SPOT', instanceTerminationAction: 'DELETE' },
+        items: { 'startup-script': 'sleep 600' },
+      }),
+    );
+    await standIn.preempt('vm-spot-del');
+    assert.equal((await rejection(get('vm-spot-del'))).code, 5);
+  });
+
+  test('a shutdown script that overstays its budget is killed', async () => {
+    await create(
+      vmResource('vm-slowstop', {
+        scheduling: { provisioningModel: 'SPOT', instanceTerminationAction: 'STOP' },
+        items: { 'startup-script': 'true', 'shutdown-script': 'echo start; sleep 600; echo never' },
+      }),
+    );
+    await until('guest', () => serial('vm-slowstop').includes('startup-script exit status'));
+    const started = Date.now();
+    await standIn.preempt('vm-slowstop');
+    assert.ok(Date.now() - started < 5000, 'the 30 s virtual budget is 0.3 s real');
+    assert.match(serial('vm-slowstop'), /Stopping timed out/);
+    assert.doesNotMatch(serial('vm-slowstop'), /never/);
+    assert.ok(standIn.inspect('vm-slowstop')!.pids.every((p) => !isAlive(p)));
+  });
+
+  test('silent death: killed without its shutdown script, instance TERMINATED', async () => {
+    await create(
+      vmResource('vm-silent', {
+        items: { 'startup-script': 'sleep 600', 'shutdown-script': 'touch "$HOME/should-not-exist"' },
+      }),
+    );
+    await until('guest', () => serial('vm-silent').includes('Found startup-script'));
+    const { dir, pids } = standIn.inspect('vm-silent')!;
+    await standIn.killSilently('vm-silent');
+    assert.equal((await get('vm-silent')).status, 'TERMINATED');
+    assert.ok(!existsSync(path.join(dir, 'should-not-exist')));
+    await until('death', () => pids.every((p) => !isAlive(p)));
+    await remove('vm-silent');
+  });
+
+  test('maxRunDuration with DELETE removes an overstaying instance after its shutdown script', async () => {
+    await create(
+      vmResource('vm-maxrun', {
+        scheduling: { maxRunDuration: { seconds: 60 }, instanceTerminationAction: 'DELETE' },
+        items: { 'startup-script': 'sleep 600', 'shutdown-script': 'touch "$HOME/max-run-shutdown"' },
+      }),
+    );
+    const { dir } = standIn.inspect('vm-maxrun')!;
+    assert.equal((await get('vm-maxrun')).scheduling?.maxRunDuration?.seconds, '60');
+    const startedAt = clock.now();
+    await until('deletion', async () => {
+      try {
+        await get('vm-maxrun');
+        return undefined;
+      } catch (err) {
+        return (err as GaxError).code === 5;
+      }
+    });
+    assert.ok(clock.now() - startedAt >= 55_000, 'not before its time');
+    assert.ok(existsSync(path.join(dir, 'max-run-shutdown')));
+  });
+
+  test('slow boot and slow delete stretch the timeline in virtual time', async () => {
+    standIn.slowBoot(120_000);
+    await create(vmResource('vm-slowboot', { items: { 'startup-script': 'echo up' } }));
+    const runningAt = clock.now();
+    await until('guest', () => serial('vm-slowboot').includes('startup-script: up'));
+    assert.ok(clock.now() - runningAt >= 120_000);
+    standIn.slowDelete(60_000);
+    const t = clock.now();
+    await remove('vm-slowboot');
+    assert.ok(clock.now() - t >= 60_000);
+  });
+
+  test('aggregatedList groups instances by zone', async () => {
+    const seen: string[] = [];
+    for await (const [scope, list] of instances.aggregatedListAsync({ project: PROJECT })) {
+      for (const i of list.instances ?? []) seen.push(`${scope}/${i.name}`);
+    }
+    assert.ok(seen.includes('zones/us-central1-a/vm-basic'));
+  });
+});
+
+describe('metadata server', () => {
+  const snapshot = (): MetadataSnapshot => ({
+    project: PROJECT,
+    projectNumber: '123456789012',
+    projectAttributes: { team: 'bench' },
+    name: 'vm-md',
+    id: '4242',
+    zone: ZONE,
+    machineType: 'e2-small',
+    cpuPlatform: 'Intel Broadwell',
+    image: 'projects/debian-cloud/global/images/debian-12',
+    hostname: `vm-md.${ZONE}.c.${PROJECT}.internal`,
+    description: '',
+    preempted: state.preempted,
+    maintenanceEvent: 'NONE',
+    attributes: { 'gce-matrix-run': 'r1', 'startup-script': 'true' },
+    tags: [],
+    networkIP: '10.128.0.9',
+    serviceAccounts: [{ email: VM_SA, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
+    scheduling: {
+      automaticRestart: false,
+      onHostMaintenance: 'TERMINATE',
+      preemptible: true,
+      provisioningModel: 'SPOT',
+    },
+  });
+  const state = { preempted: false };
+  const mds = new MetadataServer({ clock, tokens, snapshot });
+  const md = (p: string, headers: Record<string, string> = { 'Metadata-Flavor': 'Google' }) =>
+    fetch(`http://${mds.host}/computeMetadata/v1/${p}`, { headers, redirect: 'manual' });
+
+  before(() => mds.listen());
+  after(() => mds.close());
+
+  test('requires Metadata-Flavor and answers with it', async () => {
+    const denied = await md('instance/name', {});
+    assert.equal(denied.status, 403);
+    assert.equal(denied.headers.get('metadata-flavor'), 'Google');
+    const root = await fetch(`http://${mds.host}/`);
+    assert.equal(root.headers.get('metadata-flavor'), 'Google');
+    const ok = await md('instance/name');
+    assert.equal(await ok.text(), 'vm-md');
+  });
+
+  test('attributes, directories, recursive JSON and redirects', async () => {
+    assert.equal(await (await md('instance/attributes/')).text(), 'gce-matrix-run\nstartup-script\n');
+    assert.deepEqual(await (await md('instance/attributes/?recursive=true')).json(), {
+      'gce-matrix-run': 'r1',
+      'startup-script': 'true',
+    });
+    assert.equal(await (await md('instance/attributes/gce-matrix-run')).text(), 'r1');
+    assert.equal((await md('instance/attributes/missing')).status, 404);
+    const redirect = await md('instance/attributes');
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.get('location'), '/computeMetadata/v1/instance/attributes/');
+    assert.equal(await (await md('project/project-id')).text(), PROJECT);
+    assert.equal(await (await md('project/numeric-project-id')).text(), '123456789012');
+    assert.equal(await (await md('project/attributes/team')).text(), 'bench');
+    assert.equal(await (await md('instance/scheduling/preemptible')).text(), 'TRUE');
+    assert.equal(
+      await (await md('instance/machine-type')).text(),
+      'projects/123456789012/machineTypes/e2-small',
+    );
+    const inst = (await (await md('instance/?recursive=true')).json()) as Record<string, unknown>;
+    assert.equal(inst.machineType, 'projects/123456789012/machineTypes/e2-small');
+    assert.equal(inst.id, 4242);
+  });
+
+  test('service account token, email and identity', async () => {
+    const tok = (await (await md('instance/service-accounts/default/token')).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(tok.token_type, 'Bearer');
+    assert.ok(Number(tok.expires_in) > 3500);
+    assert.equal(tokens.check(`Bearer ${String(tok.access_token)}`)?.email, VM_SA);
+    assert.equal(await (await md('instance/service-accounts/default/email')).text(), VM_SA);
+    const jwt = await (
+      await md('instance/service-accounts/default/identity?audience=https://x&format=full')
+    ).text();
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(claims.aud, 'https://x');
+    assert.equal(claims.email, VM_SA);
+    assert.equal((await md('instance/service-accounts/default/identity')).status, 400);
+  });
+
+  test('preempted supports wait_for_change', async () => {
+    const waiting = md('instance/preempted?wait_for_change=true');
+    await new Promise((r) => setTimeout(r, 50));
+    state.preempted = true;
+    mds.changed();
+    assert.equal(await (await waiting).text(), 'TRUE');
+    state.preempted = false;
+  });
+});
+
+test('list filters parse like Compute Engine', () => {
+  const r = { name: 'vm-a', status: 'RUNNING', labels: { run: 'r1' }, zone: 'https://x/zones/us-central1-a' };
+  assert.ok(parseFilter('labels.run = "r1" AND status = RUNNING')(r));
+  assert.ok(parseFilter('zone = us-central1-a')(r));
+  assert.ok(parseFilter('name = vm-*')(r));
+  assert.ok(parseFilter('labels.run:*')(r));
+  assert.ok(!parseFilter('labels.exp:*')(r));
+  assert.ok(parseFilter('name eq vm-.*')(r));
+  assert.ok(!parseFilter('status != RUNNING')(r));
+});

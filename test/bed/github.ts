@@ -1,0 +1,785 @@
+/**
+ * A stand-in for the part of GitHub's REST API the actions use: issue comments (with GitHub's pagination),
+ * reactions, collaborator permission, pull requests, repositories. Tokens map to identities; errors carry
+ * GitHub's status codes and bodies; every answer carries the rate-limit headers.
+ */
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { BedClock } from './clock.ts';
+import type { BedRequest } from './http.ts';
+import { jsonBody, sendJson } from './http.ts';
+
+/** Who a token stands for. */
+export interface GitHubIdentity {
+  readonly login: string;
+  readonly type: 'Bot' | 'User';
+  readonly id: number;
+}
+
+/** Options of a token. */
+export interface TokenOptions {
+  /** A read-only token (e.g. GITHUB_TOKEN on a pull request from a fork) gets 403 on every write. */
+  readOnly?: boolean;
+  /** Requests per hour; GitHub gives GITHUB_TOKEN 1000, users 5000. */
+  rateLimit?: number;
+}
+
+/** A repository role; `permission` in GitHub's answer is derived from it. */
+export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+
+/** A stored issue comment. */
+export interface StoredComment {
+  id: number;
+  node_id: string;
+  owner: string;
+  repo: string;
+  issue: number;
+  body: string;
+  user: GitHubIdentity;
+  created_at: string;
+  updated_at: string;
+  reactions: StoredReaction[];
+}
+
+/** A stored reaction. */
+export interface StoredReaction {
+  id: number;
+  node_id: string;
+  content: string;
+  user: GitHubIdentity;
+  created_at: string;
+}
+
+/** What a test says about a pull request; the rest is filled in. */
+export interface PullRequestSpec {
+  /** `owner/name` of the base repository. */
+  repo: string;
+  number?: number;
+  title?: string;
+  body?: string;
+  author?: string;
+  headRef?: string;
+  headSha?: string;
+  baseRef?: string;
+  baseSha?: string;
+  mergeCommitSha?: string | null;
+  /** `owner/name` of the fork the head lives in; absent for a same-repository branch. */
+  fork?: string;
+  state?: 'open' | 'closed';
+  draft?: boolean;
+}
+
+interface StoredPull extends Required<Omit<PullRequestSpec, 'fork' | 'mergeCommitSha'>> {
+  fork: string | undefined;
+  mergeCommitSha: string | null;
+  id: number;
+  created_at: string;
+}
+
+interface StoredRepo {
+  id: number;
+  owner: string;
+  name: string;
+  private: boolean;
+  defaultBranch: string;
+  fork: boolean;
+  nextIssue: number;
+  issues: Map<number, { number: number; title: string; author: string; pull: boolean; created_at: string }>;
+  roles: Map<string, RepoRole>;
+}
+
+interface TokenEntry {
+  identity: GitHubIdentity;
+  readOnly: boolean;
+  limit: number;
+  used: number;
+  resetAt: number;
+}
+
+const API_VERSION = '2022-11-28';
+const DOCS = 'https://docs.github.com/rest';
+const MAX_COMMENT = 65536;
+const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'] as const;
+/** The identity GITHUB_TOKEN acts as. */
+export const GITHUB_ACTIONS_BOT: GitHubIdentity = { login: 'github-actions[bot]', type: 'Bot', id: 41898282 };
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  constructor(status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+    super(String(body.message));
+    this.status = status;
+    this.body = { ...body, status: String(status) };
+    this.headers = headers;
+  }
+}
+
+function notFound(doc = DOCS): HttpError {
+  return new HttpError(404, { message: 'Not Found', documentation_url: doc });
+}
+
+function sha(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/** GitHub's REST API as the actions see it, on loopback. Mount with `new BedServer('github', recorder, gh.handle)`. */
+export class GitHubStandIn {
+  /** The job's GITHUB_TOKEN; it acts as `github-actions[bot]`. */
+  readonly githubToken: string;
+  /** Known accounts, by lower-cased login. */
+  readonly users = new Map<string, GitHubIdentity>();
+  private readonly tokens = new Map<string, TokenEntry>();
+  private readonly repos = new Map<string, StoredRepo>();
+  private readonly pulls = new Map<string, StoredPull>();
+  private readonly commentStore = new Map<number, StoredComment>();
+  private readonly clock: BedClock | undefined;
+  private nextId = 1_000_000_000;
+  private nextUserId = 9_000_000;
+
+  /**
+   * @param opts.repository a repository (`owner/name`) to create up front
+   * @param opts.githubToken the GITHUB_TOKEN value (default: a random `ghs_` token)
+   */
+  constructor(opts: { repository?: string; githubToken?: string; clock?: BedClock } = {}) {
+    this.clock = opts.clock;
+    this.githubToken = opts.githubToken ?? `ghs_${randomBytes(18).toString('base64url')}`;
+    this.addToken(this.githubToken, GITHUB_ACTIONS_BOT, { rateLimit: 1000 });
+    if (opts.repository) this.addRepo(opts.repository);
+  }
+
+  /** Same as `githubToken`. */
+  get defaultToken(): string {
+    return this.githubToken;
+  }
+
+  /** Registers a token for an identity (and the identity as a known user). */
+  addToken(token: string, identity: GitHubIdentity, opts: TokenOptions = {}): void {
+    this.users.set(identity.login.toLowerCase(), identity);
+    this.tokens.set(token, {
+      identity,
+      readOnly: opts.readOnly ?? false,
+      limit: opts.rateLimit ?? (identity.type === 'Bot' ? 1000 : 5000),
+      used: 0,
+      resetAt: Math.floor(this.now() / 1000) + 3600,
+    });
+  }
+
+  /** Makes a token unknown (as after it expired: GitHub answers 401 Bad credentials). */
+  revokeToken(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  /** Sets how many requests a token has left in its window (0: every request gets the rate-limit 403). */
+  setRateLimitRemaining(token: string, remaining: number, resetInSeconds = 3600): void {
+    const t = this.tokens.get(token);
+    if (!t) throw new Error(`unknown token`);
+    t.used = Math.max(0, t.limit - remaining);
+    t.resetAt = Math.floor(this.now() / 1000) + resetInSeconds;
+  }
+
+  /** Registers a user account (without a token). */
+  addUser(login: string, type: 'User' | 'Bot' = 'User'): GitHubIdentity {
+    const existing = this.users.get(login.toLowerCase());
+    if (existing) return existing;
+    const identity = { login, type, id: this.nextUserId++ };
+    this.users.set(login.toLowerCase(), identity);
+    return identity;
+  }
+
+  /** Creates a repository (`owner/name`); the owner gets the admin role. */
+  addRepo(fullName: string, opts: { private?: boolean; defaultBranch?: string; fork?: boolean } = {}): void {
+    const [owner, name] = splitRepo(fullName);
+    if (this.repos.has(key(owner, name))) return;
+    this.addUser(owner);
+    this.repos.set(key(owner, name), {
+      id: this.nextId++,
+      owner,
+      name,
+      private: opts.private ?? false,
+      defaultBranch: opts.defaultBranch ?? 'main',
+      fork: opts.fork ?? false,
+      nextIssue: 1,
+      issues: new Map(),
+      roles: new Map([[owner.toLowerCase(), 'admin']]),
+    });
+  }
+
+  /** Gives a user a role on a repository (`none` removes access). */
+  setRole(fullName: string, login: string, role: RepoRole): void {
+    this.addUser(login);
+    this.repo(...splitRepo(fullName)).roles.set(login.toLowerCase(), role);
+  }
+
+  /** Opens an issue; returns its number. */
+  addIssue(fullName: string, opts: { number?: number; title?: string; author?: string } = {}): number {
+    const r = this.ensureRepo(fullName);
+    const n = opts.number ?? r.nextIssue;
+    r.nextIssue = Math.max(r.nextIssue, n + 1);
+    const author = opts.author ?? r.owner;
+    this.addUser(author);
+    r.issues.set(n, {
+      number: n,
+      title: opts.title ?? `Issue ${n}`,
+      author,
+      pull: false,
+      created_at: this.iso(),
+    });
+    return n;
+  }
+
+  /** Opens a pull request (creating the repositories involved); returns its number. */
+  addPullRequest(spec: PullRequestSpec): number {
+    const r = this.ensureRepo(spec.repo);
+    if (spec.fork) this.ensureRepo(spec.fork, { fork: true });
+    const n = spec.number ?? r.nextIssue;
+    r.nextIssue = Math.max(r.nextIssue, n + 1);
+    const author = spec.author ?? (spec.fork ? splitRepo(spec.fork)[0] : r.owner);
+    this.addUser(author);
+    const title = spec.title ?? `Pull request ${n}`;
+    r.issues.set(n, { number: n, title, author, pull: true, created_at: this.iso() });
+    this.pulls.set(`${key(r.owner, r.name)}#${n}`, {
+      repo: `${r.owner}/${r.name}`,
+      number: n,
+      title,
+      body: spec.body ?? '',
+      author,
+      headRef: spec.headRef ?? `feature-${n}`,
+      headSha: spec.headSha ?? sha(),
+      baseRef: spec.baseRef ?? r.defaultBranch,
+      baseSha: spec.baseSha ?? sha(),
+      mergeCommitSha: spec.mergeCommitSha === undefined ? sha() : spec.mergeCommitSha,
+      fork: spec.fork,
+      state: spec.state ?? 'open',
+      draft: spec.draft ?? false,
+      id: this.nextId++,
+      created_at: this.iso(),
+    });
+    return n;
+  }
+
+  /** Adds a comment directly (as if someone wrote it on github.com); returns it. */
+  addComment(fullName: string, issue: number, body: string, author: string): StoredComment {
+    const r = this.ensureRepo(fullName);
+    if (!r.issues.has(issue)) this.addIssue(fullName, { number: issue });
+    return this.storeComment(r, issue, body, this.addUser(author));
+  }
+
+  /** The comments on an issue or pull request, oldest first. */
+  comments(fullName: string, issue: number): StoredComment[] {
+    const [owner, name] = splitRepo(fullName);
+    return [...this.commentStore.values()].filter(
+      (c) => key(c.owner, c.repo) === key(owner, name) && c.issue === issue,
+    );
+  }
+
+  /** Request handler for BedServer. */
+  readonly handle = (req: BedRequest, res: http.ServerResponse): void => {
+    let token: TokenEntry | undefined;
+    try {
+      token = this.authenticate(req);
+      const { status, body, headers } = this.route(req, token);
+      this.send(res, status, body, { ...headers, ...this.rateHeaders(token) });
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      this.send(res, err.status, err.body, { ...this.rateHeaders(token), ...err.headers });
+    }
+  };
+
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string>,
+  ): void {
+    const common = {
+      'x-github-api-version-selected': API_VERSION,
+      'x-github-media-type': 'github.v3; format=json',
+      'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
+      ...headers,
+    };
+    if (status === 204) {
+      res.writeHead(204, common);
+      res.end();
+      return;
+    }
+    sendJson(res, status, body, common);
+  }
+
+  private authenticate(req: BedRequest): TokenEntry {
+    const header = req.headers.authorization;
+    const m = /^(?:token|bearer)\s+(\S+)$/i.exec(header ?? '');
+    if (!m) {
+      throw new HttpError(401, { message: 'Requires authentication', documentation_url: DOCS });
+    }
+    const entry = this.tokens.get(m[1]);
+    if (!entry) throw new HttpError(401, { message: 'Bad credentials', documentation_url: DOCS });
+    const nowSec = Math.floor(this.now() / 1000);
+    if (entry.resetAt <= nowSec) {
+      entry.used = 0;
+      entry.resetAt = nowSec + 3600;
+    }
+    if (entry.used >= entry.limit) {
+      throw new HttpError(
+        403,
+        {
+          message: `API rate limit exceeded for ${entry.identity.type === 'Bot' ? 'installation' : 'user'} ID ${entry.identity.id}.`,
+          documentation_url:
+            'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+        },
+        { ...this.rateHeaders(entry), 'retry-after': String(Math.max(1, entry.resetAt - nowSec)) },
+      );
+    }
+    entry.used += 1;
+    return entry;
+  }
+
+  private rateHeaders(t: TokenEntry | undefined): Record<string, string> {
+    if (!t) return { 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59', 'x-ratelimit-used': '1' };
+    return {
+      'x-ratelimit-limit': String(t.limit),
+      'x-ratelimit-remaining': String(Math.max(0, t.limit - t.used)),
+      'x-ratelimit-used': String(t.used),
+      'x-ratelimit-reset': String(t.resetAt),
+      'x-ratelimit-resource': 'core',
+    };
+  }
+
+  private route(
+    req: BedRequest,
+    token: TokenEntry,
+  ): { status: number; body: unknown; headers?: Record<string, string> } {
+    const p = req.url.pathname.replace(/\/+$/, '');
+    const m = req.method;
+    let g: RegExpExecArray | null;
+    if (m === 'GET' && p === '/rate_limit') {
+      const core = this.rateHeaders(token);
+      const rate = {
+        limit: Number(core['x-ratelimit-limit']),
+        remaining: Number(core['x-ratelimit-remaining']),
+        used: Number(core['x-ratelimit-used']),
+        reset: Number(core['x-ratelimit-reset']),
+      };
+      return { status: 200, body: { resources: { core: rate }, rate } };
+    }
+    if (m === 'GET' && p === '/user') {
+      if (token.identity.type === 'Bot') {
+        throw new HttpError(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: DOCS,
+        });
+      }
+      return { status: 200, body: this.userJson(token.identity) };
+    }
+    let repo: StoredRepo;
+    let rest: string;
+    if ((g = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(p))) {
+      repo = this.visibleRepo(decodeURIComponent(g[1]), decodeURIComponent(g[2]), token);
+      rest = g[3] ?? '';
+    } else if ((g = /^\/repositories\/(\d+)(\/.*)?$/.exec(p))) {
+      // GitHub's pagination links name the repository by id.
+      const byId = [...this.repos.values()].find((r) => r.id === Number(g![1]));
+      if (!byId) throw notFound();
+      repo = this.visibleRepo(byId.owner, byId.name, token);
+      rest = g[2] ?? '';
+    } else {
+      throw notFound();
+    }
+    const base = `${origin(req)}/repos/${repo.owner}/${repo.name}`;
+
+    if (rest === '' && m === 'GET') return { status: 200, body: this.repoJson(repo) };
+
+    if ((g = /^\/issues\/(\d+)$/.exec(rest)) && m === 'GET') {
+      const issue = repo.issues.get(Number(g[1]));
+      if (!issue) throw notFound('https://docs.github.com/rest/issues/issues#get-an-issue');
+      return { status: 200, body: this.issueJson(repo, issue.number, base) };
+    }
+    if ((g = /^\/issues\/(\d+)\/comments$/.exec(rest))) {
+      const n = Number(g[1]);
+      if (!repo.issues.has(n)) throw notFound('https://docs.github.com/rest/issues/comments');
+      if (m === 'GET') {
+        const all = this.comments(`${repo.owner}/${repo.name}`, n);
+        const since = req.url.searchParams.get('since');
+        const list = since ? all.filter((c) => c.updated_at >= since) : all;
+        return this.page(req, repo, rest, list, (c) => this.commentJson(c));
+      }
+      if (m === 'POST') {
+        this.requireWrite(token);
+        const body = this.commentBody(req);
+        const c = this.storeComment(repo, n, body, token.identity);
+        return {
+          status: 201,
+          body: this.commentJson(c),
+          headers: { location: `${base}/issues/comments/${c.id}` },
+        };
+      }
+    }
+    if ((g = /^\/issues\/comments\/(\d+)$/.exec(rest))) {
+      const c = this.commentIn(repo, Number(g[1]));
+      if (m === 'GET') return { status: 200, body: this.commentJson(c) };
+      if (m === 'PATCH') {
+        this.requireWrite(token);
+        this.requireAuthorOrWriter(repo, c, token);
+        c.body = this.commentBody(req);
+        c.updated_at = this.iso();
+        return { status: 200, body: this.commentJson(c) };
+      }
+      if (m === 'DELETE') {
+        this.requireWrite(token);
+        this.requireAuthorOrWriter(repo, c, token);
+        this.commentStore.delete(c.id);
+        return { status: 204, body: undefined };
+      }
+    }
+    if ((g = /^\/issues\/comments\/(\d+)\/reactions$/.exec(rest))) {
+      const c = this.commentIn(repo, Number(g[1]));
+      if (m === 'GET') {
+        const content = req.url.searchParams.get('content');
+        const list = content ? c.reactions.filter((r) => r.content === content) : c.reactions;
+        return this.page(req, repo, rest, list, (r) => this.reactionJson(r));
+      }
+      if (m === 'POST') {
+        this.requireWrite(token);
+        const raw = jsonBody(req).content;
+        const content = typeof raw === 'string' ? raw : '';
+        if (!(REACTIONS as readonly string[]).includes(content)) {
+          throw validationFailed('Reaction', 'content', 'invalid', `${content} is not a valid content`);
+        }
+        const existing = c.reactions.find((r) => r.content === content && r.user.id === token.identity.id);
+        if (existing) return { status: 200, body: this.reactionJson(existing) };
+        const id = this.nextId++;
+        const r: StoredReaction = {
+          id,
+          node_id: nodeId('REA', id),
+          content,
+          user: token.identity,
+          created_at: this.iso(),
+        };
+        c.reactions.push(r);
+        return { status: 201, body: this.reactionJson(r) };
+      }
+    }
+    if ((g = /^\/collaborators\/([^/]+)\/permission$/.exec(rest)) && m === 'GET') {
+      const login = decodeURIComponent(g[1]);
+      const user = this.users.get(login.toLowerCase());
+      if (!user)
+        throw notFound(
+          'https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user',
+        );
+      const role = repo.roles.get(login.toLowerCase()) ?? (repo.private ? 'none' : 'read');
+      return {
+        status: 200,
+        body: { permission: permissionOf(role), role_name: role, user: this.userJson(user) },
+      };
+    }
+    if ((g = /^\/pulls\/(\d+)$/.exec(rest)) && m === 'GET') {
+      const pr = this.pulls.get(`${key(repo.owner, repo.name)}#${Number(g[1])}`);
+      if (!pr) throw notFound('https://docs.github.com/rest/pulls/pulls#get-a-pull-request');
+      return { status: 200, body: this.pullJson(repo, pr, base) };
+    }
+    throw notFound();
+  }
+
+  private page<T>(
+    req: BedRequest,
+    repo: StoredRepo,
+    rest: string,
+    all: T[],
+    render: (t: T) => unknown,
+  ): { status: number; body: unknown; headers: Record<string, string> } {
+    const perPage = clamp(parseInt(req.url.searchParams.get('per_page') ?? '30', 10) || 30, 1, 100);
+    const page = Math.max(1, parseInt(req.url.searchParams.get('page') ?? '1', 10) || 1);
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const items = all.slice((page - 1) * perPage, page * perPage).map(render);
+    const link = (n: number): string => {
+      const u = new URL(`/repositories/${repo.id}${rest}`, origin(req));
+      for (const [k, v] of req.url.searchParams)
+        if (k !== 'page' && k !== 'per_page') u.searchParams.append(k, v);
+      u.searchParams.set('per_page', String(perPage));
+      u.searchParams.set('page', String(n));
+      return u.href;
+    };
+    const rels: string[] = [];
+    if (page > 1) rels.push(`<${link(Math.min(page - 1, last))}>; rel="prev"`);
+    if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`);
+    if (page > 1) rels.push(`<${link(1)}>; rel="first"`);
+    return { status: 200, body: items, headers: rels.length ? { link: rels.join(', ') } : {} };
+  }
+
+  private commentBody(req: BedRequest): string {
+    const body = jsonBody(req).body;
+    if (typeof body !== 'string') {
+      throw new HttpError(422, {
+        message: "Invalid request.\n\nFor 'properties/body', nil is not a string.",
+        documentation_url: 'https://docs.github.com/rest/issues/comments',
+      });
+    }
+    if (body.length > MAX_COMMENT) {
+      throw validationFailed(
+        'IssueComment',
+        'body',
+        'custom',
+        `body is too long (maximum is ${MAX_COMMENT} characters)`,
+      );
+    }
+    return body;
+  }
+
+  private requireWrite(token: TokenEntry): void {
+    if (token.readOnly) {
+      throw new HttpError(403, {
+        message: 'Resource not accessible by integration',
+        documentation_url: 'https://docs.github.com/rest/issues/comments',
+      });
+    }
+  }
+
+  private requireAuthorOrWriter(repo: StoredRepo, c: StoredComment, token: TokenEntry): void {
+    if (c.user.id === token.identity.id || token.identity.login === GITHUB_ACTIONS_BOT.login) return;
+    const role = repo.roles.get(token.identity.login.toLowerCase()) ?? 'none';
+    if (!['admin', 'maintain', 'write'].includes(role)) {
+      throw new HttpError(403, { message: 'Must have admin rights to Repository.', documentation_url: DOCS });
+    }
+  }
+
+  private visibleRepo(owner: string, name: string, token: TokenEntry): StoredRepo {
+    const r = this.repos.get(key(owner, name));
+    if (!r) throw notFound('https://docs.github.com/rest/repos/repos#get-a-repository');
+    const role = r.roles.get(token.identity.login.toLowerCase());
+    // GitHub hides private repositories from those without access behind a 404.
+    if (r.private && token.identity.type === 'User' && (!role || role === 'none')) throw notFound();
+    return r;
+  }
+
+  private commentIn(repo: StoredRepo, id: number): StoredComment {
+    const c = this.commentStore.get(id);
+    if (!c || key(c.owner, c.repo) !== key(repo.owner, repo.name)) {
+      throw notFound('https://docs.github.com/rest/issues/comments#get-an-issue-comment');
+    }
+    return c;
+  }
+
+  private storeComment(r: StoredRepo, issue: number, body: string, user: GitHubIdentity): StoredComment {
+    const id = this.nextId++;
+    const at = this.iso();
+    const c: StoredComment = {
+      id,
+      node_id: nodeId('IC_', id),
+      owner: r.owner,
+      repo: r.name,
+      issue,
+      body,
+      user,
+      created_at: at,
+      updated_at: at,
+      reactions: [],
+    };
+    this.commentStore.set(id, c);
+    return c;
+  }
+
+  private ensureRepo(fullName: string, opts: { fork?: boolean } = {}): StoredRepo {
+    const [owner, name] = splitRepo(fullName);
+    if (!this.repos.has(key(owner, name))) this.addRepo(fullName, opts);
+    return this.repo(owner, name);
+  }
+
+  private repo(owner: string, name: string): StoredRepo {
+    const r = this.repos.get(key(owner, name));
+    if (!r) throw new Error(`no repository ${owner}/${name} in the GitHub stand-in`);
+    return r;
+  }
+
+  private association(repo: StoredRepo, user: GitHubIdentity): string {
+    if (user.login.toLowerCase() === repo.owner.toLowerCase()) return 'OWNER';
+    const role = repo.roles.get(user.login.toLowerCase());
+    if (role && role !== 'none') return 'COLLABORATOR';
+    return 'NONE';
+  }
+
+  private userJson(u: GitHubIdentity): Record<string, unknown> {
+    return {
+      login: u.login,
+      id: u.id,
+      node_id: nodeId(u.type === 'Bot' ? 'BOT_' : 'U_', u.id),
+      avatar_url: `https://avatars.githubusercontent.com/u/${u.id}?v=4`,
+      url: `https://api.github.com/users/${encodeURIComponent(u.login)}`,
+      html_url:
+        u.type === 'Bot'
+          ? `https://github.com/apps/${u.login.replace(/\[bot\]$/, '')}`
+          : `https://github.com/${u.login}`,
+      type: u.type,
+      site_admin: false,
+    };
+  }
+
+  private repoJson(r: StoredRepo): Record<string, unknown> {
+    const owner = this.users.get(r.owner.toLowerCase()) ?? this.addUser(r.owner);
+    return {
+      id: r.id,
+      node_id: nodeId('R_', r.id),
+      name: r.name,
+      full_name: `${r.owner}/${r.name}`,
+      private: r.private,
+      visibility: r.private ? 'private' : 'public',
+      owner: this.userJson(owner),
+      html_url: `https://github.com/${r.owner}/${r.name}`,
+      url: `https://api.github.com/repos/${r.owner}/${r.name}`,
+      fork: r.fork,
+      default_branch: r.defaultBranch,
+      archived: false,
+      disabled: false,
+    };
+  }
+
+  private issueJson(r: StoredRepo, n: number, base: string): Record<string, unknown> {
+    const issue = r.issues.get(n)!;
+    const html = `https://github.com/${r.owner}/${r.name}/${issue.pull ? 'pull' : 'issues'}/${n}`;
+    return {
+      url: `${base}/issues/${n}`,
+      html_url: html,
+      number: n,
+      title: issue.title,
+      state: 'open',
+      user: this.userJson(this.addUser(issue.author)),
+      comments: this.comments(`${r.owner}/${r.name}`, n).length,
+      created_at: issue.created_at,
+      updated_at: issue.created_at,
+      author_association: this.association(r, this.addUser(issue.author)),
+      ...(issue.pull
+        ? {
+            pull_request: {
+              url: `${base}/pulls/${n}`,
+              html_url: html,
+              diff_url: `${html}.diff`,
+              patch_url: `${html}.patch`,
+            },
+          }
+        : {}),
+    };
+  }
+
+  private commentJson(c: StoredComment): Record<string, unknown> {
+    const r = this.repo(c.owner, c.repo);
+    const pull = r.issues.get(c.issue)?.pull ?? false;
+    const counts = Object.fromEntries(
+      REACTIONS.map((k) => [k, c.reactions.filter((x) => x.content === k).length]),
+    );
+    return {
+      id: c.id,
+      node_id: c.node_id,
+      url: `https://api.github.com/repos/${c.owner}/${c.repo}/issues/comments/${c.id}`,
+      html_url: `https://github.com/${c.owner}/${c.repo}/${pull ? 'pull' : 'issues'}/${c.issue}#issuecomment-${c.id}`,
+      issue_url: `https://api.github.com/repos/${c.owner}/${c.repo}/issues/${c.issue}`,
+      body: c.body,
+      user: this.userJson(c.user),
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      author_association: this.association(r, c.user),
+      performed_via_github_app: null,
+      reactions: {
+        url: `https://api.github.com/repos/${c.owner}/${c.repo}/issues/comments/${c.id}/reactions`,
+        total_count: c.reactions.length,
+        ...counts,
+      },
+    };
+  }
+
+  private reactionJson(r: StoredReaction): Record<string, unknown> {
+    return {
+      id: r.id,
+      node_id: r.node_id,
+      user: this.userJson(r.user),
+      content: r.content,
+      created_at: r.created_at,
+    };
+  }
+
+  private pullJson(r: StoredRepo, pr: StoredPull, base: string): Record<string, unknown> {
+    const html = `https://github.com/${r.owner}/${r.name}/pull/${pr.number}`;
+    const author = this.addUser(pr.author);
+    const headRepo = pr.fork ? this.repo(...splitRepo(pr.fork)) : r;
+    const ref = (
+      label: string,
+      refName: string,
+      shaValue: string,
+      repo: StoredRepo,
+    ): Record<string, unknown> => ({
+      label: `${repo.owner}:${label}`,
+      ref: refName,
+      sha: shaValue,
+      user: this.userJson(this.addUser(repo.owner)),
+      repo: this.repoJson(repo),
+    });
+    return {
+      url: `${base}/pulls/${pr.number}`,
+      id: pr.id,
+      node_id: nodeId('PR_', pr.id),
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      issue_url: `${base}/issues/${pr.number}`,
+      number: pr.number,
+      state: pr.state,
+      locked: false,
+      title: pr.title,
+      body: pr.body,
+      user: this.userJson(author),
+      draft: pr.draft,
+      created_at: pr.created_at,
+      updated_at: pr.created_at,
+      merged: false,
+      mergeable: pr.mergeCommitSha ? true : null,
+      merge_commit_sha: pr.mergeCommitSha,
+      head: ref(pr.headRef, pr.headRef, pr.headSha, headRepo),
+      base: ref(pr.baseRef, pr.baseRef, pr.baseSha, r),
+      author_association: this.association(r, author),
+    };
+  }
+
+  private now(): number {
+    return this.clock ? this.clock.now() : Date.now();
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+function validationFailed(resource: string, field: string, code: string, message: string): HttpError {
+  return new HttpError(422, {
+    message: 'Validation Failed',
+    errors: [{ resource, code, field, message }],
+    documentation_url: 'https://docs.github.com/rest/issues/comments',
+  });
+}
+
+function permissionOf(role: RepoRole): 'admin' | 'write' | 'read' | 'none' {
+  if (role === 'admin') return 'admin';
+  if (role === 'maintain' || role === 'write') return 'write';
+  if (role === 'triage' || role === 'read') return 'read';
+  return 'none';
+}
+
+function splitRepo(fullName: string): [string, string] {
+  const [owner, name, extra] = fullName.split('/');
+  if (!owner || !name || extra !== undefined)
+    throw new Error(`repository must be owner/name, got ${fullName}`);
+  return [owner, name];
+}
+
+function key(owner: string, name: string): string {
+  return `${owner}/${name}`.toLowerCase();
+}
+
+function nodeId(prefix: string, id: number): string {
+  return `${prefix}${Buffer.from(`bed:${id}`).toString('base64url')}`;
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, n));
+}
+
+function origin(req: BedRequest): string {
+  return `http://${req.headers.host ?? '127.0.0.1'}`;
+}

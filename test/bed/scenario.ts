@@ -1,0 +1,124 @@
+import type { protos } from '@google-cloud/compute';
+import { createGoogleAuth } from '../../src/gcp/auth.ts';
+import type { GcpClients } from '../../src/gcp/clients.ts';
+import { createGcpClients } from '../../src/gcp/clients.ts';
+import { endpointsFromEnv } from '../../src/gcp/endpoints.ts';
+import type { TestBed } from './index.ts';
+
+/** The startup script of the boot scenario: a token from its own metadata server, then an object via curl. */
+export const BOOT_SCRIPT = `#!/bin/sh
+set -eu
+md="http://$GCE_METADATA_HOST/computeMetadata/v1"
+bucket=$(curl -sSf -H 'Metadata-Flavor: Google' "$md/instance/attributes/bucket")
+name=$(curl -sSf -H 'Metadata-Flavor: Google' "$md/instance/name")
+token=$(curl -sSf -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/default/token" |
+  sed -n 's/.*"access_token" *: *"\\([^"]*\\)".*/\\1/p')
+echo "hello from $name"
+printf 'written by %s' "$name" |
+  curl -sSf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' --data-binary @- \\
+    "$STORAGE_EMULATOR_HOST/upload/storage/v1/b/$bucket/o?uploadType=media&name=boot/$name.txt" >/dev/null
+echo "wrote gs://$bucket/boot/$name.txt"
+`;
+
+/** What the boot scenario saw. */
+export interface BootScenarioResult {
+  readonly instance: protos.google.cloud.compute.v1.IInstance;
+  readonly objectText: string;
+  readonly serial: string;
+  readonly credentialSource: string;
+}
+
+/** Clients for the bed's project through its external_account file: the path google-github-actions/auth sets up. */
+export function bedClients(bed: TestBed): { clients: GcpClients; source: string } {
+  const env = { ...bed.env };
+  const creds = createGoogleAuth({ projectId: bed.project, env });
+  return {
+    clients: createGcpClients({ project: bed.project, auth: creds.auth, endpoints: endpointsFromEnv(env) }),
+    source: creds.description,
+  };
+}
+
+async function waitOperation(clients: GcpClients, zone: string, name: string): Promise<void> {
+  for (;;) {
+    const [op] = await clients.zoneOperations.wait({ project: clients.project, zone, operation: name });
+    if (op.status === 'DONE') {
+      if (op.error) throw new Error(`operation ${name} failed: ${JSON.stringify(op.error)}`);
+      return;
+    }
+  }
+}
+
+/**
+ * Boots one instance through the real Compute Engine client; its startup script takes a token from its metadata
+ * server and writes an object to the storage stand-in with curl, which the real Storage client then reads.
+ */
+export async function runBootScenario(
+  bed: TestBed,
+  log: (line: string) => void = () => undefined,
+): Promise<BootScenarioResult> {
+  const { clients, source } = bedClients(bed);
+  const zone = 'us-central1-a';
+  const bucket = 'bed-results';
+  const name = 'boot-demo-1';
+  try {
+    bed.storage.createBucket(bucket);
+    log(`credentials: ${source}`);
+    const [lro] = await clients.instances.insert({
+      project: bed.project,
+      zone,
+      requestId: crypto.randomUUID(),
+      instanceResource: {
+        name,
+        machineType: `zones/${zone}/machineTypes/e2-small`,
+        labels: { 'gce-matrix': 'demo' },
+        disks: [
+          {
+            boot: true,
+            autoDelete: true,
+            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+          },
+        ],
+        networkInterfaces: [{}],
+        serviceAccounts: [
+          { email: bed.vmServiceAccount, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+        ],
+        metadata: {
+          items: [
+            { key: 'startup-script', value: BOOT_SCRIPT },
+            { key: 'bucket', value: bucket },
+          ],
+        },
+        scheduling: { instanceTerminationAction: 'DELETE', maxRunDuration: { seconds: '600' } },
+      },
+    });
+    await waitOperation(clients, zone, String(lro.latestResponse.name));
+    log(`created ${name} in ${zone}`);
+    const file = clients.storage.bucket(bucket).file(`boot/${name}.txt`);
+    const deadline = Date.now() + 60_000;
+    while (!(await file.exists())[0]) {
+      if (Date.now() > deadline)
+        throw new Error(`the startup script of ${name} never wrote gs://${bucket}/boot/${name}.txt`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const [data] = await file.download();
+    log(`read gs://${bucket}/boot/${name}.txt: ${data.toString('utf8')}`);
+    const [instance] = await clients.instances.get({ project: bed.project, zone, instance: name });
+    const [serial] = await clients.instances.getSerialPortOutput({
+      project: bed.project,
+      zone,
+      instance: name,
+      port: 1,
+    });
+    const [del] = await clients.instances.delete({ project: bed.project, zone, instance: name });
+    await waitOperation(clients, zone, String(del.latestResponse.name));
+    log(`deleted ${name}`);
+    return {
+      instance,
+      objectText: data.toString('utf8'),
+      serial: serial.contents ?? '',
+      credentialSource: source,
+    };
+  } finally {
+    await clients.close();
+  }
+}

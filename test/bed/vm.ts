@@ -1,0 +1,196 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BedClock } from './clock.ts';
+
+/** The serial console keeps this much output, as Compute Engine does (the last 1 MB). */
+export const SERIAL_BUFFER_BYTES = 1024 * 1024;
+
+/** The guest environment version the serial console claims. */
+export const GUEST_AGENT_VERSION = '20250204.02';
+
+/** One serial port: an append-only byte stream of which only the last `capacity` bytes are kept. */
+export class SerialPort {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  /** Bytes ever written. */
+  total = 0;
+  readonly capacity: number;
+
+  constructor(capacity = SERIAL_BUFFER_BYTES) {
+    this.capacity = capacity;
+  }
+
+  write(text: string): void {
+    const data = Buffer.from(text, 'utf8');
+    this.chunks.push(data);
+    this.kept += data.length;
+    this.total += data.length;
+    if (this.kept > this.capacity * 2) this.compact();
+  }
+
+  /** Offset of the oldest byte still available. */
+  get oldest(): number {
+    return Math.max(0, this.total - Math.min(this.kept, this.capacity));
+  }
+
+  /**
+   * The `getSerialPortOutput` view: a negative start counts back from the end, a start older than the buffer
+   * moves up to the oldest byte kept, and a start beyond the end returns nothing and echoes the start.
+   */
+  read(start: number): { contents: string; start: number; next: number } {
+    let from = start < 0 ? this.total + start : start;
+    if (from < this.oldest) from = this.oldest;
+    if (from >= this.total) return { contents: '', start: from, next: from };
+    const all = Buffer.concat(this.chunks);
+    const bufStart = this.total - all.length;
+    return { contents: all.subarray(from - bufStart).toString('utf8'), start: from, next: this.total };
+  }
+
+  /** Everything still kept, as text. */
+  text(): string {
+    return this.read(0).contents;
+  }
+
+  private compact(): void {
+    const all = Buffer.concat(this.chunks);
+    const keep = all.subarray(all.length - this.capacity);
+    this.chunks = [Buffer.from(keep)];
+    this.kept = keep.length;
+  }
+}
+
+/** Formats a guest syslog line as it reaches the serial console (`Mar  3 10:11:12 host prog[pid]: msg`). */
+export function syslogLine(at: number, host: string, program: string, pid: number, message: string): string {
+  const d = new Date(at);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${months[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${stamp} ${host} ${program}[${pid}]: ${message}\n`;
+}
+
+/** A metadata script (startup or shutdown) running as a local process group. */
+export interface GuestScript {
+  readonly key: string;
+  readonly pid: number;
+  /** Resolves with the exit code (null when killed by a signal) once the script's own process exits. */
+  readonly exited: Promise<number | null>;
+  /** Signals the script's whole process group. */
+  signal(sig: NodeJS.Signals): void;
+}
+
+export interface RunScriptOptions {
+  /** Metadata key, e.g. `startup-script`; the file and the serial prefix are named after it. */
+  key: string;
+  /** `startup` or `shutdown`, for the runner's own messages. */
+  phase: string;
+  content: string;
+  /** Where the script file is written and the process runs. */
+  dir: string;
+  env: Record<string, string>;
+  host: string;
+  serial: SerialPort;
+  clock: BedClock;
+  /** Called with each spawned pid, so the owner can kill the group later. */
+  onSpawn: (pid: number) => void;
+}
+
+/**
+ * Runs a metadata script the way google_metadata_script_runner does: written to a file, executed through its
+ * shebang or else /bin/bash, every output line copied to the serial console, then its exit status reported.
+ * The process is detached into its own process group so the whole tree can be killed at once.
+ */
+export function runScript(opts: RunScriptOptions): GuestScript {
+  const file = path.join(opts.dir, opts.key);
+  writeFileSync(file, opts.content);
+  chmodSync(file, 0o755);
+  const hasShebang = opts.content.startsWith('#!');
+  const child: ChildProcess = spawn(hasShebang ? file : '/bin/bash', hasShebang ? [] : [file], {
+    cwd: opts.dir,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid ?? -1;
+  if (pid > 0) opts.onSpawn(pid);
+  const log = (message: string) =>
+    opts.serial.write(syslogLine(opts.clock.now(), opts.host, 'google_metadata_script_runner', pid, message));
+  log(`Starting ${opts.phase} scripts (version ${GUEST_AGENT_VERSION}).`);
+  log(`Found ${opts.key} in metadata.`);
+  let pending = 2;
+  let closed: () => void = () => {};
+  const streamsDone = new Promise<void>((resolve) => (closed = resolve));
+  for (const stream of [child.stdout, child.stderr]) {
+    let carry = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      const lines = (carry + chunk).split('\n');
+      carry = lines.pop() ?? '';
+      for (const line of lines) log(`${opts.key}: ${line.replace(/\r$/, '')}`);
+    });
+    stream?.on('close', () => {
+      if (carry) log(`${opts.key}: ${carry}`);
+      if (--pending === 0) closed();
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    let code: number | null = null;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      log(`${opts.key} exit status ${code ?? 1}`);
+      log(`Finished running ${opts.phase} scripts.`);
+      resolve(code);
+    };
+    child.on('error', (err) => {
+      log(`${opts.key}: ${err.message}`);
+      finish();
+    });
+    child.on('exit', (c) => {
+      code = c;
+      // Output of the script's last moments arrives after 'exit'; background children may hold the pipes
+      // open for much longer, so wait only briefly for them.
+      const t = setTimeout(finish, 200);
+      void streamsDone.then(() => {
+        clearTimeout(t);
+        finish();
+      });
+    });
+  });
+  return {
+    key: opts.key,
+    pid,
+    exited,
+    signal(sig) {
+      killGroup(pid, sig);
+    },
+  };
+}
+
+/** Signals a process group, ignoring one that is already gone. */
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group has exited already.
+  }
+}
+
+/** True while a process with this pid exists and is not a zombie waiting to be reaped. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // Field 3 of /proc/PID/stat is the state; the command name before it may contain spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
