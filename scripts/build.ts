@@ -3,8 +3,9 @@
  * `node scripts/build.ts` writes dist/; `node scripts/build.ts --check` fails when the committed dist/ is stale.
  */
 import { build } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import type { Dirent } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,31 +13,75 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** dist path (without .js) -> source entry, for every bundled action entry point. */
-export const ACTION_ENTRIES: Record<string, string> = {};
+export const ACTION_ENTRIES: Record<string, string> = {
+  'launch/index': 'src/launch/index.ts',
+  'launch/post': 'src/launch/post.ts',
+};
 
-// @actions/* and the Google libraries still call require() in places; an ESM bundle needs one.
+/** Files the bundles read at run time, copied beside them (same relative path as in src/). */
+export const RUNTIME_FILES: Record<string, string> = {
+  'agent/agent.sh': 'src/agent/agent.sh',
+};
+
+// The Google libraries and some @actions/* dependencies still call require() and read __dirname: an ESM
+// bundle has to provide them.
 const BANNER = [
   "import { createRequire as __gceMatrixCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __gceMatrixFileURLToPath } from 'node:url';",
+  "import { dirname as __gceMatrixDirname } from 'node:path';",
   'const require = __gceMatrixCreateRequire(import.meta.url);',
+  'const __filename = __gceMatrixFileURLToPath(import.meta.url);',
+  'const __dirname = __gceMatrixDirname(__filename);',
 ].join('\n');
+
+/**
+ * Compute's clients require() one 12 MB descriptor file covering v1, v1beta and v1small. gce-matrix uses v1
+ * only: keep that part, as one compact JSON string rather than a pretty-printed object literal.
+ */
+const computeV1Protos: Plugin = {
+  name: 'compute-v1-protos',
+  setup(b) {
+    b.onLoad({ filter: /@google-cloud[\\/]compute[\\/]build[\\/]protos[\\/]protos\.json$/ }, async (args) => {
+      const protos = JSON.parse(await readFile(args.path, 'utf8')) as {
+        nested: {
+          google: { nested: { cloud: { nested: { compute: { nested: Record<string, unknown> } } } } };
+        };
+      };
+      const versions = protos.nested.google.nested.cloud.nested.compute.nested;
+      for (const version of Object.keys(versions)) if (version !== 'v1') delete versions[version];
+      return {
+        contents: `module.exports = JSON.parse(${JSON.stringify(JSON.stringify(protos))});`,
+        loader: 'js',
+      };
+    });
+  },
+};
 
 /** Bundles `entries` (output name -> source file) into `outdir`, as the actions ship them. */
 export async function bundle(entries: Record<string, string>, outdir: string): Promise<void> {
   if (Object.keys(entries).length === 0) return;
+  for (const [out, src] of Object.entries(RUNTIME_FILES)) {
+    const target = path.join(outdir, out);
+    await mkdir(path.dirname(target), { recursive: true });
+    await copyFile(path.resolve(root, src), target);
+  }
   await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([out, src]) => [out, path.resolve(root, src)])),
+    entryPoints: Object.fromEntries(
+      Object.entries(entries).map(([out, src]) => [out, path.resolve(root, src)]),
+    ),
     outdir,
     bundle: true,
     platform: 'node',
     target: 'node24',
     format: 'esm',
-    splitting: false,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [computeV1Protos],
     minify: false,
     legalComments: 'none',
     banner: { js: BANNER },
     loader: { '.sh': 'text' },
     logLevel: 'warning',
-    // Compute ships its proto descriptors as JSON that the v1 clients require() at run time: esbuild inlines them.
     mainFields: ['module', 'main'],
   });
 }

@@ -99,10 +99,25 @@ interface ErrorLike {
   errorInfoMetadata?: unknown;
 }
 
+function parseRaw(raw: unknown): { error?: { errors?: unknown } } | undefined {
+  if (typeof raw === 'string') {
+    try {
+      return JSON.parse(raw) as { error?: { errors?: unknown } };
+    } catch {
+      return undefined;
+    }
+  }
+  return raw && typeof raw === 'object' ? raw : undefined;
+}
+
+/** Where google-gax keeps the raw JSON error body of a REST call (the `errors[].reason` strings live only there). */
+const RAW_PAYLOAD = Symbol.for('google-gax.rawHttpResponsePayload');
+
 function findReason(err: ErrorLike): string | undefined {
   if (typeof err.reason === 'string' && err.reason) return err.reason;
   const lists = [
     err.errors,
+    parseRaw((err as Record<symbol, unknown>)[RAW_PAYLOAD])?.error?.errors,
     (err.response?.data as { error?: { errors?: unknown } } | undefined)?.error?.errors,
   ];
   for (const list of lists) {

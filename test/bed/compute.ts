@@ -345,7 +345,10 @@ export class ComputeStandIn {
     const vm = [...this.vms]
       .reverse()
       .find((v) => v.name === name && (zone === undefined || v.zone === zone));
-    if (!vm) return undefined;
+    return vm ? this.describe(vm) : undefined;
+  }
+
+  private describe(vm: Vm): InstanceInspection {
     return {
       name: vm.name,
       zone: vm.zone,
@@ -357,6 +360,11 @@ export class ComputeStandIn {
       preempted: vm.preempted,
       metadataHost: vm.mds?.host,
     };
+  }
+
+  /** Every instance ever created, newest last (deleted ones with status DELETED). */
+  listAll(): InstanceInspection[] {
+    return this.vms.map((vm) => this.describe(vm));
   }
 
   /** Every pid ever spawned for any instance. */
@@ -913,9 +921,13 @@ export class ComputeStandIn {
   }
 
   private guestEnv(vm: Vm): Record<string, string> {
+    // Every VM has a disk of its own; on one host, its own TMPDIR (where /var/tmp would be) stands for it.
+    const tmp = path.join(vm.dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
     return {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: vm.dir,
+      TMPDIR: tmp,
       LANG: 'C.UTF-8',
       USER: 'root',
       GCE_METADATA_HOST: vm.mds?.host ?? '',

@@ -156,7 +156,7 @@ export class BedServer {
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       headers: raw.headers,
-      bodyText: isText(raw.headers['content-type']) ? body.toString('utf8').slice(0, 64 * 1024) : '',
+      bodyText: isText(raw.headers['content-type']) ? body.toString('utf8').slice(0, 1024 * 1024) : '',
       status: 0,
       at: Date.now(),
     };

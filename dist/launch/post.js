@@ -1,0 +1,70 @@
+import { createRequire as __gceMatrixCreateRequire } from 'node:module';
+import { fileURLToPath as __gceMatrixFileURLToPath } from 'node:url';
+import { dirname as __gceMatrixDirname } from 'node:path';
+const require = __gceMatrixCreateRequire(import.meta.url);
+const __filename = __gceMatrixFileURLToPath(import.meta.url);
+const __dirname = __gceMatrixDirname(__filename);
+import {
+  ComputeApi,
+  connectGcp,
+  getInput,
+  info,
+  labelValue,
+  parseLaunchInputs,
+  readLaunchState,
+  runAction,
+  runContextFromEnv,
+  systemClock
+} from "../chunks/chunk-6FBAOMSZ.js";
+import "../chunks/chunk-3DYGLFFZ.js";
+import "../chunks/chunk-WRCASVXO.js";
+
+// src/launch/cleanup.ts
+function experimentFilter(settings) {
+  return `labels.gce-matrix-run = "${labelValue(settings.results.runId)}" AND labels.gce-matrix-experiment = "${labelValue(settings.experiment.id)}"`;
+}
+async function cleanUp(compute, settings, log) {
+  const state = readLaunchState();
+  if (state?.finished) return 0;
+  const targets = /* @__PURE__ */ new Map();
+  if (state?.vm) targets.set(state.vm.name, state.vm.zone);
+  for (const zone of settings.zones) {
+    for (const vm of await compute.listInstances(zone, experimentFilter(settings))) {
+      if (vm.name) targets.set(vm.name, zone);
+    }
+  }
+  if (state?.vm?.creating && !await compute.getInstance(state.vm.zone, state.vm.name)) {
+    for (let i = 0; i < 6; i++) {
+      await systemClock.sleep(5e3);
+      if (await compute.getInstance(state.vm.zone, state.vm.name)) break;
+    }
+  }
+  let deleted = 0;
+  for (const [name, zone] of targets) {
+    log(`Deleting ${name} in ${zone}.`);
+    await compute.deleteInstance(zone, name);
+    deleted += 1;
+  }
+  return deleted;
+}
+async function post(env = process.env) {
+  const state = readLaunchState();
+  if (state?.finished) return;
+  const settings = parseLaunchInputs((name) => getInput(name), runContextFromEnv(env));
+  const { clients, description } = connectGcp({
+    project: settings.project,
+    env,
+    workloadIdentityProvider: settings.workloadIdentityProvider,
+    serviceAccount: settings.serviceAccount
+  });
+  info(`Authenticating with ${description}.`);
+  try {
+    const n = await cleanUp(new ComputeApi(clients, systemClock), settings, (m) => info(m));
+    info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : "No VM was left behind.");
+  } finally {
+    await clients.close();
+  }
+}
+
+// src/launch/post.ts
+await runAction("launch (post)", post);

@@ -1,0 +1,1418 @@
+#!/bin/sh
+# gce-matrix VM agent: the startup (and shutdown) script of every experiment VM.
+#
+# It reads its settings from instance metadata, stages inputs, runs the experiment command (on the host or in
+# a container image), heartbeats, ships the log in chunks, uploads outputs, syncs the checkpoint, writes the
+# status object LAST and deletes its own VM. The same script is the shutdown script: when the VM is preempted
+# or deleted under it, that run stops the command, syncs the checkpoint and writes the status.
+#
+# POSIX sh + curl only. The contract (metadata keys, environment, object names, ordering) is in docs/agent.md
+# and src/layout.ts; keep the three in step.
+#
+# launch prepends `GCE_MATRIX_MODE=startup` or `GCE_MATRIX_MODE=shutdown`; `$1` (startup|shutdown) wins.
+
+gm_mode=${1:-${GCE_MATRIX_MODE:-startup}}
+case $gm_mode in
+  startup | shutdown) ;;
+  *)
+    printf 'gce-matrix-agent: unknown mode %s (expected startup or shutdown)\n' "$gm_mode"
+    exit 2
+    ;;
+esac
+
+umask 022
+gm_tab=$(printf '\t')
+gm_cr=$(printf '\r')
+gm_root=${TMPDIR:-/var/tmp}/gce-matrix
+gm_state=$gm_root/state
+gm_input=$gm_root/input
+gm_output=$gm_root/output
+gm_checkpoint=$gm_root/checkpoint
+gm_work=$gm_root/work
+gm_logfile=
+gm_tmp=$gm_state/tmp-$gm_mode-$$
+gm_retries=5
+gm_token=
+gm_token_exp=0
+gm_code=
+gm_curl_err=
+gm_status_done=0
+gm_signalled=0
+gm_reporter_pid=
+gm_started_at=
+gm_container_digest=
+
+# ---------------------------------------------------------------------------------------------------------
+# Small utilities
+
+gm_log() {
+  printf 'gce-matrix-agent: %s\n' "$*"
+  if [ -n "$gm_logfile" ]; then
+    printf 'gce-matrix-agent: %s\n' "$*" >>"$gm_logfile" 2>/dev/null
+  fi
+}
+
+# Sets gm_now_v to the epoch seconds.
+gm_now() {
+  gm_now_v=$(date +%s 2>/dev/null)
+  case $gm_now_v in
+    '' | *[!0-9]*) gm_now_v=$(awk 'BEGIN { srand(); print srand() }') ;;
+  esac
+}
+
+gm_iso() {
+  date -u +%Y-%m-%dT%H:%M:%SZ
+}
+
+# Sets gm_r to $1 when it is a non-negative integer, else to the default $2.
+gm_int() {
+  case $1 in
+    '' | *[!0-9]*) gm_r=$2 ;;
+    *) gm_r=$1 ;;
+  esac
+}
+
+# Sets gm_r to the first line of file $1, surrounding blanks and a CR removed (empty when there is no file).
+gm_read() {
+  gm_r=
+  [ -f "$1" ] || return 0
+  read -r gm_r <"$1"
+  gm_r=${gm_r%"$gm_cr"}
+  return 0
+}
+
+# JSON string contents (without the quotes): backslash, quote and control characters escaped; other bytes as is.
+gm_json_escape() {
+  printf '%s\n' "$1" | LC_ALL=C awk '
+    BEGIN {
+      for (i = 1; i < 32; i++) m[sprintf("%c", i)] = sprintf("\\u%04x", i)
+      m["\t"] = "\\t"; m["\r"] = "\\r"; m["\b"] = "\\b"; m["\f"] = "\\f"
+      m["\\"] = "\\\\"; m["\""] = "\\\""
+    }
+    {
+      if (NR > 1) printf "%s", "\\n"
+      n = length($0)
+      for (i = 1; i <= n; i++) {
+        c = substr($0, i, 1)
+        if (c in m) printf "%s", m[c]; else printf "%s", c
+      }
+    }'
+}
+
+# Sets gm_r to $1 percent-encoded: every byte but the unreserved ones (A-Z a-z 0-9 - . _ ~), `/` included.
+gm_urlencode() {
+  case $1 in
+    *[!ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-]*) ;;
+    *)
+      # the common case, without a subprocess: only `/` needs encoding
+      gm_r=
+      gm_ue_s=$1
+      while :; do
+        case $gm_ue_s in
+          */*)
+            gm_r=$gm_r${gm_ue_s%%/*}%2F
+            gm_ue_s=${gm_ue_s#*/}
+            ;;
+          *)
+            gm_r=$gm_r$gm_ue_s
+            return 0
+            ;;
+        esac
+      done
+      ;;
+  esac
+  gm_r=$(printf '%s' "$1" | od -A n -t x1 -v | LC_ALL=C awk '
+    BEGIN {
+      for (i = 48; i <= 57; i++) ok[sprintf("%02x", i)] = sprintf("%c", i)
+      for (i = 65; i <= 90; i++) ok[sprintf("%02x", i)] = sprintf("%c", i)
+      for (i = 97; i <= 122; i++) ok[sprintf("%02x", i)] = sprintf("%c", i)
+      ok["2d"] = "-"; ok["2e"] = "."; ok["5f"] = "_"; ok["7e"] = "~"
+    }
+    { for (i = 1; i <= NF; i++) { h = tolower($i); if (h in ok) printf "%s", ok[h]; else printf "%%%s", toupper(h) } }')
+}
+
+# Reads a JSON document on stdin; prints every string VALUE as `DEPTH<TAB>KEY<TAB>VALUE` (the value unescaped,
+# \uXXXX as UTF-8). Values holding a newline are left out. The root object is depth 1.
+gm_json_strings() {
+  LC_ALL=C awk '
+    function hexval(h,   i, c, v) {
+      v = 0; h = tolower(h)
+      if (length(h) != 4) return -1
+      for (i = 1; i <= 4; i++) { c = index("0123456789abcdef", substr(h, i, 1)); if (c == 0) return -1; v = v * 16 + c - 1 }
+      return v
+    }
+    function utf8(cp) {
+      if (cp < 128) return sprintf("%c", cp)
+      if (cp < 2048) return sprintf("%c%c", 192 + int(cp / 64), 128 + cp % 64)
+      if (cp < 65536) return sprintf("%c%c%c", 224 + int(cp / 4096), 128 + int(cp / 64) % 64, 128 + cp % 64)
+      return sprintf("%c%c%c%c", 240 + int(cp / 262144), 128 + int(cp / 4096) % 64, 128 + int(cp / 64) % 64, 128 + cp % 64)
+    }
+    { buf = buf $0 "\n" }
+    END {
+      n = length(buf); depth = 0; st = ""; key = ""; tok = ""; i = 1
+      while (i <= n) {
+        c = substr(buf, i, 1)
+        if (c == "\"") {
+          s = ""; i++
+          while (i <= n) {
+            c = substr(buf, i, 1)
+            if (c == "\"") break
+            if (c == "\\") {
+              e = substr(buf, i + 1, 1)
+              if (e == "u") {
+                cp = hexval(substr(buf, i + 2, 4)); i += 6
+                if (cp >= 55296 && cp < 56320 && substr(buf, i, 2) == "\\u") {
+                  lo = hexval(substr(buf, i + 2, 4))
+                  if (lo >= 56320 && lo < 57344) { cp = 65536 + (cp - 55296) * 1024 + (lo - 56320); i += 6 }
+                }
+                if (cp > 0) s = s utf8(cp)
+                continue
+              }
+              if (e == "n") s = s "\n"; else if (e == "t") s = s "\t"; else if (e == "r") s = s "\r"
+              else if (e == "b") s = s "\b"; else if (e == "f") s = s "\f"; else s = s e
+              i += 2
+              continue
+            }
+            s = s c; i++
+          }
+          i++
+          if (st == "value") {
+            if (index(s, "\n") == 0) printf "%d\t%s\t%s\n", depth, key, s
+            st = ""
+          } else { tok = s; st = "str" }
+          continue
+        }
+        if (c == ":") { if (st == "str") { key = tok; st = "value" } else st = ""; i++; continue }
+        if (c == "{" || c == "[") depth++
+        else if (c == "}" || c == "]") depth--
+        if (c != " " && c != "\n" && c != "\t" && c != "\r") st = ""
+        i++
+      }
+    }'
+}
+
+# The string value of KEY at DEPTH in the JSON document on stdin (first match).
+gm_json_get() {
+  gm_json_strings | sed -n "s/^$1$gm_tab$2$gm_tab//p" | sed -n 1p
+}
+
+# Decodes base64 (standard or URL alphabet, padding and whitespace ignored) from stdin.
+gm_b64decode() {
+  LC_ALL=C awk '
+    BEGIN {
+      a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+      for (i = 1; i <= 64; i++) v[substr(a, i, 1)] = i - 1
+      v["-"] = 62; v["_"] = 63
+    }
+    { buf = buf $0 }
+    END {
+      n = length(buf); acc = 0; bits = 0
+      for (i = 1; i <= n; i++) {
+        c = substr(buf, i, 1)
+        if (!(c in v)) continue
+        acc = acc * 64 + v[c]; bits += 6
+        if (bits >= 8) { bits -= 8; p = 2 ^ bits; b = int(acc / p); acc -= b * p; printf "%c", b }
+      }
+    }'
+}
+
+# Is this relative path safe to create under a directory (no absolute path, no `.`/`..`/empty segments)?
+gm_safe_rel() {
+  case $1 in
+    '' | /* | */) return 1 ;;
+  esac
+  case /$1/ in
+    */../* | */./* | *//*) return 1 ;;
+  esac
+  return 0
+}
+
+gm_mkparent() {
+  gm_mp_dir=$(dirname "$1")
+  [ -d "$gm_mp_dir" ] || mkdir -p "$gm_mp_dir"
+}
+
+# Lock by directory creation (atomic); a lock older than ~8 s of waiting is taken as stale and broken.
+gm_lock() {
+  gm_lk_n=0
+  while ! mkdir "$1" 2>/dev/null; do
+    gm_lk_n=$((gm_lk_n + 1))
+    if [ "$gm_lk_n" -ge 8 ]; then
+      rmdir "$1" 2>/dev/null
+      gm_lk_n=0
+    fi
+    sleep 1
+  done
+}
+
+gm_unlock() {
+  rmdir "$1" 2>/dev/null
+}
+
+# Every descendant pid of $1 (POSIX ps); empty when ps cannot tell.
+gm_descendants() {
+  ps -A -o pid= -o ppid= 2>/dev/null | awk -v root="$1" '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      q = root; out = ""
+      while (q != "") {
+        n = split(q, a, " "); q = ""
+        for (i = 1; i <= n; i++) if (a[i] in kids) {
+          m = split(kids[a[i]], b, " ")
+          for (j = 1; j <= m; j++) { out = out " " b[j]; q = q " " b[j] }
+        }
+      }
+      print out
+    }'
+}
+
+# Sends signal $1 to pid $2 and its whole process tree.
+gm_kill_tree() {
+  gm_kt_pids=$(gm_descendants "$2")
+  # shellcheck disable=SC2086 # the pid list is meant to split
+  kill "-$1" "$2" $gm_kt_pids 2>/dev/null
+}
+
+gm_alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# HTTP
+
+# gm_curl OUTFILE CURL-ARGS... : one request with retries on connection errors, 408, 429 and 5xx.
+# Sets gm_code (HTTP status, 000 when no answer) and gm_curl_err; returns 0 on 2xx.
+gm_curl() {
+  gm_c_out=$1
+  shift
+  gm_c_try=1
+  gm_c_delay=1
+  while :; do
+    gm_code=$(curl -sS -g -o "$gm_c_out" -w '%{http_code}' --connect-timeout 10 "$@" </dev/null 2>"$gm_tmp.curlerr")
+    gm_c_rc=$?
+    case $gm_code in
+      2??) [ "$gm_c_rc" -eq 0 ] && return 0 ;;
+    esac
+    case $gm_code in
+      '' | 000 | 408 | 429 | 5??) gm_c_retry=1 ;;
+      *) gm_c_retry=0 ;;
+    esac
+    [ -n "$gm_code" ] || gm_code=000
+    gm_curl_err=$(sed -n 1p "$gm_tmp.curlerr" 2>/dev/null)
+    if [ "$gm_c_retry" = 1 ] && [ "$gm_c_try" -lt "$gm_retries" ]; then
+      sleep "$gm_c_delay"
+      gm_c_try=$((gm_c_try + 1))
+      gm_c_delay=$((gm_c_delay * 2))
+      continue
+    fi
+    return 1
+  done
+}
+
+# A short description of the last failure: HTTP status and the API's error message, or curl's error.
+gm_http_problem() {
+  if [ "$gm_code" = 000 ]; then
+    printf 'no answer (%s)\n' "${gm_curl_err:-connection failed}"
+    return
+  fi
+  gm_hp_msg=
+  if [ -n "${1:-}" ] && [ -s "$1" ]; then
+    gm_hp_msg=$(gm_json_get 2 message <"$1" | cut -c1-300)
+  fi
+  if [ -n "$gm_hp_msg" ]; then
+    printf 'HTTP %s: %s\n' "$gm_code" "$gm_hp_msg"
+  else
+    printf 'HTTP %s\n' "$gm_code"
+  fi
+}
+
+gm_md_base() {
+  case ${GCE_METADATA_HOST:-} in
+    '') printf 'http://metadata.google.internal/computeMetadata/v1/\n' ;;
+    http://* | https://*) printf '%s/computeMetadata/v1/\n' "${GCE_METADATA_HOST%/}" ;;
+    *) printf 'http://%s/computeMetadata/v1/\n' "${GCE_METADATA_HOST%/}" ;;
+  esac
+}
+
+# gm_md PATH OUTFILE : 0 found, 1 not set (404), 2 error.
+gm_md() {
+  if gm_curl "$2" -H 'Metadata-Flavor: Google' --noproxy '*' --max-time 30 "$gm_md_url$1"; then
+    return 0
+  fi
+  rm -f "$2"
+  [ "$gm_code" = 404 ] && return 1
+  return 2
+}
+
+# Prints a metadata value (empty when unset or unreachable).
+gm_md_value() {
+  if gm_md "$1" "$gm_tmp.md"; then
+    cat "$gm_tmp.md"
+    rm -f "$gm_tmp.md"
+  fi
+}
+
+# Makes sure gm_token holds an access token valid for at least another minute.
+gm_token_get() {
+  gm_now
+  gm_tg_now=$gm_now_v
+  if [ -n "$gm_token" ] && [ "$gm_tg_now" -lt "$gm_token_exp" ]; then
+    return 0
+  fi
+  if ! gm_md instance/service-accounts/default/token "$gm_tmp.token"; then
+    gm_log "cannot get an access token from the metadata server: $(gm_http_problem)"
+    return 1
+  fi
+  gm_token=$(gm_json_get 1 access_token <"$gm_tmp.token")
+  gm_tg_exp=$(tr -d '\n\r' <"$gm_tmp.token" | sed -n 's/.*"expires_in"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p')
+  rm -f "$gm_tmp.token"
+  gm_int "$gm_tg_exp" 300
+  gm_tg_exp=$gm_r
+  if [ -z "$gm_token" ]; then
+    gm_log "the metadata server returned no access token"
+    return 1
+  fi
+  if [ "$gm_tg_exp" -gt 120 ]; then gm_tg_exp=$((gm_tg_exp - 60)); else gm_tg_exp=$((gm_tg_exp / 2)); fi
+  gm_token_exp=$((gm_tg_now + gm_tg_exp))
+  return 0
+}
+
+# gm_api METHOD URL OUTFILE [CURL-ARGS...] : an authenticated Google API call; refreshes the token once on 401.
+gm_api() {
+  gm_a_method=$1
+  gm_a_url=$2
+  gm_a_out=$3
+  shift 3
+  gm_token_get || {
+    gm_code=000
+    gm_curl_err='no access token'
+    return 1
+  }
+  # no fixed time limit (transfers may be large), but give up on a connection that stalls for a minute
+  set -- --speed-limit 1 --speed-time 60 "$@"
+  if gm_curl "$gm_a_out" -X "$gm_a_method" -H "Authorization: Bearer $gm_token" "$@" "$gm_a_url"; then
+    return 0
+  fi
+  if [ "$gm_code" = 401 ]; then
+    gm_token=
+    gm_token_get || return 1
+    gm_curl "$gm_a_out" -X "$gm_a_method" -H "Authorization: Bearer $gm_token" "$@" "$gm_a_url"
+    return
+  fi
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Cloud Storage (JSON API)
+
+# gm_gcs_upload FILE BUCKET NAME CONTENT-TYPE
+gm_gcs_upload() {
+  gm_urlencode "$2"
+  gm_u_url="$gm_ep_storage/upload/storage/v1/b/$gm_r/o?uploadType=media&name="
+  gm_urlencode "$3"
+  gm_u_url=$gm_u_url$gm_r
+  if gm_api POST "$gm_u_url" "$gm_tmp.up" -H "Content-Type: $4" -H 'Expect:' -T "$1"; then
+    rm -f "$gm_tmp.up"
+    return 0
+  fi
+  gm_log "upload of gs://$2/$3 failed: $(gm_http_problem "$gm_tmp.up")"
+  rm -f "$gm_tmp.up"
+  return 1
+}
+
+# gm_gcs_put_text BUCKET NAME CONTENT-TYPE TEXT
+gm_gcs_put_text() {
+  printf '%s\n' "$4" >"$gm_tmp.text"
+  gm_gcs_upload "$gm_tmp.text" "$1" "$2" "$3"
+  gm_pt_rc=$?
+  rm -f "$gm_tmp.text"
+  return $gm_pt_rc
+}
+
+# gm_gcs_download BUCKET NAME DEST
+gm_gcs_download() {
+  gm_mkparent "$3"
+  gm_urlencode "$1"
+  gm_d_url="$gm_ep_storage/download/storage/v1/b/$gm_r/o/"
+  gm_urlencode "$2"
+  gm_d_url="$gm_d_url$gm_r?alt=media"
+  if gm_api GET "$gm_d_url" "$3.part"; then
+    mv -f "$3.part" "$3"
+    return 0
+  fi
+  gm_download_problem=$(gm_http_problem "$3.part")
+  rm -f "$3.part"
+  return 1
+}
+
+# gm_gcs_list BUCKET PREFIX OUTFILE : every object name under PREFIX, one a line (pages followed).
+gm_gcs_list() {
+  : >"$3"
+  gm_l_page=
+  while :; do
+    gm_urlencode "$1"
+    gm_l_url="$gm_ep_storage/storage/v1/b/$gm_r/o?prefix="
+    gm_urlencode "$2"
+    gm_l_url="$gm_l_url$gm_r&fields=items(name),nextPageToken"
+    if [ -n "$gm_l_page" ]; then
+      gm_urlencode "$gm_l_page"
+      gm_l_url="$gm_l_url&pageToken=$gm_r"
+    fi
+    if ! gm_api GET "$gm_l_url" "$gm_tmp.list"; then
+      gm_list_problem=$(gm_http_problem "$gm_tmp.list")
+      rm -f "$gm_tmp.list"
+      return 1
+    fi
+    gm_json_strings <"$gm_tmp.list" >"$gm_tmp.strings"
+    sed -n "s/^3${gm_tab}name${gm_tab}//p" "$gm_tmp.strings" >>"$3"
+    gm_l_page=$(sed -n "s/^1${gm_tab}nextPageToken${gm_tab}//p" "$gm_tmp.strings" | sed -n 1p)
+    rm -f "$gm_tmp.list" "$gm_tmp.strings"
+    [ -n "$gm_l_page" ] || return 0
+  done
+}
+
+# gm_gcs_delete BUCKET NAME (a missing object is fine)
+gm_gcs_delete() {
+  gm_urlencode "$1"
+  gm_x_url="$gm_ep_storage/storage/v1/b/$gm_r/o/"
+  gm_urlencode "$2"
+  gm_x_url=$gm_x_url$gm_r
+  if gm_api DELETE "$gm_x_url" "$gm_tmp.del" || [ "$gm_code" = 404 ]; then
+    rm -f "$gm_tmp.del"
+    return 0
+  fi
+  gm_log "could not delete gs://$1/$2: $(gm_http_problem "$gm_tmp.del")"
+  rm -f "$gm_tmp.del"
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Settings
+
+gm_attr_keys='gce-matrix-bucket gce-matrix-experiment-prefix gce-matrix-run-id gce-matrix-experiment
+gce-matrix-attempt gce-matrix-command gce-matrix-params gce-matrix-param-env gce-matrix-inputs gce-matrix-secrets
+gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix-heartbeat-seconds
+gce-matrix-log-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
+gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager'
+
+# The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
+gm_attr() {
+  [ -f "$gm_state/attr/$1" ] && cat "$gm_state/attr/$1"
+}
+
+# Fetches every attribute (and the instance facts) into $gm_state/attr and $gm_state/inst; skips what is cached.
+gm_fetch_settings() {
+  mkdir -p "$gm_state/attr" "$gm_state/inst"
+  if [ ! -f "$gm_state/attr/.complete" ]; then
+    for gm_fs_key in $gm_attr_keys; do
+      rm -f "$gm_state/attr/$gm_fs_key"
+      gm_md "instance/attributes/$gm_fs_key" "$gm_state/attr/$gm_fs_key"
+      if [ $? -eq 2 ]; then
+        gm_log "could not read instance attribute $gm_fs_key: $(gm_http_problem)"
+      fi
+    done
+    : >"$gm_state/attr/.complete"
+  fi
+  if [ ! -f "$gm_state/inst/.complete" ]; then
+    for gm_fs_key in instance/name instance/zone project/project-id instance/machine-type instance/cpu-platform instance/image; do
+      gm_fs_file=$gm_state/inst/$(printf '%s' "$gm_fs_key" | tr '/' '_')
+      gm_md "$gm_fs_key" "$gm_fs_file" || rm -f "$gm_fs_file"
+    done
+    : >"$gm_state/inst/.complete"
+  fi
+}
+
+gm_load_settings() {
+  gm_a=$gm_state/attr
+  gm_read "$gm_a/gce-matrix-bucket"
+  gm_bucket=$gm_r
+  gm_read "$gm_a/gce-matrix-experiment-prefix"
+  gm_prefix=$gm_r
+  case $gm_prefix in
+    '' | */) ;;
+    *) gm_prefix=$gm_prefix/ ;;
+  esac
+  gm_read "$gm_a/gce-matrix-run-id"
+  gm_run_id=$gm_r
+  gm_read "$gm_a/gce-matrix-experiment"
+  gm_experiment=$gm_r
+  gm_read "$gm_a/gce-matrix-attempt"
+  gm_int "$gm_r" 1
+  gm_attempt=$gm_r
+  gm_command=$(gm_attr gce-matrix-command)
+  gm_params=$(gm_attr gce-matrix-params)
+  gm_read "$gm_a/gce-matrix-container-image"
+  gm_image=$gm_r
+  gm_read "$gm_a/gce-matrix-gpus"
+  gm_int "$gm_r" 0
+  gm_gpus=$gm_r
+  gm_read "$gm_a/gce-matrix-timeout-seconds"
+  gm_int "$gm_r" 0
+  gm_timeout=$gm_r
+  gm_read "$gm_a/gce-matrix-heartbeat-seconds"
+  gm_int "$gm_r" 60
+  gm_hb_every=$gm_r
+  gm_read "$gm_a/gce-matrix-log-interval-seconds"
+  gm_int "$gm_r" 10
+  gm_log_every=$gm_r
+  [ "$gm_hb_every" -ge 1 ] || gm_hb_every=60
+  [ "$gm_log_every" -ge 1 ] || gm_log_every=10
+  gm_read "$gm_a/gce-matrix-repo-sha"
+  gm_repo_sha=$gm_r
+  gm_read "$gm_a/gce-matrix-spot"
+  case $gm_r in
+    [Tt][Rr][Uu][Ee]) gm_spot=true ;;
+    [Ff][Aa][Ll][Ss][Ee]) gm_spot=false ;;
+    *) gm_spot= ;;
+  esac
+  gm_read "$gm_a/gce-matrix-self-delete"
+  case $gm_r in
+    [Ff][Aa][Ll][Ss][Ee]) gm_self_delete=false ;;
+    *) gm_self_delete=true ;;
+  esac
+
+  gm_read "$gm_state/inst/instance_name"
+  gm_instance=$gm_r
+  gm_read "$gm_state/inst/instance_zone"
+  gm_zone=${gm_r##*/}
+  gm_read "$gm_state/inst/project_project-id"
+  gm_project=$gm_r
+  gm_read "$gm_state/inst/instance_machine-type"
+  gm_machine_type=${gm_r##*/}
+  gm_read "$gm_state/inst/instance_cpu-platform"
+  gm_cpu_platform=$gm_r
+  gm_read "$gm_state/inst/instance_image"
+  gm_vm_image=$gm_r
+
+  # Endpoints: instance attribute, else environment, else Google's default.
+  gm_read "$gm_a/gce-matrix-endpoint-storage"
+  gm_ep_storage=$gm_r
+  [ -n "$gm_ep_storage" ] || gm_ep_storage=${STORAGE_EMULATOR_HOST:-https://storage.googleapis.com}
+  case $gm_ep_storage in
+    http://* | https://*) ;;
+    *) gm_ep_storage=http://$gm_ep_storage ;;
+  esac
+  while :; do
+    case $gm_ep_storage in
+      */) gm_ep_storage=${gm_ep_storage%/} ;;
+      */storage/v1) gm_ep_storage=${gm_ep_storage%/storage/v1} ;;
+      *) break ;;
+    esac
+  done
+  gm_read "$gm_a/gce-matrix-endpoint-compute"
+  gm_ep_compute=$gm_r
+  [ -n "$gm_ep_compute" ] || gm_ep_compute=${CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE:-https://compute.googleapis.com/compute/v1/}
+  case $gm_ep_compute in */) ;; *) gm_ep_compute=$gm_ep_compute/ ;; esac
+  gm_read "$gm_a/gce-matrix-endpoint-secretmanager"
+  gm_ep_secrets=$gm_r
+  [ -n "$gm_ep_secrets" ] || gm_ep_secrets=${CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER:-https://secretmanager.googleapis.com/}
+  case $gm_ep_secrets in */) ;; *) gm_ep_secrets=$gm_ep_secrets/ ;; esac
+
+  gm_read "$gm_state/started-at"
+  gm_started_at=$gm_r
+  gm_read "$gm_state/container.digest"
+  gm_container_digest=$gm_r
+
+  gm_logfile=$gm_root/attempt-$gm_attempt.log
+  gm_logs_prefix=${gm_prefix}attempts/$gm_attempt/log/
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Reporting: heartbeat, log chunks, status
+
+gm_set_phase() {
+  printf '%s\n' "$1" >"$gm_state/phase"
+}
+
+gm_heartbeat() {
+  gm_read "$gm_state/phase"
+  gm_hb_phase=${gm_r:-staging}
+  gm_gcs_put_text "$gm_bucket" "${gm_prefix}heartbeat.json" application/json \
+    "{\"attempt\":$gm_attempt,\"at\":\"$(gm_iso)\",\"phase\":\"$gm_hb_phase\"}" >/dev/null
+}
+
+# Uploads the bytes of the log appended since the last chunk as the next numbered chunk.
+gm_ship_log() {
+  [ -n "$gm_logfile" ] && [ -f "$gm_logfile" ] || return 0
+  gm_lock "$gm_state/ship.lock"
+  gm_read "$gm_state/log.offset"
+  gm_int "$gm_r" 0
+  gm_sl_off=$gm_r
+  gm_read "$gm_state/log.seq"
+  gm_int "$gm_r" 0
+  gm_sl_seq=$gm_r
+  gm_sl_size=$(wc -c <"$gm_logfile" | tr -d ' ')
+  gm_sl_rc=0
+  if [ "$gm_sl_size" -gt "$gm_sl_off" ]; then
+    tail -c "+$((gm_sl_off + 1))" "$gm_logfile" >"$gm_tmp.chunk"
+    gm_sl_n=$(wc -c <"$gm_tmp.chunk" | tr -d ' ')
+    if [ "$gm_sl_n" -gt 0 ]; then
+      gm_sl_seq=$((gm_sl_seq + 1))
+      gm_sl_name=$gm_logs_prefix$(printf '%06d' "$gm_sl_seq").txt
+      if gm_gcs_upload "$gm_tmp.chunk" "$gm_bucket" "$gm_sl_name" 'text/plain; charset=utf-8' >/dev/null; then
+        printf '%s\n' "$((gm_sl_off + gm_sl_n))" >"$gm_state/log.offset"
+        printf '%s\n' "$gm_sl_seq" >"$gm_state/log.seq"
+      else
+        gm_sl_rc=1
+      fi
+    fi
+    rm -f "$gm_tmp.chunk"
+  fi
+  gm_unlock "$gm_state/ship.lock"
+  return $gm_sl_rc
+}
+
+# The background loop: heartbeat every gm_hb_every seconds, log chunk every gm_log_every seconds.
+gm_reporter() {
+  gm_tmp=$gm_state/tmp-reporter-$$
+  gm_r_stop=0
+  gm_r_sleep=
+  trap 'gm_r_stop=1; [ -n "$gm_r_sleep" ] && kill "$gm_r_sleep" 2>/dev/null' TERM
+  gm_r_next_hb=0
+  gm_now
+  gm_r_next_log=$((gm_now_v + gm_log_every))
+  while [ "$gm_r_stop" = 0 ]; do
+    gm_now
+    gm_r_now=$gm_now_v
+    if [ "$gm_r_now" -ge "$gm_r_next_hb" ]; then
+      gm_heartbeat
+      gm_r_next_hb=$((gm_r_now + gm_hb_every))
+    fi
+    [ "$gm_r_stop" = 0 ] || break
+    if [ "$gm_r_now" -ge "$gm_r_next_log" ]; then
+      gm_ship_log
+      gm_r_next_log=$((gm_r_now + gm_log_every))
+    fi
+    [ "$gm_r_stop" = 0 ] || break
+    sleep 1 &
+    gm_r_sleep=$!
+    wait "$gm_r_sleep"
+    gm_r_sleep=
+  done
+  exit 0
+}
+
+gm_start_reporter() {
+  gm_reporter &
+  gm_reporter_pid=$!
+  printf '%s\n' "$gm_reporter_pid" >"$gm_state/reporter.pid"
+}
+
+# Stops the reporter and waits until it has finished what it was sending (so nothing lands after the status).
+gm_stop_reporter() {
+  if [ -n "$gm_reporter_pid" ]; then
+    kill -TERM "$gm_reporter_pid" 2>/dev/null
+    wait "$gm_reporter_pid" 2>/dev/null
+    gm_reporter_pid=
+  elif [ -f "$gm_state/reporter.pid" ]; then
+    # another process's reporter (shutdown mode): it cannot be waited for, so poll
+    gm_sr_pid=$(cat "$gm_state/reporter.pid" 2>/dev/null)
+    if gm_alive "$gm_sr_pid"; then
+      kill -TERM "$gm_sr_pid" 2>/dev/null
+      gm_sr_n=0
+      while gm_alive "$gm_sr_pid" && [ "$gm_sr_n" -lt 10 ]; do
+        sleep 1
+        gm_sr_n=$((gm_sr_n + 1))
+      done
+    fi
+  fi
+  rm -f "$gm_state/reporter.pid"
+}
+
+# `,"key":"value"` when value is non-empty.
+gm_jfield() {
+  [ -n "$2" ] && printf ',"%s":"%s"' "$1" "$(gm_json_escape "$2")"
+}
+
+# gm_status_json STATE EXITCODE|null REASON
+gm_status_json() {
+  gm_sj_outputs=$(cat "$gm_state/outputs.json" 2>/dev/null)
+  gm_sj_params=$(printf '%s\n' "$gm_params" | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//')
+  gm_sj_prov="$(gm_jfield instance "$gm_instance")$(gm_jfield zone "$gm_zone")$(gm_jfield machineType "$gm_machine_type")"
+  gm_sj_prov="$gm_sj_prov$(gm_jfield cpuPlatform "$gm_cpu_platform")$(gm_jfield image "$gm_vm_image")"
+  gm_sj_prov="$gm_sj_prov$(gm_jfield containerImage "$gm_image")$(gm_jfield containerDigest "$gm_container_digest")"
+  case $gm_spot in
+    true | false) gm_sj_prov="$gm_sj_prov,\"spot\":$gm_spot" ;;
+  esac
+  gm_sj_prov="$gm_sj_prov$(gm_jfield repoSha "$gm_repo_sha")"
+  case $gm_sj_params in
+    '{'*'}') gm_sj_prov="$gm_sj_prov,\"parameters\":$gm_sj_params" ;;
+  esac
+  gm_sj_prov=${gm_sj_prov#,}
+  printf '{"schema":1,"runId":"%s","experiment":"%s","attempt":%s,"state":"%s","exitCode":%s%s%s,"endedAt":"%s","outputs":[%s],"provenance":{%s}}\n' \
+    "$(gm_json_escape "$gm_run_id")" "$(gm_json_escape "$gm_experiment")" "$gm_attempt" "$1" "$2" \
+    "$(gm_jfield reason "$3")" "$(gm_jfield startedAt "$gm_started_at")" "$(gm_iso)" "$gm_sj_outputs" "$gm_sj_prov"
+}
+
+# Writes attempts/N/status.json, then status.json (the completion marker) last.
+gm_write_status() {
+  gm_ws_json=$(gm_status_json "$1" "$2" "$3")
+  gm_ws_ok=0
+  gm_gcs_put_text "$gm_bucket" "${gm_prefix}attempts/$gm_attempt/status.json" application/json "$gm_ws_json" || gm_ws_ok=1
+  if gm_gcs_put_text "$gm_bucket" "${gm_prefix}status.json" application/json "$gm_ws_json"; then
+    : >"$gm_state/status-written"
+    gm_status_done=1
+    gm_log "status written: $1${2:+ (exit code $2)}${3:+: $3}"
+    return $gm_ws_ok
+  fi
+  gm_log "COULD NOT WRITE THE STATUS gs://$gm_bucket/${gm_prefix}status.json"
+  return 1
+}
+
+# Takes the right to write this attempt's status (startup and shutdown agents never both write).
+gm_claim() {
+  mkdir "$gm_state/status.claim" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Outputs and checkpoint
+
+# Uploads every regular file of the output dir under outputs/ and records [{path,size}] in outputs.json;
+# deletes objects under outputs/ this attempt did not produce.
+gm_upload_outputs() {
+  : >"$gm_state/outputs.json"
+  : >"$gm_tmp.outnames"
+  gm_uo_rc=0
+  gm_uo_count=0
+  find "$gm_output" -type l >"$gm_tmp.links" 2>/dev/null
+  while IFS= read -r gm_uo_f; do
+    gm_log "skipping symlink ${gm_uo_f#"$gm_output"/} in the output directory (symlinks are not uploaded)"
+  done <"$gm_tmp.links"
+  find "$gm_output" -type f >"$gm_tmp.files" 2>/dev/null
+  gm_uo_sep=
+  while IFS= read -r gm_uo_f; do
+    if [ ! -f "$gm_uo_f" ] || [ -L "$gm_uo_f" ]; then
+      gm_log "skipping an output whose name cannot be handled: $gm_uo_f"
+      continue
+    fi
+    gm_uo_rel=${gm_uo_f#"$gm_output"/}
+    gm_uo_size=$(wc -c <"$gm_uo_f" | tr -d ' ')
+    if gm_gcs_upload "$gm_uo_f" "$gm_bucket" "${gm_prefix}outputs/$gm_uo_rel" application/octet-stream; then
+      printf '%s{"path":"%s","size":%s}' "$gm_uo_sep" "$(gm_json_escape "$gm_uo_rel")" "$gm_uo_size" >>"$gm_state/outputs.json"
+      gm_uo_sep=,
+      printf '%s\n' "${gm_prefix}outputs/$gm_uo_rel" >>"$gm_tmp.outnames"
+      gm_uo_count=$((gm_uo_count + 1))
+    else
+      gm_uo_rc=1
+    fi
+  done <"$gm_tmp.files"
+  if gm_gcs_list "$gm_bucket" "${gm_prefix}outputs/" "$gm_tmp.remote"; then
+    while IFS= read -r gm_uo_name; do
+      grep -Fxq -e "$gm_uo_name" "$gm_tmp.outnames" || gm_gcs_delete "$gm_bucket" "$gm_uo_name"
+    done <"$gm_tmp.remote"
+  fi
+  [ -f "$gm_output/metrics.json" ] || gm_log "note: the command wrote no metrics file (GCE_MATRIX_METRICS_FILE)"
+  gm_log "uploaded $gm_uo_count output file(s)"
+  rm -f "$gm_tmp.links" "$gm_tmp.files" "$gm_tmp.outnames" "$gm_tmp.remote"
+  return $gm_uo_rc
+}
+
+# `CRC SIZE RELPATH` for every regular file of the checkpoint dir.
+gm_checkpoint_manifest() {
+  find "$gm_checkpoint" -type f 2>/dev/null | while IFS= read -r gm_cm_f; do
+    [ -f "$gm_cm_f" ] || continue
+    gm_cm_rel=${gm_cm_f#"$gm_checkpoint"/}
+    case $gm_cm_rel in *.part) continue ;; esac
+    printf '%s %s\n' "$(cksum <"$gm_cm_f" | awk '{ print $1, $2 }')" "$gm_cm_rel"
+  done | LC_ALL=C sort
+}
+
+gm_restore_checkpoint() {
+  gm_rc_prefix=${gm_prefix}checkpoint/
+  if ! gm_gcs_list "$gm_bucket" "$gm_rc_prefix" "$gm_tmp.ckpt"; then
+    gm_error_reason="could not list the checkpoint gs://$gm_bucket/$gm_rc_prefix: $gm_list_problem"
+    return 1
+  fi
+  gm_rc_n=0
+  while IFS= read -r gm_rc_name; do
+    gm_rc_rel=${gm_rc_name#"$gm_rc_prefix"}
+    gm_safe_rel "$gm_rc_rel" || continue
+    if ! gm_gcs_download "$gm_bucket" "$gm_rc_name" "$gm_checkpoint/$gm_rc_rel"; then
+      gm_error_reason="could not restore checkpoint file $gm_rc_rel: $gm_download_problem"
+      return 1
+    fi
+    gm_rc_n=$((gm_rc_n + 1))
+  done <"$gm_tmp.ckpt"
+  rm -f "$gm_tmp.ckpt"
+  gm_checkpoint_manifest >"$gm_state/checkpoint.manifest"
+  if [ "$gm_rc_n" -gt 0 ]; then
+    gm_log "restored $gm_rc_n checkpoint file(s) into $gm_checkpoint"
+  else
+    gm_log "no checkpoint to restore"
+  fi
+  return 0
+}
+
+# Uploads checkpoint files that changed since the last restore/sync and deletes the ones that went away.
+gm_sync_checkpoint() {
+  gm_lock "$gm_state/checkpoint.lock"
+  [ -f "$gm_state/checkpoint.manifest" ] || : >"$gm_state/checkpoint.manifest"
+  gm_checkpoint_manifest >"$gm_tmp.mnew"
+  : >"$gm_tmp.mdone"
+  gm_sc_rc=0
+  gm_sc_up=0
+  gm_sc_del=0
+  while IFS= read -r gm_sc_line; do
+    if grep -Fxq -e "$gm_sc_line" "$gm_state/checkpoint.manifest"; then
+      printf '%s\n' "$gm_sc_line" >>"$gm_tmp.mdone"
+      continue
+    fi
+    gm_sc_rel=${gm_sc_line#* * }
+    if gm_gcs_upload "$gm_checkpoint/$gm_sc_rel" "$gm_bucket" "${gm_prefix}checkpoint/$gm_sc_rel" application/octet-stream; then
+      printf '%s\n' "$gm_sc_line" >>"$gm_tmp.mdone"
+      gm_sc_up=$((gm_sc_up + 1))
+    else
+      gm_sc_rc=1
+    fi
+  done <"$gm_tmp.mnew"
+  sed 's/^[^ ]* [^ ]* //' "$gm_tmp.mnew" >"$gm_tmp.mrels"
+  while IFS= read -r gm_sc_line; do
+    gm_sc_rel=${gm_sc_line#* * }
+    grep -Fxq -e "$gm_sc_rel" "$gm_tmp.mrels" && continue
+    if gm_gcs_delete "$gm_bucket" "${gm_prefix}checkpoint/$gm_sc_rel"; then
+      gm_sc_del=$((gm_sc_del + 1))
+    else
+      printf '%s\n' "$gm_sc_line" >>"$gm_tmp.mdone"
+      gm_sc_rc=1
+    fi
+  done <"$gm_state/checkpoint.manifest"
+  LC_ALL=C sort "$gm_tmp.mdone" >"$gm_state/checkpoint.manifest"
+  rm -f "$gm_tmp.mnew" "$gm_tmp.mdone" "$gm_tmp.mrels"
+  gm_unlock "$gm_state/checkpoint.lock"
+  gm_log "checkpoint synced: $gm_sc_up file(s) uploaded, $gm_sc_del deleted"
+  return $gm_sc_rc
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Staging: inputs, secrets, container image
+
+gm_stage_inputs() {
+  gm_si_file=$gm_state/attr/gce-matrix-inputs
+  [ -s "$gm_si_file" ] || return 0
+  while IFS= read -r gm_si_line || [ -n "$gm_si_line" ]; do
+    gm_si_line=${gm_si_line%"$gm_cr"}
+    case $gm_si_line in '' | '#'*) continue ;; esac
+    case $gm_si_line in
+      *"$gm_tab"*)
+        gm_si_src=${gm_si_line%%"$gm_tab"*}
+        gm_si_dest=${gm_si_line#*"$gm_tab"}
+        ;;
+      *)
+        gm_si_src=$gm_si_line
+        gm_si_dest=
+        ;;
+    esac
+    case $gm_si_src in
+      gs://*/*) ;;
+      *)
+        gm_error_reason="input $gm_si_src is not a gs://bucket/object URI"
+        return 1
+        ;;
+    esac
+    gm_si_rest=${gm_si_src#gs://}
+    gm_si_bucket=${gm_si_rest%%/*}
+    gm_si_obj=${gm_si_rest#*/}
+    if [ -z "$gm_si_dest" ]; then
+      gm_si_dest=${gm_si_obj%/}
+      gm_si_dest=${gm_si_dest##*/}
+    fi
+    gm_si_dest=${gm_si_dest%/}
+    if [ -n "$gm_si_dest" ] && ! gm_safe_rel "$gm_si_dest"; then
+      gm_error_reason="input destination $gm_si_dest is not a safe relative path"
+      return 1
+    fi
+    case $gm_si_obj in
+      */ | '')
+        if ! gm_gcs_list "$gm_si_bucket" "$gm_si_obj" "$gm_tmp.inlist"; then
+          gm_error_reason="could not list input $gm_si_src: $gm_list_problem"
+          return 1
+        fi
+        gm_si_n=0
+        while IFS= read -r gm_si_name; do
+          gm_si_rel=${gm_si_name#"$gm_si_obj"}
+          gm_safe_rel "$gm_si_rel" || continue
+          gm_si_to=$gm_input/${gm_si_dest:+$gm_si_dest/}$gm_si_rel
+          if ! gm_gcs_download "$gm_si_bucket" "$gm_si_name" "$gm_si_to"; then
+            gm_error_reason="could not stage input gs://$gm_si_bucket/$gm_si_name: $gm_download_problem"
+            return 1
+          fi
+          gm_si_n=$((gm_si_n + 1))
+        done <"$gm_tmp.inlist"
+        rm -f "$gm_tmp.inlist"
+        if [ "$gm_si_n" -eq 0 ]; then
+          gm_error_reason="input $gm_si_src matches no objects"
+          return 1
+        fi
+        gm_log "staged $gm_si_n object(s) of $gm_si_src into input/$gm_si_dest"
+        ;;
+      *)
+        if ! gm_gcs_download "$gm_si_bucket" "$gm_si_obj" "$gm_input/$gm_si_dest"; then
+          gm_error_reason="could not stage input $gm_si_src: $gm_download_problem"
+          return 1
+        fi
+        gm_log "staged $gm_si_src into input/$gm_si_dest"
+        ;;
+    esac
+  done <"$gm_si_file"
+  return 0
+}
+
+# Reads every secret into gm_secret_name_N / gm_secret_value_N (shell variables, not exported: only the
+# command's environment gets them). Values are never logged.
+gm_fetch_secrets() {
+  gm_secret_count=0
+  gm_fs_file=$gm_state/attr/gce-matrix-secrets
+  [ -s "$gm_fs_file" ] || return 0
+  while IFS= read -r gm_fs_line || [ -n "$gm_fs_line" ]; do
+    gm_fs_line=${gm_fs_line%"$gm_cr"}
+    case $gm_fs_line in '' | '#'*) continue ;; esac
+    gm_fs_name=${gm_fs_line%%=*}
+    gm_fs_ref=${gm_fs_line#*=}
+    case $gm_fs_name in
+      '' | [0-9]* | *[!A-Za-z0-9_]* | PATH | HOME | GCE_MATRIX_*)
+        gm_error_reason="secret variable name '$gm_fs_name' is not allowed"
+        return 1
+        ;;
+    esac
+    case $gm_fs_ref in
+      projects/*/secrets/*/versions/*) ;;
+      projects/*/secrets/*) gm_fs_ref=$gm_fs_ref/versions/latest ;;
+      *)
+        gm_error_reason="secret $gm_fs_name: '$gm_fs_ref' is not projects/P/secrets/S/versions/V"
+        return 1
+        ;;
+    esac
+    if ! gm_api GET "${gm_ep_secrets}v1/$gm_fs_ref:access" "$gm_tmp.secret"; then
+      gm_error_reason="secret $gm_fs_name ($gm_fs_ref) could not be read: $(gm_http_problem "$gm_tmp.secret")"
+      rm -f "$gm_tmp.secret"
+      return 1
+    fi
+    # shellcheck disable=SC2034 # read by the eval below
+    gm_fs_value=$(gm_json_get 2 data <"$gm_tmp.secret" | gm_b64decode)
+    rm -f "$gm_tmp.secret"
+    gm_secret_count=$((gm_secret_count + 1))
+    eval "gm_secret_name_$gm_secret_count=\$gm_fs_name"
+    eval "gm_secret_value_$gm_secret_count=\$gm_fs_value"
+    unset gm_fs_value
+    gm_log "secret $gm_fs_name read from $gm_fs_ref"
+  done <"$gm_fs_file"
+  return 0
+}
+
+# The registry host of an image reference, when it is one of Google's (gcr.io, *.pkg.dev).
+gm_google_registry() {
+  gm_gr_first=${1%%/*}
+  case $gm_gr_first in
+    gcr.io | *.gcr.io | *-docker.pkg.dev | *.pkg.dev) printf '%s\n' "$gm_gr_first" ;;
+  esac
+}
+
+gm_prepare_container() {
+  [ -n "$gm_image" ] || return 0
+  if ! command -v docker >/dev/null 2>&1; then
+    gm_error_reason="container image $gm_image requested but docker is not installed on the VM image"
+    return 1
+  fi
+  DOCKER_CONFIG=$gm_state/docker
+  export DOCKER_CONFIG
+  mkdir -p "$DOCKER_CONFIG"
+  gm_pc_reg=$(gm_google_registry "$gm_image")
+  if [ -n "$gm_pc_reg" ] && gm_token_get; then
+    if printf '%s' "$gm_token" | docker login -u oauth2accesstoken --password-stdin "https://$gm_pc_reg" >"$gm_tmp.docker" 2>&1; then
+      gm_log "logged in to $gm_pc_reg"
+    else
+      gm_log "docker login to $gm_pc_reg failed: $(tail -n 1 "$gm_tmp.docker")"
+    fi
+  fi
+  gm_log "pulling $gm_image"
+  if ! docker pull "$gm_image" >"$gm_tmp.docker" 2>&1; then
+    cat "$gm_tmp.docker" >>"$gm_logfile"
+    gm_error_reason="could not pull container image $gm_image: $(tail -n 1 "$gm_tmp.docker" | cut -c1-300)"
+    rm -f "$gm_tmp.docker"
+    return 1
+  fi
+  rm -f "$gm_tmp.docker"
+  gm_container_digest=$(docker inspect --format '{{index .RepoDigests 0}}' "$gm_image" 2>/dev/null | sed -n 1p)
+  case $gm_container_digest in
+    *@*) gm_container_digest=${gm_container_digest#*@} ;;
+    *) gm_container_digest=$(docker inspect --format '{{.Id}}' "$gm_image" 2>/dev/null | sed -n 1p) ;;
+  esac
+  printf '%s\n' "$gm_container_digest" >"$gm_state/container.digest"
+  gm_log "container image $gm_image${gm_container_digest:+ is $gm_container_digest}"
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# The command
+
+# Exports the command's environment (call in the subshell that starts the command).
+gm_export_command_env() {
+  GCE_MATRIX_RUN_ID=$gm_run_id
+  GCE_MATRIX_EXPERIMENT_ID=$gm_experiment
+  GCE_MATRIX_ATTEMPT=$gm_attempt
+  GCE_MATRIX_PARAMS=${gm_params:-"{}"}
+  GCE_MATRIX_OUTPUT_DIR=$gm_output
+  GCE_MATRIX_CHECKPOINT_DIR=$gm_checkpoint
+  GCE_MATRIX_INPUT_DIR=$gm_input
+  GCE_MATRIX_WORK_DIR=$gm_work
+  GCE_MATRIX_METRICS_FILE=$gm_output/metrics.json
+  export GCE_MATRIX_RUN_ID GCE_MATRIX_EXPERIMENT_ID GCE_MATRIX_ATTEMPT GCE_MATRIX_PARAMS GCE_MATRIX_OUTPUT_DIR \
+    GCE_MATRIX_CHECKPOINT_DIR GCE_MATRIX_INPUT_DIR GCE_MATRIX_WORK_DIR GCE_MATRIX_METRICS_FILE
+  gm_env_names='GCE_MATRIX_RUN_ID GCE_MATRIX_EXPERIMENT_ID GCE_MATRIX_ATTEMPT GCE_MATRIX_PARAMS GCE_MATRIX_OUTPUT_DIR
+GCE_MATRIX_CHECKPOINT_DIR GCE_MATRIX_INPUT_DIR GCE_MATRIX_WORK_DIR GCE_MATRIX_METRICS_FILE'
+  if [ -f "$gm_state/attr/gce-matrix-param-env" ]; then
+    while IFS= read -r gm_pe_line || [ -n "$gm_pe_line" ]; do
+      gm_pe_line=${gm_pe_line%"$gm_cr"}
+      case $gm_pe_line in *=*) ;; *) continue ;; esac
+      gm_pe_name=${gm_pe_line%%=*}
+      case $gm_pe_name in '' | *[!A-Z0-9_]*) continue ;; esac
+      export "GCE_MATRIX_PARAM_$gm_pe_name=${gm_pe_line#*=}"
+      gm_env_names="$gm_env_names GCE_MATRIX_PARAM_$gm_pe_name"
+    done <"$gm_state/attr/gce-matrix-param-env"
+  fi
+  gm_ee_i=1
+  gm_ee_name=
+  gm_ee_value=
+  while [ "$gm_ee_i" -le "${gm_secret_count:-0}" ]; do
+    eval "gm_ee_name=\$gm_secret_name_$gm_ee_i"
+    eval "gm_ee_value=\$gm_secret_value_$gm_ee_i"
+    export "$gm_ee_name=$gm_ee_value"
+    gm_env_names="$gm_env_names $gm_ee_name"
+    gm_ee_i=$((gm_ee_i + 1))
+  done
+  unset gm_ee_value
+}
+
+gm_start_command() {
+  rm -f "$gm_state/exit-code" "$gm_state/command.pid"
+  gm_container_name=gce-matrix-$(printf '%s' "${gm_instance:-agent}-$$" | tr -c 'A-Za-z0-9_.-' '-')
+  (
+    cd "$gm_work" || exit 1
+    [ -n "${HOME:-}" ] || HOME=$gm_work
+    export HOME
+    gm_export_command_env
+    if [ -n "$gm_image" ]; then
+      # names only: docker takes each value from this environment (no values on disk, newlines survive)
+      # shellcheck disable=SC2086 # one name a line
+      printf '%s\n' $gm_env_names >"$gm_state/docker.env"
+      printf '%s\n' "$gm_container_name" >"$gm_state/container.name"
+      set -- --rm --name "$gm_container_name" --env-file "$gm_state/docker.env" \
+        -v "$gm_output:$gm_output" -v "$gm_checkpoint:$gm_checkpoint" -v "$gm_input:$gm_input" \
+        -v "$gm_work:$gm_work" -w "$gm_work"
+      [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
+      if [ -n "$gm_command" ]; then
+        docker run "$@" --entrypoint sh "$gm_image" -c "$gm_command" &
+      else
+        docker run "$@" "$gm_image" &
+      fi
+    else
+      sh -c "$gm_command" &
+    fi
+    printf '%s\n' "$!" >"$gm_state/command.pid"
+    wait "$!"
+    printf '%s\n' "$?" >"$gm_state/exit-code.tmp"
+    mv -f "$gm_state/exit-code.tmp" "$gm_state/exit-code"
+  ) >>"$gm_logfile" 2>&1 </dev/null &
+  gm_wrapper_pid=$!
+}
+
+# Stops the command (TERM, then KILL after a grace period); for a container, via docker too.
+gm_stop_command() {
+  gm_sc_sig=$1
+  gm_sc_pid=$(cat "$gm_state/command.pid" 2>/dev/null)
+  if [ -f "$gm_state/container.name" ] && command -v docker >/dev/null 2>&1; then
+    docker kill --signal "$gm_sc_sig" "$(cat "$gm_state/container.name")" >/dev/null 2>&1
+  fi
+  gm_alive "$gm_sc_pid" && gm_kill_tree "$gm_sc_sig" "$gm_sc_pid"
+}
+
+# The timeout watchdog (a background subshell): TERM the command after gm_timeout seconds, KILL 10 s later.
+gm_watchdog() {
+  gm_wd_sleep=
+  trap '[ -n "$gm_wd_sleep" ] && kill "$gm_wd_sleep" 2>/dev/null; exit 0' TERM
+  sleep "$gm_timeout" &
+  gm_wd_sleep=$!
+  wait "$gm_wd_sleep"
+  : >"$gm_state/timed-out"
+  gm_log "timeout: the command ran longer than $gm_timeout seconds; stopping it"
+  gm_stop_command TERM
+  sleep 10 &
+  gm_wd_sleep=$!
+  wait "$gm_wd_sleep"
+  gm_log "the command ignored TERM; killing it"
+  gm_stop_command KILL
+  exit 0
+}
+
+# Waits for the command (a signal to the agent interrupts the wait); sets gm_exit and gm_timed_out.
+gm_wait_command() {
+  gm_timed_out=0
+  gm_wc_dog=
+  rm -f "$gm_state/timed-out"
+  if [ "$gm_timeout" -gt 0 ]; then
+    gm_watchdog &
+    gm_wc_dog=$!
+  fi
+  wait "$gm_wrapper_pid"
+  if [ -n "$gm_wc_dog" ]; then
+    kill -TERM "$gm_wc_dog" 2>/dev/null
+    wait "$gm_wc_dog"
+  fi
+  [ -f "$gm_state/timed-out" ] && gm_timed_out=1
+  gm_read "$gm_state/exit-code"
+  gm_exit=$gm_r
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Endings
+
+gm_self_delete_vm() {
+  if [ "$gm_self_delete" = false ]; then
+    gm_log "self-delete is false: leaving instance $gm_instance running"
+    return 0
+  fi
+  if [ -z "$gm_project" ] || [ -z "$gm_zone" ] || [ -z "$gm_instance" ]; then
+    gm_log "cannot delete this VM: project, zone or instance name unknown"
+    return 1
+  fi
+  gm_log "deleting instance $gm_instance in $gm_zone"
+  gm_urlencode "$gm_project"
+  gm_dv_url="${gm_ep_compute}projects/$gm_r/zones/"
+  gm_urlencode "$gm_zone"
+  gm_dv_url="$gm_dv_url$gm_r/instances/"
+  gm_urlencode "$gm_instance"
+  gm_dv_url=$gm_dv_url$gm_r
+  if gm_api DELETE "$gm_dv_url" "$gm_tmp.delvm" || [ "$gm_code" = 404 ]; then
+    rm -f "$gm_tmp.delvm"
+    return 0
+  fi
+  gm_log "could not delete instance $gm_instance: $(gm_http_problem "$gm_tmp.delvm")"
+  rm -f "$gm_tmp.delvm"
+  return 1
+}
+
+# gm_finish STATE EXITCODE|null REASON [outputs] : the startup agent's ending. Log, outputs, checkpoint, status
+# last, self-delete.
+gm_finish() {
+  gm_status_done=1
+  if ! gm_claim; then
+    gm_log "the shutdown script is writing this attempt's status"
+    gm_stop_reporter
+    return 0
+  fi
+  gm_set_phase uploading
+  gm_heartbeat
+  : >"$gm_state/outputs.json"
+  case ${4:-} in
+    outputs)
+      gm_upload_outputs
+      gm_sync_checkpoint
+      ;;
+    checkpoint) gm_sync_checkpoint ;;
+  esac
+  gm_stop_reporter
+  gm_ship_log
+  gm_write_status "$1" "$2" "$3"
+  gm_fn_rc=$?
+  gm_self_delete_vm
+  return $gm_fn_rc
+}
+
+# A failure before the command ran: status `error` with the reason, the log uploaded.
+gm_fail_early() {
+  gm_log "error: $1"
+  gm_finish error null "$1"
+}
+
+# shellcheck disable=SC2317 # invoked by trap
+gm_on_exit() {
+  if [ "$gm_mode" = startup ] && [ "$gm_status_done" != 1 ] && [ "$gm_signalled" != 1 ] && [ -n "${gm_bucket:-}" ]; then
+    gm_log "the agent stopped unexpectedly"
+    gm_finish error null "the agent stopped unexpectedly"
+  fi
+  [ -n "$gm_reporter_pid" ] && kill -TERM "$gm_reporter_pid" 2>/dev/null
+  rm -f "$gm_tmp".* 2>/dev/null
+}
+
+# shellcheck disable=SC2317 # invoked by trap
+gm_on_signal() {
+  gm_signalled=1
+  gm_log "received a stop signal; the shutdown script reports this attempt"
+  [ -n "$gm_reporter_pid" ] && kill -TERM "$gm_reporter_pid" 2>/dev/null
+  gm_reporter_pid=
+  exit 143
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Modes
+
+gm_prepare() {
+  mkdir -p "$gm_state" "$gm_input" "$gm_output" "$gm_checkpoint" "$gm_work" || {
+    gm_log "cannot create the work directories under $gm_root"
+    return 1
+  }
+  chmod 700 "$gm_state" 2>/dev/null
+  gm_md_url=$(gm_md_base)
+  gm_fetch_settings
+  gm_load_settings
+  if [ -z "$gm_bucket" ] || [ -z "$gm_prefix" ]; then
+    gm_log "error: instance attributes gce-matrix-bucket and gce-matrix-experiment-prefix are required; nowhere to report"
+    return 1
+  fi
+  return 0
+}
+
+gm_main_startup() {
+  trap gm_on_exit EXIT
+  trap gm_on_signal TERM INT HUP
+  if ! gm_prepare; then
+    gm_status_done=1
+    gm_self_delete_vm
+    exit 1
+  fi
+  if [ -f "$gm_state/status-written" ]; then
+    gm_log "attempt $gm_attempt already has a status; nothing to do"
+    gm_status_done=1
+    gm_self_delete_vm
+    exit 0
+  fi
+  gm_started_at=$(gm_iso)
+  printf '%s\n' "$gm_started_at" >"$gm_state/started-at"
+  gm_log "starting attempt $gm_attempt of experiment $gm_experiment (run $gm_run_id) on $gm_instance"
+  gm_log "reporting to gs://$gm_bucket/$gm_prefix"
+  gm_set_phase staging
+  gm_token_get
+  gm_start_reporter
+
+  gm_error_reason=
+  if [ -z "$gm_command" ] && [ -z "$gm_image" ]; then
+    gm_fail_early "no command: instance attribute gce-matrix-command is empty"
+    exit $?
+  fi
+  gm_restore_checkpoint || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+  gm_stage_inputs || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+  gm_fetch_secrets || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+  gm_prepare_container || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+
+  gm_set_phase running
+  gm_started_at=$(gm_iso)
+  printf '%s\n' "$gm_started_at" >"$gm_state/started-at"
+  if [ "$gm_timeout" -gt 0 ]; then
+    gm_log "running the command${gm_image:+ in $gm_image} (timeout ${gm_timeout}s)"
+  else
+    gm_log "running the command${gm_image:+ in $gm_image}"
+  fi
+  gm_start_command
+  gm_wait_command
+  # the secrets are not needed any more
+  gm_se_i=1
+  while [ "$gm_se_i" -le "${gm_secret_count:-0}" ]; do
+    eval "gm_secret_value_$gm_se_i="
+    gm_se_i=$((gm_se_i + 1))
+  done
+  rm -f "$gm_state/docker.env"
+
+  if [ "$(gm_md_value instance/preempted)" = TRUE ]; then
+    gm_log "the VM was preempted; the shutdown script writes the status"
+    gm_stop_reporter
+    gm_pw_n=0
+    while [ ! -d "$gm_state/status.claim" ] && [ "$gm_pw_n" -lt 15 ]; do
+      sleep 1
+      gm_pw_n=$((gm_pw_n + 1))
+    done
+    if [ ! -d "$gm_state/status.claim" ]; then
+      gm_log "no shutdown script took over; reporting the preemption"
+      gm_finish preempted null "the VM was preempted" checkpoint
+      exit $?
+    fi
+    gm_pw_n=0
+    while [ ! -f "$gm_state/status-written" ] && [ "$gm_pw_n" -lt 60 ]; do
+      sleep 1
+      gm_pw_n=$((gm_pw_n + 1))
+    done
+    gm_status_done=1
+    exit 0
+  fi
+
+  case $gm_exit in
+    '')
+      gm_finish error null "the command's exit code was lost (its wrapper process vanished)" outputs
+      ;;
+    0)
+      gm_log "the command succeeded"
+      gm_finish succeeded 0 '' outputs
+      ;;
+    *)
+      if [ "$gm_timed_out" = 1 ]; then
+        gm_finish failed 124 "timeout: the command ran longer than $gm_timeout seconds" outputs
+      else
+        gm_log "the command failed with exit code $gm_exit"
+        gm_finish failed "$gm_exit" "the command exited with code $gm_exit" outputs
+      fi
+      ;;
+  esac
+  exit $?
+}
+
+gm_main_shutdown() {
+  gm_retries=2
+  gm_prepare || exit 1
+  gm_log "shutdown: attempt $gm_attempt of experiment $gm_experiment"
+  if [ -f "$gm_state/status-written" ]; then
+    gm_log "shutdown: the status is already written"
+    exit 0
+  fi
+  if ! gm_claim; then
+    gm_log "shutdown: the startup agent is finishing; waiting for its status"
+    gm_sd_n=0
+    while [ ! -f "$gm_state/status-written" ] && [ "$gm_sd_n" -lt 20 ]; do
+      sleep 1
+      gm_sd_n=$((gm_sd_n + 1))
+    done
+    exit 0
+  fi
+  gm_sd_preempted=$(gm_md_value instance/preempted)
+  gm_set_phase uploading
+  gm_stop_reporter
+  gm_sd_pid=$(cat "$gm_state/command.pid" 2>/dev/null)
+  if [ -n "$gm_sd_pid" ] && [ ! -f "$gm_state/exit-code" ]; then
+    gm_log "shutdown: stopping the command"
+    gm_stop_command TERM
+    gm_sd_n=0
+    while [ ! -f "$gm_state/exit-code" ] && [ "$gm_sd_n" -lt 5 ]; do
+      sleep 1
+      gm_sd_n=$((gm_sd_n + 1))
+    done
+  fi
+  : >"$gm_state/outputs.json"
+  if [ "$gm_sd_preempted" = TRUE ]; then
+    gm_log "shutdown: the VM was preempted"
+    gm_sync_checkpoint
+    gm_ship_log
+    gm_write_status preempted null "the VM was preempted"
+  else
+    gm_ship_log
+    gm_sync_checkpoint
+    gm_ship_log
+    gm_write_status error null "the VM was stopped before the command finished"
+  fi
+  exit $?
+}
+
+if [ "$gm_mode" = shutdown ]; then
+  gm_main_shutdown
+else
+  gm_main_startup
+fi

@@ -1,0 +1,110 @@
+import type { Bucket, Storage } from '@google-cloud/storage';
+import type { ExperimentStatus, RunLocation } from '../layout.ts';
+import { experimentObjects, parseStatus } from '../layout.ts';
+import type { RequestCounter } from './compute.ts';
+import { GcpError, classifyError } from './errors.ts';
+
+/** What one cheap look at an experiment's folder shows. */
+export interface ExperimentProbe {
+  /** Generation of status.json, when it exists. */
+  readonly statusGeneration: string | undefined;
+  /** Generation of heartbeat.json, when it exists. */
+  readonly heartbeatGeneration: string | undefined;
+}
+
+/** A piece of the VM's log. */
+export interface LogChunk {
+  readonly name: string;
+  readonly text: string;
+}
+
+function isNotFound(err: unknown): boolean {
+  return classifyError(err).kind === 'not-found';
+}
+
+/** Reads what the agent writes for one experiment (see src/layout.ts), counting requests. */
+export class ExperimentResults {
+  private readonly bucket: Bucket;
+  private readonly objects: ReturnType<typeof experimentObjects>;
+  private readonly counter: RequestCounter;
+
+  constructor(storage: Storage, location: RunLocation, experimentId: string, counter: RequestCounter) {
+    this.bucket = storage.bucket(location.bucket);
+    this.objects = experimentObjects(location, experimentId);
+    this.counter = counter;
+  }
+
+  /** One list request over the experiment's top level: whether status and heartbeat exist, and their generations. */
+  async probe(): Promise<ExperimentProbe> {
+    this.counter.storage += 1;
+    try {
+      const [files] = await this.bucket.getFiles({
+        prefix: this.objects.base,
+        delimiter: '/',
+        autoPaginate: false,
+        maxResults: 50,
+      });
+      const generation = (name: string): string | undefined => {
+        const f = files.find((x) => x.name === name);
+        return f ? String(f.metadata.generation ?? '') : undefined;
+      };
+      return {
+        statusGeneration: generation(this.objects.status),
+        heartbeatGeneration: generation(this.objects.heartbeat),
+      };
+    } catch (err) {
+      throw new GcpError(`list gs://${this.bucket.name}/${this.objects.base}`, classifyError(err));
+    }
+  }
+
+  /** The completion marker, or undefined when the agent has not written it. */
+  async readStatus(): Promise<ExperimentStatus | undefined> {
+    this.counter.storage += 1;
+    try {
+      const [data] = await this.bucket.file(this.objects.status).download();
+      return parseStatus(data.toString('utf8'), `gs://${this.bucket.name}/${this.objects.status}`);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (err instanceof Error && !('code' in err)) throw err;
+      throw new GcpError(`read gs://${this.bucket.name}/${this.objects.status}`, classifyError(err));
+    }
+  }
+
+  /** Log chunks of `attempt` whose names sort after `after`, in order, with their text. */
+  async newLogChunks(attempt: number, after: string | undefined): Promise<LogChunk[]> {
+    const prefix = this.objects.logs(attempt);
+    this.counter.storage += 1;
+    const [files] = await this.bucket.getFiles({
+      prefix,
+      autoPaginate: false,
+      maxResults: 100,
+      ...(after ? { startOffset: `${after}\u0000` } : {}),
+    });
+    const chunks: LogChunk[] = [];
+    for (const f of files.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (after && f.name <= after) continue;
+      this.counter.storage += 1;
+      try {
+        const [data] = await f.download();
+        chunks.push({ name: f.name, text: data.toString('utf8') });
+      } catch (err) {
+        if (!isNotFound(err))
+          throw new GcpError(`read gs://${this.bucket.name}/${f.name}`, classifyError(err));
+      }
+    }
+    return chunks;
+  }
+
+  /** Removes an earlier run's completion marker and heartbeat, so a fresh start never reads a stale one. */
+  async clearMarkers(): Promise<void> {
+    for (const name of [this.objects.status, this.objects.heartbeat]) {
+      this.counter.storage += 1;
+      try {
+        await this.bucket.file(name).delete();
+      } catch (err) {
+        if (!isNotFound(err))
+          throw new GcpError(`delete gs://${this.bucket.name}/${name}`, classifyError(err));
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import * as core from '@actions/core';
+import { systemClock } from '../clock.ts';
+import { connectGcp } from '../gcp/clients.ts';
+import { ComputeApi } from '../gcp/compute.ts';
+import { labelValue } from '../naming.ts';
+import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
+import type { LaunchSettings } from './settings.ts';
+import { readLaunchState } from './state.ts';
+
+/** The list filter that finds every VM of one experiment of one run, whatever its attempt. */
+export function experimentFilter(settings: LaunchSettings): string {
+  return (
+    `labels.gce-matrix-run = "${labelValue(settings.results.runId)}" AND ` +
+    `labels.gce-matrix-experiment = "${labelValue(settings.experiment.id)}"`
+  );
+}
+
+/**
+ * Deletes the VMs the main step may have left when the job was cancelled or failed: the one in the saved
+ * state, else every VM of this experiment found by its labels in the candidate zones.
+ */
+export async function cleanUp(
+  compute: ComputeApi,
+  settings: LaunchSettings,
+  log: (m: string) => void,
+): Promise<number> {
+  const state = readLaunchState();
+  if (state?.finished) return 0;
+  const targets = new Map<string, string>();
+  if (state?.vm) targets.set(state.vm.name, state.vm.zone);
+  for (const zone of settings.zones) {
+    for (const vm of await compute.listInstances(zone, experimentFilter(settings))) {
+      if (vm.name) targets.set(vm.name, zone);
+    }
+  }
+  // An insert still in flight when the job was cancelled may create its VM a moment after we looked.
+  if (state?.vm?.creating && !(await compute.getInstance(state.vm.zone, state.vm.name))) {
+    for (let i = 0; i < 6; i++) {
+      await systemClock.sleep(5000);
+      if (await compute.getInstance(state.vm.zone, state.vm.name)) break;
+    }
+  }
+  let deleted = 0;
+  for (const [name, zone] of targets) {
+    log(`Deleting ${name} in ${zone}.`);
+    await compute.deleteInstance(zone, name);
+    deleted += 1;
+  }
+  return deleted;
+}
+
+/** The post step of actions/launch. */
+export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const state = readLaunchState();
+  if (state?.finished) return;
+  const settings = parseLaunchInputs((name) => core.getInput(name), runContextFromEnv(env));
+  const { clients, description } = connectGcp({
+    project: settings.project,
+    env,
+    workloadIdentityProvider: settings.workloadIdentityProvider,
+    serviceAccount: settings.serviceAccount,
+  });
+  core.info(`Authenticating with ${description}.`);
+  try {
+    const n = await cleanUp(new ComputeApi(clients, systemClock), settings, (m) => core.info(m));
+    core.info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : 'No VM was left behind.');
+  } finally {
+    await clients.close();
+  }
+}

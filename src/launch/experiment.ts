@@ -1,0 +1,426 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { backoffMs } from '../clock.ts';
+import { ConfigurationError } from '../errors.ts';
+import type { ComputeApi } from '../gcp/compute.ts';
+import type { Failure } from '../gcp/errors.ts';
+import { GcpError } from '../gcp/errors.ts';
+import type { ExperimentResults } from '../gcp/results.ts';
+import type { ExperimentStatus } from '../layout.ts';
+import { experimentPrefix, gsUri } from '../layout.ts';
+import { instanceName } from '../naming.ts';
+import { estimateCostUsd } from './cost.ts';
+import { buildInstance } from './instance.ts';
+import type { LaunchSettings } from './settings.ts';
+
+/** Where launch reports progress; the action maps it onto @actions/core, tests record it. */
+export interface LaunchLogger {
+  info(message: string): void;
+  warning(message: string): void;
+  /** Lines of the VM's own log, to be shown verbatim but never interpreted as workflow commands. */
+  vmLog(lines: readonly string[]): void;
+  startGroup(title: string): void;
+  endGroup(): void;
+}
+
+/** The VM of the current attempt, saved before the first API call that could create it. */
+export interface VmHandle {
+  readonly name: string;
+  readonly zone: string;
+  readonly attempt: number;
+  /** True while the insert call is in flight: the VM may appear a moment after a cancel. */
+  readonly creating?: boolean;
+}
+
+/** How often launch looks at what, while an experiment runs. */
+export interface PollPolicy {
+  /** Status/heartbeat probe (one Cloud Storage list). */
+  readonly statusMs: number;
+  /** Instance state check (one Compute Engine get). */
+  readonly instanceMs: number;
+  /** How long without a new heartbeat (after the first) before the VM counts as dead. */
+  readonly staleHeartbeatMs: number;
+  /** How long to wait for the very first heartbeat (boot and agent start). */
+  readonly bootGraceMs: number;
+  /** After the VM is found gone or stopped, how long its shutdown script may take to write a status. */
+  readonly goneGraceMs: number;
+}
+
+/** The default policy for a heartbeat period: Compute stays near 60 requests per experiment-hour. */
+export function defaultPollPolicy(settings: LaunchSettings): PollPolicy {
+  const heartbeat = settings.heartbeatSeconds * 1000;
+  return {
+    statusMs: 1000,
+    instanceMs: 60_000,
+    staleHeartbeatMs: Math.max(3 * heartbeat, 5000),
+    bootGraceMs: 10 * 60_000,
+    goneGraceMs: Math.max(2 * heartbeat, 5000),
+  };
+}
+
+/** What launch needs from the outside, all injected. */
+export interface LaunchDeps {
+  readonly compute: ComputeApi;
+  readonly results: ExperimentResults;
+  readonly clock: Clock;
+  readonly log: LaunchLogger;
+  readonly agentScript: string;
+  /** Called with the VM of the attempt before the API call that creates it, and with undefined once it is gone. */
+  readonly onVm: (vm: VmHandle | undefined) => void;
+  readonly poll?: PollPolicy;
+  readonly signal?: AbortSignal;
+}
+
+/** How the experiment ended, across all attempts. */
+export type LaunchStatus = 'succeeded' | 'failed' | 'error' | 'lost';
+
+/** The outcome of actions/launch, as outputs. */
+export interface LaunchResult {
+  readonly status: LaunchStatus;
+  readonly exitCode: number | null;
+  readonly attempts: number;
+  readonly zone: string;
+  readonly machineType: string;
+  readonly vmName: string;
+  readonly resultsUri: string;
+  readonly durationSeconds: number;
+  readonly costUsd: number;
+  readonly reason: string;
+  readonly final: ExperimentStatus | undefined;
+  /** The last lines of the VM's log, for the failure message. */
+  readonly logTail: readonly string[];
+}
+
+/** How one attempt ended, as launch saw it. */
+type AttemptEnd =
+  | { kind: 'status'; status: ExperimentStatus }
+  | { kind: 'lost'; reason: string }
+  | { kind: 'no-capacity'; reason: string };
+
+const LOG_TAIL_LINES = 40;
+
+/**
+ * Runs one experiment to its end: creates the VM of each attempt (zones in order, spot then standard if
+ * allowed), waits on its completion marker while streaming its log, retries preemption and VM loss on a new
+ * VM, and deletes every VM it made.
+ */
+export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps): Promise<LaunchResult> {
+  const poll = deps.poll ?? defaultPollPolicy(settings);
+  const started = deps.clock.now();
+  const tail: string[] = [];
+  let vmSeconds = 0;
+  let lastVm: VmHandle | undefined;
+  let lastSpot = settings.provisioning !== 'standard';
+  let end: AttemptEnd | undefined;
+  let attempt = 0;
+
+  for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
+    deps.signal?.throwIfAborted();
+    const name = instanceName(settings.results.runId, settings.experiment.id, attempt);
+    const adopted = await findExisting(settings, deps, name);
+    let vm: VmHandle;
+    if (adopted) {
+      vm = adopted.vm;
+      lastSpot = adopted.spot;
+      deps.log.info(`Adopting ${name} in ${vm.zone}, left running by an earlier run of this job.`);
+      deps.onVm(vm);
+    } else {
+      if (attempt === 1) await deps.results.clearMarkers();
+      const placed = await createVm(settings, deps, name, attempt);
+      if ('failure' in placed) {
+        end = { kind: 'no-capacity', reason: placed.failure };
+        break;
+      }
+      vm = placed.vm;
+      lastSpot = placed.spot;
+    }
+    lastVm = vm;
+    const vmStarted = deps.clock.now();
+    deps.log.startGroup(`${settings.experiment.id}: attempt ${attempt} on ${vm.name} (${vm.zone})`);
+    try {
+      end = await waitForEnd(settings, deps, poll, vm, tail);
+    } finally {
+      deps.log.endGroup();
+    }
+    if (end.kind !== 'status' || end.status.state !== 'succeeded') await printSerialTail(deps, vm);
+    await deleteVm(deps, vm);
+    vmSeconds += (deps.clock.now() - vmStarted) / 1000;
+
+    if (end.kind === 'status') {
+      const s = end.status;
+      if (s.state === 'succeeded') break;
+      if (s.state === 'preempted') {
+        deps.log.warning(`${vm.name} was preempted during attempt ${attempt}; the checkpoint was saved.`);
+        continue;
+      }
+      if (settings.retryOnFailure && attempt < settings.maxAttempts) {
+        deps.log.warning(
+          `Attempt ${attempt} ${s.state} (${s.reason ?? `exit code ${String(s.exitCode)}`}); retrying as asked.`,
+        );
+        continue;
+      }
+      break;
+    }
+    deps.log.warning(`Attempt ${attempt} lost its VM: ${end.reason}`);
+  }
+  attempt = Math.min(attempt, settings.maxAttempts);
+
+  const durationSeconds = Math.round((deps.clock.now() - started) / 1000);
+  const base = {
+    attempts: attempt,
+    zone: lastVm?.zone ?? '',
+    machineType: settings.machineType,
+    vmName: lastVm?.name ?? '',
+    resultsUri: gsUri(settings.results.bucket, experimentPrefix(settings.results, settings.experiment.id)),
+    durationSeconds,
+    costUsd: estimateCostUsd(settings.machineType, settings.accelerators, lastSpot, vmSeconds),
+    logTail: tail.slice(-LOG_TAIL_LINES),
+  };
+  if (!end) throw new Error('bug: no attempt ran');
+  if (end.kind === 'no-capacity') {
+    return { ...base, status: 'error', exitCode: null, reason: end.reason, final: undefined };
+  }
+  if (end.kind === 'lost') {
+    return {
+      ...base,
+      status: 'lost',
+      exitCode: null,
+      reason: `every attempt lost its VM (last: ${end.reason})`,
+      final: undefined,
+    };
+  }
+  const s = end.status;
+  if (s.state === 'preempted') {
+    return {
+      ...base,
+      status: 'lost',
+      exitCode: null,
+      reason: `preempted on all ${attempt} attempts`,
+      final: s,
+    };
+  }
+  return {
+    ...base,
+    status: s.state,
+    exitCode: s.exitCode,
+    reason: s.reason ?? (s.state === 'succeeded' ? '' : `exit code ${String(s.exitCode)}`),
+    final: s,
+  };
+}
+
+/** A VM of this name left by an earlier run of the same job, in any candidate zone. */
+async function findExisting(
+  settings: LaunchSettings,
+  deps: LaunchDeps,
+  name: string,
+): Promise<{ vm: VmHandle; spot: boolean } | undefined> {
+  for (const zone of settings.zones) {
+    const found = await deps.compute.getInstance(zone, name);
+    if (!found) continue;
+    const attempt = Number(found.labels?.['gce-matrix-attempt'] ?? '1');
+    const vm = { name, zone, attempt };
+    if (found.status === 'RUNNING' || found.status === 'PROVISIONING' || found.status === 'STAGING') {
+      return { vm, spot: found.scheduling?.provisioningModel === 'SPOT' };
+    }
+    deps.log.info(
+      `Replacing ${name} in ${zone} (${found.status ?? 'unknown state'}), left by an earlier run.`,
+    );
+    deps.onVm(vm);
+    await deleteVm(deps, vm);
+  }
+  return undefined;
+}
+
+/** Tries zones in order (and standard after spot when allowed) until one VM is created. */
+async function createVm(
+  settings: LaunchSettings,
+  deps: LaunchDeps,
+  name: string,
+  attempt: number,
+): Promise<{ vm: VmHandle; spot: boolean } | { failure: string }> {
+  const models: boolean[] =
+    settings.provisioning === 'spot'
+      ? [true]
+      : settings.provisioning === 'standard'
+        ? [false]
+        : [true, false];
+  const failures: string[] = [];
+  const rounds = 3;
+  for (let round = 0; round < rounds; round++) {
+    for (const spot of models) {
+      const quotaRegions = new Set<string>();
+      for (const zone of settings.zones) {
+        const region = zone.replace(/-[a-z]$/, '');
+        if (quotaRegions.has(region)) continue;
+        deps.signal?.throwIfAborted();
+        const vm = { name, zone, attempt };
+        deps.onVm({ ...vm, creating: true });
+        const resource = buildInstance(settings, {
+          name,
+          zone,
+          attempt,
+          spot,
+          agentScript: deps.agentScript,
+        });
+        let failure: Failure | undefined;
+        try {
+          failure = await deps.compute.insertInstance(zone, resource, randomUUID());
+        } catch (err) {
+          throw explain(err, settings, zone);
+        }
+        if (!failure) {
+          deps.log.info(
+            `Created ${name} in ${zone} (${spot ? 'spot' : 'standard'}, ${settings.machineType}).`,
+          );
+          return { vm, spot };
+        }
+        if (failure.kind === 'already-exists') {
+          // Another run of this job created it between our look and our insert: wait on it rather than duplicate it.
+          deps.onVm(vm);
+          deps.log.info(`${name} already exists in ${zone}; adopting it.`);
+          return { vm, spot };
+        }
+        failures.push(`${zone} (${spot ? 'spot' : 'standard'}): ${failure.reason ?? failure.kind}`);
+        if (failure.kind === 'quota') {
+          quotaRegions.add(region);
+          deps.log.warning(`Quota exhausted in ${region}: ${failure.message}. Trying another region.`);
+        } else {
+          deps.log.warning(
+            `No capacity for ${settings.machineType} in ${zone}: ${failure.reason ?? failure.message}.`,
+          );
+        }
+      }
+    }
+    const onlyQuota = failures.length > 0 && failures.every((f) => /QUOTA|quota/.test(f));
+    if (onlyQuota) break;
+    if (round < rounds - 1) {
+      const wait = 30_000 * (round + 1) + backoffMs(round, 1000, 10_000);
+      deps.log.info(`Every zone is out of capacity; trying again in ${Math.round(wait / 1000)} s.`);
+      await deps.clock.sleep(wait, deps.signal);
+    }
+  }
+  deps.onVm(undefined);
+  return {
+    failure: `no VM could be created for ${settings.machineType}: ${failures.join('; ')}. Add zones (or regions) to input zones, or choose another machine type.`,
+  };
+}
+
+/** Turns an API failure on create into a message that names the input or role to fix. */
+function explain(err: unknown, settings: LaunchSettings, zone: string): unknown {
+  if (!(err instanceof GcpError)) return err;
+  const f = err.failure;
+  if (f.kind === 'permission') {
+    return new ConfigurationError(
+      `the launching identity may not create VMs in project ${settings.project} (${f.message}). Grant it ` +
+        `roles/compute.instanceAdmin.v1, and roles/iam.serviceAccountUser on ${settings.vmServiceAccount}.`,
+    );
+  }
+  if (f.kind === 'invalid' || f.kind === 'not-found') {
+    return new ConfigurationError(
+      `Compute Engine refused the VM in ${zone}: ${f.message}. Check inputs machine-type (${settings.machineType}), ` +
+        `image (${settings.image}), zones, accelerators and vm-service-account.`,
+    );
+  }
+  return err;
+}
+
+/** Waits for the attempt's status, streaming the VM's log; notices a dead or vanished VM. */
+async function waitForEnd(
+  settings: LaunchSettings,
+  deps: LaunchDeps,
+  poll: PollPolicy,
+  vm: VmHandle,
+  tail: string[],
+): Promise<AttemptEnd> {
+  const start = deps.clock.now();
+  const logEvery = settings.logIntervalSeconds * 1000;
+  const hardLimit = start + settings.timeoutMinutes * 60_000 + 20 * 60_000;
+  let lastLogAt = 0;
+  let lastChunk: string | undefined;
+  let lastBeat: string | undefined;
+  let lastBeatAt = start;
+  let lastInstanceAt = start;
+  let goneSince: number | undefined;
+
+  const drainLog = async (): Promise<void> => {
+    const chunks = await deps.results.newLogChunks(vm.attempt, lastChunk);
+    for (const c of chunks) {
+      const lines = c.text.replace(/\n$/, '').split('\n');
+      deps.log.vmLog(lines);
+      tail.push(...lines);
+      if (tail.length > 4 * LOG_TAIL_LINES) tail.splice(0, tail.length - LOG_TAIL_LINES);
+      lastChunk = c.name;
+    }
+  };
+
+  for (;;) {
+    deps.signal?.throwIfAborted();
+    const now = deps.clock.now();
+    const probe = await deps.results.probe();
+    if (probe.statusGeneration) {
+      const status = await deps.results.readStatus();
+      if (status && status.attempt === vm.attempt) {
+        await drainLog();
+        return { kind: 'status', status };
+      }
+    }
+    if (probe.heartbeatGeneration && probe.heartbeatGeneration !== lastBeat) {
+      lastBeat = probe.heartbeatGeneration;
+      lastBeatAt = now;
+    }
+    if (now - lastLogAt >= logEvery) {
+      lastLogAt = now;
+      await drainLog();
+    }
+
+    const stale = lastBeat ? now - lastBeatAt > poll.staleHeartbeatMs : now - start > poll.bootGraceMs;
+    if (goneSince === undefined && (stale || now - lastInstanceAt >= poll.instanceMs)) {
+      lastInstanceAt = now;
+      const instance = await deps.compute.getInstance(vm.zone, vm.name);
+      const state = instance?.status ?? 'GONE';
+      if (
+        state === 'TERMINATED' ||
+        state === 'STOPPING' ||
+        state === 'STOPPED' ||
+        state === 'SUSPENDED' ||
+        state === 'GONE'
+      ) {
+        goneSince = now;
+        deps.log.warning(
+          `${vm.name} is ${state === 'GONE' ? 'gone' : state} without a completion status; waiting briefly for its shutdown script.`,
+        );
+      } else if (stale) {
+        return {
+          kind: 'lost',
+          reason: lastBeat
+            ? `no heartbeat from ${vm.name} for ${Math.round((now - lastBeatAt) / 1000)} s although it is ${state}`
+            : `${vm.name} never started its agent within ${Math.round(poll.bootGraceMs / 1000)} s`,
+        };
+      }
+    }
+    if (goneSince !== undefined && now - goneSince > poll.goneGraceMs) {
+      return { kind: 'lost', reason: `${vm.name} stopped or vanished without writing a status` };
+    }
+    if (now > hardLimit) {
+      return { kind: 'lost', reason: `${vm.name} outlived the timeout without writing a status` };
+    }
+    await deps.clock.sleep(poll.statusMs, deps.signal);
+  }
+}
+
+async function printSerialTail(deps: LaunchDeps, vm: VmHandle): Promise<void> {
+  try {
+    const out = await deps.compute.serialOutput(vm.zone, vm.name);
+    if (!out || !out.contents) return;
+    const lines = out.contents.replace(/\n$/, '').split('\n').slice(-LOG_TAIL_LINES);
+    deps.log.info(`Last lines of ${vm.name}'s serial console:`);
+    deps.log.vmLog(lines);
+  } catch (err) {
+    deps.log.warning(`Could not read the serial console of ${vm.name}: ${(err as Error).message}`);
+  }
+}
+
+async function deleteVm(deps: LaunchDeps, vm: VmHandle): Promise<void> {
+  await deps.compute.deleteInstance(vm.zone, vm.name);
+  deps.onVm(undefined);
+}

@@ -1,0 +1,93 @@
+import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
+import { systemClock } from '../clock.ts';
+import { connectGcp } from '../gcp/clients.ts';
+import { ComputeApi } from '../gcp/compute.ts';
+import { ExperimentResults } from '../gcp/results.ts';
+import { escapeMarkdown } from '../markdown.ts';
+import { loadAgentScript } from './agent-script.ts';
+import type { LaunchLogger, LaunchResult } from './experiment.ts';
+import { runExperiment } from './experiment.ts';
+import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
+import { saveLaunchState } from './state.ts';
+
+/** Logs through @actions/core; the VM's lines are prefixed and fenced so they can never act as workflow commands. */
+export function actionsLogger(experimentId: string): LaunchLogger {
+  return {
+    info: (m) => core.info(m),
+    warning: (m) => core.warning(m),
+    startGroup: (t) => core.startGroup(t),
+    endGroup: () => core.endGroup(),
+    vmLog: (lines) => {
+      if (lines.length === 0) return;
+      const fence = randomBytes(16).toString('hex');
+      process.stdout.write(`::stop-commands::${fence}\n`);
+      for (const line of lines) process.stdout.write(`[${experimentId}] ${line}\n`);
+      process.stdout.write(`::${fence}::\n`);
+    },
+  };
+}
+
+function setOutputs(result: LaunchResult): void {
+  core.setOutput('status', result.status);
+  core.setOutput('exit-code', result.exitCode === null ? '' : String(result.exitCode));
+  core.setOutput('attempts', String(result.attempts));
+  core.setOutput('zone', result.zone);
+  core.setOutput('machine-type', result.machineType);
+  core.setOutput('vm-name', result.vmName);
+  core.setOutput('results-uri', result.resultsUri);
+  core.setOutput('duration-seconds', String(result.durationSeconds));
+  core.setOutput('cost-usd', result.costUsd.toFixed(4));
+}
+
+/** actions/launch: runs one experiment on its own VM and deletes the VM. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = parseLaunchInputs((name) => core.getInput(name), runContextFromEnv(env));
+  const { clients, description } = connectGcp({
+    project: settings.project,
+    env,
+    workloadIdentityProvider: settings.workloadIdentityProvider,
+    serviceAccount: settings.serviceAccount,
+  });
+  core.info(`Authenticating with ${description}.`);
+  const counter = { compute: 0, storage: 0 };
+  const state = (vm: Parameters<typeof saveLaunchState>[0]['vm'], finished = false): void =>
+    saveLaunchState({ project: settings.project, vm, finished });
+  try {
+    state(undefined);
+    const result = await runExperiment(settings, {
+      compute: new ComputeApi(clients, systemClock, counter),
+      results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
+      clock: systemClock,
+      log: actionsLogger(settings.experiment.id),
+      agentScript: await loadAgentScript(),
+      onVm: (vm) => state(vm),
+    });
+    state(undefined, true);
+    setOutputs(result);
+    core.info(
+      `${settings.experiment.id}: ${result.status} after ${result.attempts} attempt(s), ${result.durationSeconds} s, ` +
+        `~$${result.costUsd.toFixed(4)}; ${counter.compute} Compute Engine and ${counter.storage} Cloud Storage requests.`,
+    );
+    await core.summary
+      .addRaw(
+        `gce-matrix: experiment \`${escapeMarkdown(settings.experiment.id)}\` **${result.status}**` +
+          `${result.exitCode === null ? '' : ` (exit code ${result.exitCode})`} after ${result.attempts} attempt(s) ` +
+          `in ${result.durationSeconds} s on ${result.machineType}${result.zone ? ` in ${result.zone}` : ''}, ` +
+          `~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ''}\n`,
+      )
+      .write();
+    if (result.status !== 'succeeded') {
+      const tail =
+        result.logTail.length > 0
+          ? `\nLast lines of the experiment's log:\n${result.logTail.join('\n')}`
+          : '';
+      core.setFailed(
+        `experiment ${settings.experiment.id} ${result.status}` +
+          `${result.exitCode === null ? '' : ` with exit code ${result.exitCode}`}: ${result.reason}${tail}`,
+      );
+    }
+  } finally {
+    await clients.close();
+  }
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# The VM agent's staging: inputs, secrets, checkpoint restore, container image; failures before the command.
+
+load helpers
+
+setup() {
+  setup_fake
+}
+
+@test "inputs: single objects and prefixes (listed over several pages) with URL-encoded names" {
+  put data/model.bin model
+  put 'data/set/a b.csv' a
+  put 'data/set/é/ü.csv' u
+  put 'data/set/🚀.csv' r
+  put 'data/set/x/y/z.csv' z
+  put 'data/set/"q\uote".csv' q
+  put 'data/setx/not-me.csv' n
+  attr inputs $'gs://bkt/data/model.bin\tmodels/m.bin\ngs://bkt/data/set/\tset\ngs://bkt/data/model.bin'
+  attr command '(cd "$GCE_MATRIX_INPUT_DIR" && find . -type f | LC_ALL=C sort) > "$GCE_MATRIX_OUTPUT_DIR/inputs.txt"; cat "$GCE_MATRIX_INPUT_DIR/set/é/ü.csv" > "$GCE_MATRIX_OUTPUT_DIR/u.txt"'
+  run_agent
+  dump
+  [ "$(js "$(obj status.json)" 's.state')" = succeeded ]
+  expected='./model.bin
+./models/m.bin
+./set/"q\uote".csv
+./set/a b.csv
+./set/x/y/z.csv
+./set/é/ü.csv
+./set/🚀.csv'
+  [ "$(cat "$(obj outputs/inputs.txt)")" = "$expected" ]
+  [ "$(cat "$(obj outputs/u.txt)")" = u ]
+  # pagination (page size 2: three pages) with the opaque page token URL-encoded
+  grep -q '&pageToken=page%2B2%2F%3D' "$FAKE/calls.log"
+  grep -q '&pageToken=page%2B4%2F%3D' "$FAKE/calls.log"
+  grep -qF 'GET http://gcs.test/download/storage/v1/b/bkt/o/data%2Fset%2Fa%20b.csv?alt=media' "$FAKE/calls.log"
+  grep -qF 'GET http://gcs.test/download/storage/v1/b/bkt/o/data%2Fset%2F%C3%A9%2F%C3%BC.csv?alt=media' "$FAKE/calls.log"
+  grep -qF 'GET http://gcs.test/download/storage/v1/b/bkt/o/data%2Fset%2F%F0%9F%9A%80.csv?alt=media' "$FAKE/calls.log"
+  grep -qF 'GET http://gcs.test/storage/v1/b/bkt/o?prefix=data%2Fset%2F&' "$FAKE/calls.log"
+}
+
+@test "a missing input: status error with the reason, the log uploaded, the command never run" {
+  put data/present.txt here
+  attr inputs $'gs://bkt/data/present.txt\tp.txt\ngs://bkt/data/absent.txt\ta.txt'
+  attr command 'touch "$GCE_MATRIX_OUTPUT_DIR/ran"'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [ "$(js "$s" 's.exitCode')" = null ]
+  [[ "$(js "$s" 's.reason')" == "could not stage input gs://bkt/data/absent.txt: HTTP 404"* ]]
+  [ "$(js "$s" 's.outputs.length')" = 0 ]
+  [ ! -e "$VM/output/ran" ]
+  log_of 1 | grep -q 'error: could not stage input gs://bkt/data/absent.txt'
+  [ "$(op_last_line "upload bkt/$EXP/attempts/1/log/")" -lt "$(op_line "upload bkt/$EXP/status.json")" ]
+  grep -q '^compute DELETE ' "$FAKE/ops.log"
+}
+
+@test "secrets reach the command's environment and nothing that is uploaded or logged" {
+  secret='s3cr3t-VALUE-42 with spaces & ünïcode'
+  printf '%s' "$secret" >"$BATS_TEST_TMPDIR/expected"
+  mkdir -p "$FAKE/secrets/bed-project/api-key"
+  printf '%s' "$secret" >"$FAKE/secrets/bed-project/api-key/3"
+  mkdir -p "$FAKE/secrets/other/token"
+  printf 'multi\nline' >"$FAKE/secrets/other/token/latest"
+  attr secrets $'API_KEY=projects/bed-project/secrets/api-key/versions/3\nTOKEN=projects/other/secrets/token'
+  attr command "
+    [ \"\$API_KEY\" = \"\$(cat '$BATS_TEST_TMPDIR/expected')\" ] && echo api-ok >> \"\$GCE_MATRIX_OUTPUT_DIR/check.txt\"
+    [ \"\$TOKEN\" = \"\$(printf 'multi\nline')\" ] && echo token-ok >> \"\$GCE_MATRIX_OUTPUT_DIR/check.txt\"
+    echo \"key length \${#API_KEY}\""
+  run_agent
+  dump
+  [ "$(js "$(obj status.json)" 's.state')" = succeeded ]
+  [ "$(cat "$(obj outputs/check.txt)")" = $'api-ok\ntoken-ok' ]
+  grep -q '^secret projects/other/secrets/token/versions/latest$' "$FAKE/ops.log"
+  refute grep -rqF 's3cr3t' "$FAKE/gcs" "$VM" "$FAKE/calls.log"
+  refute grep -qF 's3cr3t' <<<"$output"
+  log_of 1 | grep -q 'secret API_KEY read from projects/bed-project/secrets/api-key/versions/3'
+}
+
+@test "a missing secret: status error naming the secret" {
+  attr secrets 'DB_PASSWORD=projects/bed-project/secrets/db/versions/1'
+  attr command 'touch "$GCE_MATRIX_OUTPUT_DIR/ran"'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [[ "$(js "$s" 's.reason')" == "secret DB_PASSWORD (projects/bed-project/secrets/db/versions/1) could not be read: HTTP 404: Secret ["* ]]
+  [ ! -e "$VM/output/ran" ]
+}
+
+@test "checkpoint: attempt 2 restores it, and the end syncs changes and deletions" {
+  attr attempt 2
+  put "$EXP/checkpoint/state.txt" $'step=5\n'
+  put "$EXP/checkpoint/old/shard 1.bin" 'old'
+  put "$EXP/checkpoint/keep.bin" 'keep'
+  attr command '
+    cd "$GCE_MATRIX_CHECKPOINT_DIR"
+    cat state.txt > "$GCE_MATRIX_OUTPUT_DIR/restored.txt"
+    echo "attempt $GCE_MATRIX_ATTEMPT" >> "$GCE_MATRIX_OUTPUT_DIR/restored.txt"
+    echo step=6 > state.txt
+    rm -r old
+    echo new > "new é.bin"'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state + " " + s.attempt')" = "succeeded 2" ]
+  [ "$(cat "$(obj outputs/restored.txt)")" = $'step=5\nattempt 2' ]
+  [ "$(cat "$(obj checkpoint/state.txt)")" = step=6 ]
+  [ "$(cat "$(obj "checkpoint/new é.bin")")" = new ]
+  [ "$(cat "$(obj checkpoint/keep.bin)")" = keep ]
+  [ ! -e "$(obj "checkpoint/old/shard 1.bin")" ]
+  # unchanged files are not uploaded again
+  refute grep -q "upload bkt/$EXP/checkpoint/keep.bin" "$FAKE/ops.log"
+  [ -f "$(obj attempts/2/log/000001.txt)" ]
+  [ -f "$(obj attempts/2/status.json)" ]
+  [ "$(op_last_line "checkpoint/")" -lt "$(op_line "upload bkt/$EXP/status.json")" ]
+}
+
+@test "container image: docker login, pull, run with --gpus all and an env file of names; digest recorded" {
+  mkdir -p "$FAKE/secrets/bed-project/k"
+  printf 'container-secret' >"$FAKE/secrets/bed-project/k/1"
+  attr secrets 'K=projects/bed-project/secrets/k/versions/1'
+  attr container-image us-docker.pkg.dev/proj/repo/bench:1.0
+  attr gpus 2
+  attr param-env 'TOOL=b'
+  attr command 'env | grep -E "^(GCE_MATRIX_|K=)" | sort > "$GCE_MATRIX_OUTPUT_DIR/env.txt"; pwd >> "$GCE_MATRIX_OUTPUT_DIR/env.txt"'
+  run_agent
+  dump
+  cat "$FAKE/docker.log"
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = succeeded ]
+  [ "$(js "$s" 's.provenance.containerImage')" = us-docker.pkg.dev/proj/repo/bench:1.0 ]
+  [ "$(js "$s" 's.provenance.containerDigest')" = sha256:1111111111111111111111111111111111111111111111111111111111111111 ]
+  grep -q '^docker login -u oauth2accesstoken --password-stdin https://us-docker.pkg.dev$' "$FAKE/docker.log"
+  grep -q '^docker pull us-docker.pkg.dev/proj/repo/bench:1.0$' "$FAKE/docker.log"
+  run_line=$(grep '^docker run ' "$FAKE/docker.log")
+  [[ $run_line == *" --gpus all "* ]]
+  [[ $run_line == *" -v $VM/output:$VM/output "* ]]
+  [[ $run_line == *" -v $VM/checkpoint:$VM/checkpoint "* ]]
+  [[ $run_line == *" -v $VM/input:$VM/input "* ]]
+  [[ $run_line == *" --entrypoint sh us-docker.pkg.dev/proj/repo/bench:1.0 -c "* ]]
+  env=$(obj outputs/env.txt)
+  grep -qx 'GCE_MATRIX_PARAM_TOOL=b' "$env"
+  grep -qx 'GCE_MATRIX_RUN_ID=r1' "$env"
+  grep -qx "GCE_MATRIX_OUTPUT_DIR=$VM/output" "$env"
+  grep -qx 'K=container-secret' "$env"
+  grep -qx "$VM/work" "$env"
+  # the env file holds names only: no value on disk
+  refute grep -q = "$FAKE/docker-envfile.txt"
+  grep -qx K "$FAKE/docker-envfile.txt"
+}
+
+@test "container image that cannot be pulled: status error; no --gpus without GPUs" {
+  attr container-image docker.io/library/missing:latest
+  attr command 'true'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [[ "$(js "$s" 's.reason')" == "could not pull container image docker.io/library/missing:latest: Error response from daemon"* ]]
+  refute grep -q '^docker run' "$FAKE/docker.log"
+  refute grep -q '^docker login' "$FAKE/docker.log"
+  log_of 1 | grep -q 'manifest unknown'
+}

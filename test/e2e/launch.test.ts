@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { instanceName } from '../../src/naming.ts';
+import { workflowDispatchEvent } from '../bed/events.ts';
+import type { TestBed } from '../bed/index.ts';
+import { startTestBed } from '../bed/index.ts';
+import type { StepOptions, StepResult } from '../bed/step-runner.ts';
+import { runStep, startStep } from '../bed/step-runner.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const launchDir = path.join(root, 'actions/launch');
+const BUCKET = 'bench-results';
+const RUN_ID = '9001';
+const METRICS = `printf '{"score": 42, "latency_ms": 12.5}' > "$GCE_MATRIX_METRICS_FILE"`;
+
+function experiment(id: string, params: Record<string, string | number> = { tool: 'a' }): string {
+  return JSON.stringify({ id, params });
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('actions/launch end to end (real bundle, real agent, stand-ins)', () => {
+  let bed: TestBed;
+
+  const step = (inputs: Record<string, string>, over: Partial<StepOptions> = {}): StepOptions => ({
+    actionDir: launchDir,
+    event: workflowDispatchEvent({}, { repo: bed.repository }),
+    context: { repository: bed.repository, runId: RUN_ID, runAttempt: '1', sha: 'c0ffee' },
+    env: bed.env,
+    inputs: {
+      project: bed.project,
+      zones: 'us-central1-a, us-central1-b',
+      bucket: BUCKET,
+      'vm-service-account': bed.vmServiceAccount,
+      'heartbeat-seconds': '1',
+      'log-interval-seconds': '1',
+      'timeout-minutes': '5',
+      ...inputs,
+    },
+    sigintGraceMs: 2000,
+    sigtermGraceMs: 1000,
+    ...over,
+  });
+
+  const liveInstances = (): string[] =>
+    bed.compute
+      .listAll()
+      .filter((i) => i.status !== 'DELETED')
+      .map((i) => i.name);
+
+  const log = (r: StepResult): string => r.jobLog.join('\n');
+
+  before(async () => {
+    bed = await startTestBed();
+    bed.storage.createBucket(BUCKET);
+    bed.secretManager.addSecret(bed.project, 'api-key', 'sup3r-s3cret-value');
+  });
+
+  after(async () => {
+    await bed.close();
+  });
+
+  it('runs an experiment to success, streams its log and deletes the VM', async () => {
+    const r = await runStep(
+      step({
+        experiment: experiment('ok-1', { tool: 'a', seed: 1 }),
+        command: `echo "tool=$GCE_MATRIX_PARAM_TOOL seed=$GCE_MATRIX_PARAM_SEED attempt=$GCE_MATRIX_ATTEMPT"; ${METRICS}`,
+      }),
+    );
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.status, 'succeeded');
+    assert.equal(r.outputs['exit-code'], '0');
+    assert.equal(r.outputs.attempts, '1');
+    assert.equal(r.outputs.zone, 'us-central1-a');
+    assert.equal(r.outputs['results-uri'], `gs://${BUCKET}/gce-matrix/runs/${RUN_ID}/experiments/ok-1/`);
+    assert.match(log(r), /\[ok-1\] tool=a seed=1 attempt=1/);
+    assert.match(r.summary ?? '', /ok-1.*succeeded/);
+    const metrics = bed.storage.getObject(
+      BUCKET,
+      `gce-matrix/runs/${RUN_ID}/experiments/ok-1/outputs/metrics.json`,
+    );
+    assert.deepEqual(JSON.parse(metrics?.data.toString('utf8') ?? 'null'), { score: 42, latency_ms: 12.5 });
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('fails the step with the exit code and the log tail when the command fails', async () => {
+    const r = await runStep(
+      step({ experiment: experiment('exit-3'), command: 'echo "about to fail"; exit 3' }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.equal(r.outputs.status, 'failed');
+    assert.equal(r.outputs['exit-code'], '3');
+    assert.equal(r.outputs.attempts, '1', 'a failing command is not retried unless asked');
+    const error = r.annotations.find((a) => a.level === 'error');
+    assert.match(error?.message ?? '', /exit code 3/);
+    assert.match(error?.message ?? '', /about to fail/);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('moves to the next zone on a stockout', async () => {
+    bed.compute.stockout('us-central1-a', 1);
+    const r = await runStep(step({ experiment: experiment('stockout'), command: METRICS }));
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.zone, 'us-central1-b');
+    assert.match(log(r), /No capacity .* us-central1-a/);
+  });
+
+  it('starts a second attempt after a spot preemption, and it finds its checkpoint', async () => {
+    const command = [
+      'if [ -f "$GCE_MATRIX_CHECKPOINT_DIR/progress" ]; then',
+      '  echo "resumed at $(cat "$GCE_MATRIX_CHECKPOINT_DIR/progress") on attempt $GCE_MATRIX_ATTEMPT"',
+      `  ${METRICS}; exit 0`,
+      'fi',
+      'echo step-1 > "$GCE_MATRIX_CHECKPOINT_DIR/progress"; echo "working"; sleep 120',
+    ].join('\n');
+    const run = startStep(step({ experiment: experiment('preempt'), command, provisioning: 'spot' }));
+    const name = instanceName(RUN_ID, 'preempt', 1);
+    await until('the command to start', () =>
+      bed.storage.getObject(
+        BUCKET,
+        `gce-matrix/runs/${RUN_ID}/experiments/preempt/attempts/1/log/000001.txt`,
+      ),
+    );
+    await bed.compute.preempt(name);
+    const r = await run.result;
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.attempts, '2');
+    assert.match(log(r), /resumed at step-1 on attempt 2/);
+    assert.match(log(r), /preempted/);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('notices a VM that died silently and retries on a new one', async () => {
+    const command = `if [ "$GCE_MATRIX_ATTEMPT" = 1 ]; then echo "hanging"; sleep 300; fi; ${METRICS}`;
+    const run = startStep(step({ experiment: experiment('silent'), command }));
+    const name = instanceName(RUN_ID, 'silent', 1);
+    await until('the command to start', () =>
+      bed.storage.getObject(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/silent/attempts/1/log/000001.txt`),
+    );
+    const killedAt = Date.now();
+    await bed.compute.killSilently(name);
+    const r = await run.result;
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.attempts, '2');
+    assert.match(log(r), /lost its VM/);
+    assert.ok(Date.now() - killedAt < 60_000);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('keeps secrets out of metadata, logs and outputs', async () => {
+    const command = `[ "$API_KEY" = "sup3r-s3cret-value" ] && echo "secret ok"; ${METRICS}`;
+    const r = await runStep(step({ experiment: experiment('secret'), command, secrets: 'API_KEY=api-key' }));
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.match(log(r), /secret ok/);
+    const inserts = bed.recorder.of('compute', 'POST', /\/instances$/);
+    for (const req of inserts) assert.doesNotMatch(req.bodyText, /sup3r-s3cret-value/);
+    assert.doesNotMatch(log(r), /sup3r-s3cret-value/);
+    assert.doesNotMatch(JSON.stringify(r.outputs), /sup3r-s3cret-value/);
+    for (const o of bed.storage.listObjects(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/secret/`)) {
+      const obj = bed.storage.getObject(BUCKET, o.name);
+      assert.doesNotMatch(obj?.data.toString('utf8') ?? '', /sup3r-s3cret-value/, o.name);
+    }
+  });
+
+  it('gives every VM a hard time limit that deletes it', () => {
+    const inserts = bed.recorder.of('compute', 'POST', /\/instances$/);
+    assert.ok(inserts.length > 0);
+    for (const req of inserts) {
+      const body = JSON.parse(req.bodyText) as {
+        scheduling?: { instanceTerminationAction?: string; maxRunDuration?: { seconds?: string } };
+      };
+      assert.equal(body.scheduling?.instanceTerminationAction, 'DELETE');
+      assert.ok(Number(body.scheduling?.maxRunDuration?.seconds) > 0);
+    }
+  });
+
+  it('leaves no VM when cancelled while the VM is being created', async () => {
+    bed.compute.slowBoot(20_000);
+    const run = startStep(step({ experiment: experiment('cancel-create'), command: 'sleep 300' }));
+    await until('the insert call', () =>
+      bed.recorder.of('compute', 'POST', /\/instances$/).find((r) => r.bodyText.includes('cancel-create')),
+    );
+    run.cancel();
+    const r = await run.result;
+    bed.compute.slowBoot(0);
+    assert.equal(r.cancelled, true);
+    assert.equal(r.post?.conclusion, 'success', r.post?.log.join('\n'));
+    await until(
+      'the VM to be gone',
+      () => liveInstances().every((n) => !n.includes('cancel-create')) || undefined,
+      30_000,
+    );
+  });
+
+  it('leaves no VM when cancelled while waiting', async () => {
+    const run = startStep(
+      step({ experiment: experiment('cancel-wait'), command: 'echo started; sleep 300' }),
+    );
+    await until('the command to start', () =>
+      bed.storage.getObject(
+        BUCKET,
+        `gce-matrix/runs/${RUN_ID}/experiments/cancel-wait/attempts/1/log/000001.txt`,
+      ),
+    );
+    run.cancel();
+    const r = await run.result;
+    assert.equal(r.cancelled, true);
+    assert.match(r.post?.log.join('\n') ?? '', /Deleting gcem-/);
+    assert.deepEqual(
+      liveInstances().filter((n) => n.includes('cancel-wait')),
+      [],
+    );
+  });
+
+  it('adopts the VM of an earlier run of the same job instead of making a second one', async () => {
+    const command = `echo waiting; sleep 4; ${METRICS}`;
+    // The first runner dies mid-wait without its post step; the re-run finds the VM still working.
+    const first = startStep(step({ experiment: experiment('rerun'), command }, { runPost: false }));
+    await until('the VM to run', () => liveInstances().find((n) => n.includes('rerun')));
+    first.cancel();
+    await first.result;
+    const r = await runStep(
+      step(
+        { experiment: experiment('rerun'), command },
+        { context: { repository: bed.repository, runId: RUN_ID, runAttempt: '2', sha: 'c0ffee' } },
+      ),
+    );
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.match(log(r), /Adopting/);
+    const inserts = bed.recorder
+      .of('compute', 'POST', /\/instances$/)
+      .filter((q) => q.bodyText.includes('"rerun"'));
+    assert.equal(inserts.length, 1);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('rejects bad input before any VM is created', async () => {
+    const before = bed.recorder.of('compute', 'POST').length;
+    const r = await runStep(step({ experiment: '{"id": "bad/id"}', command: 'true' }));
+    assert.equal(r.conclusion, 'failure');
+    assert.match(
+      r.annotations.find((a) => a.level === 'error')?.message ?? '',
+      /gce-matrix launch: input experiment id "bad\/id" is not valid/,
+    );
+    assert.equal(bed.recorder.of('compute', 'POST').length, before);
+  });
+});
