@@ -26,7 +26,7 @@ import {
   summary,
   systemClock,
   warning
-} from "../chunks/chunk-6FBAOMSZ.js";
+} from "../chunks/chunk-VTGWHYY3.js";
 import "../chunks/chunk-3DYGLFFZ.js";
 import "../chunks/chunk-WRCASVXO.js";
 
@@ -87,6 +87,29 @@ var ExperimentResults = class {
     this.bucket = storage.bucket(location.bucket);
     this.objects = experimentObjects(location, experimentId);
     this.counter = counter;
+  }
+  /**
+   * Checks, before any VM exists, that the results bucket is there and reachable: a missing bucket or a missing
+   * role is a user error worth stopping for, not something to find after an hour of VM time.
+   */
+  async checkBucket() {
+    this.counter.storage += 1;
+    try {
+      await this.bucket.getFiles({ prefix: this.objects.base, autoPaginate: false, maxResults: 1 });
+    } catch (err) {
+      const f = classifyError(err);
+      if (f.kind === "not-found") {
+        throw new ConfigurationError(
+          `input bucket: gs://${this.bucket.name} does not exist; create it (gcloud storage buckets create gs://${this.bucket.name}) or fix the name`
+        );
+      }
+      if (f.kind === "permission" || f.kind === "unauthenticated") {
+        throw new ConfigurationError(
+          `input bucket: the launching identity cannot list gs://${this.bucket.name} (${f.message}); grant it roles/storage.objectAdmin on the bucket`
+        );
+      }
+      throw new GcpError(`check gs://${this.bucket.name}`, f);
+    }
   }
   /** One list request over the experiment's top level: whether status and heartbeat exist, and their generations. */
   async probe() {
@@ -388,6 +411,7 @@ async function runExperiment(settings, deps) {
   let lastSpot = settings.provisioning !== "standard";
   let end;
   let attempt = 0;
+  await deps.results.checkBucket();
   for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
     deps.signal?.throwIfAborted();
     const name = instanceName(settings.results.runId, settings.experiment.id, attempt);
@@ -520,7 +544,9 @@ async function createVm(settings, deps, name, attempt) {
         try {
           failure = await deps.compute.insertInstance(zone, resource, randomUUID());
         } catch (err) {
-          throw explain(err, settings, zone);
+          const explained = explain(err, settings, zone);
+          if (explained instanceof ConfigurationError) deps.onVm(void 0);
+          throw explained;
         }
         if (!failure) {
           deps.log.info(

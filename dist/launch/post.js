@@ -15,7 +15,7 @@ import {
   runAction,
   runContextFromEnv,
   systemClock
-} from "../chunks/chunk-6FBAOMSZ.js";
+} from "../chunks/chunk-VTGWHYY3.js";
 import "../chunks/chunk-3DYGLFFZ.js";
 import "../chunks/chunk-WRCASVXO.js";
 

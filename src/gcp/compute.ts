@@ -134,7 +134,7 @@ export class ComputeApi {
           message: `${name} was still there ${OPERATION_DEADLINE_MS / 60_000} minutes after its deletion began`,
         });
       }
-      await this.clock.sleep(2000);
+      await this.clock.sleep(500);
     }
   }
 

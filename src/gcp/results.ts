@@ -2,6 +2,7 @@ import type { Bucket, Storage } from '@google-cloud/storage';
 import type { ExperimentStatus, RunLocation } from '../layout.ts';
 import { experimentObjects, parseStatus } from '../layout.ts';
 import type { RequestCounter } from './compute.ts';
+import { ConfigurationError } from '../errors.ts';
 import { GcpError, classifyError } from './errors.ts';
 
 /** What one cheap look at an experiment's folder shows. */
@@ -32,6 +33,30 @@ export class ExperimentResults {
     this.bucket = storage.bucket(location.bucket);
     this.objects = experimentObjects(location, experimentId);
     this.counter = counter;
+  }
+
+  /**
+   * Checks, before any VM exists, that the results bucket is there and reachable: a missing bucket or a missing
+   * role is a user error worth stopping for, not something to find after an hour of VM time.
+   */
+  async checkBucket(): Promise<void> {
+    this.counter.storage += 1;
+    try {
+      await this.bucket.getFiles({ prefix: this.objects.base, autoPaginate: false, maxResults: 1 });
+    } catch (err) {
+      const f = classifyError(err);
+      if (f.kind === 'not-found') {
+        throw new ConfigurationError(
+          `input bucket: gs://${this.bucket.name} does not exist; create it (gcloud storage buckets create gs://${this.bucket.name}) or fix the name`,
+        );
+      }
+      if (f.kind === 'permission' || f.kind === 'unauthenticated') {
+        throw new ConfigurationError(
+          `input bucket: the launching identity cannot list gs://${this.bucket.name} (${f.message}); grant it roles/storage.objectAdmin on the bucket`,
+        );
+      }
+      throw new GcpError(`check gs://${this.bucket.name}`, f);
+    }
   }
 
   /** One list request over the experiment's top level: whether status and heartbeat exist, and their generations. */

@@ -113,6 +113,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   let lastSpot = settings.provisioning !== 'standard';
   let end: AttemptEnd | undefined;
   let attempt = 0;
+  await deps.results.checkBucket();
 
   for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
     deps.signal?.throwIfAborted();
@@ -266,7 +267,10 @@ async function createVm(
         try {
           failure = await deps.compute.insertInstance(zone, resource, randomUUID());
         } catch (err) {
-          throw explain(err, settings, zone);
+          const explained = explain(err, settings, zone);
+          // A refused insert made nothing: the post step need not wait for a VM to appear.
+          if (explained instanceof ConfigurationError) deps.onVm(undefined);
+          throw explained;
         }
         if (!failure) {
           deps.log.info(

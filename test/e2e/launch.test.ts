@@ -162,7 +162,8 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
   });
 
   it('keeps secrets out of metadata, logs and outputs', async () => {
-    const command = `[ "$API_KEY" = "sup3r-s3cret-value" ] && echo "secret ok"; ${METRICS}`;
+    // The command checks the value without spelling it, so that only a leak can put it into a request.
+    const command = `[ "\${#API_KEY}" -eq 18 ] && [ "\${API_KEY%-value}" != "$API_KEY" ] && echo "secret ok"; ${METRICS}`;
     const r = await runStep(step({ experiment: experiment('secret'), command, secrets: 'API_KEY=api-key' }));
     assert.equal(r.conclusion, 'success', log(r));
     assert.match(log(r), /secret ok/);
@@ -257,5 +258,33 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       /gce-matrix launch: input experiment id "bad\/id" is not valid/,
     );
     assert.equal(bed.recorder.of('compute', 'POST').length, before);
+  });
+
+  it('names a missing bucket before any VM is created', async () => {
+    const before = bed.recorder.of('compute', 'POST').length;
+    const r = await runStep(
+      step({ experiment: experiment('no-bucket'), command: 'true', bucket: 'no-such-bucket' }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.match(
+      r.annotations.find((a) => a.level === 'error')?.message ?? '',
+      /input bucket: gs:\/\/no-such-bucket does not exist/,
+    );
+    assert.equal(bed.recorder.of('compute', 'POST').length, before);
+  });
+
+  it('turns an unknown machine type into a message naming the input, leaving nothing behind', async () => {
+    const r = await runStep(
+      step({ experiment: experiment('bad-type'), command: 'true', 'machine-type': 'e2-imaginary-7' }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.match(
+      r.annotations.find((a) => a.level === 'error')?.message ?? '',
+      /machine-type \(e2-imaginary-7\)/,
+    );
+    assert.deepEqual(
+      liveInstances().filter((n) => n.includes('bad-type')),
+      [],
+    );
   });
 });
