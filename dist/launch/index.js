@@ -25,8 +25,9 @@ import {
   startGroup,
   summary,
   systemClock,
-  warning
-} from "../chunks/chunk-VTGWHYY3.js";
+  warning,
+  withZones
+} from "../chunks/chunk-T5CEK2A7.js";
 import "../chunks/chunk-3DYGLFFZ.js";
 import "../chunks/chunk-WRCASVXO.js";
 
@@ -722,8 +723,9 @@ async function run(env = process.env) {
   const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished });
   try {
     state(void 0);
-    const result = await runExperiment(settings, {
-      compute: new ComputeApi(clients, systemClock, counter),
+    const compute = new ComputeApi(clients, systemClock, counter);
+    const result = await runExperiment(await withZones(settings, compute), {
+      compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,
       log: actionsLogger(settings.experiment.id),

@@ -14,8 +14,9 @@ import {
   readLaunchState,
   runAction,
   runContextFromEnv,
-  systemClock
-} from "../chunks/chunk-VTGWHYY3.js";
+  systemClock,
+  withZones
+} from "../chunks/chunk-T5CEK2A7.js";
 import "../chunks/chunk-3DYGLFFZ.js";
 import "../chunks/chunk-WRCASVXO.js";
 
@@ -59,7 +60,8 @@ async function post(env = process.env) {
   });
   info(`Authenticating with ${description}.`);
   try {
-    const n = await cleanUp(new ComputeApi(clients, systemClock), settings, (m) => info(m));
+    const compute = new ComputeApi(clients, systemClock);
+    const n = await cleanUp(compute, await withZones(settings, compute), (m) => info(m));
     info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : "No VM was left behind.");
   } finally {
     await clients.close();

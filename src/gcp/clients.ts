@@ -1,6 +1,7 @@
 import { Storage } from '@google-cloud/storage';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
+import { ZonesClient } from '@google-cloud/compute/build/src/v1/zones_client.js';
 import type { AuthClient, GoogleAuth } from 'google-auth-library';
 import { createGoogleAuth } from './auth.ts';
 import type { GoogleEndpoints } from './endpoints.ts';
@@ -12,6 +13,7 @@ export interface GcpClients {
   readonly project: string;
   readonly instances: InstancesClient;
   readonly zoneOperations: ZoneOperationsClient;
+  readonly zones: ZonesClient;
   readonly storage: Storage;
   close(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export function createGcpClients(opts: {
   };
   const instances = new InstancesClient(compute);
   const zoneOperations = new ZoneOperationsClient(compute);
+  const zones = new ZonesClient(compute);
   const storage = new Storage({
     projectId: opts.project,
     authClient: opts.auth,
@@ -42,9 +45,10 @@ export function createGcpClients(opts: {
     project: opts.project,
     instances,
     zoneOperations,
+    zones,
     storage,
     async close() {
-      await Promise.allSettled([instances.close(), zoneOperations.close()]);
+      await Promise.allSettled([instances.close(), zoneOperations.close(), zones.close()]);
     },
   };
 }

@@ -122,6 +122,18 @@ export class ComputeApi {
     }
   }
 
+  /** The zones of a region that are UP, in name order. */
+  async zonesOfRegion(region: string): Promise<string[]> {
+    const [zones] = await this.call(`list zones of ${region}`, () =>
+      this.clients.zones.list({ project: this.project }),
+    );
+    return zones
+      .filter((z) => (z.region ?? '').endsWith(`/regions/${region}`) && (z.status ?? 'UP') === 'UP')
+      .map((z) => z.name ?? '')
+      .filter((name) => name !== '')
+      .sort();
+  }
+
   /** Polls until the instance no longer exists. */
   private async waitGone(zone: string, name: string): Promise<void> {
     const deadline = this.clock.now() + OPERATION_DEADLINE_MS;

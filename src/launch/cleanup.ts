@@ -6,6 +6,7 @@ import { labelValue } from '../naming.ts';
 import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
 import type { LaunchSettings } from './settings.ts';
 import { readLaunchState } from './state.ts';
+import { withZones } from './zones.ts';
 
 /** The list filter that finds every VM of one experiment of one run, whatever its attempt. */
 export function experimentFilter(settings: LaunchSettings): string {
@@ -62,7 +63,8 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   });
   core.info(`Authenticating with ${description}.`);
   try {
-    const n = await cleanUp(new ComputeApi(clients, systemClock), settings, (m) => core.info(m));
+    const compute = new ComputeApi(clients, systemClock);
+    const n = await cleanUp(compute, await withZones(settings, compute), (m) => core.info(m));
     core.info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : 'No VM was left behind.');
   } finally {
     await clients.close();

@@ -84,7 +84,7 @@ export function parseExperiment(text: string): Experiment {
       'input experiment must be a JSON object like {"id": "tool-a", "params": {"tool": "a"}}',
     );
   }
-  const { id, params } = value as { id?: unknown; params?: unknown };
+  const { id, params, launch } = value as { id?: unknown; params?: unknown; launch?: unknown };
   if (typeof id !== 'string') throw new ConfigurationError('input experiment has no string "id"');
   validateExperimentId(id, 'input experiment id');
   const out: Record<string, string | number | boolean> = {};
@@ -103,7 +103,48 @@ export function parseExperiment(text: string): Experiment {
       out[k] = v;
     }
   }
-  return { id, params: out };
+  return launch === undefined ? { id, params: out } : { id, params: out, launch: parseOverrides(launch) };
+}
+
+/** Inputs an experiment may set for itself in its `launch` object; auth, bucket and the run stay the step's. */
+export const OVERRIDABLE_INPUTS = [
+  'zones',
+  'machine-type',
+  'image',
+  'container-image',
+  'boot-disk-size-gb',
+  'boot-disk-type',
+  'accelerators',
+  'provisioning',
+  'timeout-minutes',
+  'max-attempts',
+  'retry-on-failure',
+  'command',
+  'inputs',
+  'labels',
+] as const;
+
+function parseOverrides(value: unknown): Record<string, string> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError(
+      'input experiment "launch" must be an object of input names to values, e.g. {"machine-type": "n2-standard-8"}',
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(OVERRIDABLE_INPUTS as readonly string[]).includes(key)) {
+      throw new ConfigurationError(
+        `input experiment "launch" sets ${JSON.stringify(key)}, which an experiment cannot override; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
+      );
+    }
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new ConfigurationError(
+        `input experiment "launch" value of ${key} must be a string, number or boolean`,
+      );
+    }
+    out[key] = String(v);
+  }
+  return out;
 }
 
 /** Parses `type:count` accelerator specs, e.g. `nvidia-l4:1`. */
@@ -202,7 +243,12 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv = process.env): RunCont
 }
 
 /** Parses and checks every input of actions/launch; throws a ConfigurationError naming the first bad one. */
-export function parseLaunchInputs(read: InputReader, ctx: RunContext): LaunchSettings {
+export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): LaunchSettings {
+  const experiment = parseExperiment(
+    required(readInput, 'experiment', 'pass the matrix entry of the plan step'),
+  );
+  const overrides = experiment.launch ?? {};
+  const read: InputReader = (name) => overrides[name] ?? readInput(name);
   const project = read('project').trim() || ctx.defaultProject;
   if (!project) {
     throw new ConfigurationError(
@@ -215,10 +261,21 @@ export function parseLaunchInputs(read: InputReader, ctx: RunContext): LaunchSet
   ) {
     throw new ConfigurationError(`input project ${JSON.stringify(project)} is not a Google Cloud project id`);
   }
-  const zones = list(required(read, 'zones', 'list the zones to try, e.g. "us-central1-a, us-central1-b"'));
+  const zones = list(read('zones'));
   for (const z of zones) {
     if (!ZONE.test(z))
       throw new ConfigurationError(`input zones: ${JSON.stringify(z)} is not a zone name like us-central1-a`);
+  }
+  const region = read('region').trim() || undefined;
+  if (region !== undefined && !/^[a-z]+-[a-z]+[0-9]+$/.test(region)) {
+    throw new ConfigurationError(
+      `input region ${JSON.stringify(region)} is not a region name like us-central1`,
+    );
+  }
+  if (zones.length === 0 && region === undefined) {
+    throw new ConfigurationError(
+      'input zones (or region) is required: list the zones to try, e.g. "us-central1-a, us-central1-b"',
+    );
   }
   const machineType = read('machine-type').trim() || 'e2-standard-2';
   if (!MACHINE_TYPE.test(machineType)) {
@@ -269,6 +326,7 @@ export function parseLaunchInputs(read: InputReader, ctx: RunContext): LaunchSet
   return {
     project,
     zones,
+    region,
     machineType,
     image: read('image').trim() || 'projects/debian-cloud/global/images/family/debian-12',
     containerImage: read('container-image').trim() || undefined,
@@ -281,7 +339,7 @@ export function parseLaunchInputs(read: InputReader, ctx: RunContext): LaunchSet
     externalIp: boolean(read, 'external-ip', true),
     vmServiceAccount,
     labels: parseLabels(read('labels')),
-    experiment: parseExperiment(required(read, 'experiment', 'pass the matrix entry of the plan step')),
+    experiment,
     command: required(read, 'command', 'the command the VM runs for the experiment'),
     inputs: parseInputs(read('inputs')),
     secrets: parseSecrets(read('secrets'), project),

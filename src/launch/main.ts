@@ -10,6 +10,7 @@ import type { LaunchLogger, LaunchResult } from './experiment.ts';
 import { runExperiment } from './experiment.ts';
 import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
 import { saveLaunchState } from './state.ts';
+import { withZones } from './zones.ts';
 
 /** Logs through @actions/core; the VM's lines are prefixed and fenced so they can never act as workflow commands. */
 export function actionsLogger(experimentId: string): LaunchLogger {
@@ -55,8 +56,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     saveLaunchState({ project: settings.project, vm, finished });
   try {
     state(undefined);
-    const result = await runExperiment(settings, {
-      compute: new ComputeApi(clients, systemClock, counter),
+    const compute = new ComputeApi(clients, systemClock, counter);
+    const result = await runExperiment(await withZones(settings, compute), {
+      compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,
       log: actionsLogger(settings.experiment.id),

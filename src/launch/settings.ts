@@ -28,13 +28,17 @@ export interface SecretRef {
 export interface Experiment {
   readonly id: string;
   readonly params: Readonly<Record<string, string | number | boolean>>;
+  /** Inputs of actions/launch this experiment sets for itself (e.g. a bigger machine type), by input name. */
+  readonly launch?: Readonly<Record<string, string>>;
 }
 
 /** Everything actions/launch needs, parsed and checked once from its inputs. */
 export interface LaunchSettings {
   readonly project: string;
-  /** Zones to try in order (stockout moves to the next). */
+  /** Zones to try in order (stockout moves to the next); empty when they come from `region`. */
   readonly zones: readonly string[];
+  /** A region whose zones (all that are UP) are tried when no zones are listed. */
+  readonly region: string | undefined;
   readonly machineType: string;
   /** `projects/P/global/images/NAME` or `projects/P/global/images/family/F`. */
   readonly image: string;

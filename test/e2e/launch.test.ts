@@ -287,4 +287,12 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       [],
     );
   });
+
+  it('tries the zones of a region when given a region, and honours per-experiment overrides', async () => {
+    const exp = JSON.stringify({ id: 'by-region', params: {}, launch: { 'machine-type': 'e2-standard-4' } });
+    const r = await runStep(step({ experiment: exp, command: METRICS, zones: '', region: 'europe-west4' }));
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.match(r.outputs.zone ?? '', /^europe-west4-/);
+    assert.equal(r.outputs['machine-type'], 'e2-standard-4');
+  });
 });

@@ -40,7 +40,8 @@ describe('parseLaunchInputs', () => {
   });
 
   const bad: [string, Record<string, string>, RegExp][] = [
-    ['missing zones', { zones: '' }, /input zones is required/],
+    ['missing zones', { zones: '' }, /input zones \(or region\) is required/],
+    ['a bad region', { zones: '', region: 'us-central1-a' }, /input region "us-central1-a" is not a region/],
     ['a bad zone', { zones: 'us-central1' }, /input zones: "us-central1" is not a zone/],
     ['a bad machine type', { 'machine-type': 'N2 Standard' }, /input machine-type/],
     ['malformed experiment JSON', { experiment: '{id:' }, /input experiment is not valid JSON/],
@@ -191,6 +192,46 @@ describe('buildInstance', () => {
           c: 'x'.repeat(200 * 1024),
         }),
       /totals/,
+    );
+  });
+});
+
+describe('per-experiment overrides', () => {
+  it('lets an experiment set its own machine type and accelerators', () => {
+    const s = parseLaunchInputs(
+      reader({
+        experiment: JSON.stringify({
+          id: 'big',
+          params: { tool: 'a' },
+          launch: { 'machine-type': 'g2-standard-8', accelerators: 'nvidia-l4:1', 'timeout-minutes': 120 },
+        }),
+      }),
+      ctx,
+    );
+    assert.equal(s.machineType, 'g2-standard-8');
+    assert.deepEqual(s.accelerators, [{ type: 'nvidia-l4', count: 1 }]);
+    assert.equal(s.timeoutMinutes, 120);
+    assert.equal(s.results.bucket, 'bench-results');
+  });
+
+  it('refuses overrides of auth, bucket or unknown inputs, naming them', () => {
+    for (const key of ['bucket', 'service-account', 'workload-identity-provider', 'machine_type']) {
+      assert.throws(
+        () =>
+          parseLaunchInputs(reader({ experiment: JSON.stringify({ id: 'x', launch: { [key]: 'v' } }) }), ctx),
+        new RegExp(`sets "${key}", which an experiment cannot override`),
+      );
+    }
+  });
+
+  it('still validates an overridden value', () => {
+    assert.throws(
+      () =>
+        parseLaunchInputs(
+          reader({ experiment: JSON.stringify({ id: 'x', launch: { 'machine-type': 'Big One' } }) }),
+          ctx,
+        ),
+      /input machine-type "Big One"/,
     );
   });
 });
