@@ -24,14 +24,15 @@ export const RUNTIME_FILES: Record<string, string> = {
 };
 
 // The Google libraries and some @actions/* dependencies still call require() and read __dirname: an ESM
-// bundle has to provide them.
+// bundle has to provide them. __dirname and __filename go through `define` rather than the banner, so that a
+// bundled ES module that declares its own keeps it.
 const BANNER = [
   "import { createRequire as __gceMatrixCreateRequire } from 'node:module';",
   "import { fileURLToPath as __gceMatrixFileURLToPath } from 'node:url';",
-  "import { dirname as __gceMatrixDirname } from 'node:path';",
+  "import { dirname as __gceMatrixDirnameOf } from 'node:path';",
   'const require = __gceMatrixCreateRequire(import.meta.url);',
-  'const __filename = __gceMatrixFileURLToPath(import.meta.url);',
-  'const __dirname = __gceMatrixDirname(__filename);',
+  'const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);',
+  'const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);',
 ].join('\n');
 
 /**
@@ -80,6 +81,7 @@ export async function bundle(entries: Record<string, string>, outdir: string): P
     minify: false,
     legalComments: 'none',
     banner: { js: BANNER },
+    define: { __dirname: '__gceMatrixDirname', __filename: '__gceMatrixFilename' },
     loader: { '.sh': 'text' },
     logLevel: 'warning',
     mainFields: ['module', 'main'],

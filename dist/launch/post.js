@@ -1,9 +1,9 @@
 import { createRequire as __gceMatrixCreateRequire } from 'node:module';
 import { fileURLToPath as __gceMatrixFileURLToPath } from 'node:url';
-import { dirname as __gceMatrixDirname } from 'node:path';
+import { dirname as __gceMatrixDirnameOf } from 'node:path';
 const require = __gceMatrixCreateRequire(import.meta.url);
-const __filename = __gceMatrixFileURLToPath(import.meta.url);
-const __dirname = __gceMatrixDirname(__filename);
+const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
+const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   ComputeApi,
   connectGcp,
@@ -16,9 +16,9 @@ import {
   runContextFromEnv,
   systemClock,
   withZones
-} from "../chunks/chunk-T5CEK2A7.js";
-import "../chunks/chunk-3DYGLFFZ.js";
-import "../chunks/chunk-WRCASVXO.js";
+} from "../chunks/chunk-VRZKGIWF.js";
+import "../chunks/chunk-QCBMVUVD.js";
+import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/cleanup.ts
 function experimentFilter(settings) {
