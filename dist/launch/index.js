@@ -27,7 +27,7 @@ import {
   systemClock,
   warning,
   withZones
-} from "../chunks/chunk-VRZKGIWF.js";
+} from "../chunks/chunk-JG3EGZKE.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
@@ -528,7 +528,8 @@ async function createVm(settings, deps, name, attempt) {
   for (let round = 0; round < rounds; round++) {
     for (const spot of models) {
       const quotaRegions = /* @__PURE__ */ new Set();
-      for (const zone of settings.zones) {
+      const queue = [...settings.zones];
+      for (let zone = queue.shift(); zone !== void 0; zone = queue.shift()) {
         const region = zone.replace(/-[a-z]$/, "");
         if (quotaRegions.has(region)) continue;
         deps.signal?.throwIfAborted();
@@ -568,6 +569,7 @@ async function createVm(settings, deps, name, attempt) {
           deps.log.warning(
             `No capacity for ${settings.machineType} in ${zone}: ${failure.reason ?? failure.message}.`
           );
+          preferAvailable(queue, failure.zonesAvailable);
         }
       }
     }
@@ -583,6 +585,12 @@ async function createVm(settings, deps, name, attempt) {
   return {
     failure: `no VM could be created for ${settings.machineType}: ${failures.join("; ")}. Add zones (or regions) to input zones, or choose another machine type.`
   };
+}
+function preferAvailable(queue, available) {
+  if (!available) return;
+  const hinted = queue.filter((z) => available.includes(z));
+  const rest = queue.filter((z) => !available.includes(z));
+  queue.splice(0, queue.length, ...hinted, ...rest);
 }
 function explain(err, settings, zone) {
   if (!(err instanceof GcpError)) return err;

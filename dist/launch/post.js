@@ -16,7 +16,7 @@ import {
   runContextFromEnv,
   systemClock,
   withZones
-} from "../chunks/chunk-VRZKGIWF.js";
+} from "../chunks/chunk-JG3EGZKE.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

@@ -29,6 +29,8 @@ export interface Failure {
   /** The API's reason or operation error code (e.g. `rateLimitExceeded`, `ZONE_RESOURCE_POOL_EXHAUSTED`). */
   readonly reason: string | undefined;
   readonly message: string;
+  /** For a stockout: zones Compute Engine said do have capacity (`errorInfo.metadatas.zonesAvailable`). */
+  readonly zonesAvailable?: readonly string[];
 }
 
 const STOCKOUT_CODES = new Set([
@@ -157,16 +159,31 @@ export function classifyError(error: unknown): Failure {
   return { kind, status, reason, message };
 }
 
+interface OperationErrorItem {
+  code?: string | null;
+  message?: string | null;
+  errorDetails?: { errorInfo?: { metadatas?: Record<string, string> | null } | null }[] | null;
+}
+
 /** Classifies the `error` of a finished Compute Engine operation (`error.errors[].code`). */
-export function classifyOperationError(error: {
-  errors?: { code?: string | null; message?: string | null }[] | null;
-}): Failure {
+export function classifyOperationError(error: { errors?: OperationErrorItem[] | null }): Failure {
   const first = error.errors?.[0];
   const reason = first?.code ?? undefined;
   const message =
     (error.errors ?? []).map((e) => `${e.code ?? ''}: ${e.message ?? ''}`).join('; ') || 'operation failed';
   const kind = (reason ? kindOfReason(reason) : undefined) ?? 'unknown';
-  return { kind, status: undefined, reason, message };
+  const zonesAvailable = (error.errors ?? [])
+    .flatMap((e) => e.errorDetails ?? [])
+    .flatMap((d) => (d.errorInfo?.metadatas?.zonesAvailable ?? '').split(','))
+    .map((z) => z.trim())
+    .filter((z) => z !== '');
+  return {
+    kind,
+    status: undefined,
+    reason,
+    message,
+    ...(zonesAvailable.length > 0 ? { zonesAvailable } : {}),
+  };
 }
 
 /** True for failures worth retrying the very same call for. */

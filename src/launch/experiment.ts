@@ -250,7 +250,8 @@ async function createVm(
   for (let round = 0; round < rounds; round++) {
     for (const spot of models) {
       const quotaRegions = new Set<string>();
-      for (const zone of settings.zones) {
+      const queue = [...settings.zones];
+      for (let zone = queue.shift(); zone !== undefined; zone = queue.shift()) {
         const region = zone.replace(/-[a-z]$/, '');
         if (quotaRegions.has(region)) continue;
         deps.signal?.throwIfAborted();
@@ -292,6 +293,7 @@ async function createVm(
           deps.log.warning(
             `No capacity for ${settings.machineType} in ${zone}: ${failure.reason ?? failure.message}.`,
           );
+          preferAvailable(queue, failure.zonesAvailable);
         }
       }
     }
@@ -307,6 +309,14 @@ async function createVm(
   return {
     failure: `no VM could be created for ${settings.machineType}: ${failures.join('; ')}. Add zones (or regions) to input zones, or choose another machine type.`,
   };
+}
+
+/** Moves the zones Compute Engine said have capacity to the front of the queue (only zones the user allowed). */
+function preferAvailable(queue: string[], available: readonly string[] | undefined): void {
+  if (!available) return;
+  const hinted = queue.filter((z) => available.includes(z));
+  const rest = queue.filter((z) => !available.includes(z));
+  queue.splice(0, queue.length, ...hinted, ...rest);
 }
 
 /** Turns an API failure on create into a message that names the input or role to fix. */

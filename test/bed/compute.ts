@@ -228,7 +228,12 @@ export class ComputeStandIn {
   private readonly opWaiters = new Map<string, Set<() => void>>();
   private readonly faults: PendingFault[] = [];
   private readonly quotaFaults: QuotaFault[] = [];
-  private readonly stockouts: { zone: string; left: number; withDetails: boolean }[] = [];
+  private readonly stockouts: {
+    zone: string;
+    left: number;
+    withDetails: boolean;
+    zonesAvailable?: string[];
+  }[] = [];
   private readonly slowBoots: { ms: number; left: number }[] = [];
   private readonly slowDeletes: { ms: number; left: number }[] = [];
   private readonly allPids = new Set<number>();
@@ -259,8 +264,17 @@ export class ComputeStandIn {
   // ---------------------------------------------------------------- fault injection
 
   /** The next `times` inserts in `zone` fail in their operation with ZONE_RESOURCE_POOL_EXHAUSTED(_WITH_DETAILS). */
-  stockout(zone: string, times = 1, opts: { withDetails?: boolean } = {}): () => void {
-    const entry = { zone, left: times, withDetails: opts.withDetails ?? false };
+  stockout(
+    zone: string,
+    times = 1,
+    opts: { withDetails?: boolean; zonesAvailable?: string[] } = {},
+  ): () => void {
+    const entry = {
+      zone,
+      left: times,
+      withDetails: opts.withDetails ?? opts.zonesAvailable !== undefined,
+      ...(opts.zonesAvailable ? { zonesAvailable: opts.zonesAvailable } : {}),
+    };
     this.stockouts.push(entry);
     return () => void (entry.left = 0);
   }
@@ -649,7 +663,7 @@ export class ComputeStandIn {
     );
     if (stock || quota) {
       const error = stock
-        ? this.stockoutError(zone, machineType, stock.withDetails)
+        ? this.stockoutError(zone, machineType, stock.withDetails, stock.zonesAvailable)
         : this.quotaOpError(quota!.metric, quota!.limit, region);
       this.later(vm, Math.min(3000, boot / 2), () => {
         this.forget(vm);
@@ -787,7 +801,12 @@ export class ComputeStandIn {
     };
   }
 
-  private stockoutError(zone: string, machineType: string, withDetails: boolean): OpError {
+  private stockoutError(
+    zone: string,
+    machineType: string,
+    withDetails: boolean,
+    zonesAvailable?: string[],
+  ): OpError {
     const base = `The zone 'projects/${this.project}/zones/${zone}' does not have enough resources available to fulfill the request.`;
     if (!withDetails) {
       return {
@@ -805,7 +824,12 @@ export class ComputeStandIn {
           errorInfo: {
             reason: 'resource_availability',
             domain: 'compute.googleapis.com',
-            metadatas: { zone, vmType: machineType },
+            // Compute Engine names zones with capacity, when it knows some, as one comma-separated value.
+            metadatas: {
+              zone,
+              vmType: machineType,
+              ...(zonesAvailable ? { zonesAvailable: zonesAvailable.join(',') } : {}),
+            },
           },
         },
         {

@@ -119,6 +119,19 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     assert.match(log(r), /No capacity .* us-central1-a/);
   });
 
+  it('follows the zones a stockout names as available', async () => {
+    bed.compute.stockout('us-central1-a', 1, { zonesAvailable: ['us-central1-f'] });
+    const r = await runStep(
+      step({
+        experiment: experiment('hinted'),
+        command: METRICS,
+        zones: 'us-central1-a, us-central1-b, us-central1-f',
+      }),
+    );
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.zone, 'us-central1-f');
+  });
+
   it('starts a second attempt after a spot preemption, and it finds its checkpoint', async () => {
     const command = [
       'if [ -f "$GCE_MATRIX_CHECKPOINT_DIR/progress" ]; then',
