@@ -16,6 +16,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ACTION_ENTRIES: Record<string, string> = {
   'launch/index': 'src/launch/index.ts',
   'launch/post': 'src/launch/post.ts',
+  'plan/index': 'src/plan/index.ts',
+  'collect/index': 'src/collect/index.ts',
 };
 
 /** Files the bundles read at run time, copied beside them (same relative path as in src/). */

@@ -6,11 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   ComputeApi,
-  ConfigurationError,
-  GcpError,
   backoffMs,
+  saveLaunchState,
+  systemClock,
+  withZones
+} from "../chunks/chunk-Z3SJCD3C.js";
+import {
+  experimentObjects,
+  experimentPrefix,
+  gsUri,
+  parseStatus
+} from "../chunks/chunk-MI7TKXA3.js";
+import {
+  GcpError,
   classifyError,
-  connectGcp,
+  connectGcp
+} from "../chunks/chunk-KZYBR7GD.js";
+import {
+  escapeMarkdown
+} from "../chunks/chunk-3BAKKKAE.js";
+import {
+  ConfigurationError,
   endGroup,
   getInput,
   info,
@@ -19,62 +35,17 @@ import {
   parseLaunchInputs,
   runAction,
   runContextFromEnv,
-  saveLaunchState,
   setFailed,
   setOutput,
   startGroup,
   summary,
-  systemClock,
-  warning,
-  withZones
-} from "../chunks/chunk-JG3EGZKE.js";
+  warning
+} from "../chunks/chunk-PLSTLV4I.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
 import { randomBytes } from "node:crypto";
-
-// src/layout.ts
-function runPrefix(loc) {
-  const head = loc.prefix.replace(/^\/+|\/+$/g, "");
-  return `${head ? `${head}/` : ""}runs/${loc.runId}/`;
-}
-function experimentPrefix(loc, experimentId) {
-  return `${runPrefix(loc)}experiments/${experimentId}/`;
-}
-function experimentObjects(loc, experimentId) {
-  const base = experimentPrefix(loc, experimentId);
-  return {
-    base,
-    status: `${base}status.json`,
-    heartbeat: `${base}heartbeat.json`,
-    outputs: `${base}outputs/`,
-    metrics: `${base}outputs/metrics.json`,
-    checkpoint: `${base}checkpoint/`,
-    logs: (attempt) => `${base}attempts/${attempt}/log/`
-  };
-}
-function gsUri(bucket, name = "") {
-  return `gs://${bucket}/${name}`;
-}
-var STATES = ["succeeded", "failed", "preempted", "error"];
-function parseStatus(text, objectName) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${objectName} is not valid JSON: ${err.message}`);
-  }
-  const s = value;
-  if (!s || typeof s !== "object") throw new Error(`${objectName} is not a JSON object`);
-  if (s.schema !== 1)
-    throw new Error(`${objectName} has schema ${String(s.schema)}; this gce-matrix reads schema 1`);
-  if (!s.state || !STATES.includes(s.state))
-    throw new Error(`${objectName} has an unknown state ${String(s.state)}`);
-  if (typeof s.attempt !== "number") throw new Error(`${objectName} has no attempt number`);
-  if (!Array.isArray(s.outputs)) throw new Error(`${objectName} has no outputs list`);
-  return s;
-}
 
 // src/gcp/results.ts
 function isNotFound(err) {
@@ -183,11 +154,6 @@ var ExperimentResults = class {
     }
   }
 };
-
-// src/markdown.ts
-function escapeMarkdown(text) {
-  return text.replace(/[\r\n]+/g, " ").replace(/[\\`*_{}[\]()<>#+!|~&"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/@/g, "@\u200D").replace(/:\/\//g, ":&#47;&#47;");
-}
 
 // src/launch/agent-script.ts
 import { readFile } from "node:fs/promises";

@@ -6,17 +6,21 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   ComputeApi,
-  connectGcp,
+  readLaunchState,
+  systemClock,
+  withZones
+} from "../chunks/chunk-Z3SJCD3C.js";
+import {
+  connectGcp
+} from "../chunks/chunk-KZYBR7GD.js";
+import {
   getInput,
   info,
   labelValue,
   parseLaunchInputs,
-  readLaunchState,
   runAction,
-  runContextFromEnv,
-  systemClock,
-  withZones
-} from "../chunks/chunk-JG3EGZKE.js";
+  runContextFromEnv
+} from "../chunks/chunk-PLSTLV4I.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

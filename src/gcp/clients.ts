@@ -29,9 +29,6 @@ export function createGcpClients(opts: {
     auth: opts.auth,
     projectId: opts.project,
   };
-  const instances = new InstancesClient(compute);
-  const zoneOperations = new ZoneOperationsClient(compute);
-  const zones = new ZonesClient(compute);
   const storage = new Storage({
     projectId: opts.project,
     authClient: opts.auth,
@@ -41,14 +38,24 @@ export function createGcpClients(opts: {
       ? { apiEndpoint: opts.endpoints.storage, useAuthWithCustomEndpoint: true }
       : {}),
   });
+  // Compute clients load a large descriptor set when built: only actions that use Compute pay for it.
+  let instances: InstancesClient | undefined;
+  let zoneOperations: ZoneOperationsClient | undefined;
+  let zones: ZonesClient | undefined;
   return {
     project: opts.project,
-    instances,
-    zoneOperations,
-    zones,
+    get instances() {
+      return (instances ??= new InstancesClient(compute));
+    },
+    get zoneOperations() {
+      return (zoneOperations ??= new ZoneOperationsClient(compute));
+    },
+    get zones() {
+      return (zones ??= new ZonesClient(compute));
+    },
     storage,
     async close() {
-      await Promise.allSettled([instances.close(), zoneOperations.close(), zones.close()]);
+      await Promise.allSettled([instances?.close(), zoneOperations?.close(), zones?.close()]);
     },
   };
 }

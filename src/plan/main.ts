@@ -1,0 +1,62 @@
+import * as core from '@actions/core';
+import { readFile } from 'node:fs/promises';
+import { ConfigurationError } from '../errors.ts';
+import { expandPlan } from './expand.ts';
+import { commentOverrides, parsePlanInputs } from './inputs.ts';
+import type { Overrides } from './overrides.ts';
+import { planOutputs, planSummary } from './outputs.ts';
+import type { SpecSource } from './spec.ts';
+import { parseSpec } from './spec.ts';
+
+async function readEvent(file: string | undefined): Promise<unknown> {
+  if (!file) return {};
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch {
+    return {};
+  }
+}
+
+function describeOverrides(o: Overrides): string {
+  const parts = [...o.axes].map(([k, v]) => `${k}=${v.join(',')}`);
+  if (o.repetitions !== undefined) parts.push(`repetitions=${o.repetitions}`);
+  return parts.join(' ');
+}
+
+/** The plan step (root action.yml): turns the matrix spec into the job matrix, before any VM exists. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = parsePlanInputs((name) => core.getInput(name), {
+    runId: env.GITHUB_RUN_ID,
+    workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+  });
+  const sources: SpecSource[] = [];
+  if (settings.specFile) {
+    const label = `input spec-file (${settings.specFile.given})`;
+    let text: string;
+    try {
+      text = await readFile(settings.specFile.path, 'utf8');
+    } catch (err) {
+      throw new ConfigurationError(
+        `${label} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a path relative to the repository root, and check out the repository before this step`,
+      );
+    }
+    sources.push({ label, text });
+  }
+  if (settings.spec !== undefined) sources.push({ label: 'input spec', text: settings.spec });
+  const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? '', await readEvent(env.GITHUB_EVENT_PATH));
+  const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
+  for (const o of overrides) {
+    const text = describeOverrides(o);
+    if (text) core.info(`Overrides from ${o.label}: ${text}`);
+  }
+  const plan = expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits);
+  const outputs = planOutputs(plan, settings.runId);
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  core.info(
+    `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` +
+      (plan.axes.length ? `; axes: ${plan.axes.join(', ')}` : '') +
+      '.',
+  );
+  // Outside a runner (a local run) there is no summary file to write to.
+  if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(planSummary(plan, settings.runId)).write();
+}

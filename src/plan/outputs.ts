@@ -1,0 +1,81 @@
+import { ConfigurationError } from '../errors.ts';
+import type { Experiment } from '../launch/settings.ts';
+import { escapeMarkdown } from '../markdown.ts';
+import type { Plan } from './expand.ts';
+
+/** GitHub keeps at most 1 MB of outputs per job. */
+const OUTPUT_LIMIT = 1_000_000;
+/** Rows of the job-summary table; the rest is counted, not listed. */
+const SUMMARY_ROWS = 500;
+
+function matrix(experiments: readonly Experiment[]): { include: { experiment: Experiment }[] } {
+  return { include: experiments.map((experiment) => ({ experiment })) };
+}
+
+/**
+ * The step's outputs: `matrix` (every experiment, `{"include":[{"experiment":{...}}]}`), `batches` (a JSON
+ * array of such matrices, each within batch-size), `batch-count`, `count`, `run-id`, `axes` and
+ * `repetitions`.
+ */
+export function planOutputs(plan: Plan, runId: string): Record<string, string> {
+  const outputs = {
+    matrix: JSON.stringify(matrix(plan.experiments)),
+    batches: JSON.stringify(plan.batches.map(matrix)),
+    'batch-count': String(plan.batches.length),
+    count: String(plan.experiments.length),
+    'run-id': runId,
+    axes: JSON.stringify(plan.axes),
+    repetitions: String(plan.repetitions),
+  };
+  const size = Object.values(outputs).reduce((n, v) => n + Buffer.byteLength(v), 0);
+  if (size > OUTPUT_LIMIT) {
+    throw new ConfigurationError(
+      `the plan's outputs take ${size} bytes and GitHub keeps at most ${OUTPUT_LIMIT} per job; plan fewer experiments (input max-experiments, overrides) or shorter parameter values`,
+    );
+  }
+  return outputs;
+}
+
+/** The job-summary section of a plan: counts, then one table row per experiment (untrusted text escaped). */
+export function planSummary(plan: Plan, runId: string): string {
+  const count = plan.experiments.length;
+  const keys = [
+    ...plan.axes,
+    ...new Set(plan.experiments.flatMap((e) => Object.keys(e.params)).filter((k) => !plan.axes.includes(k))),
+  ];
+  const withLaunch = plan.experiments.some((e) => e.launch);
+  const header = ['#', 'experiment', ...keys.map(escapeMarkdown), ...(withLaunch ? ['launch'] : [])];
+  const rows = plan.experiments.slice(0, SUMMARY_ROWS).map((e, i) => {
+    const cells = [
+      String(i + 1),
+      e.id,
+      ...keys.map((k) => (Object.hasOwn(e.params, k) ? String(e.params[k]) : '')),
+      ...(withLaunch
+        ? [
+            Object.entries(e.launch ?? {})
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', '),
+          ]
+        : []),
+    ];
+    return `| ${cells.map(escapeMarkdown).join(' | ')} |`;
+  });
+  const batches =
+    plan.batches.length > 1
+      ? ` in ${plan.batches.length} batches (${plan.batches.map((b) => b.length).join(', ')})`
+      : '';
+  const lines = [
+    '### gce-matrix plan',
+    '',
+    `**${count} experiment${count === 1 ? '' : 's'}**${batches}, run ${escapeMarkdown(runId)}` +
+      (plan.repetitions > 1 ? `, ${plan.repetitions} repetitions each` : '') +
+      (plan.axes.length ? `; axes: ${plan.axes.map(escapeMarkdown).join(', ')}` : '') +
+      '.',
+    '',
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => ' --- ').join('|')}|`,
+    ...rows,
+  ];
+  if (count > SUMMARY_ROWS) lines.push('', `... and ${count - SUMMARY_ROWS} more.`);
+  return `${lines.join('\n')}\n`;
+}

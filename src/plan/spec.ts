@@ -1,0 +1,305 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigurationError } from '../errors.ts';
+import { OVERRIDABLE_INPUTS } from '../launch/inputs.ts';
+
+/** A parameter value: what an axis lists and what the experiment command gets as GCE_MATRIX_PARAM_*. */
+export type Scalar = string | number | boolean;
+
+/** Parameters of one combination, in a stable key order. */
+export type Params = Record<string, Scalar>;
+
+/** One `include` entry: parameters to match or add, and launch inputs for the experiments it touches. */
+export interface IncludeEntry {
+  readonly params: Readonly<Params>;
+  readonly launch: Readonly<Record<string, string>> | undefined;
+}
+
+/** One axis and its values, in the order the spec lists them. */
+export interface Axis {
+  readonly name: string;
+  readonly values: readonly Scalar[];
+}
+
+/** A matrix spec, checked: every name and value is usable, every key is known. */
+export interface MatrixSpec {
+  readonly axes: readonly Axis[];
+  readonly include: readonly IncludeEntry[];
+  readonly exclude: readonly Readonly<Params>[];
+  readonly repetitions: number | undefined;
+  /** Id template with `{param}` placeholders, e.g. `{tool}-{service}-{seed}`. */
+  readonly id: string | undefined;
+  /** Launch inputs every experiment gets (an include's own `launch` wins). */
+  readonly launch: Readonly<Record<string, string>> | undefined;
+  /** Where each top-level key came from, for messages (`input spec`, `input spec-file (path)`). */
+  readonly origin: Readonly<Record<string, string>>;
+}
+
+/** One source of spec text and the label its messages use. */
+export interface SpecSource {
+  readonly label: string;
+  readonly text: string;
+}
+
+/** The keys a spec may have at its top level. */
+export const SPEC_KEYS = ['axes', 'include', 'exclude', 'repetitions', 'id', 'launch'] as const;
+
+/** The parameter repetitions add (1..N). */
+export const SEED = 'seed';
+
+/** Bounds of `repetitions`, wherever it is set. */
+export const MAX_REPETITIONS = 100;
+
+/** What a parameter (axis) name may be: it becomes GCE_MATRIX_PARAM_<NAME> on the VM and part of ids. */
+const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const MAX_VALUE_LENGTH = 200;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Parses YAML (JSON is YAML too) into a mapping; syntax errors keep the parser's line and column. */
+export function parseSpecText(source: SpecSource): Json {
+  let value: unknown;
+  try {
+    value = parseYaml(source.text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+    const where =
+      err instanceof YAMLParseError && err.linePos && !/ at line \d+/.test(first)
+        ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}`
+        : '';
+    throw new ConfigurationError(
+      `${source.label} is not valid YAML or JSON: ${first}${where}; fix the syntax (a spec looks like "axes: {tool: [a, b]}")`,
+    );
+  }
+  if (!isObject(value)) {
+    throw new ConfigurationError(
+      `${source.label} must be a mapping with ${SPEC_KEYS.join(', ')} (got ${describe(value)}), e.g. "axes: {tool: [a, b]}"`,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!(SPEC_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigurationError(
+        `${source.label} has an unknown key ${JSON.stringify(key)}; a spec may have ${SPEC_KEYS.join(', ')}`,
+      );
+    }
+  }
+  return value;
+}
+
+/** Checks a parameter name; `where` says where it was found. */
+export function checkParamName(name: string, where: string): void {
+  if (!PARAM_NAME.test(name)) {
+    throw new ConfigurationError(
+      `${where}: parameter name ${JSON.stringify(name)} is not valid: start with a letter, then up to 63 of A-Z a-z 0-9 _ . -`,
+    );
+  }
+}
+
+/** The part of an experiment id a value becomes: runs of characters ids cannot hold turn into `-`. */
+export function idPart(value: Scalar): string {
+  return String(value)
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** Checks a parameter value: a single-line string, number or boolean of sane length. */
+export function checkScalar(value: unknown, where: string): Scalar {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    if (/[\r\n\0]/.test(value)) {
+      throw new ConfigurationError(
+        `${where}: ${JSON.stringify(value)} holds a line break; values are single-line`,
+      );
+    }
+    if (value.length > MAX_VALUE_LENGTH) {
+      throw new ConfigurationError(
+        `${where}: ${JSON.stringify(value.slice(0, 40))}... is longer than ${MAX_VALUE_LENGTH} characters`,
+      );
+    }
+    return value;
+  }
+  throw new ConfigurationError(
+    `${where} is ${describe(value)}; values must be strings, numbers or booleans (quote it, or split a nested value into its own axis)`,
+  );
+}
+
+/** Checks a value that goes into experiment ids: it must leave at least one id character. */
+export function checkAxisValue(value: unknown, where: string): Scalar {
+  const v = checkScalar(value, where);
+  if (idPart(v) === '') {
+    throw new ConfigurationError(
+      `${where}: ${JSON.stringify(v)} cannot become part of an experiment id; use letters, digits, . _ - in it`,
+    );
+  }
+  return v;
+}
+
+function parseLaunch(value: unknown, where: string): Record<string, string> {
+  if (!isObject(value)) {
+    throw new ConfigurationError(
+      `${where} must be a mapping of actions/launch inputs to values, e.g. {machine-type: n2-standard-8}`,
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(OVERRIDABLE_INPUTS as readonly string[]).includes(key)) {
+      throw new ConfigurationError(
+        `${where} sets ${JSON.stringify(key)}, which an experiment cannot set; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
+      );
+    }
+    out[key] = String(checkScalar(v, `${where}.${key}`));
+  }
+  return out;
+}
+
+function parseAxes(value: unknown, label: string): Axis[] {
+  if (!isObject(value)) {
+    throw new ConfigurationError(
+      `${label}: axes must be a mapping of axis names to lists of values, e.g. {tool: [a, b], service: [x]}`,
+    );
+  }
+  const axes: Axis[] = [];
+  for (const [name, raw] of Object.entries(value)) {
+    checkParamName(name, `${label}: axes`);
+    if (name === 'launch') {
+      throw new ConfigurationError(`${label}: axes.launch is reserved for launch inputs; rename the axis`);
+    }
+    const list = Array.isArray(raw) ? raw : [raw];
+    if (list.length === 0) {
+      throw new ConfigurationError(
+        `${label}: axes.${name} lists no values; give at least one, or remove the axis`,
+      );
+    }
+    const seen = new Set<string>();
+    const values = list.map((v, i) => {
+      const value = checkAxisValue(v, `${label}: axes.${name}[${i}]`);
+      if (seen.has(String(value))) {
+        throw new ConfigurationError(
+          `${label}: axes.${name} lists ${JSON.stringify(value)} twice; list it once`,
+        );
+      }
+      seen.add(String(value));
+      return value;
+    });
+    axes.push({ name, values });
+  }
+  return axes;
+}
+
+function parseEntry(value: unknown, where: string, allowLaunch: boolean): IncludeEntry {
+  if (!isObject(value)) {
+    throw new ConfigurationError(
+      `${where} must be a mapping of parameter names to values, e.g. {tool: a, service: x} (got ${describe(value)})`,
+    );
+  }
+  const params: Params = {};
+  let launch: Record<string, string> | undefined;
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'launch' && allowLaunch) {
+      launch = parseLaunch(v, `${where}.launch`);
+      continue;
+    }
+    checkParamName(key, where);
+    params[key] = checkScalar(v, `${where}.${key}`);
+  }
+  return { params, launch };
+}
+
+function parseList(value: unknown, key: string, label: string, allowLaunch: boolean): IncludeEntry[] {
+  if (!Array.isArray(value)) {
+    throw new ConfigurationError(`${label}: ${key} must be a list of mappings, e.g. [{tool: a, service: x}]`);
+  }
+  return value.map((entry, i) => parseEntry(entry, `${label}: ${key}[${i}]`, allowLaunch));
+}
+
+/** Parses a `repetitions` value from any source; `where` names it. */
+export function parseRepetitions(value: unknown, where: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_REPETITIONS) {
+    throw new ConfigurationError(
+      `${where} must be a whole number from 1 to ${MAX_REPETITIONS} (got ${JSON.stringify(value)})`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Reads the spec from its sources (spec-file first, the inline spec's top-level keys over it) and checks
+ * its shape: known keys only, names that can become environment variables, scalar values.
+ */
+export function parseSpec(sources: readonly SpecSource[]): MatrixSpec {
+  const merged: Json = {};
+  const origin: Record<string, string> = {};
+  for (const source of sources) {
+    for (const [key, value] of Object.entries(parseSpecText(source))) {
+      merged[key] = value;
+      origin[key] = source.label;
+    }
+  }
+  const label = (key: string): string => origin[key] ?? 'input spec';
+  const axes = merged.axes === undefined ? [] : parseAxes(merged.axes, label('axes'));
+  const include =
+    merged.include === undefined ? [] : parseList(merged.include, 'include', label('include'), true);
+  const exclude =
+    merged.exclude === undefined
+      ? []
+      : parseList(merged.exclude, 'exclude', label('exclude'), false).map((e) => e.params);
+  const axisNames = axes.map((a) => a.name);
+  exclude.forEach((entry, i) => {
+    for (const key of Object.keys(entry)) {
+      if (!axisNames.includes(key)) {
+        throw new ConfigurationError(
+          `${label('exclude')}: exclude[${i}] names ${JSON.stringify(key)}, which is not an axis; exclude matches axes only (${axisNames.join(', ') || 'none declared'})`,
+        );
+      }
+    }
+  });
+  if (axes.length === 0 && include.length === 0) {
+    throw new ConfigurationError(
+      `${sources.map((s) => s.label).join(' and ')} declares no experiments: give axes (e.g. "axes: {tool: [a, b]}") or include entries`,
+    );
+  }
+  const repetitions =
+    merged.repetitions === undefined
+      ? undefined
+      : parseRepetitions(merged.repetitions, `${label('repetitions')}: repetitions`);
+  let id: string | undefined;
+  if (merged.id !== undefined) {
+    if (typeof merged.id !== 'string' || merged.id.trim() === '') {
+      throw new ConfigurationError(
+        `${label('id')}: id must be a template string such as "{tool}-{service}-{seed}"`,
+      );
+    }
+    id = merged.id.trim();
+  }
+  const launch =
+    merged.launch === undefined ? undefined : parseLaunch(merged.launch, `${label('launch')}: launch`);
+  checkEnvNames([...axisNames, ...include.flatMap((e) => Object.keys(e.params)), SEED], sources);
+  return { axes, include, exclude, repetitions, id, launch, origin };
+}
+
+/** Two names that fold to one GCE_MATRIX_PARAM_* variable would overwrite each other on the VM. */
+function checkEnvNames(names: readonly string[], sources: readonly SpecSource[]): void {
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const env = name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+    const other = seen.get(env);
+    if (other !== undefined && other !== name) {
+      throw new ConfigurationError(
+        `${sources.map((s) => s.label).join(' and ')}: parameters ${JSON.stringify(other)} and ${JSON.stringify(name)} both become GCE_MATRIX_PARAM_${env}; rename one`,
+      );
+    }
+    seen.set(env, name);
+  }
+}
