@@ -18,6 +18,8 @@ export const ACTION_ENTRIES: Record<string, string> = {
   'launch/post': 'src/launch/post.ts',
   'plan/index': 'src/plan/index.ts',
   'collect/index': 'src/collect/index.ts',
+  'report/index': 'src/report/index.ts',
+  'janitor/index': 'src/janitor/index.ts',
 };
 
 /** Files the bundles read at run time, copied beside them (same relative path as in src/). */

@@ -5,22 +5,29 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  ComputeApi,
   readLaunchState,
-  systemClock,
   withZones
-} from "../chunks/chunk-Z3SJCD3C.js";
+} from "../chunks/chunk-77DR2P3O.js";
+import {
+  parseLaunchInputs,
+  runContextFromEnv
+} from "../chunks/chunk-FO5QPJNC.js";
+import {
+  ComputeApi,
+  systemClock
+} from "../chunks/chunk-RENVZMWJ.js";
+import "../chunks/chunk-3Y5IHQFX.js";
+import {
+  labelValue
+} from "../chunks/chunk-BDQQ4M3S.js";
 import {
   connectGcp
-} from "../chunks/chunk-KZYBR7GD.js";
+} from "../chunks/chunk-U7CGFAAA.js";
 import {
   getInput,
   info,
-  labelValue,
-  parseLaunchInputs,
-  runAction,
-  runContextFromEnv
-} from "../chunks/chunk-PLSTLV4I.js";
+  runAction
+} from "../chunks/chunk-CX6FSURK.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

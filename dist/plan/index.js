@@ -5,18 +5,22 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  OVERRIDABLE_INPUTS
+} from "../chunks/chunk-FO5QPJNC.js";
+import {
+  EXPERIMENT_ID
+} from "../chunks/chunk-BDQQ4M3S.js";
+import {
   escapeMarkdown
-} from "../chunks/chunk-3BAKKKAE.js";
+} from "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError,
-  EXPERIMENT_ID,
-  OVERRIDABLE_INPUTS,
   getInput,
   info,
   runAction,
   setOutput,
   summary
-} from "../chunks/chunk-PLSTLV4I.js";
+} from "../chunks/chunk-CX6FSURK.js";
 import {
   __commonJS,
   __require,

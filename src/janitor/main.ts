@@ -1,0 +1,109 @@
+import * as core from '@actions/core';
+import { ConfigurationError } from '../errors.ts';
+import type { JanitorOptions } from './janitor.ts';
+import { DEFAULT_MARGIN_MINUTES, DEFAULT_MAX_AGE_HOURS, janitorSummary, runJanitor } from './janitor.ts';
+
+/** Names and error messages come from the cloud: control characters are shown escaped, never as commands. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Reads one input by name (`core.getInput` in the action). */
+export type InputReader = (name: string) => string;
+
+function list(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function number(read: InputReader, name: string, fallback: number, min: number, max: number): number {
+  const text = read(name).trim();
+  if (text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigurationError(
+      `input ${name} must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return n;
+}
+
+function boolean(read: InputReader, name: string): boolean {
+  const text = read(name).trim().toLowerCase();
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new ConfigurationError(`input ${name} must be true or false, got ${JSON.stringify(text)}`);
+}
+
+/** Parses the inputs of actions/janitor into options for {@link runJanitor}; a bad input names itself. */
+export function parseJanitorInputs(read: InputReader, env: NodeJS.ProcessEnv): JanitorOptions {
+  const zones = list(read('zones'));
+  for (const z of zones) {
+    if (!/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(z)) {
+      throw new ConfigurationError(`input zones: ${JSON.stringify(z)} is not a zone name like us-central1-a`);
+    }
+  }
+  const regions = list(read('region'));
+  for (const r of regions) {
+    if (!/^[a-z]+-[a-z]+[0-9]+$/.test(r)) {
+      throw new ConfigurationError(
+        `input region: ${JSON.stringify(r)} is not a region name like us-central1`,
+      );
+    }
+  }
+  if (zones.length === 0 && regions.length === 0) {
+    throw new ConfigurationError(
+      'input zones (or region) is required: where launch creates VMs, e.g. us-central1-a',
+    );
+  }
+  const scope = read('scope').trim() || 'repository';
+  if (scope !== 'repository' && scope !== 'project') {
+    throw new ConfigurationError(`input scope must be repository or project, got ${JSON.stringify(scope)}`);
+  }
+  const repository = read('repository').trim() || env.GITHUB_REPOSITORY || '';
+  if (scope === 'repository' && !repository) {
+    throw new ConfigurationError(
+      'input repository is required with scope repository (outside GitHub Actions)',
+    );
+  }
+  const workloadIdentityProvider = read('workload-identity-provider').trim();
+  const serviceAccount = read('service-account').trim();
+  if (Boolean(workloadIdentityProvider) !== Boolean(serviceAccount)) {
+    throw new ConfigurationError(
+      'inputs workload-identity-provider and service-account go together: give both or neither',
+    );
+  }
+  return {
+    project: read('project').trim() || undefined,
+    env,
+    ...(workloadIdentityProvider ? { workloadIdentityProvider, serviceAccount } : {}),
+    zones,
+    regions,
+    endedRuns: list(read('run-id')),
+    ...(scope === 'repository' ? { repository } : {}),
+    marginMinutes: number(read, 'margin-minutes', DEFAULT_MARGIN_MINUTES, 0, 10_080),
+    maxAgeHours: number(read, 'max-age-hours', DEFAULT_MAX_AGE_HOURS, 1, 8_760),
+    dryRun: boolean(read, 'dry-run'),
+  };
+}
+
+/** actions/janitor: deletes gce-matrix VMs whose run has ended or whose time is up. */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const opts = parseJanitorInputs((name) => core.getInput(name), env);
+  const result = await runJanitor({ ...opts, log: (m) => core.info(printable(m)) });
+  const stale = result.verdicts.filter((v) => v.action === 'delete').length;
+  core.setOutput('found', String(result.verdicts.length));
+  core.setOutput('stale', String(stale));
+  core.setOutput('deleted', String(result.deleted.length));
+  core.setOutput('failed', String(result.failed.length));
+  await core.summary.addRaw(janitorSummary(result)).write();
+  if (result.failed.length > 0) {
+    const first = result.failed[0];
+    core.setFailed(
+      `gce-matrix janitor: ${result.failed.length} VM(s) could not be deleted ` +
+        `(first: ${printable(first?.verdict.vm.name ?? '')}: ${printable(first?.error ?? '')})`,
+    );
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Baselines in Cloud Storage: PREFIX/baselines/<ref>/latest.json, and the same per commit as <sha>.json.
+ * Writes are single-request uploads with a generation precondition: resumable session starts carry no token
+ * on custom endpoints, and a write without a precondition turns the library's retries off for the client.
+ */
+import type { Storage } from '@google-cloud/storage';
+import type { Baseline } from './compare.ts';
+import { parseBaseline } from './compare.ts';
+
+const SHA = /^[0-9a-f]{7,64}$/;
+
+/** Object names of a branch's baselines. */
+export function baselineObjects(
+  prefix: string,
+  ref: string,
+  sha?: string,
+): { latest: string; bySha?: string } {
+  const head = prefix.replace(/^\/+|\/+$/g, '');
+  const base = `${head ? `${head}/` : ''}baselines/${encodeURIComponent(ref)}/`;
+  return {
+    latest: `${base}latest.json`,
+    ...(sha && SHA.test(sha) ? { bySha: `${base}${sha}.json` } : {}),
+  };
+}
+
+function status(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Writes `text` to `name`, replacing the generation seen just before (412 from a racing writer: try again). */
+async function writeGuarded(storage: Storage, bucket: string, name: string, text: string): Promise<void> {
+  const file = storage.bucket(bucket).file(name);
+  for (let attempt = 1; ; attempt++) {
+    let generation = 0;
+    try {
+      const [meta] = await file.getMetadata();
+      generation = Number(meta.generation ?? 0);
+    } catch (err) {
+      if (status(err) !== 404) throw err;
+    }
+    try {
+      await file.save(text, {
+        resumable: false,
+        contentType: 'application/json',
+        preconditionOpts: { ifGenerationMatch: generation },
+      });
+      return;
+    } catch (err) {
+      if (status(err) !== 412 || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** Records `baseline` as the branch's latest and (with a sha) as that commit's; returns the object names. */
+export async function recordBaseline(
+  storage: Storage,
+  bucket: string,
+  prefix: string,
+  baseline: Baseline,
+): Promise<string[]> {
+  const names = baselineObjects(prefix, baseline.ref, baseline.sha);
+  const text = JSON.stringify(baseline);
+  const written: string[] = [];
+  if (names.bySha) {
+    await writeGuarded(storage, bucket, names.bySha, text);
+    written.push(names.bySha);
+  }
+  await writeGuarded(storage, bucket, names.latest, text);
+  written.push(names.latest);
+  return written;
+}
+
+async function readBaseline(storage: Storage, bucket: string, name: string): Promise<Baseline | undefined> {
+  try {
+    const [buf] = await storage.bucket(bucket).file(name).download();
+    return parseBaseline(buf.toString('utf8'));
+  } catch (err) {
+    if (status(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The baseline of `mergeBase` on `ref` when recorded, else the branch's latest; undefined when neither. */
+export async function findBaseline(
+  storage: Storage,
+  bucket: string,
+  prefix: string,
+  ref: string,
+  mergeBase: string | undefined,
+): Promise<{ baseline: Baseline; which: 'merge-base' | 'latest' } | undefined> {
+  const names = baselineObjects(prefix, ref, mergeBase);
+  if (names.bySha) {
+    const b = await readBaseline(storage, bucket, names.bySha);
+    if (b) return { baseline: b, which: 'merge-base' };
+  }
+  const latest = await readBaseline(storage, bucket, names.latest);
+  return latest ? { baseline: latest, which: 'latest' } : undefined;
+}

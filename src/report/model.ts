@@ -1,0 +1,229 @@
+/**
+ * The report's data: each experiment of a manifest with its metrics, duration and cost, and what they add up
+ * to. Pure: the files are read elsewhere (load.ts) and handed in.
+ */
+import type { CollectedStatus, Manifest, ManifestExperiment } from '../collect/manifest.ts';
+import { countClass } from '../collect/manifest.ts';
+import { estimateCostUsd } from '../launch/cost.ts';
+
+/** Which way a metric is better; `undefined` when the user did not say (shown without a verdict). */
+export type Direction = 'higher' | 'lower';
+
+/** One experiment as the report shows it. */
+export interface ReportExperiment {
+  readonly id: string;
+  readonly status: CollectedStatus;
+  readonly attempts: number | null;
+  readonly zone: string | undefined;
+  readonly durationSeconds: number | undefined;
+  /** Estimated USD of the last attempt's VM time (0 when the machine type is unknown). */
+  readonly costUsd: number | undefined;
+  readonly params: Readonly<Record<string, string>>;
+  /** The numbers of its metrics.json (non-numbers dropped). */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly reason: string | undefined;
+  /** The last lines of its log, when it did not succeed. */
+  readonly logTail: string | undefined;
+  /** Collection problems (kind: message), untrusted text. */
+  readonly problems: readonly string[];
+}
+
+/** Totals over the run. */
+export interface ReportTotals {
+  readonly experiments: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly missing: number;
+  readonly costUsd: number;
+  readonly vmHours: number;
+  /** Attempts beyond the first, summed. */
+  readonly retries: number;
+}
+
+/** What load.ts found on disk for one experiment. */
+export interface ExperimentFiles {
+  readonly metrics?: Record<string, unknown>;
+  readonly logTail?: string;
+}
+
+function paramText(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+}
+
+/** Seconds between two ISO times, when both parse and the end is not before the start. */
+export function durationSeconds(start: string | undefined, end: string | undefined): number | undefined {
+  if (!start || !end) return undefined;
+  const s = Date.parse(start);
+  const e = Date.parse(end);
+  return Number.isFinite(s) && Number.isFinite(e) && e >= s ? (e - s) / 1000 : undefined;
+}
+
+/** Keeps the finite numbers of a flat metrics object (metrics.json is untrusted and may hold anything). */
+export function numericMetrics(raw: Record<string, unknown> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return out;
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}
+
+/** One manifest experiment plus its files, as the report shows it. */
+export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles = {}): ReportExperiment {
+  const rawParams = e.params ?? e.provenance?.parameters ?? {};
+  const params: Record<string, string> = {};
+  if (rawParams && typeof rawParams === 'object') {
+    for (const [k, v] of Object.entries(rawParams)) params[k] = paramText(v);
+  }
+  const seconds = durationSeconds(e.startedAt, e.endedAt);
+  const machineType = e.provenance?.machineType;
+  const costUsd =
+    seconds !== undefined && typeof machineType === 'string'
+      ? estimateCostUsd(machineType, [], e.provenance?.spot === true, seconds)
+      : undefined;
+  return {
+    id: e.id,
+    status: e.status,
+    attempts: e.attempts,
+    zone: typeof e.provenance?.zone === 'string' ? e.provenance.zone : undefined,
+    durationSeconds: seconds,
+    costUsd,
+    params,
+    metrics: numericMetrics(files.metrics),
+    reason: e.reason,
+    logTail: files.logTail,
+    problems: (e.problems ?? [])
+      .filter((p) => p.kind !== 'renamed')
+      .map((p) => `${String(p.kind)}: ${String(p.message)}`),
+  };
+}
+
+/** Totals of the report's experiments. */
+export function totalsOf(experiments: readonly ReportExperiment[]): ReportTotals {
+  const t = { experiments: 0, succeeded: 0, failed: 0, missing: 0, costUsd: 0, vmHours: 0, retries: 0 };
+  for (const e of experiments) {
+    t.experiments += 1;
+    t[countClass(e.status)] += 1;
+    t.costUsd += e.costUsd ?? 0;
+    t.vmHours += (e.durationSeconds ?? 0) / 3600;
+    if (e.attempts && e.attempts > 1) t.retries += e.attempts - 1;
+  }
+  return t;
+}
+
+/** Every metric name, in order of first appearance. */
+export function metricNames(experiments: readonly ReportExperiment[]): string[] {
+  const names = new Set<string>();
+  for (const e of experiments) for (const k of Object.keys(e.metrics)) names.add(k);
+  return [...names];
+}
+
+/** Every parameter name, in order of first appearance (`seed` last: it is a repetition, not an axis). */
+export function paramNames(experiments: readonly ReportExperiment[]): string[] {
+  const names = new Set<string>();
+  for (const e of experiments) for (const k of Object.keys(e.params)) names.add(k);
+  return [...names].sort((a, b) => Number(a === 'seed') - Number(b === 'seed'));
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+/** Axis values in reading order: `s2` before `s10`. */
+function byText(a: string, b: string): number {
+  return collator.compare(a, b);
+}
+
+/** A pivot table of one metric: mean over the experiments (repetitions, seeds) in each cell. */
+export interface Pivot {
+  readonly metric: string;
+  readonly rowAxis: string;
+  readonly columnAxis: string | undefined;
+  readonly rows: readonly string[];
+  readonly columns: readonly string[];
+  /** cells[row][column]: mean and count, undefined for an empty cell. */
+  readonly cells: readonly (readonly ({ mean: number; n: number } | undefined)[])[];
+}
+
+/** The axes to pivot over: the `pivot` input, else the first two parameters that are not `seed`. */
+export function chooseAxes(
+  experiments: readonly ReportExperiment[],
+  requested: readonly string[] | undefined,
+): { rows: string; columns: string | undefined } | undefined {
+  if (requested && requested.length > 0) return { rows: requested[0], columns: requested[1] };
+  const names = paramNames(experiments).filter((n) => n !== 'seed');
+  return names.length > 0 ? { rows: names[0], columns: names[1] } : undefined;
+}
+
+/** Builds the pivot of `metric` over the two axes, from the experiments that report it. */
+export function pivotOf(
+  experiments: readonly ReportExperiment[],
+  metric: string,
+  rowAxis: string,
+  columnAxis: string | undefined,
+): Pivot {
+  const rows: string[] = [];
+  const columns: string[] = [];
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const e of experiments) {
+    const value = e.metrics[metric];
+    if (value === undefined) continue;
+    const r = e.params[rowAxis] ?? '';
+    const c = columnAxis === undefined ? '' : (e.params[columnAxis] ?? '');
+    if (!rows.includes(r)) rows.push(r);
+    if (!columns.includes(c)) columns.push(c);
+    const key = JSON.stringify([r, c]);
+    const s = sums.get(key) ?? { sum: 0, n: 0 };
+    s.sum += value;
+    s.n += 1;
+    sums.set(key, s);
+  }
+  rows.sort(byText);
+  columns.sort(byText);
+  const cells = rows.map((r) =>
+    columns.map((c) => {
+      const s = sums.get(JSON.stringify([r, c]));
+      return s ? { mean: s.sum / s.n, n: s.n } : undefined;
+    }),
+  );
+  return { metric, rowAxis, columnAxis, rows, columns, cells };
+}
+
+/** Mean of `metric` per value of `axis` (the chart's bars). */
+export function meansBy(
+  experiments: readonly ReportExperiment[],
+  metric: string,
+  axis: string,
+): { label: string; mean: number; n: number }[] {
+  const groups = new Map<string, { sum: number; n: number }>();
+  for (const e of experiments) {
+    const v = e.metrics[metric];
+    if (v === undefined) continue;
+    const label = e.params[axis] ?? '';
+    const g = groups.get(label) ?? { sum: 0, n: 0 };
+    g.sum += v;
+    g.n += 1;
+    groups.set(label, g);
+  }
+  return [...groups]
+    .sort(([a], [b]) => byText(a, b))
+    .map(([label, g]) => ({ label, mean: g.sum / g.n, n: g.n }));
+}
+
+/** The whole report's data. */
+export interface ReportData {
+  readonly runId: string;
+  readonly source: string;
+  readonly experiments: readonly ReportExperiment[];
+  readonly totals: ReportTotals;
+  readonly metrics: readonly string[];
+}
+
+/** Builds the report's data from a manifest and the files found for each experiment (by id). */
+export function reportData(manifest: Manifest, files: ReadonlyMap<string, ExperimentFiles>): ReportData {
+  const experiments = manifest.experiments.map((e) => toReportExperiment(e, files.get(e.id)));
+  return {
+    runId: String(manifest.runId),
+    source: String(manifest.source),
+    experiments,
+    totals: totalsOf(experiments),
+    metrics: metricNames(experiments),
+  };
+}

@@ -1,0 +1,439 @@
+/**
+ * Renders the report as GitHub markdown: the headline, the baseline comparison, failures, a pivot table and
+ * a Mermaid chart per metric, and every experiment. Every piece of untrusted text goes through
+ * escapeMarkdown (or mermaidLabel inside charts). Pure: no I/O.
+ */
+import type { CollectedStatus } from '../collect/manifest.ts';
+import { countClass } from '../collect/manifest.ts';
+import { escapeMarkdown } from '../markdown.ts';
+import type { Baseline, Comparison, Delta } from './compare.ts';
+import type { Direction, ReportData, ReportExperiment } from './model.ts';
+import { chooseAxes, meansBy, pivotOf } from './model.ts';
+
+/** GitHub refuses a comment longer than this many characters. */
+export const COMMENT_LIMIT = 65_536;
+/** GitHub's job-summary limit is 1 MiB per step; stay below it with room for other steps. */
+export const SUMMARY_LIMIT = 900_000;
+
+/** Which baseline a comparison used, or why there is none. */
+export type BaselineInfo =
+  | { readonly kind: 'none'; readonly ref: string; readonly note?: string }
+  | {
+      readonly kind: 'recorded';
+      readonly ref: string;
+      readonly sha: string;
+      readonly objects: readonly string[];
+    }
+  | {
+      readonly kind: 'compared';
+      readonly ref: string;
+      /** `merge-base`: the baseline of the PR's merge base; `latest`: the newest on the branch. */
+      readonly which: 'merge-base' | 'latest';
+      readonly baseline: Baseline;
+      readonly comparison: Comparison;
+      readonly thresholdPercent: number;
+    }
+  | { readonly kind: 'off' };
+
+/** Everything a rendering needs besides the data. */
+export interface RenderOptions {
+  readonly title: string;
+  /** `rows,columns` axes asked for; default the first two parameters. */
+  readonly pivot?: readonly string[] | undefined;
+  readonly directions: ReadonlyMap<string, Direction>;
+  readonly baseline: BaselineInfo;
+  /** Link to the run's job summary. */
+  readonly runUrl?: string | undefined;
+  /** Link to the results artifact. */
+  readonly artifactUrl?: string | undefined;
+  /** Hidden marker line the comment carries (not put in the summary). */
+  readonly marker?: string | undefined;
+}
+
+const MAX_PIVOT_ROWS = 60;
+const MAX_PIVOT_COLUMNS = 25;
+const MAX_CHART_BARS = 30;
+const MAX_CHARTS = 12;
+const MAX_PROBLEM_ROWS = 200;
+const LOG_TAIL_LINES = 5;
+const LOG_LINE_CHARS = 200;
+
+const e = escapeMarkdown;
+
+/** A number for a table: at most 4 significant digits, never exponent notation. */
+export function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n)) return String(n);
+  const abs = Math.abs(n);
+  if (abs >= 1000) return n.toFixed(0);
+  if (abs >= 1) return String(Number(n.toPrecision(4)));
+  if (abs >= 0.0001) return String(Number(n.toFixed(4)));
+  return n.toExponential(2);
+}
+
+/** `+1.5 (+3.2%)` */
+function formatDelta(d: Delta): string {
+  const sign = d.delta > 0 ? '+' : '';
+  const pct = d.percent === undefined ? 'n/a' : `${d.percent > 0 ? '+' : ''}${d.percent.toFixed(1)}%`;
+  return `${sign}${formatNumber(d.delta)} (${pct})`;
+}
+
+function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined) return '';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
+
+const STATUS_MARK: Record<CollectedStatus, string> = {
+  succeeded: '✅ succeeded',
+  failed: '❌ failed',
+  error: '❌ error',
+  preempted: '⚠️ preempted',
+  corrupt: '❌ corrupt',
+  unfinished: '⏳ unfinished',
+  missing: '❔ missing',
+};
+
+const VERDICT_MARK = {
+  improved: '🟢 better',
+  regressed: '🔴 worse',
+  unchanged: '⚪ same',
+  changed: '🔵 changed',
+};
+
+/** Text a Mermaid label may hold: no quotes, brackets, newlines or markup; short. */
+export function mermaidLabel(text: string): string {
+  const safe = text.replace(/[^A-Za-z0-9 ._:+/=-]/g, '_').slice(0, 40);
+  return safe.trim() || '_';
+}
+
+/** The headline: counts, cost, time, and the baseline's verdict in one line. */
+export function headline(data: ReportData, baseline: BaselineInfo): string {
+  const t = data.totals;
+  const parts = [
+    `Run \`${e(data.runId)}\`: ${t.experiments} experiment(s), **${t.succeeded} succeeded**, ${t.failed} failed, ${t.missing} missing`,
+    `~$${t.costUsd.toFixed(2)} (estimate), ${t.vmHours.toFixed(2)} VM hours, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`,
+  ];
+  if (baseline.kind === 'compared') {
+    const c = baseline.comparison;
+    parts.push(
+      c.regressions.length > 0
+        ? `**${c.regressions.length} regression(s)** beyond ${baseline.thresholdPercent}%`
+        : `no regression beyond ${baseline.thresholdPercent}%`,
+    );
+  }
+  return `${parts.join('; ')}.`;
+}
+
+function baselineSection(b: BaselineInfo): string[] {
+  switch (b.kind) {
+    case 'off':
+      return [];
+    case 'none':
+      return [
+        `**Baseline:** none recorded for \`${e(b.ref)}\` yet, so there is nothing to compare with${b.note ? ` (${e(b.note)})` : ''}. ` +
+          'A scheduled run on that branch records one.',
+      ];
+    case 'recorded':
+      return [
+        `**Baseline:** recorded this run as the baseline of \`${e(b.ref)}\` at \`${e(b.sha.slice(0, 12))}\` (${b.objects.map((o) => `\`${e(o)}\``).join(', ')}).`,
+      ];
+    case 'compared': {
+      const base = b.baseline;
+      const which =
+        b.which === 'merge-base'
+          ? `the baseline of the merge base \`${e(base.sha.slice(0, 12))}\``
+          : `the newest baseline on \`${e(b.ref)}\` (\`${e(base.sha.slice(0, 12))}\`; none was recorded for the merge base)`;
+      const c = b.comparison;
+      return [
+        `**Baseline:** compared with ${which}, run \`${e(base.runId)}\`, recorded ${e(base.recordedAt)}: ` +
+          `${c.deltas.length} value(s) compared, ${c.regressions.length} worse and ${c.improvements} better beyond ${b.thresholdPercent}%` +
+          (c.notInRun > 0 ? `; ${c.notInRun} baseline experiment(s) have no result in this run` : '') +
+          (c.new > 0 ? `; ${c.new} experiment(s) are new` : '') +
+          '.',
+      ];
+    }
+  }
+}
+
+function deltaRows(deltas: readonly Delta[]): string[] {
+  return deltas.map(
+    (d) =>
+      `| ${e(d.experiment)} | ${e(d.metric)} | ${formatNumber(d.baseline)} | ${formatNumber(d.current)} | ${formatDelta(d)} | ${d.direction ? `${d.direction} is better` : 'unknown'} | ${VERDICT_MARK[d.verdict]} |`,
+  );
+}
+
+const DELTA_HEADER = [
+  '| experiment | metric | baseline | now | change | direction | verdict |',
+  '| --- | --- | ---: | ---: | ---: | --- | --- |',
+];
+
+/** The regressions as a table (at most `limit` rows, with a count of the rest). */
+export function regressionSection(b: BaselineInfo, limit = Infinity): string[] {
+  if (b.kind !== 'compared' || b.comparison.regressions.length === 0) return [];
+  const all = b.comparison.regressions;
+  const shown = all.slice(0, limit);
+  return [
+    `### Regressions (${all.length})`,
+    '',
+    ...DELTA_HEADER,
+    ...deltaRows(shown),
+    ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
+  ];
+}
+
+function logTail(text: string | undefined): string {
+  if (!text) return '';
+  const lines = text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .slice(-LOG_TAIL_LINES)
+    .map((l) => e(l.length > LOG_LINE_CHARS ? `...${l.slice(-LOG_LINE_CHARS)}` : l));
+  return lines.length > 0 ? `<br>log tail:<br><code>${lines.join('</code><br><code>')}</code>` : '';
+}
+
+/** Failed and missing experiments with their reasons and log tails (at most `limit`). */
+export function failureSection(data: ReportData, limit = Infinity): string[] {
+  const bad = data.experiments.filter((x) => x.status !== 'succeeded');
+  if (bad.length === 0) return [];
+  const shown = bad.slice(0, limit);
+  const lines = shown.map((x) => {
+    const why =
+      x.reason ??
+      (x.status === 'missing'
+        ? 'nothing in the bucket: never started, or its VM was lost before writing'
+        : x.status === 'unfinished'
+          ? 'no status.json: still running, or its VM died'
+          : x.problems[0]);
+    return `- \`${e(x.id)}\`: ${STATUS_MARK[x.status]}${x.attempts ? ` after ${x.attempts} attempt(s)` : ''}${why ? `: ${e(why)}` : ''}${logTail(x.logTail)}`;
+  });
+  return [
+    `### Failed and missing (${bad.length})`,
+    '',
+    ...lines,
+    ...(bad.length > shown.length ? [`- ... and ${bad.length - shown.length} more.`] : []),
+  ];
+}
+
+function pivotSection(data: ReportData, opts: RenderOptions): string[] {
+  const axes = chooseAxes(data.experiments, opts.pivot);
+  if (!axes || data.metrics.length === 0) return [];
+  const out: string[] = [];
+  for (const metric of data.metrics) {
+    const p = pivotOf(data.experiments, metric, axes.rows, axes.columns);
+    const dir = opts.directions.get(metric);
+    const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
+    const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
+    out.push(
+      `### ${e(metric)}${dir ? ` (${dir} is better)` : ''}`,
+      '',
+      `Mean over repetitions (n = experiments) by ${e(axes.rows)}${axes.columns ? ` × ${e(axes.columns)}` : ''}.`,
+      '',
+      `| ${e(axes.rows)} | ${axes.columns ? columns.map((c) => e(c)).join(' | ') : 'mean'} |`,
+      `| --- | ${columns.map(() => '---:').join(' | ')} |`,
+      ...rows.map(
+        (r, i) =>
+          `| ${e(r)} | ${columns
+            .map((_, j) => {
+              const cell = p.cells[i][j];
+              return cell ? `${formatNumber(cell.mean)} (n=${cell.n})` : '';
+            })
+            .join(' | ')} |`,
+      ),
+    );
+    if (p.rows.length > rows.length || p.columns.length > columns.length) {
+      out.push(
+        '',
+        `(${p.rows.length} × ${p.columns.length} cells; the first ${rows.length} × ${columns.length} shown.)`,
+      );
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function chartNumber(n: number): string {
+  const s = String(Number(n.toPrecision(6)));
+  return s.includes('e') ? n.toFixed(6) : s;
+}
+
+/** A Mermaid bar chart of the mean of `metric` per value of `axis`. */
+export function chart(data: ReportData, metric: string, axis: string): string[] {
+  const bars = meansBy(data.experiments, metric, axis).slice(0, MAX_CHART_BARS);
+  if (bars.length === 0) return [];
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `  title "${mermaidLabel(metric)} by ${mermaidLabel(axis)}, mean"`,
+    `  x-axis [${bars.map((b) => `"${mermaidLabel(b.label)}"`).join(', ')}]`,
+    `  y-axis "${mermaidLabel(metric)}"`,
+    `  bar [${bars.map((b) => chartNumber(b.mean)).join(', ')}]`,
+    '```',
+  ];
+}
+
+function chartSection(data: ReportData, opts: RenderOptions): string[] {
+  const axes = chooseAxes(data.experiments, opts.pivot);
+  if (!axes) return [];
+  const out: string[] = [];
+  for (const metric of data.metrics.slice(0, MAX_CHARTS)) {
+    const c = chart(data, metric, axes.rows);
+    if (c.length > 0) out.push(...c, '');
+  }
+  return out.length > 0 ? ['### Charts', '', ...out] : [];
+}
+
+function resultRow(x: ReportExperiment, metrics: readonly string[]): string {
+  return `| ${e(x.id)} | ${STATUS_MARK[x.status]} | ${x.attempts ?? ''} | ${formatDuration(x.durationSeconds)} | ${e(x.zone ?? '')} | ${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`} | ${metrics.map((m) => (x.metrics[m] === undefined ? '' : formatNumber(x.metrics[m]))).join(' | ')} |`;
+}
+
+function resultsSection(data: ReportData, limit: number): string[] {
+  const metrics = data.metrics.slice(0, 10);
+  const shown = data.experiments.slice(0, limit);
+  return [
+    `<details><summary>All ${data.experiments.length} experiment(s)</summary>`,
+    '',
+    `| experiment | status | attempts | duration | zone | cost | ${metrics.map((m) => e(m)).join(' | ')} |`,
+    `| --- | --- | ---: | ---: | --- | ---: | ${metrics.map(() => '---:').join(' | ')} |`,
+    ...shown.map((x) => resultRow(x, metrics)),
+    ...(data.experiments.length > shown.length
+      ? ['', `... and ${data.experiments.length - shown.length} more in manifest.json (in the artifact).`]
+      : []),
+    '',
+    '</details>',
+  ];
+}
+
+function deltaSection(b: BaselineInfo, limit: number): string[] {
+  if (b.kind !== 'compared' || b.comparison.deltas.length === 0) return [];
+  const all = b.comparison.deltas;
+  const shown = all.slice(0, limit);
+  return [
+    `<details><summary>Changes against the baseline (${all.length} value(s))</summary>`,
+    '',
+    ...DELTA_HEADER,
+    ...deltaRows(shown),
+    ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
+    '',
+    '</details>',
+  ];
+}
+
+function links(opts: RenderOptions): string[] {
+  const l = [
+    opts.runUrl ? `[the run's summary](${opts.runUrl})` : '',
+    opts.artifactUrl ? `[the results artifact](${opts.artifactUrl})` : '',
+  ].filter(Boolean);
+  return l.length > 0 ? [`Full report and raw results: ${l.join(', ')}.`] : [];
+}
+
+function join(blocks: string[][]): string {
+  return `${blocks
+    .filter((b) => b.length > 0)
+    .map((b) => b.join('\n'))
+    .join('\n\n')}\n`;
+}
+
+/** The full report, as the job summary (and the comment, when it fits) shows it. */
+export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1000): string {
+  return join([
+    opts.marker ? [opts.marker] : [],
+    [`## ${e(opts.title)}`],
+    [headline(data, opts.baseline)],
+    baselineSection(opts.baseline),
+    regressionSection(opts.baseline, rowLimit),
+    failureSection(data, MAX_PROBLEM_ROWS),
+    pivotSection(data, opts),
+    chartSection(data, opts),
+    deltaSection(opts.baseline, rowLimit),
+    resultsSection(data, rowLimit),
+    links(opts),
+  ]);
+}
+
+/**
+ * The PR comment: the full report when it fits in `limit` characters, else the headline, the regressions and
+ * the failures (as many as fit) with links to the full report. Never longer than `limit`.
+ */
+export function renderComment(data: ReportData, opts: RenderOptions, limit = COMMENT_LIMIT): string {
+  const full = renderReport(data, opts, 300);
+  if (full.length <= limit) return full;
+  const head = [
+    ...(opts.marker ? [opts.marker, ''] : []),
+    `## ${e(opts.title)}`,
+    '',
+    headline(data, opts.baseline),
+    '',
+    ...baselineSection(opts.baseline),
+    '',
+    `The full report is too long for a comment. ${links(opts).join('') || 'See the job summary of the run.'}`,
+    '',
+  ].join('\n');
+  let body = head;
+  for (const section of [regressionSection(opts.baseline), failureSection(data)]) {
+    if (section.length === 0) continue;
+    const room = limit - body.length - 200;
+    const kept: string[] = [];
+    let used = 0;
+    for (const line of section) {
+      if (used + line.length + 1 > room) break;
+      kept.push(line);
+      used += line.length + 1;
+    }
+    if (kept.length < section.length) kept.push('', `... and more: see the run's summary.`);
+    body += `${kept.join('\n')}\n\n`;
+  }
+  if (body.length > limit) body = `${body.slice(0, limit - 2).replace(/\n[^\n]*$/, '')}\n`;
+  return body;
+}
+
+/** The `summary-json` output: counts, totals, regressions (compact). */
+export function summaryJson(data: ReportData, baseline: BaselineInfo, maxRegressions = 100): string {
+  const byStatus: Record<string, number> = {};
+  for (const x of data.experiments) byStatus[x.status] = (byStatus[x.status] ?? 0) + 1;
+  const compared = baseline.kind === 'compared' ? baseline : undefined;
+  return JSON.stringify({
+    runId: data.runId,
+    counts: {
+      experiments: data.totals.experiments,
+      succeeded: data.totals.succeeded,
+      failed: data.totals.failed,
+      missing: data.totals.missing,
+      byStatus,
+    },
+    totals: {
+      costUsd: Math.round(data.totals.costUsd * 10_000) / 10_000,
+      vmHours: Math.round(data.totals.vmHours * 1000) / 1000,
+      retries: data.totals.retries,
+    },
+    metrics: data.metrics.slice(0, 100),
+    baseline:
+      baseline.kind === 'compared'
+        ? {
+            mode: 'compare',
+            ref: baseline.ref,
+            which: baseline.which,
+            sha: baseline.baseline.sha,
+            runId: baseline.baseline.runId,
+          }
+        : baseline.kind === 'recorded'
+          ? { mode: 'record', ref: baseline.ref, sha: baseline.sha }
+          : baseline.kind === 'none'
+            ? { mode: 'compare', ref: baseline.ref, found: false }
+            : { mode: 'none' },
+    regressions: compared?.comparison.regressions.length ?? 0,
+    improvements: compared?.comparison.improvements ?? 0,
+    regressed: (compared?.comparison.regressions ?? []).slice(0, maxRegressions).map((d) => ({
+      experiment: d.experiment,
+      metric: d.metric,
+      baseline: d.baseline,
+      current: d.current,
+      percent: d.percent === undefined ? null : Math.round(d.percent * 100) / 100,
+    })),
+    failed: data.experiments
+      .filter((x) => countClass(x.status) !== 'succeeded')
+      .slice(0, 100)
+      .map((x) => ({ id: x.id, status: x.status })),
+  });
+}

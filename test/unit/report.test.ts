@@ -1,0 +1,378 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ManifestExperiment } from '../../src/collect/manifest.ts';
+import { escapeMarkdown } from '../../src/markdown.ts';
+import type { Baseline } from '../../src/report/compare.ts';
+import { baselineOf, compare, parseDirections, verdictOf } from '../../src/report/compare.ts';
+import { markerKey, prNumberOf } from '../../src/report/inputs.ts';
+import type { ReportData, ReportExperiment } from '../../src/report/model.ts';
+import { chooseAxes, pivotOf, toReportExperiment, totalsOf } from '../../src/report/model.ts';
+import type { BaselineInfo, RenderOptions } from '../../src/report/render.ts';
+import {
+  COMMENT_LIMIT,
+  chart,
+  formatNumber,
+  mermaidLabel,
+  renderComment,
+  renderReport,
+} from '../../src/report/render.ts';
+
+function exp(id: string, over: Partial<ReportExperiment> = {}): ReportExperiment {
+  return {
+    id,
+    status: 'succeeded',
+    attempts: 1,
+    zone: 'us-central1-a',
+    durationSeconds: 600,
+    costUsd: 0.01,
+    params: {},
+    metrics: {},
+    reason: undefined,
+    logTail: undefined,
+    problems: [],
+    ...over,
+  };
+}
+
+function data(experiments: ReportExperiment[]): ReportData {
+  const metrics = [...new Set(experiments.flatMap((x) => Object.keys(x.metrics)))];
+  return { runId: 'r1', source: 'gs://b/p/runs/r1/', experiments, totals: totalsOf(experiments), metrics };
+}
+
+const opts = (over: Partial<RenderOptions> = {}): RenderOptions => ({
+  title: 'bench',
+  directions: new Map(),
+  baseline: { kind: 'off' },
+  runUrl: 'https://github.com/o/r/actions/runs/1',
+  artifactUrl: 'https://github.com/o/r/actions/runs/1#artifacts',
+  ...over,
+});
+
+describe('pivot tables', () => {
+  const xs = [
+    exp('a-x-1', { params: { tool: 'a', service: 'x', seed: '1' }, metrics: { cov: 10 } }),
+    exp('a-x-2', { params: { tool: 'a', service: 'x', seed: '2' }, metrics: { cov: 20 } }),
+    exp('a-y-1', { params: { tool: 'a', service: 'y', seed: '1' }, metrics: { cov: 5 } }),
+    exp('b-x-1', { params: { tool: 'b', service: 'x', seed: '1' }, metrics: { cov: 1, time: 3 } }),
+    exp('b-y-1', { params: { tool: 'b', service: 'y', seed: '1' }, metrics: {} }),
+  ];
+  const cases: { name: string; metric: string; rows: string; cols: string | undefined; want: unknown }[] = [
+    {
+      name: 'mean over seeds, n per cell, empty cell undefined',
+      metric: 'cov',
+      rows: 'tool',
+      cols: 'service',
+      want: [
+        [
+          { mean: 15, n: 2 },
+          { mean: 5, n: 1 },
+        ],
+        [{ mean: 1, n: 1 }, undefined],
+      ],
+    },
+    {
+      name: 'transposed',
+      metric: 'cov',
+      rows: 'service',
+      cols: 'tool',
+      want: [
+        [
+          { mean: 15, n: 2 },
+          { mean: 1, n: 1 },
+        ],
+        [{ mean: 5, n: 1 }, undefined],
+      ],
+    },
+    {
+      name: 'one axis',
+      metric: 'cov',
+      rows: 'tool',
+      cols: undefined,
+      want: [[{ mean: 35 / 3, n: 3 }], [{ mean: 1, n: 1 }]],
+    },
+    {
+      name: 'a metric few report',
+      metric: 'time',
+      rows: 'tool',
+      cols: 'service',
+      want: [[{ mean: 3, n: 1 }]],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(pivotOf(xs, c.metric, c.rows, c.cols).cells, c.want);
+    });
+  }
+  it('defaults to the first two parameters that are not seed', () => {
+    assert.deepEqual(chooseAxes(xs, undefined), { rows: 'tool', columns: 'service' });
+    assert.deepEqual(chooseAxes(xs, ['service', 'tool']), { rows: 'service', columns: 'tool' });
+  });
+  it('renders the pivot and a Mermaid bar chart', () => {
+    const md = renderReport(data(xs), opts());
+    assert.match(md, /\| tool \| x \| y \|/);
+    assert.match(md, /\| a \| 15 \(n=2\) \| 5 \(n=1\) \|/);
+    assert.match(md, /```mermaid\nxychart-beta\n {2}title "cov by tool, mean"\n {2}x-axis \["a", "b"\]/);
+    assert.match(md, /bar \[11\.6667, 1\]/);
+  });
+});
+
+describe('deltas, direction and threshold', () => {
+  const cases: {
+    base: number;
+    now: number;
+    dir: 'higher' | 'lower' | undefined;
+    want: string;
+    pct: number | undefined;
+  }[] = [
+    { base: 100, now: 110, dir: 'higher', want: 'improved', pct: 10 },
+    { base: 100, now: 90, dir: 'higher', want: 'regressed', pct: -10 },
+    { base: 100, now: 110, dir: 'lower', want: 'regressed', pct: 10 },
+    { base: 100, now: 90, dir: 'lower', want: 'improved', pct: -10 },
+    { base: 100, now: 104, dir: 'lower', want: 'unchanged', pct: 4 },
+    { base: 100, now: 105, dir: 'lower', want: 'unchanged', pct: 5 },
+    { base: 100, now: 120, dir: undefined, want: 'changed', pct: 20 },
+    { base: 0, now: 0, dir: 'higher', want: 'unchanged', pct: 0 },
+    { base: 0, now: 3, dir: 'lower', want: 'regressed', pct: undefined },
+    { base: -10, now: -5, dir: 'higher', want: 'improved', pct: 50 },
+  ];
+  for (const c of cases) {
+    it(`${c.base} -> ${c.now} (${c.dir ?? 'no direction'}): ${c.want}`, () => {
+      const v = verdictOf(c.base, c.now, c.dir, 5);
+      assert.equal(v.verdict, c.want);
+      assert.equal(v.percent, c.pct);
+    });
+  }
+  it('compares experiment by experiment and counts regressions', () => {
+    const run = data([
+      exp('e1', { metrics: { cov: 50, time: 10 } }),
+      exp('e2', { metrics: { cov: 80 } }),
+      exp('e3', { metrics: { cov: 1 } }),
+      exp('e4', { status: 'failed', metrics: { cov: 0 } }),
+    ]);
+    const base: Baseline = {
+      schema: 1,
+      ref: 'main',
+      sha: 'abc1234',
+      runId: 'r0',
+      recordedAt: '2025-01-01T00:00:00.000Z',
+      experiments: {
+        e1: { metrics: { cov: 60, time: 10 } },
+        e2: { metrics: { cov: 79 } },
+        e4: { metrics: { cov: 9 } },
+      },
+    };
+    const c = compare(run, base, parseDirections('cov:higher, time:lower'), 5);
+    assert.equal(c.deltas.length, 3);
+    assert.deepEqual(
+      c.regressions.map((d) => [d.experiment, d.metric, d.delta]),
+      [['e1', 'cov', -10]],
+    );
+    assert.equal(c.new, 1);
+    assert.equal(c.notInRun, 1, 'e4 failed in this run');
+    const md = renderReport(
+      run,
+      opts({
+        baseline: {
+          kind: 'compared',
+          ref: 'main',
+          which: 'latest',
+          baseline: base,
+          comparison: c,
+          thresholdPercent: 5,
+        },
+      }),
+    );
+    assert.match(md, /\*\*1 regression\(s\)\*\* beyond 5%/);
+    assert.match(md, /\| e1 \| cov \| 60 \| 50 \| -10 \(-16\.7%\) \| higher is better \| 🔴 worse \|/);
+    assert.match(md, /newest baseline on `main`/);
+  });
+  it('records only succeeded experiments with metrics', () => {
+    const b = baselineOf(
+      data([
+        exp('ok', { metrics: { m: 1 } }),
+        exp('bad', { status: 'failed', metrics: { m: 2 } }),
+        exp('none'),
+      ]),
+      {
+        ref: 'main',
+        sha: 'abc',
+        recordedAt: new Date(0),
+      },
+    );
+    assert.deepEqual(Object.keys(b.experiments), ['ok']);
+  });
+  it('refuses a metric direction that is not higher or lower', () => {
+    assert.throws(() => parseDirections('cov:up'), /name:higher or name:lower/);
+    assert.deepEqual(
+      [...parseDirections('a.b:c:higher\nt:LOWER')],
+      [
+        ['a.b:c', 'higher'],
+        ['t', 'lower'],
+      ],
+    );
+  });
+  it('says plainly when there is no baseline', () => {
+    const md = renderReport(data([exp('e1')]), opts({ baseline: { kind: 'none', ref: 'main' } }));
+    assert.match(md, /none recorded for `main` yet/);
+  });
+});
+
+describe('escaping hostile text', () => {
+  const hostile = [
+    { text: '@octocat please look', bad: /@octocat/ },
+    { text: 'fixes #12', bad: /#12|&#35;12/ },
+    { text: 'owner/repo#12', bad: /#12|&#35;12/ },
+    { text: '<img src=x onerror=alert(1)>', bad: /<img/ },
+    { text: 'a | b | c', bad: /\|/ },
+    { text: '`code` ```fence```', bad: /`/ },
+    { text: '[click](javascript:alert(1))', bad: /\]\(|\[/ },
+    { text: '![x](https://evil.example/p.png)', bad: /!\[|https:\/\// },
+    { text: 'line\n## heading\r\n- item', bad: /\n/ },
+    { text: 'see www.evil.example', bad: /www\./ },
+    { text: '$\\sqrt{x}$', bad: /\$/ },
+    { text: 'a\u202eb', bad: /\u202e/ },
+    { text: '</details><script>', bad: /<\// },
+  ];
+  for (const h of hostile) {
+    it(`neutralises ${JSON.stringify(h.text)}`, () => {
+      const out = escapeMarkdown(h.text);
+      assert.doesNotMatch(out, h.bad);
+      // Every escaped form still reads as the original once entities and zero-width characters go.
+      const decoded = out
+        .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+        .replace(/[\u200b\u200d]/g, '');
+      assert.equal(decoded, h.text.replace(/[\u202a-\u202e]/g, '').replace(/[\r\n]+/g, ' '));
+    });
+  }
+  it('keeps every untrusted field out of the markup of the whole report', () => {
+    const evil = '@admin #1 <img src=x> | `x` ](javascript:alert(1))';
+    const xs = [
+      exp(`id-${evil}`, { params: { [`axis${evil}`]: evil, other: evil }, metrics: { [`m${evil}`]: 1 } }),
+      exp('failed', { status: 'failed', reason: evil, logTail: `ok\n${evil}\n::error::x` }),
+    ];
+    const md = renderReport(data(xs), opts());
+    const withoutMermaid = md.replace(/```mermaid[\s\S]*?```/g, '');
+    assert.doesNotMatch(withoutMermaid, /@admin|#1\b|<img|\]\(javascript/);
+    for (const line of withoutMermaid.split('\n').filter((l) => l.startsWith('|'))) {
+      const cells = line.split('|').length;
+      assert.ok(cells <= 14, `a table row keeps its columns: ${line}`);
+    }
+    const mermaid = md.match(/```mermaid[\s\S]*?```/g) ?? [];
+    assert.ok(mermaid.length > 0);
+    for (const block of mermaid) {
+      const inner = block.slice('```mermaid'.length, -3);
+      assert.doesNotMatch(inner, /[<>`@#|()]|"[^"\n]*"[^,\]\n ]/);
+    }
+  });
+  it('makes Mermaid labels plain', () => {
+    assert.equal(mermaidLabel('a"b]c\n<d>'), 'a_b_c__d_');
+    assert.equal(mermaidLabel('```'), '___');
+    assert.equal(mermaidLabel(''), '_');
+  });
+  it('keys the comment marker safely', () => {
+    assert.equal(markerKey('CI --> x/<b>'), 'CI-x/-b-');
+    assert.doesNotMatch(markerKey('a -- b'), /--|>/);
+  });
+  it('shows a chart only for numbers', () => {
+    assert.deepEqual(chart(data([exp('a')]), 'none', 'tool'), []);
+  });
+});
+
+describe('the comment', () => {
+  const many = (n: number): ReportExperiment[] =>
+    Array.from({ length: n }, (_, i) =>
+      exp(`experiment-with-a-long-name-${i}`, {
+        status: i % 7 === 0 ? 'failed' : 'succeeded',
+        reason: i % 7 === 0 ? `exit ${i} @someone #${i} <b>` : undefined,
+        logTail: i % 7 === 0 ? 'x'.repeat(500) : undefined,
+        params: { tool: `t${i % 13}`, service: `s${i % 17}`, seed: String(i) },
+        metrics: { coverage: i, time: i * 2 },
+      }),
+    );
+  for (const n of [10, 500, 5000]) {
+    it(`stays within ${COMMENT_LIMIT} characters with ${n} experiments and keeps the headline`, () => {
+      const d = data(many(n));
+      const xs = d.experiments.filter((x) => x.status === 'succeeded');
+      const baseline: Baseline = {
+        schema: 1,
+        ref: 'main',
+        sha: 'abcdef1',
+        runId: 'r0',
+        recordedAt: 'then',
+        experiments: Object.fromEntries(
+          xs.map((x) => [x.id, { metrics: { coverage: x.metrics.coverage * 2 + 1, time: 1 } }]),
+        ),
+      };
+      const comparison = compare(d, baseline, parseDirections('coverage:higher,time:lower'), 5);
+      const info: BaselineInfo = {
+        kind: 'compared',
+        ref: 'main',
+        which: 'merge-base',
+        baseline,
+        comparison,
+        thresholdPercent: 5,
+      };
+      const body = renderComment(d, opts({ baseline: info, marker: '<!-- gce-matrix-report: k -->' }));
+      assert.ok(body.length <= COMMENT_LIMIT, `${body.length} characters`);
+      assert.ok(body.startsWith('<!-- gce-matrix-report: k -->\n'));
+      assert.match(body, new RegExp(`Run \`r1\`: ${n} experiment\\(s\\)`));
+      assert.match(body, /### Regressions/);
+      if (n > 10) {
+        assert.match(body, /too long for a comment/);
+        assert.match(body, /\[the run's summary\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/1\)/);
+        assert.match(body, /\[the results artifact\]/);
+        assert.match(body, /### Failed and missing|and more/);
+      }
+    });
+  }
+  it('fits even a tiny limit', () => {
+    const body = renderComment(data(many(200)), opts(), 2000);
+    assert.ok(body.length <= 2000);
+    assert.match(body, /Run `r1`/);
+  });
+});
+
+describe('manifest experiments and events', () => {
+  it('computes duration and cost from the status and provenance', () => {
+    const m: ManifestExperiment = {
+      id: 'e',
+      dir: 'e',
+      status: 'failed',
+      state: 'failed',
+      exitCode: 1,
+      attempts: 3,
+      startedAt: '2025-01-01T00:00:00Z',
+      endedAt: '2025-01-01T01:00:00Z',
+      provenance: { zone: 'z', machineType: 'e2-standard-4', spot: false, parameters: { tool: 'a', n: 2 } },
+      planned: true,
+      files: [],
+      problems: [],
+    };
+    const r = toReportExperiment(m, { metrics: { a: 1, b: 'x', c: Infinity, d: null } });
+    assert.equal(r.durationSeconds, 3600);
+    assert.ok(r.costUsd! > 0.1 && r.costUsd! < 0.2, String(r.costUsd));
+    assert.deepEqual(r.params, { tool: 'a', n: '2' });
+    assert.deepEqual(r.metrics, { a: 1 });
+    assert.equal(totalsOf([r]).retries, 2);
+  });
+  it('finds the pull request of the event', () => {
+    const cases: [string, Record<string, unknown>, number | undefined][] = [
+      ['pull_request', { pull_request: { number: 4 } }, 4],
+      ['issue_comment', { issue: { number: 5, pull_request: {} } }, 5],
+      ['issue_comment', { issue: { number: 5 } }, undefined],
+      ['workflow_dispatch', { inputs: { 'pr-number': '6' } }, 6],
+      ['workflow_run', { workflow_run: { pull_requests: [{ number: 7 }] } }, 7],
+      ['schedule', {}, undefined],
+    ];
+    for (const [name, payload, want] of cases) assert.equal(prNumberOf({ name, payload }), want, name);
+  });
+  it('formats numbers without exponents', () => {
+    assert.deepEqual([1, 1.23456, 12345.6, 0.000123, -2.5].map(formatNumber), [
+      '1',
+      '1.235',
+      '12346',
+      '0.0001',
+      '-2.5',
+    ]);
+  });
+});
