@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { ExperimentStatus } from '../../src/layout.ts';
+import { experimentObjects } from '../../src/layout.ts';
+import type { WorkflowEvent } from '../bed/events.ts';
+import { issueCommentOnPullRequest, scheduleEvent } from '../bed/events.ts';
+import type { TestBed } from '../bed/index.ts';
+import { startTestBed } from '../bed/index.ts';
+import type { StepResult } from '../bed/step-runner.ts';
+import { runStep } from '../bed/step-runner.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BUCKET = 'pipeline-results';
+const PR = 31;
+const TOOLS = ['evomaster', 'schemathesis', 'restler', 'resttestgen', 'morest', 'arat-rl'];
+const SERVICES = [
+  'petclinic',
+  'features',
+  'ncs',
+  'scs',
+  'news',
+  'ocvn',
+  'proxyprint',
+  'genome',
+  'languagetool',
+];
+const SPEC = JSON.stringify({ axes: { tool: TOOLS, service: SERVICES } });
+/** How many experiments of each run really go through actions/launch and the VM agent; the rest are written as the agent writes them. */
+const LAUNCHED = 2;
+
+interface PlannedExperiment {
+  id: string;
+  params: { tool: string; service: string; seed: number };
+}
+
+/** The coverage an experiment reports; `restlerFactor` scales restler's, to make a regression. */
+function coverage(e: PlannedExperiment, restlerFactor: number): number {
+  const t = TOOLS.indexOf(e.params.tool);
+  const s = SERVICES.indexOf(e.params.service);
+  return Math.round((50 + t * 5 + s) * (e.params.tool === 'restler' ? restlerFactor : 1) * 10) / 10;
+}
+
+/**
+ * The whole pipeline on the test bed with the real bundles, following the reusable workflow's job graph:
+ * plan -> launch (matrix) -> collect -> report, once on a schedule (recording the baseline) and once from a PR
+ * comment (comparing with it). A few experiments run on emulated VMs through the real agent; the others are
+ * written to Cloud Storage exactly as the agent writes them, so that 54 experiments stay quick.
+ */
+describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tools)', () => {
+  let bed: TestBed;
+  let defaultBranch: string;
+  const log = (r: StepResult): string => r.jobLog.join('\n');
+
+  const step = async (
+    action: string,
+    event: WorkflowEvent,
+    runId: string,
+    inputs: Record<string, string>,
+  ): Promise<StepResult> =>
+    runStep({
+      actionDir: path.join(root, action),
+      workspace: await mkdtemp(path.join(bed.dir, 'workspace-')),
+      event,
+      context: {
+        repository: bed.repository,
+        runId,
+        sha: runId.padEnd(40, '0'),
+        ref: `refs/heads/${defaultBranch}`,
+        token: bed.github.defaultToken,
+        workflow: 'gce-matrix',
+      },
+      env: bed.env,
+      inputs,
+    });
+
+  /** Writes what the agent leaves for a finished experiment: outputs, the attempt's log and status, then status. */
+  function writeAsAgent(runId: string, e: PlannedExperiment, failed: boolean, metric: number): void {
+    const o = experimentObjects({ bucket: BUCKET, prefix: 'gce-matrix', runId }, e.id);
+    const metrics = JSON.stringify({ coverage: metric, seconds: 3600 });
+    bed.storage.putObject(BUCKET, `${o.outputs}metrics.json`, metrics);
+    bed.storage.putObject(
+      BUCKET,
+      `${o.logs(1)}000001.txt`,
+      failed ? 'Error: @octocat see #1 <img src=x>\n' : 'ok\n',
+    );
+    const status: ExperimentStatus = {
+      schema: 1,
+      runId,
+      experiment: e.id,
+      attempt: 1,
+      state: failed ? 'failed' : 'succeeded',
+      exitCode: failed ? 2 : 0,
+      ...(failed ? { reason: 'the command exited with 2' } : {}),
+      startedAt: '2026-11-29T00:00:00Z',
+      endedAt: '2026-11-29T01:00:00Z',
+      outputs: [{ path: 'metrics.json', size: metrics.length }],
+      provenance: { zone: 'us-central1-a', machineType: 'e2-standard-2', spot: false, parameters: e.params },
+    };
+    bed.storage.putObject(BUCKET, `${o.base}attempts/1/status.json`, JSON.stringify(status));
+    bed.storage.putObject(BUCKET, o.status, JSON.stringify(status));
+  }
+
+  /** One run of the job graph; returns the report step. */
+  async function pipeline(event: WorkflowEvent, runId: string, restlerFactor: number): Promise<StepResult> {
+    const plan = await step('.', event, runId, { spec: SPEC });
+    assert.equal(plan.conclusion, 'success', log(plan));
+    assert.equal(plan.outputs.count, '54');
+    const matrix = JSON.parse(plan.outputs.matrix ?? '') as { include: { experiment: PlannedExperiment }[] };
+    const experiments = matrix.include.map((m) => m.experiment);
+
+    for (const [i, e] of experiments.entries()) {
+      const metric = coverage(e, restlerFactor);
+      if (i < LAUNCHED) {
+        const r = await step('actions/launch', event, runId, {
+          project: bed.project,
+          zones: 'us-central1-a',
+          bucket: BUCKET,
+          'vm-service-account': bed.vmServiceAccount,
+          'run-id': plan.outputs['run-id'] ?? runId,
+          experiment: JSON.stringify(e),
+          command: `printf '{"coverage": ${metric}, "seconds": 3600}' > "$GCE_MATRIX_METRICS_FILE"`,
+          'heartbeat-seconds': '1',
+          'log-interval-seconds': '1',
+        });
+        assert.equal(r.conclusion, 'success', log(r));
+      } else if (i !== 53) {
+        writeAsAgent(runId, e, i % 20 === 7, metric);
+      }
+    }
+
+    const resultsPath = path.join(await mkdtemp(path.join(bed.dir, 'collected-')), 'results');
+    const collect = await step('actions/collect', event, runId, {
+      project: bed.project,
+      bucket: BUCKET,
+      'run-id': runId,
+      experiments: plan.outputs.matrix ?? '',
+      path: resultsPath,
+    });
+    assert.equal(collect.conclusion, 'success', log(collect));
+    assert.equal(collect.outputs.missing, '1');
+
+    const report = await step('actions/report', event, runId, {
+      path: resultsPath,
+      project: bed.project,
+      bucket: BUCKET,
+      'run-id': runId,
+      pivot: 'tool,service',
+      metrics: 'coverage:higher',
+    });
+    assert.equal(report.conclusion, 'success', log(report));
+    return report;
+  }
+
+  before(async () => {
+    bed = await startTestBed();
+    bed.storage.createBucket(BUCKET);
+    const ev = scheduleEvent('0 3 * * *', { repo: bed.repository });
+    defaultBranch = (ev.payload.repository as { default_branch: string }).default_branch;
+    bed.github.addPullRequest({
+      repo: bed.repository,
+      number: PR,
+      baseRef: defaultBranch,
+      baseSha: '7001'.padEnd(40, '0'),
+    });
+  });
+
+  after(async () => {
+    await bed.close();
+  });
+
+  it('records a baseline nightly, then answers a PR comment with one comment of tables, a chart, failures and deltas', async () => {
+    await pipeline(scheduleEvent('0 3 * * *', { repo: bed.repository }), '7001', 1);
+    assert.ok(
+      bed.storage.getObject(BUCKET, `gce-matrix/baselines/${defaultBranch}/latest.json`),
+      'baseline recorded',
+    );
+    assert.equal(bed.github.comments(bed.repository, PR).length, 0);
+
+    const event = issueCommentOnPullRequest({ repo: bed.repository, number: PR, body: '/gce-matrix run' });
+    const report = await pipeline(event, '7002', 0.8);
+    const comments = bed.github.comments(bed.repository, PR);
+    assert.equal(comments.length, 1);
+    const body = comments[0]?.body ?? '';
+    assert.match(body, /54 experiment\(s\), \*\*50 succeeded\*\*, 3 failed, 1 missing/);
+    assert.match(body, /\| tool \| features \|/);
+    assert.match(body, /```mermaid\nxychart-beta/);
+    assert.match(body, /### Failed and missing \(4\)/);
+    assert.match(body, /regression/);
+    assert.doesNotMatch(body, /@octocat|<img/);
+    assert.ok(Number(report.outputs.regressions) >= 8, report.outputs.regressions);
+    // Nothing was left running.
+    assert.deepEqual(
+      bed.compute.listAll().filter((v) => v.status !== 'DELETED'),
+      [],
+    );
+  });
+});
