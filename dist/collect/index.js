@@ -9,19 +9,21 @@ import {
 } from "../chunks/chunk-FO5QPJNC.js";
 import {
   INFRASTRUCTURE_PROBLEMS,
-  RequestError,
   buildManifest,
   checkDeclaredOutputs,
-  defaults,
-  getOctokit,
   parseHeartbeat,
   statusFields
-} from "../chunks/chunk-IZEVHQZ2.js";
+} from "../chunks/chunk-Q5QQCR77.js";
 import {
   experimentObjects,
   parseStatus,
   runPrefix
 } from "../chunks/chunk-MI7TKXA3.js";
+import {
+  RequestError,
+  defaults,
+  getOctokit
+} from "../chunks/chunk-EKXCXMI5.js";
 import {
   GcpError,
   classifyError

@@ -8,6 +8,9 @@ import {
   OVERRIDABLE_INPUTS
 } from "../chunks/chunk-FO5QPJNC.js";
 import {
+  getOctokit
+} from "../chunks/chunk-EKXCXMI5.js";
+import {
   EXPERIMENT_ID
 } from "../chunks/chunk-BDQQ4M3S.js";
 import {
@@ -19,7 +22,8 @@ import {
   info,
   runAction,
   setOutput,
-  summary
+  summary,
+  warning
 } from "../chunks/chunk-CX6FSURK.js";
 import {
   __commonJS,
@@ -1672,12 +1676,12 @@ var require_log = __commonJS({
       if (logLevel === "debug")
         console.log(...messages);
     }
-    function warn(logLevel, warning) {
+    function warn(logLevel, warning2) {
       if (logLevel === "debug" || logLevel === "warn") {
         if (typeof node_process.emitWarning === "function")
-          node_process.emitWarning(warning);
+          node_process.emitWarning(warning2);
         else
-          console.warn(warning);
+          console.warn(warning2);
       }
     }
     exports.debug = debug;
@@ -5147,9 +5151,9 @@ var require_composer = __commonJS({
         this.prelude = [];
         this.errors = [];
         this.warnings = [];
-        this.onError = (source, code, message, warning) => {
+        this.onError = (source, code, message, warning2) => {
           const pos = getErrorPos(source);
-          if (warning)
+          if (warning2)
             this.warnings.push(new errors.YAMLWarning(pos, code, message));
           else
             this.errors.push(new errors.YAMLParseError(pos, code, message));
@@ -5222,10 +5226,10 @@ ${cb}` : comment;
           console.dir(token, { depth: null });
         switch (token.type) {
           case "directive":
-            this.directives.add(token.source, (offset, message, warning) => {
+            this.directives.add(token.source, (offset, message, warning2) => {
               const pos = getErrorPos(token);
               pos[0] += offset;
-              this.onError(pos, "BAD_DIRECTIVE", message, warning);
+              this.onError(pos, "BAD_DIRECTIVE", message, warning2);
             });
             this.prelude.push(token.source);
             this.atDirectives = true;
@@ -7267,7 +7271,7 @@ var require_public_api = __commonJS({
       const doc = parseDocument(src, options);
       if (!doc)
         return null;
-      doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
+      doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
       if (doc.errors.length > 0) {
         if (doc.options.logLevel !== "silent")
           throw doc.errors[0];
@@ -7792,6 +7796,50 @@ function expandPlan(spec, overrides, repetitionsInput, limits) {
   return { experiments, axes, repetitions: hasSeed ? 1 : reps.count, batches };
 }
 
+// src/plan/gate.ts
+var LEVELS = ["none", "read", "triage", "write", "maintain", "admin"];
+function permits(have, need) {
+  const i = LEVELS.indexOf(have);
+  return i >= 0 && i >= LEVELS.indexOf(need);
+}
+async function gateComment(octokit, payload, required) {
+  const p = payload;
+  const owner = p.repository?.owner?.login ?? "";
+  const repo = p.repository?.name ?? "";
+  const login = p.comment?.user?.login ?? "";
+  const commentId = p.comment?.id;
+  const issueNumber = p.issue?.number;
+  let permission = "none";
+  try {
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
+      owner,
+      repo,
+      username: login
+    });
+    permission = data.permission;
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  const allowed = permits(permission, required);
+  if (commentId !== void 0) {
+    await octokit.rest.reactions.createForIssueComment({
+      owner,
+      repo,
+      comment_id: commentId,
+      content: allowed ? "rocket" : "-1"
+    });
+  }
+  if (!allowed && issueNumber !== void 0) {
+    await octokit.rest.issues.createComment({
+      owner,
+      repo,
+      issue_number: issueNumber,
+      body: `gce-matrix: \`/gce-matrix run\` needs ${required} permission on this repository; the commenter has ${permission}. Nothing was launched.`
+    });
+  }
+  return { allowed, login, permission };
+}
+
 // src/plan/inputs.ts
 import path from "node:path";
 
@@ -7903,8 +7951,18 @@ function parsePlanInputs(read, ctx) {
       batchSize: integer(read, "batch-size", GITHUB_MATRIX_LIMIT, 1, GITHUB_MATRIX_LIMIT),
       maxBatches: integer(read, "max-batches", void 0, 1, 1e3)
     },
-    runId
+    runId,
+    requiredPermission: parsePermission(read("required-permission"))
   };
+}
+function parsePermission(text) {
+  const value = text.trim() || "write";
+  if (!["read", "triage", "write", "maintain", "admin"].includes(value)) {
+    throw new ConfigurationError(
+      `input required-permission must be one of read, triage, write, maintain, admin (got ${JSON.stringify(value)})`
+    );
+  }
+  return value;
 }
 function commentOverrides(eventName, payload) {
   if (eventName !== "issue_comment") return void 0;
@@ -8010,7 +8068,25 @@ async function run(env = process.env) {
     sources.push({ label, text });
   }
   if (settings.spec !== void 0) sources.push({ label: "input spec", text: settings.spec });
-  const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? "", await readEvent(env.GITHUB_EVENT_PATH));
+  const event = await readEvent(env.GITHUB_EVENT_PATH);
+  const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? "", event);
+  if (comment) {
+    const token = getInput("github-token");
+    if (!token)
+      throw new ConfigurationError(
+        "input github-token is required to check who may run a PR comment command"
+      );
+    const gate = await gateComment(getOctokit(token), event, settings.requiredPermission);
+    if (!gate.allowed) {
+      setOutput("allowed", "false");
+      warning(
+        `${gate.login} has ${gate.permission} permission; /gce-matrix run needs ${settings.requiredPermission}. Nothing is planned.`
+      );
+      setOutput("count", "0");
+      return;
+    }
+    info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
+  }
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
@@ -8019,6 +8095,7 @@ async function run(env = process.env) {
   const plan = expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits);
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) setOutput(name, value);
+  setOutput("allowed", "true");
   info(
     `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` + (plan.axes.length ? `; axes: ${plan.axes.join(", ")}` : "") + "."
   );

@@ -8,10 +8,12 @@ import {
   estimateCostUsd
 } from "../chunks/chunk-NRMHQSIR.js";
 import {
-  countClass,
-  getOctokit
-} from "../chunks/chunk-IZEVHQZ2.js";
+  countClass
+} from "../chunks/chunk-Q5QQCR77.js";
 import "../chunks/chunk-MI7TKXA3.js";
+import {
+  getOctokit
+} from "../chunks/chunk-EKXCXMI5.js";
 import {
   connectGcp
 } from "../chunks/chunk-U7CGFAAA.js";

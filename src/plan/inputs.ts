@@ -4,6 +4,7 @@ import type { InputReader } from '../launch/inputs.ts';
 import type { PlanLimits, RepetitionsInput } from './expand.ts';
 import type { Overrides } from './overrides.ts';
 import { commentArguments, COMMENT_COMMAND, parseOverrides } from './overrides.ts';
+import type { PermissionLevel } from './gate.ts';
 
 /** GitHub runs at most this many jobs from one matrix. */
 export const GITHUB_MATRIX_LIMIT = 256;
@@ -18,6 +19,8 @@ export interface PlanSettings {
   readonly repetitions: RepetitionsInput | undefined;
   readonly limits: PlanLimits;
   readonly runId: string;
+  /** The permission a PR comment's author needs for `/gce-matrix run`. */
+  readonly requiredPermission: PermissionLevel;
 }
 
 /** What the runner tells the step. */
@@ -79,7 +82,18 @@ export function parsePlanInputs(read: InputReader, ctx: PlanContext): PlanSettin
       maxBatches: integer(read, 'max-batches', undefined, 1, 1000),
     },
     runId,
+    requiredPermission: parsePermission(read('required-permission')),
   };
+}
+
+function parsePermission(text: string): PermissionLevel {
+  const value = text.trim() || 'write';
+  if (!['read', 'triage', 'write', 'maintain', 'admin'].includes(value)) {
+    throw new ConfigurationError(
+      `input required-permission must be one of read, triage, write, maintain, admin (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value as PermissionLevel;
 }
 
 /**

@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
+import * as github from '@actions/github';
 import { readFile } from 'node:fs/promises';
 import { ConfigurationError } from '../errors.ts';
 import { expandPlan } from './expand.ts';
+import { gateComment } from './gate.ts';
 import { commentOverrides, parsePlanInputs } from './inputs.ts';
 import type { Overrides } from './overrides.ts';
 import { planOutputs, planSummary } from './outputs.ts';
@@ -43,7 +45,25 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     sources.push({ label, text });
   }
   if (settings.spec !== undefined) sources.push({ label: 'input spec', text: settings.spec });
-  const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? '', await readEvent(env.GITHUB_EVENT_PATH));
+  const event = await readEvent(env.GITHUB_EVENT_PATH);
+  const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? '', event);
+  if (comment) {
+    const token = core.getInput('github-token');
+    if (!token)
+      throw new ConfigurationError(
+        'input github-token is required to check who may run a PR comment command',
+      );
+    const gate = await gateComment(github.getOctokit(token), event, settings.requiredPermission);
+    if (!gate.allowed) {
+      core.setOutput('allowed', 'false');
+      core.warning(
+        `${gate.login} has ${gate.permission} permission; /gce-matrix run needs ${settings.requiredPermission}. Nothing is planned.`,
+      );
+      core.setOutput('count', '0');
+      return;
+    }
+    core.info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
+  }
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
@@ -52,6 +72,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const plan = expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits);
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  core.setOutput('allowed', 'true');
   core.info(
     `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` +
       (plan.axes.length ? `; axes: ${plan.axes.join(', ')}` : '') +

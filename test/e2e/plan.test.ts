@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { parseExperiment } from '../../src/launch/inputs.ts';
 import type { Experiment } from '../../src/launch/settings.ts';
 import { issueCommentOnPullRequest, scheduleEvent, workflowDispatchEvent } from '../bed/events.ts';
+import type { WorkflowEvent } from '../bed/events.ts';
+import { GitHubStandIn } from '../bed/github.ts';
+import { BedServer, Recorder } from '../bed/http.ts';
 import type { StepOptions, StepResult } from '../bed/step-runner.ts';
 import { runStep } from '../bed/step-runner.ts';
 
@@ -32,8 +35,22 @@ function matrixIds(text: string | undefined): string[] {
 
 describe('plan (root action.yml) end to end (real bundle, real payloads)', () => {
   let workspace: string;
+  const gh = new GitHubStandIn();
+  const ghServer = new BedServer('github', new Recorder(), gh.handle);
+  gh.addRepo(REPO);
+  gh.addPullRequest({ repo: REPO, number: 7 });
+
+  /** A real issue_comment payload for a comment that exists on the GitHub stand-in, by a user with `role`. */
+  const commentEvent = (body: string, author: string, role: 'read' | 'write' | 'admin'): WorkflowEvent => {
+    gh.setRole(REPO, author, role);
+    const stored = gh.addComment(REPO, 7, body, author);
+    const event = issueCommentOnPullRequest({ repo: REPO, number: 7, body, author });
+    (event.payload.comment as { id: number }).id = stored.id;
+    return event;
+  };
 
   before(async () => {
+    await ghServer.listen();
     workspace = await mkdtemp(path.join(os.tmpdir(), 'gce-matrix-plan-ws-'));
     await mkdir(path.join(workspace, 'bench'));
     await copyFile(path.join(root, 'examples/matrix.yml'), path.join(workspace, 'bench/matrix.yml'));
@@ -41,13 +58,20 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
 
   after(async () => {
     await rm(workspace, { recursive: true, force: true });
+    await ghServer.close();
   });
 
   const step = (inputs: Record<string, string>, over: Partial<StepOptions> = {}): StepOptions => ({
     actionDir: root,
     workspace,
     event: workflowDispatchEvent({}, { repo: REPO }),
-    context: { repository: REPO, runId: RUN_ID, runAttempt: '1' },
+    context: {
+      repository: REPO,
+      runId: RUN_ID,
+      runAttempt: '1',
+      token: gh.githubToken,
+      apiUrl: ghServer.origin,
+    },
     inputs,
     ...over,
   });
@@ -102,12 +126,7 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
       step(
         { spec: SPEC },
         {
-          event: issueCommentOnPullRequest({
-            repo: REPO,
-            number: 7,
-            body: '/gce-matrix run tool=a service=x',
-            author: 'octocat',
-          }),
+          event: commentEvent('/gce-matrix run tool=a service=x', 'octocat', 'write'),
         },
       ),
     );
@@ -115,6 +134,31 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
     assert.deepEqual(matrixIds(r.outputs.matrix), ['tool-a_service-x_seed-1', 'tool-a_service-x_seed-2']);
     assert.equal(r.outputs.count, '2');
     assert.match(log(r), /Overrides from the comment's \/gce-matrix run arguments: tool=a service=x/);
+    assert.equal(r.outputs.allowed, 'true');
+    const comment = gh.comments(REPO, 7).find((c) => c.body === '/gce-matrix run tool=a service=x');
+    assert.deepEqual(
+      comment?.reactions.map((x) => x.content),
+      ['rocket'],
+    );
+  });
+
+  it('plans nothing for a commenter without write permission, and says why', async () => {
+    const event = commentEvent('/gce-matrix run tool=a', 'drive-by', 'read');
+    const r = await runStep(step({ spec: SPEC }, { event }));
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.equal(r.outputs.allowed, 'false');
+    assert.equal(r.outputs.count, '0');
+    assert.equal(r.outputs.matrix, undefined);
+    const replies = gh.comments(REPO, 7).filter((c) => c.user.type === 'Bot');
+    assert.match(
+      replies.at(-1)?.body ?? '',
+      /needs write permission on this repository; the commenter has read\. Nothing was launched\./,
+    );
+    const asked = gh.comments(REPO, 7).find((c) => c.user.login === 'drive-by');
+    assert.deepEqual(
+      asked?.reactions.map((x) => x.content),
+      ['-1'],
+    );
   });
 
   it('gives the same plan on a schedule and on a re-run of the same run', async () => {
@@ -180,7 +224,7 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
     [
       'an unknown axis in the comment',
       { spec: SPEC },
-      { event: issueCommentOnPullRequest({ repo: REPO, body: '/gce-matrix run model=gpt' }) },
+      { event: commentEvent('/gce-matrix run model=gpt', 'octocat', 'write') },
       /^gce-matrix plan: the comment's \/gce-matrix run arguments: unknown axis "model"/,
     ],
     [
