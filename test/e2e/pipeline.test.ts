@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ExperimentStatus } from '../../src/layout.ts';
 import { experimentObjects } from '../../src/layout.ts';
 import type { WorkflowEvent } from '../bed/events.ts';
-import { issueCommentOnPullRequest, scheduleEvent } from '../bed/events.ts';
+import { issueCommentOnPullRequest, scheduleEvent, workflowDispatchEvent } from '../bed/events.ts';
 import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepResult } from '../bed/step-runner.ts';
@@ -104,10 +104,15 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
   }
 
   /** One run of the job graph; returns the report step. */
-  async function pipeline(event: WorkflowEvent, runId: string, restlerFactor: number): Promise<StepResult> {
-    const plan = await step('.', event, runId, { spec: SPEC });
+  async function pipeline(
+    event: WorkflowEvent,
+    runId: string,
+    restlerFactor: number,
+    dispatch: { overrides?: string; count: number; missing: number } = { count: 54, missing: 1 },
+  ): Promise<StepResult> {
+    const plan = await step('.', event, runId, { spec: SPEC, overrides: dispatch.overrides ?? '' });
     assert.equal(plan.conclusion, 'success', log(plan));
-    assert.equal(plan.outputs.count, '54');
+    assert.equal(plan.outputs.count, String(dispatch.count));
     const matrix = JSON.parse(plan.outputs.matrix ?? '') as { include: { experiment: PlannedExperiment }[] };
     const experiments = matrix.include.map((m) => m.experiment);
 
@@ -140,7 +145,7 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
       path: resultsPath,
     });
     assert.equal(collect.conclusion, 'success', log(collect));
-    assert.equal(collect.outputs.missing, '1');
+    assert.equal(collect.outputs.missing, String(dispatch.missing));
 
     const report = await step('actions/report', event, runId, {
       path: resultsPath,
@@ -179,10 +184,23 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
     );
     assert.equal(bed.github.comments(bed.repository, PR).length, 0);
 
-    const event = issueCommentOnPullRequest({ repo: bed.repository, number: PR, body: '/gce-matrix run' });
+    // A maintainer asks from the PR; the comment exists on GitHub, and the plan asks GitHub who wrote it.
+    bed.github.setRole(bed.repository, 'maintainer', 'write');
+    const asked = bed.github.addComment(bed.repository, PR, '/gce-matrix run', 'maintainer');
+    const event = issueCommentOnPullRequest({
+      repo: bed.repository,
+      number: PR,
+      body: '/gce-matrix run',
+      author: 'maintainer',
+    });
+    (event.payload.comment as { id: number }).id = asked.id;
     const report = await pipeline(event, '7002', 0.8);
-    const comments = bed.github.comments(bed.repository, PR);
+    const comments = bed.github.comments(bed.repository, PR).filter((c) => c.user.type === 'Bot');
     assert.equal(comments.length, 1);
+    assert.deepEqual(
+      bed.github.comments(bed.repository, PR)[0]?.reactions.map((r) => r.content),
+      ['rocket'],
+    );
     const body = comments[0]?.body ?? '';
     assert.match(body, /54 experiment\(s\), \*\*50 succeeded\*\*, 3 failed, 1 missing/);
     assert.match(body, /\| tool \| features \|/);
@@ -196,5 +214,18 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
       bed.compute.listAll().filter((v) => v.status !== 'DELETED'),
       [],
     );
+  });
+
+  it('runs a workflow_dispatch with matrix inputs narrowing the axes', async () => {
+    const event = workflowDispatchEvent({ tool: 'evomaster,restler' }, { repo: bed.repository });
+    const report = await pipeline(event, '7003', 1, {
+      overrides: 'tool=evomaster,restler',
+      count: 18,
+      missing: 0,
+    });
+    const summary = JSON.parse(report.outputs['summary-json'] ?? '{}') as {
+      counts?: { experiments?: number };
+    };
+    assert.equal(summary.counts?.experiments, 18);
   });
 });
