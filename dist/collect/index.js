@@ -6,7 +6,7 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runContextFromEnv
-} from "../chunks/chunk-FO5QPJNC.js";
+} from "../chunks/chunk-NBBCW22U.js";
 import {
   INFRASTRUCTURE_PROBLEMS,
   buildManifest,
@@ -23,7 +23,7 @@ import {
   RequestError,
   defaults,
   getOctokit
-} from "../chunks/chunk-EKXCXMI5.js";
+} from "../chunks/chunk-I4TV2ABY.js";
 import {
   GcpError,
   classifyError
@@ -31,7 +31,7 @@ import {
 import {
   EXPERIMENT_ID,
   validateExperimentId
-} from "../chunks/chunk-BDQQ4M3S.js";
+} from "../chunks/chunk-TCO4GERK.js";
 import {
   CRC32C,
   XMLParser,
@@ -42,7 +42,7 @@ import {
   require_inherits,
   require_node,
   require_string_decoder
-} from "../chunks/chunk-U7CGFAAA.js";
+} from "../chunks/chunk-DU7X5I5P.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -56,6 +56,7 @@ import {
   error,
   getInput,
   info,
+  parseAuthInputs,
   runAction,
   setFailed,
   setOutput,
@@ -63,7 +64,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-CX6FSURK.js";
+} from "../chunks/chunk-5RFDIKKV.js";
 import {
   require_dist2 as require_dist
 } from "../chunks/chunk-QCBMVUVD.js";
@@ -72366,8 +72367,6 @@ async function joinLog(chunks, attempt, job) {
 import path6 from "node:path";
 var BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
 var PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
-var PROVIDER = /^projects\/[0-9]+\/locations\/global\/workloadIdentityPools\/[^/\s]+\/providers\/[^/\s]+$/;
-var SERVICE_ACCOUNT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$/;
 var ARTIFACT_NAME_UNSAFE = /[":<>|*?\r\n\\/]/;
 var GIB = 1024 ** 3;
 var UNITS = {
@@ -72505,23 +72504,7 @@ function parseCollectInputs(read2, ctx, workspace = process.cwd()) {
     );
   }
   const maxRaw = read2("max-file-size").trim();
-  const workloadIdentityProvider = read2("workload-identity-provider").trim() || void 0;
-  const serviceAccount = read2("service-account").trim() || void 0;
-  if (workloadIdentityProvider === void 0 !== (serviceAccount === void 0)) {
-    throw new ConfigurationError(
-      "inputs workload-identity-provider and service-account go together: give both, or neither and run google-github-actions/auth first"
-    );
-  }
-  if (workloadIdentityProvider && !PROVIDER.test(workloadIdentityProvider)) {
-    throw new ConfigurationError(
-      `input workload-identity-provider must look like projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER (got ${workloadIdentityProvider})`
-    );
-  }
-  if (serviceAccount && !SERVICE_ACCOUNT.test(serviceAccount)) {
-    throw new ConfigurationError(
-      `input service-account ${JSON.stringify(serviceAccount)} is not a service account email`
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read2);
   return {
     project,
     location: { bucket, prefix: prefix2, runId },

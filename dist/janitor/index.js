@@ -11,10 +11,10 @@ import {
 import "../chunks/chunk-3Y5IHQFX.js";
 import {
   labelValue
-} from "../chunks/chunk-BDQQ4M3S.js";
+} from "../chunks/chunk-TCO4GERK.js";
 import {
   connectGcp
-} from "../chunks/chunk-U7CGFAAA.js";
+} from "../chunks/chunk-DU7X5I5P.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -22,11 +22,12 @@ import {
   ConfigurationError,
   getInput,
   info,
+  parseAuthInputs,
   runAction,
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-CX6FSURK.js";
+} from "../chunks/chunk-5RFDIKKV.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
@@ -269,13 +270,7 @@ function parseJanitorInputs(read, env) {
       "input repository is required with scope repository (outside GitHub Actions)"
     );
   }
-  const workloadIdentityProvider = read("workload-identity-provider").trim();
-  const serviceAccount = read("service-account").trim();
-  if (Boolean(workloadIdentityProvider) !== Boolean(serviceAccount)) {
-    throw new ConfigurationError(
-      "inputs workload-identity-provider and service-account go together: give both or neither"
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   return {
     project: read("project").trim() || void 0,
     env,

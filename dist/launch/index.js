@@ -7,11 +7,11 @@ const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-77DR2P3O.js";
+} from "../chunks/chunk-QWPNBUVV.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-FO5QPJNC.js";
+} from "../chunks/chunk-NBBCW22U.js";
 import {
   estimateCostUsd
 } from "../chunks/chunk-NRMHQSIR.js";
@@ -33,10 +33,10 @@ import {
 import {
   instanceName,
   labelValue
-} from "../chunks/chunk-BDQQ4M3S.js";
+} from "../chunks/chunk-TCO4GERK.js";
 import {
   connectGcp
-} from "../chunks/chunk-U7CGFAAA.js";
+} from "../chunks/chunk-DU7X5I5P.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -51,7 +51,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-CX6FSURK.js";
+} from "../chunks/chunk-5RFDIKKV.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

@@ -6,13 +6,13 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   OVERRIDABLE_INPUTS
-} from "../chunks/chunk-FO5QPJNC.js";
+} from "../chunks/chunk-NBBCW22U.js";
 import {
   getOctokit
-} from "../chunks/chunk-EKXCXMI5.js";
+} from "../chunks/chunk-I4TV2ABY.js";
 import {
   EXPERIMENT_ID
-} from "../chunks/chunk-BDQQ4M3S.js";
+} from "../chunks/chunk-TCO4GERK.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -24,7 +24,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-CX6FSURK.js";
+} from "../chunks/chunk-5RFDIKKV.js";
 import {
   __commonJS,
   __require,

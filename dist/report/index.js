@@ -13,10 +13,10 @@ import {
 import "../chunks/chunk-MI7TKXA3.js";
 import {
   getOctokit
-} from "../chunks/chunk-EKXCXMI5.js";
+} from "../chunks/chunk-I4TV2ABY.js";
 import {
   connectGcp
-} from "../chunks/chunk-U7CGFAAA.js";
+} from "../chunks/chunk-DU7X5I5P.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -24,11 +24,12 @@ import {
   ConfigurationError,
   getInput,
   info,
+  parseAuthInputs,
   runAction,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-CX6FSURK.js";
+} from "../chunks/chunk-5RFDIKKV.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
@@ -321,13 +322,7 @@ function parseReportInputs(read, env, event, workspace = process.cwd()) {
       `input bucket is required to ${baseline} a baseline (or set baseline: none)`
     );
   }
-  const workloadIdentityProvider = read("workload-identity-provider").trim() || void 0;
-  const serviceAccount = read("service-account").trim() || void 0;
-  if (workloadIdentityProvider === void 0 !== (serviceAccount === void 0)) {
-    throw new ConfigurationError(
-      "inputs workload-identity-provider and service-account go together: give both, or neither and run google-github-actions/auth first"
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   const project = read("project").trim() || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || env.GCLOUD_PROJECT || void 0;
   if (baseline !== "none" && !project) {
     throw new ConfigurationError("input project is required for baselines (or set GOOGLE_CLOUD_PROJECT)");

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
+import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { RunLocation } from '../layout.ts';
 import { validateExperimentId } from '../naming.ts';
 import type { InputReader, RunContext } from '../launch/inputs.ts';
@@ -35,9 +36,6 @@ export interface CollectSettings {
 
 const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
 const PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
-const PROVIDER = /^projects\/[0-9]+\/locations\/global\/workloadIdentityPools\/[^/\s]+\/providers\/[^/\s]+$/;
-const SERVICE_ACCOUNT =
-  /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$/;
 /** What @actions/artifact refuses in an artifact name. */
 const ARTIFACT_NAME_UNSAFE = /[":<>|*?\r\n\\/]/;
 const GIB = 1024 ** 3;
@@ -205,23 +203,7 @@ export function parseCollectInputs(
     );
   }
   const maxRaw = read('max-file-size').trim();
-  const workloadIdentityProvider = read('workload-identity-provider').trim() || undefined;
-  const serviceAccount = read('service-account').trim() || undefined;
-  if ((workloadIdentityProvider === undefined) !== (serviceAccount === undefined)) {
-    throw new ConfigurationError(
-      'inputs workload-identity-provider and service-account go together: give both, or neither and run google-github-actions/auth first',
-    );
-  }
-  if (workloadIdentityProvider && !PROVIDER.test(workloadIdentityProvider)) {
-    throw new ConfigurationError(
-      `input workload-identity-provider must look like projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER (got ${workloadIdentityProvider})`,
-    );
-  }
-  if (serviceAccount && !SERVICE_ACCOUNT.test(serviceAccount)) {
-    throw new ConfigurationError(
-      `input service-account ${JSON.stringify(serviceAccount)} is not a service account email`,
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   return {
     project,
     location: { bucket, prefix, runId },

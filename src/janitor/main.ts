@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { ConfigurationError } from '../errors.ts';
+import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { JanitorOptions } from './janitor.ts';
 import { DEFAULT_MARGIN_MINUTES, DEFAULT_MAX_AGE_HOURS, janitorSummary, runJanitor } from './janitor.ts';
 
@@ -68,13 +69,7 @@ export function parseJanitorInputs(read: InputReader, env: NodeJS.ProcessEnv): J
       'input repository is required with scope repository (outside GitHub Actions)',
     );
   }
-  const workloadIdentityProvider = read('workload-identity-provider').trim();
-  const serviceAccount = read('service-account').trim();
-  if (Boolean(workloadIdentityProvider) !== Boolean(serviceAccount)) {
-    throw new ConfigurationError(
-      'inputs workload-identity-provider and service-account go together: give both or neither',
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   return {
     project: read('project').trim() || undefined,
     env,

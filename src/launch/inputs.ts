@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.ts';
+import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
 import type {
   Accelerator,
@@ -15,11 +16,8 @@ export type InputReader = (name: string) => string;
 const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const MACHINE_TYPE = /^[a-z][-a-z0-9]{0,62}$/;
 const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
-const SERVICE_ACCOUNT =
-  /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9.]+\.iam\.gserviceaccount\.com$|^[0-9]+-compute@developer\.gserviceaccount\.com$/;
 const SECRET = /^projects\/[^/\s]+\/secrets\/[A-Za-z0-9_-]{1,255}\/versions\/(latest|[0-9]+)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PROVIDER = /^projects\/[0-9]+\/locations\/global\/workloadIdentityPools\/[^/\s]+\/providers\/[^/\s]+$/;
 
 function list(text: string): string[] {
   return text
@@ -295,28 +293,12 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
   if (!BUCKET.test(bucket))
     throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
   const vmServiceAccount = required(read, 'vm-service-account', 'the service account email the VM runs as');
-  if (!SERVICE_ACCOUNT.test(vmServiceAccount)) {
+  if (!SERVICE_ACCOUNT_EMAIL.test(vmServiceAccount)) {
     throw new ConfigurationError(
       `input vm-service-account ${JSON.stringify(vmServiceAccount)} is not a service account email`,
     );
   }
-  const workloadIdentityProvider = read('workload-identity-provider').trim() || undefined;
-  const serviceAccount = read('service-account').trim() || undefined;
-  if ((workloadIdentityProvider === undefined) !== (serviceAccount === undefined)) {
-    throw new ConfigurationError(
-      'inputs workload-identity-provider and service-account go together: give both, or neither and run google-github-actions/auth first',
-    );
-  }
-  if (workloadIdentityProvider && !PROVIDER.test(workloadIdentityProvider)) {
-    throw new ConfigurationError(
-      `input workload-identity-provider must look like projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER (got ${workloadIdentityProvider})`,
-    );
-  }
-  if (serviceAccount && !SERVICE_ACCOUNT.test(serviceAccount)) {
-    throw new ConfigurationError(
-      `input service-account ${JSON.stringify(serviceAccount)} is not a service account email`,
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   const runId = read('run-id').trim() || ctx.runId;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) {
     throw new ConfigurationError(`input run-id ${JSON.stringify(runId)} must be 1-80 of A-Z a-z 0-9 . _ -`);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
+import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
 import type { Direction } from './model.ts';
 import { parseDirections } from './compare.ts';
@@ -144,13 +145,7 @@ export function parseReportInputs(
       `input bucket is required to ${baseline} a baseline (or set baseline: none)`,
     );
   }
-  const workloadIdentityProvider = read('workload-identity-provider').trim() || undefined;
-  const serviceAccount = read('service-account').trim() || undefined;
-  if ((workloadIdentityProvider === undefined) !== (serviceAccount === undefined)) {
-    throw new ConfigurationError(
-      'inputs workload-identity-provider and service-account go together: give both, or neither and run google-github-actions/auth first',
-    );
-  }
+  const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   const project =
     read('project').trim() ||
     env.GOOGLE_CLOUD_PROJECT ||
