@@ -13,7 +13,7 @@ const ctx: RunContext = {
 };
 
 function parse(inputs: Record<string, string>) {
-  return parseCollectInputs((n) => inputs[n] ?? '', ctx, '/work/ws');
+  return parseCollectInputs((n) => inputs[n] ?? '', ctx, '/home/runner/work/bench/bench');
 }
 
 describe('parseCollectInputs', () => {
@@ -21,7 +21,7 @@ describe('parseCollectInputs', () => {
     const s = parse({ bucket: 'gs://my-bucket/' });
     assert.deepEqual(s.location, { bucket: 'my-bucket', prefix: 'gce-matrix', runId: '123' });
     assert.equal(s.project, 'my-project');
-    assert.equal(s.path, '/work/ws/gce-matrix-results');
+    assert.equal(s.path, '/home/runner/work/bench/bench/gce-matrix-results');
     assert.equal(s.artifactName, 'gce-matrix-123');
     assert.equal(s.retentionDays, undefined);
     assert.equal(s.upload, true);
