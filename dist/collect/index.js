@@ -5,8 +5,10 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  readBoolean,
+  readInteger,
   runContextFromEnv
-} from "../chunks/chunk-NBBCW22U.js";
+} from "../chunks/chunk-O2LSHZLH.js";
 import {
   INFRASTRUCTURE_PROBLEMS,
   buildManifest,
@@ -72451,24 +72453,6 @@ function parseExpected(text) {
   }
   return [...seen.values()];
 }
-function boolean(read2, name, fallback2) {
-  const raw = read2(name).trim().toLowerCase();
-  if (!raw) return fallback2;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw new ConfigurationError(`input ${name} must be true or false (got ${JSON.stringify(raw)})`);
-}
-function integer(read2, name, fallback2, min, max) {
-  const raw = read2(name).trim();
-  if (!raw) return fallback2;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(
-      `input ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`
-    );
-  }
-  return value;
-}
 function parseCollectInputs(read2, ctx, workspace = process.cwd()) {
   const project = read2("project").trim() || ctx.defaultProject;
   if (!project) {
@@ -72496,7 +72480,7 @@ function parseCollectInputs(read2, ctx, workspace = process.cwd()) {
     );
   }
   const retention = read2("retention-days").trim();
-  const retentionDays = retention ? integer(read2, "retention-days", 0, 1, 400) : void 0;
+  const retentionDays = retention ? readInteger(read2, "retention-days", 0, 1, 400) : void 0;
   const overwriteRaw = read2("overwrite").trim().toLowerCase() || "true";
   if (overwriteRaw !== "true" && overwriteRaw !== "false") {
     throw new ConfigurationError(
@@ -72512,9 +72496,9 @@ function parseCollectInputs(read2, ctx, workspace = process.cwd()) {
     path: path6.resolve(workspace, read2("path").trim() || "gce-matrix-results"),
     artifactName,
     retentionDays,
-    upload: boolean(read2, "upload", true),
-    overwrite: boolean(read2, "overwrite", true),
-    concurrency: integer(read2, "concurrency", 16, 1, 256),
+    upload: readBoolean(read2, "upload", true),
+    overwrite: readBoolean(read2, "overwrite", true),
+    concurrency: readInteger(read2, "concurrency", 16, 1, 256),
     maxFileSize: maxRaw ? parseByteSize(maxRaw) : 2 * GIB,
     workloadIdentityProvider,
     serviceAccount

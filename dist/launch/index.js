@@ -11,7 +11,7 @@ import {
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-NBBCW22U.js";
+} from "../chunks/chunk-O2LSHZLH.js";
 import {
   estimateCostUsd
 } from "../chunks/chunk-NRMHQSIR.js";

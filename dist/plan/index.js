@@ -5,8 +5,9 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  OVERRIDABLE_INPUTS
-} from "../chunks/chunk-NBBCW22U.js";
+  OVERRIDABLE_INPUTS,
+  readInteger
+} from "../chunks/chunk-O2LSHZLH.js";
 import {
   getOctokit
 } from "../chunks/chunk-I4TV2ABY.js";
@@ -7904,17 +7905,6 @@ function commentArguments(body) {
 
 // src/plan/inputs.ts
 var GITHUB_MATRIX_LIMIT = 256;
-function integer(read, name, fallback, min, max) {
-  const raw = read(name).trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(
-      `input ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`
-    );
-  }
-  return value;
-}
 function parsePlanInputs(read, ctx) {
   const spec = read("spec").trim() || void 0;
   const given = read("spec-file").trim() || void 0;
@@ -7947,9 +7937,9 @@ function parsePlanInputs(read, ctx) {
     overrides: parseOverrides(read("overrides"), "input overrides"),
     repetitions: repetitions ? { value: repetitions, label: "input repetitions" } : void 0,
     limits: {
-      maxExperiments: integer(read, "max-experiments", 1e3, 1, 1e5),
-      batchSize: integer(read, "batch-size", GITHUB_MATRIX_LIMIT, 1, GITHUB_MATRIX_LIMIT),
-      maxBatches: integer(read, "max-batches", void 0, 1, 1e3)
+      maxExperiments: readInteger(read, "max-experiments", 1e3, 1, 1e5),
+      batchSize: readInteger(read, "batch-size", GITHUB_MATRIX_LIMIT, 1, GITHUB_MATRIX_LIMIT),
+      maxBatches: readInteger(read, "max-batches", void 0, 1, 1e3)
     },
     runId,
     requiredPermission: parsePermission(read("required-permission"))

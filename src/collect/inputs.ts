@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
+import { readBoolean, readInteger } from '../inputs.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { RunLocation } from '../layout.ts';
 import { validateExperimentId } from '../naming.ts';
@@ -140,26 +141,6 @@ export function parseExpected(text: string): ExpectedExperiment[] | undefined {
   return [...seen.values()];
 }
 
-function boolean(read: InputReader, name: string, fallback: boolean): boolean {
-  const raw = read(name).trim().toLowerCase();
-  if (!raw) return fallback;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  throw new ConfigurationError(`input ${name} must be true or false (got ${JSON.stringify(raw)})`);
-}
-
-function integer(read: InputReader, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(name).trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(
-      `input ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`,
-    );
-  }
-  return value;
-}
-
 /** Parses and checks every input of actions/collect; throws a ConfigurationError naming the first bad one. */
 export function parseCollectInputs(
   read: InputReader,
@@ -195,7 +176,7 @@ export function parseCollectInputs(
     );
   }
   const retention = read('retention-days').trim();
-  const retentionDays = retention ? integer(read, 'retention-days', 0, 1, 400) : undefined;
+  const retentionDays = retention ? readInteger(read, 'retention-days', 0, 1, 400) : undefined;
   const overwriteRaw = read('overwrite').trim().toLowerCase() || 'true';
   if (overwriteRaw !== 'true' && overwriteRaw !== 'false') {
     throw new ConfigurationError(
@@ -211,9 +192,9 @@ export function parseCollectInputs(
     path: path.resolve(workspace, read('path').trim() || 'gce-matrix-results'),
     artifactName,
     retentionDays,
-    upload: boolean(read, 'upload', true),
-    overwrite: boolean(read, 'overwrite', true),
-    concurrency: integer(read, 'concurrency', 16, 1, 256),
+    upload: readBoolean(read, 'upload', true),
+    overwrite: readBoolean(read, 'overwrite', true),
+    concurrency: readInteger(read, 'concurrency', 16, 1, 256),
     maxFileSize: maxRaw ? parseByteSize(maxRaw) : 2 * GIB,
     workloadIdentityProvider,
     serviceAccount,

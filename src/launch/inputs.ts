@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.ts';
+import { readBoolean } from '../inputs.ts';
 import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
 import type {
@@ -57,14 +58,6 @@ function integer(read: InputReader, name: string, fallback: number, min: number,
     throw new ConfigurationError(`input ${name} must be a whole number (got ${value})`);
   }
   return value;
-}
-
-function boolean(read: InputReader, name: string, fallback: boolean): boolean {
-  const raw = read(name).trim().toLowerCase();
-  if (!raw) return fallback;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  throw new ConfigurationError(`input ${name} must be true or false (got ${JSON.stringify(raw)})`);
 }
 
 /** Parses the `experiment` input: `{"id": "...", "params": {...}}` as the plan step emits it. */
@@ -318,7 +311,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     provisioning,
     network: read('network').trim() || undefined,
     subnetwork: read('subnetwork').trim() || undefined,
-    externalIp: boolean(read, 'external-ip', true),
+    externalIp: readBoolean(read, 'external-ip', true),
     vmServiceAccount,
     labels: parseLabels(read('labels')),
     experiment,
@@ -328,7 +321,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     results: { bucket, prefix, runId },
     timeoutMinutes,
     maxAttempts: integer(read, 'max-attempts', 3, 1, 20),
-    retryOnFailure: boolean(read, 'retry-on-failure', false),
+    retryOnFailure: readBoolean(read, 'retry-on-failure', false),
     heartbeatSeconds: integer(read, 'heartbeat-seconds', 60, 1, 3600),
     logIntervalSeconds: integer(read, 'log-interval-seconds', 10, 1, 3600),
     repository: ctx.repository,

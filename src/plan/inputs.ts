@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
+import { readInteger } from '../inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
 import type { PlanLimits, RepetitionsInput } from './expand.ts';
 import type { Overrides } from './overrides.ts';
@@ -28,18 +29,6 @@ export interface PlanContext {
   /** GITHUB_RUN_ID: the same for every attempt of a run, so a re-run keeps its results prefix and VM names. */
   readonly runId: string | undefined;
   readonly workspace: string;
-}
-
-function integer(read: InputReader, name: string, fallback: number | undefined, min: number, max: number) {
-  const raw = read(name).trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(
-      `input ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`,
-    );
-  }
-  return value;
 }
 
 /** Parses and checks the plan step's inputs; throws a ConfigurationError naming the first bad one. */
@@ -77,9 +66,9 @@ export function parsePlanInputs(read: InputReader, ctx: PlanContext): PlanSettin
     overrides: parseOverrides(read('overrides'), 'input overrides'),
     repetitions: repetitions ? { value: repetitions, label: 'input repetitions' } : undefined,
     limits: {
-      maxExperiments: integer(read, 'max-experiments', 1000, 1, 100_000)!,
-      batchSize: integer(read, 'batch-size', GITHUB_MATRIX_LIMIT, 1, GITHUB_MATRIX_LIMIT)!,
-      maxBatches: integer(read, 'max-batches', undefined, 1, 1000),
+      maxExperiments: readInteger(read, 'max-experiments', 1000, 1, 100_000),
+      batchSize: readInteger(read, 'batch-size', GITHUB_MATRIX_LIMIT, 1, GITHUB_MATRIX_LIMIT),
+      maxBatches: readInteger(read, 'max-batches', undefined, 1, 1000),
     },
     runId,
     requiredPermission: parsePermission(read('required-permission')),
