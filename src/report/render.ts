@@ -71,14 +71,15 @@ export function formatNumber(n: number): string {
   return n.toExponential(2);
 }
 
-/** `+1.5 (+3.2%)` */
-function formatDelta(d: Delta): string {
+/** A change against the baseline: `+1.5 (+3.2%)`. */
+export function formatDelta(d: Delta): string {
   const sign = d.delta > 0 ? '+' : '';
   const pct = d.percent === undefined ? 'n/a' : `${d.percent > 0 ? '+' : ''}${d.percent.toFixed(1)}%`;
   return `${sign}${formatNumber(d.delta)} (${pct})`;
 }
 
-function formatDuration(seconds: number | undefined): string {
+/** A duration for a table: seconds, minutes or hours; empty when unknown. */
+export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined) return '';
   if (seconds < 60) return `${Math.round(seconds)} s`;
   if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
@@ -193,19 +194,25 @@ function logTail(text: string | undefined): string {
   return lines.length > 0 ? `<br>log tail:<br><code>${lines.join('</code><br><code>')}</code>` : '';
 }
 
+/** Why an experiment did not succeed: its reason, else what its status implies, else its first problem. */
+export function failureReason(x: ReportExperiment): string | undefined {
+  return (
+    x.reason ??
+    (x.status === 'missing'
+      ? 'nothing in the bucket: never started, or its VM was lost before writing'
+      : x.status === 'unfinished'
+        ? 'no status.json: still running, or its VM died'
+        : x.problems[0])
+  );
+}
+
 /** Failed and missing experiments with their reasons and log tails (at most `limit`). */
 export function failureSection(data: ReportData, limit = Infinity): string[] {
   const bad = data.experiments.filter((x) => x.status !== 'succeeded');
   if (bad.length === 0) return [];
   const shown = bad.slice(0, limit);
   const lines = shown.map((x) => {
-    const why =
-      x.reason ??
-      (x.status === 'missing'
-        ? 'nothing in the bucket: never started, or its VM was lost before writing'
-        : x.status === 'unfinished'
-          ? 'no status.json: still running, or its VM died'
-          : x.problems[0]);
+    const why = failureReason(x);
     return `- \`${e(x.id)}\`: ${STATUS_MARK[x.status]}${x.attempts ? ` after ${x.attempts} attempt(s)` : ''}${why ? `: ${e(why)}` : ''}${logTail(x.logTail)}`;
   });
   return [
@@ -258,29 +265,58 @@ function chartNumber(n: number): string {
   return s.includes('e') ? n.toFixed(6) : s;
 }
 
-/** A Mermaid bar chart of the mean of `metric` per value of `axis`. */
-export function chart(data: ReportData, metric: string, axis: string): string[] {
-  const bars = meansBy(data.experiments, metric, axis).slice(0, MAX_CHART_BARS);
-  if (bars.length === 0) return [];
+/** One bar of a chart: the mean of a metric over the experiments with one value of the chart's axis. */
+export interface ChartBar {
+  readonly label: string;
+  readonly mean: number;
+  readonly n: number;
+}
+
+/** The bars of one metric's chart over one axis. */
+export interface ChartSeries {
+  readonly metric: string;
+  readonly axis: string;
+  readonly bars: readonly ChartBar[];
+}
+
+/** The bars of the chart of `metric` over `axis`: its mean per axis value, in reading order, capped. */
+export function chartBars(data: ReportData, metric: string, axis: string): ChartBar[] {
+  return meansBy(data.experiments, metric, axis).slice(0, MAX_CHART_BARS);
+}
+
+/**
+ * The charts a report shows, whatever it is rendered as: one per metric (the first few metrics) over the pivot's
+ * row axis, leaving out metrics without bars.
+ */
+export function chartSeries(data: ReportData, opts: Pick<RenderOptions, 'pivot'>): ChartSeries[] {
+  const axes = chooseAxes(data.experiments, opts.pivot);
+  if (!axes) return [];
+  return data.metrics
+    .slice(0, MAX_CHARTS)
+    .map((metric) => ({ metric, axis: axes.rows, bars: chartBars(data, metric, axes.rows) }))
+    .filter((s) => s.bars.length > 0);
+}
+
+function mermaidChart(s: ChartSeries): string[] {
   return [
     '```mermaid',
     'xychart-beta',
-    `  title "${mermaidLabel(metric)} by ${mermaidLabel(axis)}, mean"`,
-    `  x-axis [${bars.map((b) => `"${mermaidLabel(b.label)}"`).join(', ')}]`,
-    `  y-axis "${mermaidLabel(metric)}"`,
-    `  bar [${bars.map((b) => chartNumber(b.mean)).join(', ')}]`,
+    `  title "${mermaidLabel(s.metric)} by ${mermaidLabel(s.axis)}, mean"`,
+    `  x-axis [${s.bars.map((b) => `"${mermaidLabel(b.label)}"`).join(', ')}]`,
+    `  y-axis "${mermaidLabel(s.metric)}"`,
+    `  bar [${s.bars.map((b) => chartNumber(b.mean)).join(', ')}]`,
     '```',
   ];
 }
 
+/** A Mermaid bar chart of the mean of `metric` per value of `axis`. */
+export function chart(data: ReportData, metric: string, axis: string): string[] {
+  const bars = chartBars(data, metric, axis);
+  return bars.length > 0 ? mermaidChart({ metric, axis, bars }) : [];
+}
+
 function chartSection(data: ReportData, opts: RenderOptions): string[] {
-  const axes = chooseAxes(data.experiments, opts.pivot);
-  if (!axes) return [];
-  const out: string[] = [];
-  for (const metric of data.metrics.slice(0, MAX_CHARTS)) {
-    const c = chart(data, metric, axes.rows);
-    if (c.length > 0) out.push(...c, '');
-  }
+  const out = chartSeries(data, opts).flatMap((s) => [...mermaidChart(s), '']);
   return out.length > 0 ? ['### Charts', '', ...out] : [];
 }
 

@@ -1,0 +1,489 @@
+/**
+ * Renders the report as one self-contained HTML page for reading from disk: the totals, the baseline comparison,
+ * failures with their log tails, a pivot table and an inline SVG bar chart per metric, and every experiment.
+ * No script and nothing loaded from anywhere (a Content-Security-Policy says so too); every piece of untrusted
+ * text goes through escapeHtml. Pure: no I/O.
+ */
+import type { CollectedStatus } from '../collect/manifest.ts';
+import { countClass } from '../collect/manifest.ts';
+import { escapeHtml } from '../html-escape.ts';
+import type { Delta, Verdict } from './compare.ts';
+import type { ReportData, ReportExperiment } from './model.ts';
+import { chooseAxes, paramNames, pivotOf } from './model.ts';
+import type { BaselineInfo, ChartSeries, RenderOptions } from './render.ts';
+import { chartSeries, failureReason, formatDelta, formatDuration, formatNumber } from './render.ts';
+
+/** A page can hold more than a comment, but a browser still chokes on a table of millions of cells. */
+const MAX_PIVOT_ROWS = 200;
+const MAX_PIVOT_COLUMNS = 40;
+const MAX_FAILURES = 200;
+const MAX_RESULT_PARAMS = 10;
+const MAX_RESULT_METRICS = 20;
+
+const h = escapeHtml;
+
+const VERDICT_TEXT: Record<Verdict, string> = {
+  improved: 'better',
+  regressed: 'worse',
+  unchanged: 'same',
+  changed: 'changed',
+};
+
+const STYLE = `
+:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --border: #d1d9e0; --stripe: #f6f8fa;
+  --head: #eef1f4; --good: #1a7f37; --bad: #cf222e; --warn: #9a6700; --info: #0969da;
+  --bar: #3b6fd4; --bar-negative: #d4593b; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 1280px; padding: 24px 28px 48px; color: var(--fg); background: #fff;
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+h1 { font-size: 26px; margin: 0 0 4px; overflow-wrap: anywhere; }
+h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--border); }
+h3 { font-size: 16px; margin: 26px 0 6px; overflow-wrap: anywhere; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
+.muted, .note { color: var(--muted); }
+.note { font-size: 13px; margin: 4px 0; }
+.totals { display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0; padding: 0; }
+.tile { border: 1px solid var(--border); border-radius: 8px; padding: 8px 16px; min-width: 120px; }
+.tile dt { font-size: 12px; color: var(--muted); }
+.tile dd { margin: 0; font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.tile.good dd { color: var(--good); } .tile.bad dd { color: var(--bad); } .tile.warn dd { color: var(--warn); }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; margin: 8px 0 4px; }
+th, td { padding: 4px 10px; border: 1px solid var(--border); text-align: left; vertical-align: top; }
+thead th, thead td { background: var(--head); font-weight: 600; }
+tbody tr:nth-child(even) { background: var(--stripe); }
+tbody th { font-weight: 600; overflow-wrap: anywhere; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td small { color: var(--muted); }
+td.empty { color: var(--muted); text-align: center; }
+table.results td { white-space: nowrap; }
+tbody tr.failed { background: #ffebe9; } tr.failed td:first-child { box-shadow: inset 3px 0 var(--bad); }
+tbody tr.missing { background: #fff8c5; } tr.missing td:first-child { box-shadow: inset 3px 0 var(--warn); }
+.status-succeeded { color: var(--good); } .status-failed { color: var(--bad); font-weight: 600; }
+.status-missing { color: var(--warn); font-weight: 600; }
+.verdict-improved { color: var(--good); font-weight: 600; } .verdict-regressed { color: var(--bad); font-weight: 600; }
+.verdict-changed { color: var(--info); } .verdict-unchanged { color: var(--muted); }
+.failure { border: 1px solid var(--border); border-left: 4px solid var(--bad); border-radius: 6px;
+  padding: 6px 14px 10px; margin: 12px 0; }
+.failure h3 { margin: 6px 0; font-size: 15px; }
+pre { background: var(--stripe); border: 1px solid var(--border); border-radius: 6px; padding: 8px 10px;
+  margin: 6px 0 0; max-height: 320px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+details { margin: 12px 0; } summary { cursor: pointer; font-weight: 600; }
+figure { margin: 14px 0 4px; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+svg.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--fg); }
+svg.chart .title { font-size: 13px; font-weight: 600; }
+svg.chart .axis-title { fill: var(--muted); font-size: 12px; }
+svg.chart .grid { stroke: #e6e9ec; } svg.chart .zero { stroke: #8c959f; }
+svg.chart rect.bar { fill: var(--bar); } svg.chart rect.bar.negative { fill: var(--bar-negative); }
+svg.chart .value { font-weight: 600; } svg.chart .missing-value { fill: var(--muted); font-style: italic; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+`;
+
+/** A number for an SVG attribute: two decimals are finer than a pixel. */
+function coord(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+/** `text`, cut to `max` characters with an ellipsis. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, Math.max(1, max - 1))}…` : text;
+}
+
+/** A round step near `raw`: 1, 2 or 5 times a power of ten. */
+function niceStep(raw: number): number {
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / power;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * power;
+}
+
+/**
+ * The value axis: always through zero, so a bar's length is proportional to its value, with room for the value
+ * labels beyond the longest bars, widened to round ticks. All-zero (or no) values still get a unit axis.
+ */
+function valueScale(values: readonly number[]): { lo: number; hi: number; ticks: number[] } {
+  let lo = Math.min(0, ...values);
+  let hi = Math.max(0, ...values);
+  if (lo === hi) {
+    hi = 1;
+  } else {
+    const room = (hi - lo) * 0.08;
+    if (lo < 0) lo -= room;
+    if (hi > 0) hi += room;
+  }
+  const step = niceStep((hi - lo) / 4);
+  lo = Math.floor(lo / step) * step;
+  hi = Math.ceil(hi / step) * step;
+  const count = Math.round((hi - lo) / step);
+  const ticks = Array.from({ length: count + 1 }, (_, i) => Number((lo + i * step).toPrecision(12)));
+  return { lo, hi, ticks };
+}
+
+const PLOT_TOP = 44;
+const PLOT_HEIGHT = 220;
+const PLOT_LEFT = 70;
+const PLOT_RIGHT = 16;
+const LABEL_ANGLE = 35;
+const MIN_PLOT_WIDTH = 360;
+/** Rough width of one 11px character, to decide whether axis labels fit under their bars. */
+const CHAR_WIDTH = 6.5;
+
+/**
+ * An inline SVG bar chart of one series: a bar (`<rect data-value>` with a `<title>` tooltip) and a value label
+ * per axis value, round ticks through zero (negative bars hang below it), axis titles, and an aria-label that
+ * reads out every value. A bar whose mean is not a finite number is drawn as `n/a` without a rect. Empty string
+ * for a series without bars.
+ */
+export function barChartSvg(series: ChartSeries): string {
+  const { metric, axis, bars } = series;
+  if (bars.length === 0) return '';
+  const { lo, hi, ticks } = valueScale(bars.map((b) => b.mean).filter((v) => Number.isFinite(v)));
+  const y = (v: number): number => PLOT_TOP + ((hi - v) / (hi - lo)) * PLOT_HEIGHT;
+  const zeroY = y(0);
+  const preferredSlot = bars.length <= 4 ? 96 : bars.length <= 12 ? 64 : 40;
+  const slot = Math.max(preferredSlot, MIN_PLOT_WIDTH / bars.length);
+  const plotWidth = slot * bars.length;
+  const barWidth = Math.min(slot * 0.62, 72);
+  const rotate = bars.some((b) => b.label.length * CHAR_WIDTH > slot - 6);
+  const labelChars = rotate ? 18 : Math.floor((slot - 6) / CHAR_WIDTH);
+  // A slanted label ends under its bar and reaches left: the first one must not leave the picture.
+  const slantedReach =
+    Math.max(...bars.map((b) => Math.min(b.label.length, labelChars))) *
+    CHAR_WIDTH *
+    Math.cos((LABEL_ANGLE * Math.PI) / 180);
+  const left = rotate ? Math.max(PLOT_LEFT, slantedReach - slot / 2 + 8) : PLOT_LEFT;
+  const labelTop = PLOT_TOP + PLOT_HEIGHT + 16;
+  const height = labelTop + (rotate ? 96 : 24) + 14;
+  const width = left + plotWidth + PLOT_RIGHT;
+  const title = `${metric} by ${axis}, mean`;
+  const spoken = bars
+    .map((b) => `${b.label || '(none)'}: ${Number.isFinite(b.mean) ? formatNumber(b.mean) : 'n/a'}`)
+    .join(', ');
+
+  const grid = ticks.map((t) => {
+    const ty = coord(y(t));
+    return (
+      `<line class="grid" x1="${coord(left)}" x2="${coord(left + plotWidth)}" y1="${ty}" y2="${ty}"/>` +
+      `<text class="tick" x="${coord(left - 6)}" y="${ty}" dy="0.32em" text-anchor="end">${h(formatNumber(t))}</text>`
+    );
+  });
+  const columns = bars.map((b, i) => {
+    const cx = left + slot * (i + 0.5);
+    const labelX = coord(cx);
+    const axisLabel = rotate
+      ? `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="end" transform="rotate(-${LABEL_ANGLE} ${labelX} ${labelTop})">`
+      : `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="middle">`;
+    const label = `${axisLabel}<title>${h(b.label || '(none)')}</title>${h(clip(b.label, labelChars) || '(none)')}</text>`;
+    if (!Number.isFinite(b.mean)) {
+      return `<g class="column" data-label="${h(b.label)}"><text class="missing-value" x="${labelX}" y="${coord(zeroY - 6)}" text-anchor="middle">n/a</text>${label}</g>`;
+    }
+    const top = b.mean >= 0 ? y(b.mean) : zeroY;
+    const barHeight = Math.abs(y(b.mean) - zeroY);
+    const valueY = b.mean >= 0 ? top - 5 : top + barHeight + 13;
+    return (
+      `<g class="column" data-label="${h(b.label)}">` +
+      `<rect class="bar${b.mean < 0 ? ' negative' : ''}" x="${coord(cx - barWidth / 2)}" y="${coord(top)}" width="${coord(barWidth)}" height="${coord(barHeight)}" data-value="${String(b.mean)}">` +
+      `<title>${h(b.label || '(none)')}: ${h(formatNumber(b.mean))} (mean of ${b.n})</title></rect>` +
+      `<text class="value" x="${labelX}" y="${coord(valueY)}" text-anchor="middle">${h(formatNumber(b.mean))}</text>` +
+      `${label}</g>`
+    );
+  });
+  return [
+    `<svg class="chart" role="img" aria-label="${h(`Bar chart, ${title}: ${spoken}`)}" width="${coord(width)}" height="${coord(height)}" viewBox="0 0 ${coord(width)} ${coord(height)}" data-metric="${h(metric)}">`,
+    `<text class="title" x="${coord(left)}" y="20">${h(title)}</text>`,
+    ...grid,
+    `<line class="zero" x1="${coord(left)}" x2="${coord(left + plotWidth)}" y1="${coord(zeroY)}" y2="${coord(zeroY)}"/>`,
+    ...columns,
+    `<text class="axis-title" x="${coord(left + plotWidth / 2)}" y="${coord(height - 6)}" text-anchor="middle">${h(axis)}</text>`,
+    `<text class="axis-title" transform="rotate(-90)" x="${coord(-(PLOT_TOP + PLOT_HEIGHT / 2))}" y="16" text-anchor="middle">${h(clip(metric, 40))}</text>`,
+    '</svg>',
+  ].join('\n');
+}
+
+function statusCell(status: CollectedStatus): string {
+  return `<span class="status-${countClass(status)}">${h(status)}</span>`;
+}
+
+function summarySection(data: ReportData, b: BaselineInfo): string {
+  const t = data.totals;
+  const tiles: [string, string, string][] = [
+    ['experiments', String(t.experiments), ''],
+    ['succeeded', String(t.succeeded), t.succeeded === t.experiments ? 'good' : ''],
+    ['failed', String(t.failed), t.failed > 0 ? 'bad' : ''],
+    ['missing', String(t.missing), t.missing > 0 ? 'warn' : ''],
+    ['cost (estimate)', `$${t.costUsd.toFixed(2)}`, ''],
+    ['VM hours', t.vmHours.toFixed(2), ''],
+    ['retries', String(t.retries), t.retries > 0 ? 'warn' : ''],
+  ];
+  if (b.kind === 'compared') {
+    const r = b.comparison.regressions.length;
+    tiles.push([`regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? 'bad' : 'good']);
+  }
+  return [
+    '<section id="summary" aria-label="Summary">',
+    '<dl class="totals">',
+    ...tiles.map(
+      ([name, value, tone]) =>
+        `<div class="tile${tone ? ` ${tone}` : ''}"><dt>${name}</dt><dd>${value}</dd></div>`,
+    ),
+    '</dl>',
+    '</section>',
+  ].join('\n');
+}
+
+function deltaTable(deltas: readonly Delta[], limit: number, className: string): string {
+  const shown = deltas.slice(0, limit);
+  return [
+    '<div class="scroll">',
+    `<table class="deltas ${className}">`,
+    '<thead><tr><th scope="col">experiment</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">change</th><th scope="col">direction</th><th scope="col">verdict</th></tr></thead>',
+    '<tbody>',
+    ...shown.map(
+      (d) =>
+        `<tr><td><code>${h(d.experiment)}</code></td><td>${h(d.metric)}</td>` +
+        `<td class="num">${h(formatNumber(d.baseline))}</td><td class="num">${h(formatNumber(d.current))}</td>` +
+        `<td class="num">${h(formatDelta(d))}</td><td>${d.direction ? `${d.direction} is better` : 'unknown'}</td>` +
+        `<td class="verdict-${d.verdict}">${VERDICT_TEXT[d.verdict]}</td></tr>`,
+    ),
+    '</tbody>',
+    '</table>',
+    '</div>',
+    ...(deltas.length > shown.length
+      ? [`<p class="note truncated">… and ${deltas.length - shown.length} more change(s), not shown.</p>`]
+      : []),
+  ].join('\n');
+}
+
+function baselineSection(b: BaselineInfo, limit: number): string {
+  switch (b.kind) {
+    case 'off':
+      return '';
+    case 'none':
+      return [
+        '<section id="baseline">',
+        '<h2>Baseline</h2>',
+        `<p>None recorded for <code>${h(b.ref)}</code> yet, so there is nothing to compare with${b.note ? ` (${h(b.note)})` : ''}. A scheduled run on that branch records one.</p>`,
+        '</section>',
+      ].join('\n');
+    case 'recorded':
+      return [
+        '<section id="baseline">',
+        '<h2>Baseline</h2>',
+        `<p>Recorded this run as the baseline of <code>${h(b.ref)}</code> at <code>${h(b.sha.slice(0, 12))}</code> (${b.objects.map((o) => `<code>${h(o)}</code>`).join(', ')}).</p>`,
+        '</section>',
+      ].join('\n');
+    case 'compared': {
+      const base = b.baseline;
+      const c = b.comparison;
+      const which =
+        b.which === 'merge-base'
+          ? `the baseline of the merge base <code>${h(base.sha.slice(0, 12))}</code>`
+          : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
+      return [
+        '<section id="baseline">',
+        '<h2>Baseline</h2>',
+        `<p>Compared with ${which}, run <code>${h(base.runId)}</code>, recorded ${h(base.recordedAt)}: ` +
+          `${c.deltas.length} value(s) compared, <strong>${c.regressions.length} worse</strong> and ${c.improvements} better beyond ${b.thresholdPercent}%` +
+          (c.notInRun > 0 ? `; ${c.notInRun} baseline experiment(s) have no result in this run` : '') +
+          (c.new > 0 ? `; ${c.new} experiment(s) are new` : '') +
+          '.</p>',
+        ...(c.regressions.length > 0
+          ? [
+              `<h3>Regressions (${c.regressions.length})</h3>`,
+              deltaTable(c.regressions, limit, 'regressions'),
+            ]
+          : []),
+        ...(c.deltas.length > 0
+          ? [
+              `<details><summary>Changes against the baseline (${c.deltas.length} value(s))</summary>`,
+              deltaTable(c.deltas, limit, 'changes'),
+              '</details>',
+            ]
+          : []),
+        '</section>',
+      ].join('\n');
+    }
+  }
+}
+
+/** Log text as a terminal showed it: colour codes gone, carriage returns as line breaks. */
+function plainLog(text: string): string {
+  return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, '').replace(/\r\n?/g, '\n');
+}
+
+function failureSection(data: ReportData): string {
+  const bad = data.experiments.filter((x) => x.status !== 'succeeded');
+  if (bad.length === 0) return '';
+  const shown = bad.slice(0, MAX_FAILURES);
+  return [
+    '<section id="failures">',
+    `<h2>Failed and missing (${bad.length})</h2>`,
+    ...shown.map((x) => {
+      const why = failureReason(x);
+      const log = x.logTail ? plainLog(x.logTail).trim() : '';
+      return [
+        `<article class="failure">`,
+        `<h3><code>${h(x.id)}</code> ${statusCell(x.status)}${x.attempts ? ` <span class="muted">after ${x.attempts} attempt(s)</span>` : ''}</h3>`,
+        ...(why ? [`<p class="reason">${h(why)}</p>`] : []),
+        ...(log ? [`<pre class="log" aria-label="log tail">${h(log)}</pre>`] : []),
+        '</article>',
+      ].join('\n');
+    }),
+    ...(bad.length > shown.length
+      ? [`<p class="note truncated">… and ${bad.length - shown.length} more, not shown.</p>`]
+      : []),
+    '</section>',
+  ].join('\n');
+}
+
+function pivotTable(
+  data: ReportData,
+  metric: string,
+  rowAxis: string,
+  columnAxis: string | undefined,
+): string {
+  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis);
+  const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
+  const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
+  const head = columnAxis
+    ? [
+        `<tr><td></td><th scope="colgroup" colspan="${columns.length}">${h(columnAxis)}</th></tr>`,
+        `<tr><th scope="col">${h(rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join('')}</tr>`,
+      ]
+    : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">mean</th></tr>`];
+  const body = rows.map(
+    (r, i) =>
+      `<tr><th scope="row">${h(r)}</th>${columns
+        .map((_, j) => {
+          const cell = p.cells[i][j];
+          return cell
+            ? `<td class="num">${h(formatNumber(cell.mean))} <small>(n=${cell.n})</small></td>`
+            : '<td class="num empty" title="no result">—</td>';
+        })
+        .join('')}</tr>`,
+  );
+  return [
+    '<div class="scroll">',
+    `<table class="pivot" data-metric="${h(metric)}">`,
+    `<thead>${head.join('')}</thead>`,
+    '<tbody>',
+    ...body,
+    '</tbody>',
+    '</table>',
+    '</div>',
+    ...(p.rows.length > rows.length || p.columns.length > columns.length
+      ? [
+          `<p class="note truncated">${p.rows.length} × ${p.columns.length} cells; the first ${rows.length} × ${columns.length} shown.</p>`,
+        ]
+      : []),
+  ].join('\n');
+}
+
+function metricSections(data: ReportData, opts: RenderOptions): string {
+  const axes = chooseAxes(data.experiments, opts.pivot);
+  if (!axes || data.metrics.length === 0) return '';
+  const charts = new Map(chartSeries(data, opts).map((s) => [s.metric, s]));
+  return [
+    '<section id="metrics">',
+    '<h2>Metrics</h2>',
+    `<p class="note">Mean over repetitions (n = experiments) by ${h(axes.rows)}${axes.columns ? ` × ${h(axes.columns)}` : ''}; charts by ${h(axes.rows)}.</p>`,
+    ...data.metrics.map((metric) => {
+      const dir = opts.directions.get(metric);
+      const series = charts.get(metric);
+      return [
+        '<section class="metric">',
+        `<h3>${h(metric)}${dir ? ` <span class="muted">(${dir} is better)</span>` : ''}</h3>`,
+        pivotTable(data, metric, axes.rows, axes.columns),
+        ...(series ? [`<figure>${barChartSvg(series)}</figure>`] : []),
+        '</section>',
+      ].join('\n');
+    }),
+    '</section>',
+  ].join('\n');
+}
+
+function resultRow(x: ReportExperiment, params: readonly string[], metrics: readonly string[]): string {
+  const tone = countClass(x.status);
+  return (
+    `<tr${tone === 'succeeded' ? '' : ` class="${tone}"`}><td><code>${h(x.id)}</code></td>` +
+    params.map((p) => `<td>${h(x.params[p] ?? '')}</td>`).join('') +
+    `<td>${statusCell(x.status)}</td><td class="num">${x.attempts ?? ''}</td>` +
+    `<td class="num">${h(formatDuration(x.durationSeconds))}</td><td>${h(x.zone ?? '')}</td>` +
+    `<td class="num">${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`}</td>` +
+    metrics
+      .map((m) => `<td class="num">${x.metrics[m] === undefined ? '' : h(formatNumber(x.metrics[m]))}</td>`)
+      .join('') +
+    '</tr>'
+  );
+}
+
+function resultsSection(data: ReportData, limit: number): string {
+  const params = paramNames(data.experiments).slice(0, MAX_RESULT_PARAMS);
+  const metrics = data.metrics.slice(0, MAX_RESULT_METRICS);
+  const shown = data.experiments.slice(0, limit);
+  const notShown = data.experiments.length - shown.length;
+  return [
+    '<section id="results">',
+    `<h2>All ${data.experiments.length} experiment(s)</h2>`,
+    '<div class="scroll">',
+    '<table class="results">',
+    `<thead><tr><th scope="col">experiment</th>${params.map((p) => `<th scope="col">${h(p)}</th>`).join('')}` +
+      '<th scope="col">status</th><th scope="col" class="num">attempts</th><th scope="col" class="num">duration</th>' +
+      `<th scope="col">zone</th><th scope="col" class="num">cost</th>${metrics.map((m) => `<th scope="col" class="num">${h(m)}</th>`).join('')}</tr></thead>`,
+    '<tbody>',
+    ...shown.map((x) => resultRow(x, params, metrics)),
+    '</tbody>',
+    '</table>',
+    '</div>',
+    ...(notShown > 0
+      ? [
+          `<p class="note truncated">… and ${notShown} more experiment(s) not shown here (the first ${shown.length} of ${data.experiments.length}); manifest.json lists every one.</p>`,
+        ]
+      : []),
+    ...(data.metrics.length > metrics.length
+      ? [
+          `<p class="note">The first ${metrics.length} of ${data.metrics.length} metrics are shown as columns.</p>`,
+        ]
+      : []),
+    '</section>',
+  ].join('\n');
+}
+
+/**
+ * The full report as a self-contained HTML5 page (inline CSS and SVG, no script, no external reference), to be
+ * written to a file and opened from disk. At most `rowLimit` rows in the results and baseline tables, as in
+ * renderReport; the links of `opts` (run, artifact) and the comment marker are left out, as they point elsewhere.
+ */
+export function renderHtml(data: ReportData, opts: RenderOptions, rowLimit = 1000): string {
+  const body = [
+    '<header>',
+    `<h1>${h(opts.title)}</h1>`,
+    `<p class="muted">Run <code>${h(data.runId)}</code> · ${h(data.source)}</p>`,
+    '</header>',
+    '<main>',
+    summarySection(data, opts.baseline),
+    baselineSection(opts.baseline, rowLimit),
+    failureSection(data),
+    metricSections(data, opts),
+    resultsSection(data, rowLimit),
+    '</main>',
+    '<footer>Written by gce-matrix. Costs are estimates from list prices.</footer>',
+  ].filter((part) => part !== '');
+  return [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    // Even if a string slipped through unescaped, the page could neither run script nor load anything.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${h(opts.title)} · ${h(data.runId)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    ...body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
