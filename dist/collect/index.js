@@ -5,37 +5,30 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  readBoolean,
-  readInteger,
-  runContextFromEnv
-} from "../chunks/chunk-O2LSHZLH.js";
-import {
-  INFRASTRUCTURE_PROBLEMS,
-  buildManifest,
-  checkDeclaredOutputs,
-  parseHeartbeat,
-  statusFields
-} from "../chunks/chunk-Q5QQCR77.js";
-import {
-  experimentObjects,
-  parseStatus,
-  runPrefix
-} from "../chunks/chunk-MI7TKXA3.js";
-import {
   RequestError,
   defaults,
   getOctokit
-} from "../chunks/chunk-I4TV2ABY.js";
+} from "../chunks/chunk-742LAVGA.js";
 import {
-  GcpError,
-  classifyError
-} from "../chunks/chunk-3Y5IHQFX.js";
+  runAction
+} from "../chunks/chunk-NZFLOCCC.js";
 import {
-  EXPERIMENT_ID,
+  collectRun
+} from "../chunks/chunk-3VW73AHF.js";
+import {
+  readBoolean,
+  readInteger,
+  runContextFromEnv
+} from "../chunks/chunk-S33MGTOW.js";
+import {
+  INFRASTRUCTURE_PROBLEMS
+} from "../chunks/chunk-Q5QQCR77.js";
+import "../chunks/chunk-MI7TKXA3.js";
+import "../chunks/chunk-3Y5IHQFX.js";
+import {
   validateExperimentId
-} from "../chunks/chunk-TCO4GERK.js";
+} from "../chunks/chunk-KL354AE6.js";
 import {
-  CRC32C,
   XMLParser,
   XMLValidator,
   connectGcp,
@@ -44,7 +37,7 @@ import {
   require_inherits,
   require_node,
   require_string_decoder
-} from "../chunks/chunk-DU7X5I5P.js";
+} from "../chunks/chunk-66KU2QE3.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -59,14 +52,13 @@ import {
   getInput,
   info,
   parseAuthInputs,
-  runAction,
   setFailed,
   setOutput,
   setSecret,
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-5RFDIKKV.js";
+} from "../chunks/chunk-USOZTD4I.js";
 import {
   require_dist2 as require_dist
 } from "../chunks/chunk-QCBMVUVD.js";
@@ -665,8 +657,8 @@ var require_minimatch = __commonJS({
       return new Minimatch(pattern, options).match(p);
     };
     module.exports = minimatch;
-    var path7 = require_path();
-    minimatch.sep = path7.sep;
+    var path5 = require_path();
+    minimatch.sep = path5.sep;
     var GLOBSTAR = /* @__PURE__ */ Symbol("globstar **");
     minimatch.GLOBSTAR = GLOBSTAR;
     var expand = require_brace_expansion();
@@ -1272,8 +1264,8 @@ var require_minimatch = __commonJS({
         if (this.empty) return f === "";
         if (f === "/" && partial) return true;
         const options = this.options;
-        if (path7.sep !== "/") {
-          f = f.split(path7.sep).join("/");
+        if (path5.sep !== "/") {
+          f = f.split(path5.sep).join("/");
         }
         f = f.split(slashSplit);
         this.debug(this.pattern, "split", f);
@@ -1315,7 +1307,7 @@ var require_readdir_glob = __commonJS({
     var { EventEmitter: EventEmitter3 } = __require("events");
     var { Minimatch } = require_minimatch();
     var { resolve: resolve2 } = __require("path");
-    function readdir2(dir2, strict) {
+    function readdir(dir2, strict) {
       return new Promise((resolve3, reject2) => {
         fs6.readdir(dir2, { withFileTypes: true }, (err, files) => {
           if (err) {
@@ -1348,7 +1340,7 @@ var require_readdir_glob = __commonJS({
         });
       });
     }
-    function stat2(file, followSymlinks) {
+    function stat(file, followSymlinks) {
       return new Promise((resolve3, reject2) => {
         const statFunc = followSymlinks ? fs6.stat : fs6.lstat;
         statFunc(file, (err, stats) => {
@@ -1356,7 +1348,7 @@ var require_readdir_glob = __commonJS({
             switch (err.code) {
               case "ENOENT":
                 if (followSymlinks) {
-                  resolve3(stat2(file, false));
+                  resolve3(stat(file, false));
                 } else {
                   resolve3(null);
                 }
@@ -1371,8 +1363,8 @@ var require_readdir_glob = __commonJS({
         });
       });
     }
-    async function* exploreWalkAsync(dir2, path7, followSymlinks, useStat, shouldSkip, strict) {
-      let files = await readdir2(path7 + dir2, strict);
+    async function* exploreWalkAsync(dir2, path5, followSymlinks, useStat, shouldSkip, strict) {
+      let files = await readdir(path5 + dir2, strict);
       for (const file of files) {
         let name = file.name;
         if (name === void 0) {
@@ -1381,10 +1373,10 @@ var require_readdir_glob = __commonJS({
         }
         const filename = dir2 + "/" + name;
         const relative = filename.slice(1);
-        const absolute = path7 + "/" + relative;
+        const absolute = path5 + "/" + relative;
         let stats = null;
         if (useStat || followSymlinks) {
-          stats = await stat2(absolute, followSymlinks);
+          stats = await stat(absolute, followSymlinks);
         }
         if (!stats && file.name !== void 0) {
           stats = file;
@@ -1395,15 +1387,15 @@ var require_readdir_glob = __commonJS({
         if (stats.isDirectory()) {
           if (!shouldSkip(relative)) {
             yield { relative, absolute, stats };
-            yield* exploreWalkAsync(filename, path7, followSymlinks, useStat, shouldSkip, false);
+            yield* exploreWalkAsync(filename, path5, followSymlinks, useStat, shouldSkip, false);
           }
         } else {
           yield { relative, absolute, stats };
         }
       }
     }
-    async function* explore(path7, followSymlinks, useStat, shouldSkip) {
-      yield* exploreWalkAsync("", path7, followSymlinks, useStat, shouldSkip, true);
+    async function* explore(path5, followSymlinks, useStat, shouldSkip) {
+      yield* exploreWalkAsync("", path5, followSymlinks, useStat, shouldSkip, true);
     }
     function readOptions(options) {
       return {
@@ -3437,14 +3429,14 @@ var require_polyfills = __commonJS({
       fs6.fstatSync = statFixSync(fs6.fstatSync);
       fs6.lstatSync = statFixSync(fs6.lstatSync);
       if (fs6.chmod && !fs6.lchmod) {
-        fs6.lchmod = function(path7, mode, cb) {
+        fs6.lchmod = function(path5, mode, cb) {
           if (cb) process.nextTick(cb);
         };
         fs6.lchmodSync = function() {
         };
       }
       if (fs6.chown && !fs6.lchown) {
-        fs6.lchown = function(path7, uid, gid, cb) {
+        fs6.lchown = function(path5, uid, gid, cb) {
           if (cb) process.nextTick(cb);
         };
         fs6.lchownSync = function() {
@@ -3452,7 +3444,7 @@ var require_polyfills = __commonJS({
       }
       if (platform === "win32") {
         fs6.rename = typeof fs6.rename !== "function" ? fs6.rename : (function(fs$rename) {
-          function rename2(from, to, cb) {
+          function rename(from, to, cb) {
             var start = Date.now();
             var backoff = 0;
             fs$rename(from, to, function CB(er) {
@@ -3472,8 +3464,8 @@ var require_polyfills = __commonJS({
               if (cb) cb(er);
             });
           }
-          if (Object.setPrototypeOf) Object.setPrototypeOf(rename2, fs$rename);
-          return rename2;
+          if (Object.setPrototypeOf) Object.setPrototypeOf(rename, fs$rename);
+          return rename;
         })(fs6.rename);
       }
       fs6.read = typeof fs6.read !== "function" ? fs6.read : (function(fs$read) {
@@ -3511,9 +3503,9 @@ var require_polyfills = __commonJS({
         };
       })(fs6.readSync);
       function patchLchmod(fs7) {
-        fs7.lchmod = function(path7, mode, callback) {
+        fs7.lchmod = function(path5, mode, callback) {
           fs7.open(
-            path7,
+            path5,
             constants.O_WRONLY | constants.O_SYMLINK,
             mode,
             function(err, fd) {
@@ -3529,8 +3521,8 @@ var require_polyfills = __commonJS({
             }
           );
         };
-        fs7.lchmodSync = function(path7, mode) {
-          var fd = fs7.openSync(path7, constants.O_WRONLY | constants.O_SYMLINK, mode);
+        fs7.lchmodSync = function(path5, mode) {
+          var fd = fs7.openSync(path5, constants.O_WRONLY | constants.O_SYMLINK, mode);
           var threw = true;
           var ret;
           try {
@@ -3551,8 +3543,8 @@ var require_polyfills = __commonJS({
       }
       function patchLutimes(fs7) {
         if (constants.hasOwnProperty("O_SYMLINK") && fs7.futimes) {
-          fs7.lutimes = function(path7, at, mt, cb) {
-            fs7.open(path7, constants.O_SYMLINK, function(er, fd) {
+          fs7.lutimes = function(path5, at, mt, cb) {
+            fs7.open(path5, constants.O_SYMLINK, function(er, fd) {
               if (er) {
                 if (cb) cb(er);
                 return;
@@ -3564,8 +3556,8 @@ var require_polyfills = __commonJS({
               });
             });
           };
-          fs7.lutimesSync = function(path7, at, mt) {
-            var fd = fs7.openSync(path7, constants.O_SYMLINK);
+          fs7.lutimesSync = function(path5, at, mt) {
+            var fd = fs7.openSync(path5, constants.O_SYMLINK);
             var ret;
             var threw = true;
             try {
@@ -3683,11 +3675,11 @@ var require_legacy_streams = __commonJS({
         ReadStream,
         WriteStream
       };
-      function ReadStream(path7, options) {
-        if (!(this instanceof ReadStream)) return new ReadStream(path7, options);
+      function ReadStream(path5, options) {
+        if (!(this instanceof ReadStream)) return new ReadStream(path5, options);
         Stream2.call(this);
         var self2 = this;
-        this.path = path7;
+        this.path = path5;
         this.fd = null;
         this.readable = true;
         this.paused = false;
@@ -3732,10 +3724,10 @@ var require_legacy_streams = __commonJS({
           self2._read();
         });
       }
-      function WriteStream(path7, options) {
-        if (!(this instanceof WriteStream)) return new WriteStream(path7, options);
+      function WriteStream(path5, options) {
+        if (!(this instanceof WriteStream)) return new WriteStream(path5, options);
         Stream2.call(this);
-        this.path = path7;
+        this.path = path5;
         this.fd = null;
         this.writable = true;
         this.flags = "w";
@@ -3874,18 +3866,18 @@ var require_graceful_fs = __commonJS({
     function patch(fs7) {
       polyfills(fs7);
       fs7.gracefulify = patch;
-      fs7.createReadStream = createReadStream3;
-      fs7.createWriteStream = createWriteStream4;
+      fs7.createReadStream = createReadStream2;
+      fs7.createWriteStream = createWriteStream2;
       var fs$readFile = fs7.readFile;
-      fs7.readFile = readFile2;
-      function readFile2(path7, options, cb) {
+      fs7.readFile = readFile;
+      function readFile(path5, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
-        return go$readFile(path7, options, cb);
-        function go$readFile(path8, options2, cb2, startTime) {
-          return fs$readFile(path8, options2, function(err) {
+        return go$readFile(path5, options, cb);
+        function go$readFile(path6, options2, cb2, startTime) {
+          return fs$readFile(path6, options2, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$readFile, [path8, options2, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$readFile, [path6, options2, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -3894,15 +3886,15 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$writeFile = fs7.writeFile;
-      fs7.writeFile = writeFile2;
-      function writeFile2(path7, data, options, cb) {
+      fs7.writeFile = writeFile;
+      function writeFile(path5, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
-        return go$writeFile(path7, data, options, cb);
-        function go$writeFile(path8, data2, options2, cb2, startTime) {
-          return fs$writeFile(path8, data2, options2, function(err) {
+        return go$writeFile(path5, data, options, cb);
+        function go$writeFile(path6, data2, options2, cb2, startTime) {
+          return fs$writeFile(path6, data2, options2, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$writeFile, [path8, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$writeFile, [path6, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -3913,14 +3905,14 @@ var require_graceful_fs = __commonJS({
       var fs$appendFile = fs7.appendFile;
       if (fs$appendFile)
         fs7.appendFile = appendFile;
-      function appendFile(path7, data, options, cb) {
+      function appendFile(path5, data, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
-        return go$appendFile(path7, data, options, cb);
-        function go$appendFile(path8, data2, options2, cb2, startTime) {
-          return fs$appendFile(path8, data2, options2, function(err) {
+        return go$appendFile(path5, data, options, cb);
+        function go$appendFile(path6, data2, options2, cb2, startTime) {
+          return fs$appendFile(path6, data2, options2, function(err) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$appendFile, [path8, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$appendFile, [path6, data2, options2, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -3949,33 +3941,33 @@ var require_graceful_fs = __commonJS({
         }
       }
       var fs$readdir = fs7.readdir;
-      fs7.readdir = readdir2;
+      fs7.readdir = readdir;
       var noReaddirOptionVersions = /^v[0-5]\./;
-      function readdir2(path7, options, cb) {
+      function readdir(path5, options, cb) {
         if (typeof options === "function")
           cb = options, options = null;
-        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path8, options2, cb2, startTime) {
-          return fs$readdir(path8, fs$readdirCallback(
-            path8,
+        var go$readdir = noReaddirOptionVersions.test(process.version) ? function go$readdir2(path6, options2, cb2, startTime) {
+          return fs$readdir(path6, fs$readdirCallback(
+            path6,
             options2,
             cb2,
             startTime
           ));
-        } : function go$readdir2(path8, options2, cb2, startTime) {
-          return fs$readdir(path8, options2, fs$readdirCallback(
-            path8,
+        } : function go$readdir2(path6, options2, cb2, startTime) {
+          return fs$readdir(path6, options2, fs$readdirCallback(
+            path6,
             options2,
             cb2,
             startTime
           ));
         };
-        return go$readdir(path7, options, cb);
-        function fs$readdirCallback(path8, options2, cb2, startTime) {
+        return go$readdir(path5, options, cb);
+        function fs$readdirCallback(path6, options2, cb2, startTime) {
           return function(err, files) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
               enqueue([
                 go$readdir,
-                [path8, options2, cb2],
+                [path6, options2, cb2],
                 err,
                 startTime || Date.now(),
                 Date.now()
@@ -4046,7 +4038,7 @@ var require_graceful_fs = __commonJS({
         enumerable: true,
         configurable: true
       });
-      function ReadStream(path7, options) {
+      function ReadStream(path5, options) {
         if (this instanceof ReadStream)
           return fs$ReadStream.apply(this, arguments), this;
         else
@@ -4066,7 +4058,7 @@ var require_graceful_fs = __commonJS({
           }
         });
       }
-      function WriteStream(path7, options) {
+      function WriteStream(path5, options) {
         if (this instanceof WriteStream)
           return fs$WriteStream.apply(this, arguments), this;
         else
@@ -4084,22 +4076,22 @@ var require_graceful_fs = __commonJS({
           }
         });
       }
-      function createReadStream3(path7, options) {
-        return new fs7.ReadStream(path7, options);
+      function createReadStream2(path5, options) {
+        return new fs7.ReadStream(path5, options);
       }
-      function createWriteStream4(path7, options) {
-        return new fs7.WriteStream(path7, options);
+      function createWriteStream2(path5, options) {
+        return new fs7.WriteStream(path5, options);
       }
       var fs$open = fs7.open;
       fs7.open = open;
-      function open(path7, flags, mode, cb) {
+      function open(path5, flags, mode, cb) {
         if (typeof mode === "function")
           cb = mode, mode = null;
-        return go$open(path7, flags, mode, cb);
-        function go$open(path8, flags2, mode2, cb2, startTime) {
-          return fs$open(path8, flags2, mode2, function(err, fd) {
+        return go$open(path5, flags, mode, cb);
+        function go$open(path6, flags2, mode2, cb2, startTime) {
+          return fs$open(path6, flags2, mode2, function(err, fd) {
             if (err && (err.code === "EMFILE" || err.code === "ENFILE"))
-              enqueue([go$open, [path8, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
+              enqueue([go$open, [path6, flags2, mode2, cb2], err, startTime || Date.now(), Date.now()]);
             else {
               if (typeof cb2 === "function")
                 cb2.apply(this, arguments);
@@ -6151,22 +6143,22 @@ var require_lazystream = __commonJS({
 // node_modules/normalize-path/index.js
 var require_normalize_path = __commonJS({
   "node_modules/normalize-path/index.js"(exports, module) {
-    module.exports = function(path7, stripTrailing) {
-      if (typeof path7 !== "string") {
+    module.exports = function(path5, stripTrailing) {
+      if (typeof path5 !== "string") {
         throw new TypeError("expected path to be a string");
       }
-      if (path7 === "\\" || path7 === "/") return "/";
-      var len = path7.length;
-      if (len <= 1) return path7;
+      if (path5 === "\\" || path5 === "/") return "/";
+      var len = path5.length;
+      if (len <= 1) return path5;
       var prefix2 = "";
-      if (len > 4 && path7[3] === "\\") {
-        var ch = path7[2];
-        if ((ch === "?" || ch === ".") && path7.slice(0, 2) === "\\\\") {
-          path7 = path7.slice(2);
+      if (len > 4 && path5[3] === "\\") {
+        var ch = path5[2];
+        if ((ch === "?" || ch === ".") && path5.slice(0, 2) === "\\\\") {
+          path5 = path5.slice(2);
           prefix2 = "//";
         }
       }
-      var segs = path7.split(/[/\\]+/);
+      var segs = path5.split(/[/\\]+/);
       if (stripTrailing !== false && segs[segs.length - 1] === "") {
         segs.pop();
       }
@@ -11976,7 +11968,7 @@ var require_pipeline = __commonJS({
         }
       }
     }
-    function pipeline3(...streams) {
+    function pipeline(...streams) {
       return pipelineImpl(streams, once2(popCallback(streams)));
     }
     function pipelineImpl(streams, callback, opts) {
@@ -12242,7 +12234,7 @@ var require_pipeline = __commonJS({
     }
     module.exports = {
       pipelineImpl,
-      pipeline: pipeline3
+      pipeline
     };
   }
 });
@@ -12251,7 +12243,7 @@ var require_pipeline = __commonJS({
 var require_compose = __commonJS({
   "node_modules/readable-stream/lib/internal/streams/compose.js"(exports, module) {
     "use strict";
-    var { pipeline: pipeline3 } = require_pipeline();
+    var { pipeline } = require_pipeline();
     var Duplex = require_duplex();
     var { destroyer } = require_destroy2();
     var {
@@ -12311,7 +12303,7 @@ var require_compose = __commonJS({
         }
       }
       const head = streams[0];
-      const tail = pipeline3(streams, onfinished);
+      const tail = pipeline(streams, onfinished);
       const writable = !!(isWritable(head) || isWritableStream(head) || isTransformStream(head));
       const readable = !!(isReadable(tail) || isReadableStream3(tail) || isTransformStream(tail));
       d = new Duplex({
@@ -12854,7 +12846,7 @@ var require_promises = __commonJS({
     var { pipelineImpl: pl } = require_pipeline();
     var { finished } = require_end_of_stream();
     require_stream2();
-    function pipeline3(...streams) {
+    function pipeline(...streams) {
       return new Promise2((resolve2, reject2) => {
         let signal;
         let end;
@@ -12882,7 +12874,7 @@ var require_promises = __commonJS({
     }
     module.exports = {
       finished,
-      pipeline: pipeline3
+      pipeline
     };
   }
 });
@@ -12902,7 +12894,7 @@ var require_stream2 = __commonJS({
     } = require_errors();
     var compose2 = require_compose();
     var { setDefaultHighWaterMark, getDefaultHighWaterMark } = require_state2();
-    var { pipeline: pipeline3 } = require_pipeline();
+    var { pipeline } = require_pipeline();
     var { destroyer } = require_destroy2();
     var eos = require_end_of_stream();
     var promises2 = require_promises();
@@ -12966,7 +12958,7 @@ var require_stream2 = __commonJS({
     Stream2.Duplex = require_duplex();
     Stream2.Transform = require_transform();
     Stream2.PassThrough = require_passthrough2();
-    Stream2.pipeline = pipeline3;
+    Stream2.pipeline = pipeline;
     var { addAbortSignal } = require_add_abort_signal();
     Stream2.addAbortSignal = addAbortSignal;
     Stream2.finished = eos;
@@ -12982,7 +12974,7 @@ var require_stream2 = __commonJS({
         return promises2;
       }
     });
-    ObjectDefineProperty(pipeline3, customPromisify, {
+    ObjectDefineProperty(pipeline, customPromisify, {
       __proto__: null,
       enumerable: true,
       get() {
@@ -14728,11 +14720,11 @@ var require_commonjs = __commonJS({
       return (f) => f.length === len && f !== "." && f !== "..";
     };
     var defaultPlatform = typeof process === "object" && process ? typeof process.env === "object" && process.env && process.env.__MINIMATCH_TESTING_PLATFORM__ || process.platform : "posix";
-    var path7 = {
+    var path5 = {
       win32: { sep: "\\" },
       posix: { sep: "/" }
     };
-    exports.sep = defaultPlatform === "win32" ? path7.win32.sep : path7.posix.sep;
+    exports.sep = defaultPlatform === "win32" ? path5.win32.sep : path5.posix.sep;
     exports.minimatch.sep = exports.sep;
     exports.GLOBSTAR = /* @__PURE__ */ Symbol("globstar **");
     exports.minimatch.GLOBSTAR = exports.GLOBSTAR;
@@ -18053,12 +18045,12 @@ var require_commonjs4 = __commonJS({
       /**
        * Get the Path object referenced by the string path, resolved from this Path
        */
-      resolve(path7) {
-        if (!path7) {
+      resolve(path5) {
+        if (!path5) {
           return this;
         }
-        const rootPath = this.getRootString(path7);
-        const dir2 = path7.substring(rootPath.length);
+        const rootPath = this.getRootString(path5);
+        const dir2 = path5.substring(rootPath.length);
         const dirParts = dir2.split(this.splitSep);
         const result = rootPath ? this.getRoot(rootPath).#resolveParts(dirParts) : this.#resolveParts(dirParts);
         return result;
@@ -18811,8 +18803,8 @@ var require_commonjs4 = __commonJS({
       /**
        * @internal
        */
-      getRootString(path7) {
-        return node_path_1.win32.parse(path7).root;
+      getRootString(path5) {
+        return node_path_1.win32.parse(path5).root;
       }
       /**
        * @internal
@@ -18859,8 +18851,8 @@ var require_commonjs4 = __commonJS({
       /**
        * @internal
        */
-      getRootString(path7) {
-        return path7.startsWith("/") ? "/" : "";
+      getRootString(path5) {
+        return path5.startsWith("/") ? "/" : "";
       }
       /**
        * @internal
@@ -18950,11 +18942,11 @@ var require_commonjs4 = __commonJS({
       /**
        * Get the depth of a provided path, string, or the cwd
        */
-      depth(path7 = this.cwd) {
-        if (typeof path7 === "string") {
-          path7 = this.cwd.resolve(path7);
+      depth(path5 = this.cwd) {
+        if (typeof path5 === "string") {
+          path5 = this.cwd.resolve(path5);
         }
-        return path7.depth();
+        return path5.depth();
       }
       /**
        * Return the cache of child entries.  Exposed so subclasses can create
@@ -19441,9 +19433,9 @@ var require_commonjs4 = __commonJS({
         process5();
         return results;
       }
-      chdir(path7 = this.cwd) {
+      chdir(path5 = this.cwd) {
         const oldCwd = this.cwd;
-        this.cwd = typeof path7 === "string" ? this.cwd.resolve(path7) : path7;
+        this.cwd = typeof path5 === "string" ? this.cwd.resolve(path5) : path5;
         this.cwd[setAsCwd](oldCwd);
       }
     };
@@ -19831,8 +19823,8 @@ var require_processor = __commonJS({
       }
       // match, absolute, ifdir
       entries() {
-        return [...this.store.entries()].map(([path7, n]) => [
-          path7,
+        return [...this.store.entries()].map(([path5, n]) => [
+          path5,
           !!(n & 2),
           !!(n & 1)
         ]);
@@ -20050,9 +20042,9 @@ var require_walker = __commonJS({
       signal;
       maxDepth;
       includeChildMatches;
-      constructor(patterns, path7, opts) {
+      constructor(patterns, path5, opts) {
         this.patterns = patterns;
-        this.path = path7;
+        this.path = path5;
         this.opts = opts;
         this.#sep = !opts.posix && opts.platform === "win32" ? "\\" : "/";
         this.includeChildMatches = opts.includeChildMatches !== false;
@@ -20071,11 +20063,11 @@ var require_walker = __commonJS({
           });
         }
       }
-      #ignored(path7) {
-        return this.seen.has(path7) || !!this.#ignore?.ignored?.(path7);
+      #ignored(path5) {
+        return this.seen.has(path5) || !!this.#ignore?.ignored?.(path5);
       }
-      #childrenIgnored(path7) {
-        return !!this.#ignore?.childrenIgnored?.(path7);
+      #childrenIgnored(path5) {
+        return !!this.#ignore?.childrenIgnored?.(path5);
       }
       // backpressure mechanism
       pause() {
@@ -20291,8 +20283,8 @@ var require_walker = __commonJS({
     exports.GlobUtil = GlobUtil;
     var GlobWalker = class extends GlobUtil {
       matches = /* @__PURE__ */ new Set();
-      constructor(patterns, path7, opts) {
-        super(patterns, path7, opts);
+      constructor(patterns, path5, opts) {
+        super(patterns, path5, opts);
       }
       matchEmit(e) {
         this.matches.add(e);
@@ -20330,8 +20322,8 @@ var require_walker = __commonJS({
     exports.GlobWalker = GlobWalker;
     var GlobStream = class extends GlobUtil {
       results;
-      constructor(patterns, path7, opts) {
-        super(patterns, path7, opts);
+      constructor(patterns, path5, opts) {
+        super(patterns, path5, opts);
         this.results = new minipass_1.Minipass({
           signal: this.signal,
           objectMode: true
@@ -20687,7 +20679,7 @@ var require_commonjs5 = __commonJS({
 var require_file = __commonJS({
   "node_modules/archiver-utils/file.js"(exports, module) {
     var fs6 = require_graceful_fs();
-    var path7 = __require("path");
+    var path5 = __require("path");
     var flatten = require_flatten();
     var difference = require_difference();
     var union = require_union();
@@ -20712,7 +20704,7 @@ var require_file = __commonJS({
       return result;
     };
     file.exists = function() {
-      var filepath = path7.join.apply(path7, arguments);
+      var filepath = path5.join.apply(path5, arguments);
       return fs6.existsSync(filepath);
     };
     file.expand = function(...args) {
@@ -20726,7 +20718,7 @@ var require_file = __commonJS({
       });
       if (options.filter) {
         matches = matches.filter(function(filepath) {
-          filepath = path7.join(options.cwd || "", filepath);
+          filepath = path5.join(options.cwd || "", filepath);
           try {
             if (typeof options.filter === "function") {
               return options.filter(filepath);
@@ -20743,7 +20735,7 @@ var require_file = __commonJS({
     file.expandMapping = function(patterns, destBase, options) {
       options = Object.assign({
         rename: function(destBase2, destPath) {
-          return path7.join(destBase2 || "", destPath);
+          return path5.join(destBase2 || "", destPath);
         }
       }, options);
       var files = [];
@@ -20751,14 +20743,14 @@ var require_file = __commonJS({
       file.expand(options, patterns).forEach(function(src) {
         var destPath = src;
         if (options.flatten) {
-          destPath = path7.basename(destPath);
+          destPath = path5.basename(destPath);
         }
         if (options.ext) {
           destPath = destPath.replace(/(\.[^\/]*)?$/, options.ext);
         }
         var dest = options.rename(destBase, destPath, options);
         if (options.cwd) {
-          src = path7.join(options.cwd, src);
+          src = path5.join(options.cwd, src);
         }
         dest = dest.replace(pathSeparatorRe, "/");
         src = src.replace(pathSeparatorRe, "/");
@@ -20840,7 +20832,7 @@ var require_file = __commonJS({
 var require_archiver_utils = __commonJS({
   "node_modules/archiver-utils/index.js"(exports, module) {
     var fs6 = require_graceful_fs();
-    var path7 = __require("path");
+    var path5 = __require("path");
     var isStream = require_is_stream();
     var lazystream = require_lazystream();
     var normalizePath = require_normalize_path();
@@ -20928,11 +20920,11 @@ var require_archiver_utils = __commonJS({
           if (!file) {
             return callback(null, results);
           }
-          filepath = path7.join(dirpath, file);
+          filepath = path5.join(dirpath, file);
           fs6.stat(filepath, function(err2, stats) {
             results.push({
               path: filepath,
-              relative: path7.relative(base, filepath).replace(/\\/g, "/"),
+              relative: path5.relative(base, filepath).replace(/\\/g, "/"),
               stats
             });
             if (stats && stats.isDirectory()) {
@@ -20994,7 +20986,7 @@ var require_core = __commonJS({
     var fs6 = __require("fs");
     var glob = require_readdir_glob();
     var async = (init_async(), __toCommonJS(async_exports));
-    var path7 = __require("path");
+    var path5 = __require("path");
     var util3 = require_archiver_utils();
     var inherits = __require("util").inherits;
     var ArchiverError = require_error();
@@ -21270,9 +21262,9 @@ var require_core = __commonJS({
         task.source = Buffer.concat([]);
       } else if (stats.isSymbolicLink() && this._moduleSupports("symlink")) {
         var linkPath = fs6.readlinkSync(task.filepath);
-        var dirName = path7.dirname(task.filepath);
+        var dirName = path5.dirname(task.filepath);
         task.data.type = "symlink";
-        task.data.linkname = path7.relative(dirName, path7.resolve(dirName, linkPath));
+        task.data.linkname = path5.relative(dirName, path5.resolve(dirName, linkPath));
         task.data.sourceType = "buffer";
         task.source = Buffer.concat([]);
       } else {
@@ -23864,7 +23856,7 @@ var require_streamx = __commonJS({
         fn().then((src) => {
           if (src === null) return out.end();
           if (out.destroying) return;
-          pipeline3(src, out, noop);
+          pipeline(src, out, noop);
         }).catch((err) => out.destroy(err));
         return out;
       }
@@ -24151,13 +24143,13 @@ var require_streamx = __commonJS({
     }
     function pipelinePromise(...streams) {
       return new Promise((resolve2, reject2) => {
-        return pipeline3(...streams, (err) => {
+        return pipeline(...streams, (err) => {
           if (err) return reject2(err);
           resolve2();
         });
       });
     }
-    function pipeline3(stream4, ...streams) {
+    function pipeline(stream4, ...streams) {
       const all = Array.isArray(stream4) ? [...stream4, ...streams] : [stream4, ...streams];
       const done = all.length && typeof all[all.length - 1] === "function" ? all.pop() : null;
       if (all.length < 2) throw StreamError.BAD_ARGUMENT("Pipeline requires at least 2 streams");
@@ -24255,7 +24247,7 @@ var require_streamx = __commonJS({
       return s._writev !== Writable.prototype._writev && s._writev !== Duplex.prototype._writev;
     }
     module.exports = {
-      pipeline: pipeline3,
+      pipeline,
       pipelinePromise,
       isStream,
       isStreamx,
@@ -32100,7 +32092,7 @@ var require_traverse = __commonJS({
       return options == null ? emptyNull : options;
     }
     function walk(root, cb) {
-      var path7 = [];
+      var path5 = [];
       var parents = [];
       var alive = true;
       var options = arguments.length > 2 ? arguments[2] : emptyNull;
@@ -32113,13 +32105,13 @@ var require_traverse = __commonJS({
         var state3 = {
           node,
           node_,
-          path: [].concat(path7),
+          path: [].concat(path5),
           parent: parents[parents.length - 1],
           parents,
-          key: path7[path7.length - 1],
+          key: path5[path5.length - 1],
           removedKeys: { __proto__: null },
-          isRoot: path7.length === 0,
-          level: path7.length,
+          isRoot: path5.length === 0,
+          level: path5.length,
           circular: null,
           update: function(x, stopHere) {
             if (!state3.isRoot && !wasSpliced(originalKey, splicedSiblings)) {
@@ -32222,7 +32214,7 @@ var require_traverse = __commonJS({
               return;
             }
             var key = shiftedKey(listedKey, splicedChildren);
-            path7[path7.length] = key;
+            path5[path5.length] = key;
             if (modifiers.pre) {
               modifiers.pre.call(state3, state3.node[key], key);
             }
@@ -32238,7 +32230,7 @@ var require_traverse = __commonJS({
             if (modifiers.post) {
               modifiers.post.call(state3, child);
             }
-            path7.pop();
+            path5.pop();
           });
           parents.pop();
         }
@@ -33420,11 +33412,11 @@ var require_unzip_stream = __commonJS({
           return requiredLength;
         case states.CENTRAL_DIRECTORY_FILE_HEADER_SUFFIX:
           var isUtf8 = (this.parsedEntity.flags & 2048) !== 0;
-          var path7 = this._decodeString(chunk.slice(0, this.parsedEntity.fileNameLength), isUtf8);
+          var path5 = this._decodeString(chunk.slice(0, this.parsedEntity.fileNameLength), isUtf8);
           var extraDataBuffer = chunk.slice(this.parsedEntity.fileNameLength, this.parsedEntity.fileNameLength + this.parsedEntity.extraFieldLength);
           var extra = this._readExtraFields(extraDataBuffer);
           if (extra && extra.parsed && extra.parsed.path && !isUtf8) {
-            path7 = extra.parsed.path;
+            path5 = extra.parsed.path;
           }
           this.parsedEntity.extra = extra.parsed;
           var isUnix = (this.parsedEntity.versionMadeBy & 65280) >> 8 === 3;
@@ -33436,7 +33428,7 @@ var require_unzip_stream = __commonJS({
           }
           if (this.options.debug) {
             const debugObj2 = Object.assign({}, this.parsedEntity, {
-              path: path7,
+              path: path5,
               flags: "0x" + this.parsedEntity.flags.toString(16),
               unixAttrs: unixAttrs && "0" + unixAttrs.toString(8),
               isSymlink,
@@ -33873,7 +33865,7 @@ var require_parser_stream = __commonJS({
 // node_modules/mkdirp/index.js
 var require_mkdirp = __commonJS({
   "node_modules/mkdirp/index.js"(exports, module) {
-    var path7 = __require("path");
+    var path5 = __require("path");
     var fs6 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -33893,7 +33885,7 @@ var require_mkdirp = __commonJS({
       var cb = f || /* istanbul ignore next */
       function() {
       };
-      p = path7.resolve(p);
+      p = path5.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -33901,8 +33893,8 @@ var require_mkdirp = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            if (path7.dirname(p) === p) return cb(er);
-            mkdirP(path7.dirname(p), opts, function(er2, made2) {
+            if (path5.dirname(p) === p) return cb(er);
+            mkdirP(path5.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -33911,8 +33903,8 @@ var require_mkdirp = __commonJS({
           // there already.  If so, then hooray!  If not, then something
           // is borked.
           default:
-            xfs.stat(p, function(er2, stat2) {
-              if (er2 || !stat2.isDirectory()) cb(er, made);
+            xfs.stat(p, function(er2, stat) {
+              if (er2 || !stat.isDirectory()) cb(er, made);
               else cb(null, made);
             });
             break;
@@ -33929,27 +33921,27 @@ var require_mkdirp = __commonJS({
         mode = _0777;
       }
       if (!made) made = null;
-      p = path7.resolve(p);
+      p = path5.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path7.dirname(p), opts, made);
+            made = sync(path5.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
           // there already.  If so, then hooray!  If not, then something
           // is borked.
           default:
-            var stat2;
+            var stat;
             try {
-              stat2 = xfs.statSync(p);
+              stat = xfs.statSync(p);
             } catch (err1) {
               throw err0;
             }
-            if (!stat2.isDirectory()) throw err0;
+            if (!stat.isDirectory()) throw err0;
             break;
         }
       }
@@ -33962,7 +33954,7 @@ var require_mkdirp = __commonJS({
 var require_extract2 = __commonJS({
   "node_modules/unzip-stream/lib/extract.js"(exports, module) {
     var fs6 = __require("fs");
-    var path7 = __require("path");
+    var path5 = __require("path");
     var util3 = __require("util");
     var mkdirp = require_mkdirp();
     var Transform3 = __require("stream").Transform;
@@ -34004,8 +33996,8 @@ var require_extract2 = __commonJS({
     };
     Extract.prototype._processEntry = function(entry) {
       var self2 = this;
-      var destPath = path7.join(this.opts.path, entry.path);
-      var directory = entry.isDirectory ? destPath : path7.dirname(destPath);
+      var destPath = path5.join(this.opts.path, entry.path);
+      var directory = entry.isDirectory ? destPath : path5.dirname(destPath);
       this.unfinishedEntries++;
       var writeFileFn = function() {
         var pipedStream = fs6.createWriteStream(destPath);
@@ -35371,7 +35363,7 @@ var require_light = __commonJS({
 });
 
 // src/collect/main.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes } from "node:crypto";
 
 // node_modules/@actions/artifact/lib/internal/shared/config.js
 import os from "os";
@@ -39572,13 +39564,13 @@ These characters are not allowed in the artifact name due to limitations with ce
   }
   info(`Artifact name is valid!`);
 }
-function validateFilePath(path7) {
-  if (!path7) {
+function validateFilePath(path5) {
+  if (!path5) {
     throw new Error(`Provided file path input during validation is empty`);
   }
   for (const [invalidCharacterKey, errorMessageForCharacter] of invalidArtifactFilePathCharacters) {
-    if (path7.includes(invalidCharacterKey)) {
-      throw new Error(`The path for one of the files in artifact is not valid: ${path7}. Contains the following character: ${errorMessageForCharacter}
+    if (path5.includes(invalidCharacterKey)) {
+      throw new Error(`The path for one of the files in artifact is not valid: ${path5}. Contains the following character: ${errorMessageForCharacter}
           
 Invalid characters include: ${Array.from(invalidArtifactFilePathCharacters.values()).toString()}
           
@@ -40427,12 +40419,12 @@ var HttpPipeline = class _HttpPipeline {
   }
   sendRequest(httpClient, request) {
     const policies = this.getOrderedPolicies();
-    const pipeline3 = policies.reduceRight((next, policy) => {
+    const pipeline = policies.reduceRight((next, policy) => {
       return (req) => {
         return policy.sendRequest(req, next);
       };
     }, (req) => httpClient.sendRequest(req));
-    return pipeline3(request);
+    return pipeline(request);
   }
   getOrderedPolicies() {
     if (!this._orderedPolicies) {
@@ -42393,31 +42385,31 @@ function wrapAbortSignalLikePolicy() {
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/createPipelineFromOptions.js
 function createPipelineFromOptions2(options) {
-  const pipeline3 = createEmptyPipeline2();
+  const pipeline = createEmptyPipeline2();
   if (isNodeLike2) {
     if (options.agent) {
-      pipeline3.addPolicy(agentPolicy2(options.agent));
+      pipeline.addPolicy(agentPolicy2(options.agent));
     }
     if (options.tlsOptions) {
-      pipeline3.addPolicy(tlsPolicy2(options.tlsOptions));
+      pipeline.addPolicy(tlsPolicy2(options.tlsOptions));
     }
-    pipeline3.addPolicy(proxyPolicy2(options.proxyOptions));
-    pipeline3.addPolicy(decompressResponsePolicy2());
+    pipeline.addPolicy(proxyPolicy2(options.proxyOptions));
+    pipeline.addPolicy(decompressResponsePolicy2());
   }
-  pipeline3.addPolicy(wrapAbortSignalLikePolicy());
-  pipeline3.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
-  pipeline3.addPolicy(userAgentPolicy2(options.userAgentOptions));
-  pipeline3.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
-  pipeline3.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
-  pipeline3.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
-  pipeline3.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
+  pipeline.addPolicy(wrapAbortSignalLikePolicy());
+  pipeline.addPolicy(formDataPolicy2(), { beforePolicies: [multipartPolicyName2] });
+  pipeline.addPolicy(userAgentPolicy2(options.userAgentOptions));
+  pipeline.addPolicy(setClientRequestIdPolicy(options.telemetryOptions?.clientRequestIdHeaderName));
+  pipeline.addPolicy(multipartPolicy2(), { afterPhase: "Deserialize" });
+  pipeline.addPolicy(defaultRetryPolicy2(options.retryOptions), { phase: "Retry" });
+  pipeline.addPolicy(tracingPolicy({ ...options.userAgentOptions, ...options.loggingOptions }), {
     afterPhase: "Retry"
   });
   if (isNodeLike2) {
-    pipeline3.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
+    pipeline.addPolicy(redirectPolicy2(options.redirectOptions), { afterPhase: "Retry" });
   }
-  pipeline3.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
-  return pipeline3;
+  pipeline.addPolicy(logPolicy2(options.loggingOptions), { afterPhase: "Sign" });
+  return pipeline;
 }
 
 // node_modules/@azure/core-rest-pipeline/dist/esm/defaultHttpClient.js
@@ -42744,8 +42736,8 @@ function createDisableKeepAlivePolicy() {
     }
   };
 }
-function pipelineContainsDisableKeepAlivePolicy(pipeline3) {
-  return pipeline3.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
+function pipelineContainsDisableKeepAlivePolicy(pipeline) {
+  return pipeline.getOrderedPolicies().some((policy) => policy.name === disableKeepAlivePolicyName);
 }
 
 // node_modules/@azure/core-client/dist/esm/base64.js
@@ -44000,18 +43992,18 @@ function prepareXMLRootList(obj, elementName, xmlNamespaceKey, xmlNamespace) {
 
 // node_modules/@azure/core-client/dist/esm/pipeline.js
 function createClientPipeline(options = {}) {
-  const pipeline3 = createPipelineFromOptions2(options ?? {});
+  const pipeline = createPipelineFromOptions2(options ?? {});
   if (options.credentialOptions) {
-    pipeline3.addPolicy(bearerTokenAuthenticationPolicy({
+    pipeline.addPolicy(bearerTokenAuthenticationPolicy({
       credential: options.credentialOptions.credential,
       scopes: options.credentialOptions.credentialScopes
     }));
   }
-  pipeline3.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
-  pipeline3.addPolicy(deserializationPolicy(options.deserializationOptions), {
+  pipeline.addPolicy(serializationPolicy(options.serializationOptions), { phase: "Serialize" });
+  pipeline.addPolicy(deserializationPolicy(options.deserializationOptions), {
     phase: "Deserialize"
   });
-  return pipeline3;
+  return pipeline;
 }
 
 // node_modules/@azure/core-client/dist/esm/httpClientCache.js
@@ -44036,15 +44028,15 @@ function getRequestUrl(baseUri, operationSpec, operationArguments, fallbackObjec
   let isAbsolutePath = false;
   let requestUrl = replaceAll(baseUri, urlReplacements);
   if (operationSpec.path) {
-    let path7 = replaceAll(operationSpec.path, urlReplacements);
-    if (operationSpec.path === "/{nextLink}" && path7.startsWith("/")) {
-      path7 = path7.substring(1);
+    let path5 = replaceAll(operationSpec.path, urlReplacements);
+    if (operationSpec.path === "/{nextLink}" && path5.startsWith("/")) {
+      path5 = path5.substring(1);
     }
-    if (isAbsoluteUrl(path7)) {
-      requestUrl = path7;
+    if (isAbsoluteUrl(path5)) {
+      requestUrl = path5;
       isAbsolutePath = true;
     } else {
-      requestUrl = appendPath(requestUrl, path7);
+      requestUrl = appendPath(requestUrl, path5);
     }
   }
   const { queryParams, sequenceParams } = calculateQueryParameters(operationSpec, operationArguments, fallbackObject);
@@ -44090,9 +44082,9 @@ function appendPath(url2, pathToAppend) {
   }
   const searchStart = pathToAppend.indexOf("?");
   if (searchStart !== -1) {
-    const path7 = pathToAppend.substring(0, searchStart);
+    const path5 = pathToAppend.substring(0, searchStart);
     const search = pathToAppend.substring(searchStart + 1);
-    newPath = newPath + path7;
+    newPath = newPath + path5;
     if (search) {
       parsedUrl.search = parsedUrl.search ? `${parsedUrl.search}&${search}` : search;
     }
@@ -45355,11 +45347,11 @@ var NativeCRC64 = (() => {
       throw new Error("Module.ENVIRONMENT has been deprecated. To force the environment, use the ENVIRONMENT compile-time option (for example, -sENVIRONMENT=web or -sENVIRONMENT=node)");
     }
     var scriptDirectory = "";
-    function locateFile(path7) {
+    function locateFile(path5) {
       if (Module["locateFile"]) {
-        return Module["locateFile"](path7, scriptDirectory);
+        return Module["locateFile"](path5, scriptDirectory);
       }
-      return scriptDirectory + path7;
+      return scriptDirectory + path5;
     }
     var read_, readAsync, readBinary, setWindowTitle;
     function logExceptionOnExit(e) {
@@ -48933,9 +48925,9 @@ var StorageSharedKeyCredentialPolicy = class extends CredentialPolicy {
    * @param request -
    */
   getCanonicalizedResourceString(request) {
-    const path7 = getURLPath(request.url) || "/";
+    const path5 = getURLPath(request.url) || "/";
     let canonicalizedResourceString = "";
-    canonicalizedResourceString += `/${this.factory.accountName}${path7}`;
+    canonicalizedResourceString += `/${this.factory.accountName}${path5}`;
     const queries = getURLQueries(request.url);
     const lowercaseQueries = {};
     if (queries) {
@@ -49417,9 +49409,9 @@ function storageSharedKeyCredentialPolicy(options) {
     return canonicalizedHeadersStringToSign;
   }
   function getCanonicalizedResourceString(request) {
-    const path7 = getURLPath(request.url) || "/";
+    const path5 = getURLPath(request.url) || "/";
     let canonicalizedResourceString = "";
-    canonicalizedResourceString += `/${options.accountName}${path7}`;
+    canonicalizedResourceString += `/${options.accountName}${path5}`;
     const queries = getURLQueries(request.url);
     const lowercaseQueries = {};
     if (queries) {
@@ -49689,11 +49681,11 @@ var PathStylePorts2 = [
 ];
 
 // node_modules/@azure/storage-blob/dist/esm/Pipeline.js
-function isPipelineLike(pipeline3) {
-  if (!pipeline3 || typeof pipeline3 !== "object") {
+function isPipelineLike(pipeline) {
+  if (!pipeline || typeof pipeline !== "object") {
     return false;
   }
-  const castPipeline = pipeline3;
+  const castPipeline = pipeline;
   return Array.isArray(castPipeline.factories) && typeof castPipeline.options === "object" && typeof castPipeline.toServiceClientOptions === "function";
 }
 var Pipeline = class {
@@ -49732,11 +49724,11 @@ function newPipeline(credential, pipelineOptions = {}) {
   if (!credential) {
     credential = new AnonymousCredential();
   }
-  const pipeline3 = new Pipeline([], pipelineOptions);
-  pipeline3._credential = credential;
-  return pipeline3;
+  const pipeline = new Pipeline([], pipelineOptions);
+  pipeline._credential = credential;
+  return pipeline;
 }
-function processDownlevelPipeline(pipeline3) {
+function processDownlevelPipeline(pipeline) {
   const knownFactoryFunctions = [
     isAnonymousCredential,
     isStorageSharedKeyCredential,
@@ -49746,8 +49738,8 @@ function processDownlevelPipeline(pipeline3) {
     isStorageTelemetryPolicyFactory,
     isCoreHttpPolicyFactory
   ];
-  if (pipeline3.factories.length) {
-    const novelFactories = pipeline3.factories.filter((factory) => {
+  if (pipeline.factories.length) {
+    const novelFactories = pipeline.factories.filter((factory) => {
       return !knownFactoryFunctions.some((knownFactory) => knownFactory(factory));
     });
     if (novelFactories.length) {
@@ -49760,14 +49752,14 @@ function processDownlevelPipeline(pipeline3) {
   }
   return void 0;
 }
-function getCoreClientOptions(pipeline3) {
-  const { httpClient: v1Client, ...restOptions } = pipeline3.options;
-  let httpClient = pipeline3._coreHttpClient;
+function getCoreClientOptions(pipeline) {
+  const { httpClient: v1Client, ...restOptions } = pipeline.options;
+  let httpClient = pipeline._coreHttpClient;
   if (!httpClient) {
     httpClient = v1Client ? convertHttpClient(v1Client) : getCachedDefaultHttpClient2();
-    pipeline3._coreHttpClient = httpClient;
+    pipeline._coreHttpClient = httpClient;
   }
-  let corePipeline = pipeline3._corePipeline;
+  let corePipeline = pipeline._corePipeline;
   if (!corePipeline) {
     const packageDetails = `azsdk-js-azure-storage-blob/${SDK_VERSION3}`;
     const userAgentPrefix = restOptions.userAgentOptions && restOptions.userAgentOptions.userAgentPrefix ? `${restOptions.userAgentOptions.userAgentPrefix} ${packageDetails}` : `${packageDetails}`;
@@ -49808,11 +49800,11 @@ function getCoreClientOptions(pipeline3) {
     corePipeline.addPolicy(storageRetryPolicy(restOptions.retryOptions), { phase: "Retry" });
     corePipeline.addPolicy(storageRequestFailureDetailsParserPolicy());
     corePipeline.addPolicy(storageBrowserPolicy());
-    const downlevelResults = processDownlevelPipeline(pipeline3);
+    const downlevelResults = processDownlevelPipeline(pipeline);
     if (downlevelResults) {
       corePipeline.addPolicy(downlevelResults.wrappedPolicies, downlevelResults.afterRetry ? { afterPhase: "Retry" } : void 0);
     }
-    const credential = getCredentialFromPipeline(pipeline3);
+    const credential = getCredentialFromPipeline(pipeline);
     if (isTokenCredential(credential)) {
       corePipeline.addPolicy(bearerTokenAuthenticationPolicy({
         credential,
@@ -49825,7 +49817,7 @@ function getCoreClientOptions(pipeline3) {
         accountKey: credential.accountKey
       }), { phase: "Sign" });
     }
-    pipeline3._corePipeline = corePipeline;
+    pipeline._corePipeline = corePipeline;
   }
   return {
     ...restOptions,
@@ -49834,12 +49826,12 @@ function getCoreClientOptions(pipeline3) {
     pipeline: corePipeline
   };
 }
-function getCredentialFromPipeline(pipeline3) {
-  if (pipeline3._credential) {
-    return pipeline3._credential;
+function getCredentialFromPipeline(pipeline) {
+  if (pipeline._credential) {
+    return pipeline._credential;
   }
   let credential = new AnonymousCredential();
-  for (const factory of pipeline3.factories) {
+  for (const factory of pipeline.factories) {
     if (isTokenCredential(factory.credential)) {
       credential = factory.credential;
     } else if (isStorageSharedKeyCredential(factory)) {
@@ -63518,10 +63510,10 @@ var StorageContextClient = class extends StorageClient {
 // node_modules/@azure/storage-blob/dist/esm/utils/utils.common.js
 function escapeURLPath(url2) {
   const urlParsed = new URL(url2);
-  let path7 = urlParsed.pathname;
-  path7 = path7 || "/";
-  path7 = escape(path7);
-  urlParsed.pathname = path7;
+  let path5 = urlParsed.pathname;
+  path5 = path5 || "/";
+  path5 = escape(path5);
+  urlParsed.pathname = path5;
   return urlParsed.toString();
 }
 function getProxyUriFromDevConnString(connectionString) {
@@ -63606,9 +63598,9 @@ function escape(text) {
 }
 function appendToURLPath(url2, name) {
   const urlParsed = new URL(url2);
-  let path7 = urlParsed.pathname;
-  path7 = path7 ? path7.endsWith("/") ? `${path7}${name}` : `${path7}/${name}` : name;
-  urlParsed.pathname = path7;
+  let path5 = urlParsed.pathname;
+  path5 = path5 ? path5.endsWith("/") ? `${path5}${name}` : `${path5}/${name}` : name;
+  urlParsed.pathname = path5;
   return urlParsed.toString();
 }
 function setURLParameter2(url2, name, value) {
@@ -63931,13 +63923,13 @@ var StorageClient2 = class {
    * @param url - url to resource
    * @param pipeline - request policy pipeline.
    */
-  constructor(url2, pipeline3) {
+  constructor(url2, pipeline) {
     this.url = escapeURLPath(url2);
     this.accountName = getAccountNameFromUrl(url2);
-    this.pipeline = pipeline3;
-    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline3));
+    this.pipeline = pipeline;
+    this.storageClientContext = new StorageContextClient(this.url, getCoreClientOptions(pipeline));
     this.isHttps = iEqual(getURLScheme(this.url) || "", "https");
-    this.credential = getCredentialFromPipeline(pipeline3);
+    this.credential = getCredentialFromPipeline(pipeline);
     const storageClientContext = this.storageClientContext;
     storageClientContext.requestContentType = void 0;
   }
@@ -67688,22 +67680,22 @@ var BlobClient = class _BlobClient extends StorageClient2 {
   }
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
     options = options || {};
-    let pipeline3;
+    let pipeline;
     let url2;
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline = credentialOrPipelineOrContainerName;
       options = blobNameOrOptions;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -67715,20 +67707,20 @@ var BlobClient = class _BlobClient extends StorageClient2 {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline);
     ({ blobName: this._name, containerName: this._containerName } = this.getBlobAndContainerNamesFromUrl());
     this.blobContext = this.storageClientContext.blob;
     this._snapshot = getURLParameter(this.url, URLConstants2.Parameters.SNAPSHOT);
@@ -68742,21 +68734,21 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
    */
   appendBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline = credentialOrPipelineOrContainerName;
       options = blobNameOrOptions;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -68768,20 +68760,20 @@ var AppendBlobClient = class _AppendBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline);
     this.appendBlobContext = this.storageClientContext.appendBlob;
     this.blobClientConfig = options;
   }
@@ -69022,23 +69014,23 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
    */
   blockBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline = credentialOrPipelineOrContainerName;
       options = blobNameOrOptions;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       if (blobNameOrOptions && typeof blobNameOrOptions !== "string") {
         options = blobNameOrOptions;
       }
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -69050,20 +69042,20 @@ var BlockBlobClient = class _BlockBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline);
     this.blockBlobContext = this.storageClientContext.blockBlob;
     this._blobContext = this.storageClientContext.blob;
     this.blobClientConfig = options;
@@ -69649,21 +69641,21 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
    */
   pageBlobContext;
   constructor(urlOrConnectionString, credentialOrPipelineOrContainerName, blobNameOrOptions, options) {
-    let pipeline3;
+    let pipeline;
     let url2;
     options = options || {};
     if (isPipelineLike(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
-      pipeline3 = credentialOrPipelineOrContainerName;
+      pipeline = credentialOrPipelineOrContainerName;
       options = blobNameOrOptions;
     } else if (isNodeLike2 && credentialOrPipelineOrContainerName instanceof StorageSharedKeyCredential || credentialOrPipelineOrContainerName instanceof AnonymousCredential || isTokenCredential(credentialOrPipelineOrContainerName)) {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(credentialOrPipelineOrContainerName, options);
+      pipeline = newPipeline(credentialOrPipelineOrContainerName, options);
     } else if (!credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName !== "string") {
       url2 = urlOrConnectionString;
       options = blobNameOrOptions;
-      pipeline3 = newPipeline(new AnonymousCredential(), options);
+      pipeline = newPipeline(new AnonymousCredential(), options);
     } else if (credentialOrPipelineOrContainerName && typeof credentialOrPipelineOrContainerName === "string" && blobNameOrOptions && typeof blobNameOrOptions === "string") {
       const containerName = credentialOrPipelineOrContainerName;
       const blobName = blobNameOrOptions;
@@ -69675,20 +69667,20 @@ var PageBlobClient = class _PageBlobClient extends BlobClient {
           if (!options.proxyOptions) {
             options.proxyOptions = getDefaultProxySettings2(extractedCreds.proxyUri);
           }
-          pipeline3 = newPipeline(sharedKeyCredential, options);
+          pipeline = newPipeline(sharedKeyCredential, options);
         } else {
           throw new Error("Account connection string is only supported in Node.js environment");
         }
       } else if (extractedCreds.kind === "SASConnString") {
         url2 = appendToURLPath(appendToURLPath(extractedCreds.url, encodeURIComponent(containerName)), encodeURIComponent(blobName)) + "?" + extractedCreds.accountSas;
-        pipeline3 = newPipeline(new AnonymousCredential(), options);
+        pipeline = newPipeline(new AnonymousCredential(), options);
       } else {
         throw new Error("Connection string must be either an Account connection string or a SAS connection string");
       }
     } else {
       throw new Error("Expecting non-empty strings for containerName and blobName parameters");
     }
-    super(url2, pipeline3);
+    super(url2, pipeline);
     this.pageBlobContext = this.storageClientContext.pageBlob;
     this.blobClientConfig = options;
   }
@@ -70852,10 +70844,10 @@ var scrubQueryParameters = (url2) => {
   parsed.search = "";
   return parsed.toString();
 };
-function exists(path7) {
+function exists(path5) {
   return __awaiter6(this, void 0, void 0, function* () {
     try {
-      yield fs5.access(path7);
+      yield fs5.access(path5);
       return true;
     } catch (error2) {
       if (error2.code === "ENOENT") {
@@ -71066,17 +71058,17 @@ function requestLog(octokit) {
     octokit.log.debug("request", options);
     const start = Date.now();
     const requestOptions = octokit.request.endpoint.parse(options);
-    const path7 = requestOptions.url.replace(options.baseUrl, "");
+    const path5 = requestOptions.url.replace(options.baseUrl, "");
     return request(options).then((response) => {
       const requestId2 = response.headers["x-github-request-id"];
       octokit.log.info(
-        `${requestOptions.method} ${path7} - ${response.status} with id ${requestId2} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path5} - ${response.status} with id ${requestId2} in ${Date.now() - start}ms`
       );
       return response;
     }).catch((error2) => {
       const requestId2 = error2.response?.headers["x-github-request-id"] || "UNKNOWN";
       octokit.log.error(
-        `${requestOptions.method} ${path7} - ${error2.status} with id ${requestId2} in ${Date.now() - start}ms`
+        `${requestOptions.method} ${path5} - ${error2.status} with id ${requestId2} in ${Date.now() - start}ms`
       );
       throw error2;
     });
@@ -71662,711 +71654,8 @@ async function uploadResults(opts) {
   }
 }
 
-// src/collect/collect.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { createReadStream as createReadStream2, createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir2, readFile, readdir, rm as rm2, stat, writeFile } from "node:fs/promises";
-import path5 from "node:path";
-import { pipeline as pipeline2 } from "node:stream/promises";
-
-// src/collect/download.ts
-import { createHash as createHash3, randomBytes } from "node:crypto";
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import http2 from "node:http";
-import https2 from "node:https";
-import { mkdir, rename, rm } from "node:fs/promises";
-import path4 from "node:path";
-import { pipeline } from "node:stream/promises";
-var Limiter = class {
-  active = 0;
-  waiting = [];
-  limit;
-  constructor(limit) {
-    this.limit = Math.max(1, limit);
-  }
-  async run(task) {
-    if (this.active >= this.limit) await new Promise((resolve2) => this.waiting.push(resolve2));
-    else this.active += 1;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active -= 1;
-    }
-  }
-};
-function remoteObject(f) {
-  const m = f.metadata;
-  return {
-    name: f.name,
-    size: Number(m.size ?? 0),
-    ...typeof m.crc32c === "string" ? { crc32c: m.crc32c } : {},
-    ...typeof m.md5Hash === "string" ? { md5Hash: m.md5Hash } : {},
-    ...m.generation !== void 0 ? { generation: String(m.generation) } : {}
-  };
-}
-async function listObjects(bucket, prefix2, delimiter2) {
-  const objects = [];
-  const prefixes = [];
-  let pageToken;
-  do {
-    let page;
-    try {
-      page = await bucket.getFiles({
-        prefix: prefix2,
-        autoPaginate: false,
-        maxResults: 1e3,
-        ...delimiter2 ? { delimiter: delimiter2 } : {},
-        ...pageToken ? { pageToken } : {}
-      });
-    } catch (err) {
-      throw new GcpError(`list gs://${bucket.name}/${prefix2}`, classifyError(err));
-    }
-    const [files, next, response] = page;
-    for (const f of files) objects.push(remoteObject(f));
-    const more = response?.prefixes;
-    if (Array.isArray(more)) {
-      for (const p of more) if (typeof p === "string") prefixes.push(p);
-    }
-    pageToken = next?.pageToken || void 0;
-  } while (pageToken);
-  return { objects, prefixes };
-}
-var Mismatch = class extends Error {
-};
-var STALL_MS = 6e4;
-async function apiError(res) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of res) {
-    if (size < 64 * 1024) chunks.push(chunk);
-    size += chunk.length;
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  let message = `HTTP ${res.statusCode}`;
-  let errors;
-  try {
-    const body2 = JSON.parse(text);
-    if (typeof body2.error?.message === "string") message = `${message}: ${body2.error.message}`;
-    errors = body2.error?.errors;
-  } catch {
-    if (text) message = `${message}: ${text.slice(0, 200)}`;
-  }
-  return Object.assign(new Error(message), { code: res.statusCode, errors });
-}
-var Downloader = class {
-  stats = { requests: 0, retries: 0, bytes: 0 };
-  storage;
-  bucket;
-  limiter;
-  maxTries;
-  backoffMs;
-  tempDir;
-  agent;
-  constructor(storage, bucket, opts) {
-    this.storage = storage;
-    this.bucket = bucket;
-    this.limiter = new Limiter(opts.concurrency);
-    this.maxTries = opts.maxTries ?? 4;
-    this.backoffMs = opts.backoffMs ?? 250;
-    this.tempDir = opts.tempDir;
-  }
-  /** Downloads `obj` (the generation listed) to `dest`, verified; waits for a free slot first. */
-  fetch(obj, dest) {
-    return this.limiter.run(() => this.fetchWithRetries(obj, dest));
-  }
-  async fetchWithRetries(obj, dest) {
-    let last = "";
-    let lastKind = "download";
-    for (let tryNo = 1; tryNo <= this.maxTries; tryNo++) {
-      if (tryNo > 1) {
-        this.stats.retries += 1;
-        const wait = this.backoffMs * 2 ** (tryNo - 2);
-        await new Promise((r) => setTimeout(r, wait + Math.random() * wait * 0.5));
-      }
-      try {
-        const verified = await this.fetchOnce(obj, dest);
-        return { ok: true, size: obj.size, verified, tries: tryNo };
-      } catch (err) {
-        if (isLocalDiskError(err)) throw err;
-        if (err instanceof Mismatch) {
-          last = err.message;
-          lastKind = "checksum";
-          continue;
-        }
-        const f = classifyError(err);
-        if (f.kind === "not-found") {
-          return {
-            ok: false,
-            kind: "vanished",
-            message: `gs://${this.bucket}/${obj.name} changed or was deleted while collecting (generation ${obj.generation ?? "?"} is gone)`,
-            tries: tryNo
-          };
-        }
-        last = f.message;
-        lastKind = "download";
-        if (f.kind === "permission" || f.kind === "invalid") break;
-      }
-    }
-    return { ok: false, kind: lastKind, message: last, tries: this.maxTries };
-  }
-  /**
-   * Starts the media download of one object generation. Not File#createReadStream: on an error status it
-   * throws from inside an event handler (teeny-request pipes into the stream it has just destroyed), which
-   * ends the whole process rather than the one download; and plain HTTP keeps the stored bytes (no
-   * transparent gunzip) at about twice the speed of the library's fetch layer.
-   */
-  async open(obj) {
-    const url2 = new URL(
-      `${this.storage.baseUrl}/b/${encodeURIComponent(this.bucket)}/o/${encodeURIComponent(obj.name)}`
-    );
-    url2.searchParams.set("alt", "media");
-    if (obj.generation) url2.searchParams.set("generation", obj.generation);
-    const auth = await this.storage.authClient.getRequestHeaders(url2.href);
-    const headers = { "accept-encoding": "gzip" };
-    auth.forEach((value, key) => headers[key] = value);
-    const secure = url2.protocol === "https:";
-    this.agent ??= secure ? new https2.Agent({ keepAlive: true, maxSockets: this.limiter.limit, proxyEnv: process.env }) : new http2.Agent({ keepAlive: true, maxSockets: this.limiter.limit, proxyEnv: process.env });
-    const res = await new Promise((resolve2, reject2) => {
-      const req = (secure ? https2 : http2).request(url2, { headers, agent: this.agent }, resolve2);
-      req.on("error", reject2);
-      req.setTimeout(STALL_MS, () => req.destroy(new Error(`ETIMEDOUT: no data for ${STALL_MS / 1e3} s`)));
-      req.end();
-    });
-    if (res.statusCode === 200) return res;
-    throw await apiError(res);
-  }
-  /** Closes the kept-alive connections. */
-  close() {
-    this.agent?.destroy();
-  }
-  async fetchOnce(obj, dest) {
-    this.stats.requests += 1;
-    const source = await this.open(obj);
-    const md5 = obj.md5Hash ? createHash3("md5") : void 0;
-    const crc = !md5 && obj.crc32c ? new CRC32C() : void 0;
-    const expected = obj.size;
-    let bytes = 0;
-    const tmp = path4.join(this.tempDir, randomBytes(12).toString("hex"));
-    try {
-      await pipeline(
-        source,
-        async function* (chunks) {
-          for await (const chunk of chunks) {
-            const buf = chunk;
-            bytes += buf.length;
-            if (bytes > expected) throw new Mismatch(`more bytes than the ${expected} listed`);
-            if (md5) md5.update(buf);
-            else crc?.update(buf);
-            yield buf;
-          }
-        },
-        createWriteStream2(tmp, { flags: "wx" })
-      );
-      this.stats.bytes += bytes;
-      if (bytes !== expected) throw new Mismatch(`got ${bytes} of ${expected} bytes`);
-      if (md5) {
-        const got = md5.digest("base64");
-        if (got !== obj.md5Hash) throw new Mismatch(`MD5 ${got} does not match the object's ${obj.md5Hash}`);
-      } else if (crc) {
-        const got = crc.toString();
-        if (got !== obj.crc32c) throw new Mismatch(`CRC32C ${got} does not match the object's ${obj.crc32c}`);
-      }
-      await mkdir(path4.dirname(dest), { recursive: true });
-      await rename(tmp, dest);
-      return md5 ? "md5" : crc ? "crc32c" : "size";
-    } catch (err) {
-      await rm(tmp, { force: true });
-      if (err instanceof Mismatch) {
-        throw new Mismatch(`gs://${this.bucket}/${obj.name}: ${err.message}`);
-      }
-      throw err;
-    }
-  }
-};
-function isLocalDiskError(err) {
-  return !!err && typeof err === "object" && typeof err.path === "string";
-}
-
-// src/collect/paths.ts
-import { createHash as createHash4 } from "node:crypto";
-var ARTIFACT_UNSAFE = /[":<>|*?\u0000-\u001f\u007f]/g;
-var MAX_SEGMENT_BYTES = 255;
-function shortHash(text) {
-  return createHash4("sha256").update(text).digest("hex").slice(0, 8);
-}
-function describeChars(chars) {
-  return [...chars].map(
-    (c) => c.charCodeAt(0) < 32 || c === "\x7F" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : c
-  ).join(" ");
-}
-function shortenSegment(segment) {
-  if (Buffer.byteLength(segment) <= MAX_SEGMENT_BYTES) return segment;
-  const dot = segment.lastIndexOf(".");
-  const ext = dot > 0 && segment.length - dot <= 16 ? segment.slice(dot) : "";
-  let head = segment.slice(0, segment.length - ext.length);
-  const tail = `~${shortHash(segment)}${ext}`;
-  while (Buffer.byteLength(head) + Buffer.byteLength(tail) > MAX_SEGMENT_BYTES) head = head.slice(0, -1);
-  return `${head}${tail}`;
-}
-function decideRelativePath(name) {
-  if (name === "") return { kind: "refused", reason: "the name is empty" };
-  if (name.endsWith("/")) return { kind: "directory" };
-  if (name.includes("\\")) {
-    return {
-      kind: "refused",
-      reason: "it holds a backslash, a path separator on Windows that could escape the folder"
-    };
-  }
-  if (name.startsWith("/")) return { kind: "refused", reason: "it is an absolute path" };
-  const segments = name.split("/");
-  if (segments.some((s) => s === ".."))
-    return { kind: "refused", reason: "it climbs out of the folder with .." };
-  if (segments.some((s) => s === ".")) return { kind: "refused", reason: "it holds a . segment" };
-  if (segments.some((s) => s === ""))
-    return { kind: "refused", reason: "it holds an empty path segment (//)" };
-  const bad = new Set(name.match(ARTIFACT_UNSAFE) ?? []);
-  const cleaned = segments.map((s) => shortenSegment(s.replace(ARTIFACT_UNSAFE, "_")));
-  const path7 = cleaned.join("/");
-  if (path7 === name) return { kind: "ok", path: path7 };
-  const reasons = [];
-  if (bad.size > 0) reasons.push(`characters an artifact cannot hold (${describeChars(bad)}) became _`);
-  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES)) {
-    reasons.push(`a name segment over ${MAX_SEGMENT_BYTES} bytes was shortened`);
-  }
-  return { kind: "renamed", path: path7, reason: reasons.join("; ") };
-}
-function experimentDir(id) {
-  if (EXPERIMENT_ID.test(id) && id !== "manifest.json") return id;
-  const cleaned = id.replace(ARTIFACT_UNSAFE, "_").replace(/[/\\]/g, "_").replace(/^\.+/, "_").slice(0, 100);
-  return `${cleaned || "_"}~${shortHash(id)}`;
-}
-function withCounter(path7, n) {
-  const slash = path7.lastIndexOf("/");
-  const dot = path7.lastIndexOf(".");
-  if (dot > slash + 1) return `${path7.slice(0, dot)}~${n}${path7.slice(dot)}`;
-  return `${path7}~${n}`;
-}
-var PathAllocator = class {
-  files = /* @__PURE__ */ new Set();
-  dirs = /* @__PURE__ */ new Set();
-  constructor(reserved = []) {
-    for (const r of reserved) this.take(r);
-  }
-  clashes(path7) {
-    return this.files.has(path7) || this.dirs.has(path7);
-  }
-  parentIsFile(path7) {
-    const parts = path7.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (this.files.has(parts.slice(0, i).join("/"))) return true;
-    }
-    return false;
-  }
-  take(path7) {
-    this.files.add(path7);
-    const parts = path7.split("/");
-    for (let i = 1; i < parts.length; i++) this.dirs.add(parts.slice(0, i).join("/"));
-  }
-  /** The path, or a `~N` variant of it, now taken; undefined when a parent folder is taken by a file. */
-  allocate(path7) {
-    if (this.parentIsFile(path7)) return void 0;
-    if (!this.clashes(path7)) {
-      this.take(path7);
-      return path7;
-    }
-    for (let n = 2; n < 1e4; n++) {
-      const candidate = withCounter(path7, n);
-      if (!this.clashes(candidate)) {
-        this.take(candidate);
-        return candidate;
-      }
-    }
-    return void 0;
-  }
-  /**
-   * Decides and allocates a path for each name, unchanged names first. Returns one result per name, in the
-   * input order: the decision, with `path` replaced by the unique one when it had to change.
-   */
-  allocateAll(names) {
-    const decisions = names.map((n) => decideRelativePath(n));
-    const out = [...decisions];
-    const order = [...decisions.keys()].sort((a, b) => {
-      const ra = decisions[a].kind === "ok" ? 0 : 1;
-      const rb = decisions[b].kind === "ok" ? 0 : 1;
-      return ra - rb || a - b;
-    });
-    for (const i of order) {
-      const d = decisions[i];
-      if (d.kind !== "ok" && d.kind !== "renamed") continue;
-      const got = this.allocate(d.path);
-      if (got === void 0) {
-        out[i] = { kind: "refused", reason: `it clashes with another collected file at ${d.path}` };
-      } else if (got !== d.path) {
-        const why = `another file already has the name ${d.path}`;
-        out[i] = { kind: "renamed", path: got, reason: d.kind === "renamed" ? `${d.reason}; ${why}` : why };
-      }
-    }
-    return out;
-  }
-};
-
-// src/collect/collect.ts
-var MAX_STATUS_BYTES = 1024 * 1024;
-var MANIFEST = "manifest.json";
-var quiet = { info: () => void 0, warning: () => void 0 };
-async function prepareRoot(root) {
-  let entries;
-  try {
-    entries = await readdir(root);
-  } catch (err) {
-    const code = err.code;
-    if (code === "ENOTDIR") {
-      throw new ConfigurationError(`input path ${root} is a file; give a directory that does not exist yet`);
-    }
-    if (code !== "ENOENT") throw err;
-  }
-  if (entries && entries.length > 0) {
-    throw new ConfigurationError(
-      `input path ${root} already exists and is not empty; give a new directory for the results`
-    );
-  }
-  await mkdir2(root, { recursive: true });
-}
-function relName(name, prefix2) {
-  return name.startsWith(prefix2) ? name.slice(prefix2.length) : name;
-}
-function fileEntry(obj, relPath, verified) {
-  return {
-    path: relPath,
-    object: obj.name,
-    size: obj.size,
-    ...obj.crc32c ? { crc32c: obj.crc32c } : {},
-    ...obj.md5Hash ? { md5: obj.md5Hash } : {},
-    ...obj.generation ? { generation: obj.generation } : {},
-    verified
-  };
-}
-var WEAKER = { md5: 2, crc32c: 1, size: 0 };
-async function collectRun(opts) {
-  const started = Date.now();
-  const log3 = opts.log ?? quiet;
-  const root = path5.resolve(opts.root);
-  await prepareRoot(root);
-  const tempDir = path5.join(root, `.gce-matrix-partial-${randomBytes2(6).toString("hex")}`);
-  await mkdir2(tempDir);
-  const bucket = opts.storage.bucket(opts.location.bucket);
-  const downloader = new Downloader(opts.storage, opts.location.bucket, {
-    concurrency: opts.concurrency,
-    tempDir,
-    ...opts.maxTries !== void 0 ? { maxTries: opts.maxTries } : {},
-    ...opts.backoffMs !== void 0 ? { backoffMs: opts.backoffMs } : {}
-  });
-  const listings = new Limiter(opts.concurrency);
-  const written = [];
-  const runProblems = [];
-  try {
-    const base = `${runPrefix(opts.location)}experiments/`;
-    let found;
-    try {
-      found = await listObjects(bucket, base, "/");
-    } catch (err) {
-      throw explainAccess(err, opts.location.bucket);
-    }
-    for (const o of found.objects) {
-      runProblems.push({
-        kind: "unsafe-name",
-        object: o.name,
-        message: `an object directly under experiments/ belongs to no experiment; not collected`
-      });
-    }
-    const inBucket = found.prefixes.map((p) => p.slice(base.length, -1)).filter((id) => id.length > 0);
-    const present = new Set(inBucket);
-    const planned = opts.expected ? new Map(opts.expected.map((e) => [e.id, e])) : void 0;
-    const ids = [.../* @__PURE__ */ new Set([...(opts.expected ?? []).map((e) => e.id), ...inBucket])];
-    if (ids.length === 0) {
-      log3.warning(`No experiments found under gs://${opts.location.bucket}/${base} (and no plan given).`);
-    } else {
-      log3.info(
-        `Found ${inBucket.length} experiment(s) under gs://${opts.location.bucket}/${base}` + (planned ? `; the plan lists ${planned.size}.` : ".")
-      );
-    }
-    const dirs = new PathAllocator([MANIFEST]);
-    const work = ids.map((id) => {
-      const dir2 = dirs.allocate(experimentDir(id)) ?? `${experimentDir(id)}~${randomBytes2(4).toString("hex")}`;
-      return collectExperiment({
-        id,
-        dir: dir2,
-        expected: planned?.get(id),
-        planGiven: planned !== void 0,
-        inBucket: present.has(id),
-        ctx: {
-          bucket,
-          location: opts.location,
-          root,
-          downloader,
-          listings,
-          tempDir,
-          maxFileSize: opts.maxFileSize
-        }
-      });
-    });
-    const experiments = [];
-    for (const r of await Promise.all(work)) {
-      experiments.push(r.experiment);
-      written.push(...r.written);
-    }
-    const manifest = buildManifest({
-      location: opts.location,
-      experiments,
-      problems: runProblems,
-      collectedAt: /* @__PURE__ */ new Date()
-    });
-    const manifestPath = path5.join(root, MANIFEST);
-    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}
-`);
-    return {
-      manifest,
-      manifestPath,
-      files: [...written, manifestPath],
-      stats: { ...downloader.stats, durationMs: Date.now() - started }
-    };
-  } finally {
-    downloader.close();
-    await rm2(tempDir, { recursive: true, force: true });
-  }
-}
-function explainAccess(err, bucket) {
-  const f = err instanceof GcpError ? err.failure : classifyError(err);
-  if (f.kind === "not-found") {
-    return new ConfigurationError(
-      `input bucket: gs://${bucket} does not exist; check the name launch wrote to`
-    );
-  }
-  if (f.kind === "permission" || f.kind === "unauthenticated") {
-    return new ConfigurationError(
-      `input bucket: this identity cannot list gs://${bucket} (${f.message}); grant it roles/storage.objectViewer on the bucket`
-    );
-  }
-  return err instanceof Error ? err : new Error(String(err));
-}
-async function collectExperiment(job) {
-  const { id, dir: dir2, ctx } = job;
-  const names = experimentObjects(ctx.location, id);
-  const attemptsPrefix = `${names.base}attempts/`;
-  const [top, outputs, attempts] = job.inBucket ? await Promise.all([
-    ctx.listings.run(() => listObjects(ctx.bucket, names.base, "/")),
-    ctx.listings.run(() => listObjects(ctx.bucket, names.outputs)),
-    ctx.listings.run(() => listObjects(ctx.bucket, attemptsPrefix))
-  ]) : [void 0, void 0, void 0];
-  const files = [];
-  const problems = [];
-  const written = [];
-  const local = (rel) => path5.join(ctx.root, ...dir2.split("/"), ...rel.split("/"));
-  const fetchInto = async (obj, rel, renamedFrom) => {
-    const r = await ctx.downloader.fetch(obj, local(rel));
-    if (!r.ok) {
-      problems.push({ kind: r.kind, object: obj.name, message: `${r.message} (after ${r.tries} tries)` });
-      return false;
-    }
-    const entry = fileEntry(obj, `${dir2}/${rel}`, r.verified);
-    files.push(renamedFrom === void 0 ? entry : { ...entry, renamedFrom });
-    written.push(local(rel));
-    return true;
-  };
-  const tooBig = (obj, what) => {
-    if (obj.size <= ctx.maxFileSize) return false;
-    problems.push({
-      kind: "oversize",
-      object: obj.name,
-      message: `${what} is ${obj.size} bytes, over max-file-size (${ctx.maxFileSize}); not collected`
-    });
-    return true;
-  };
-  const statusObj = top?.objects.find((o) => o.name === names.status);
-  const heartbeatObj = top?.objects.find((o) => o.name === names.heartbeat);
-  let status;
-  let corrupt = false;
-  let heartbeat;
-  const readStatus = async () => {
-    if (!statusObj) {
-      if (heartbeatObj && heartbeatObj.size <= MAX_STATUS_BYTES && await fetchInto(heartbeatObj, "heartbeat.json")) {
-        heartbeat = parseHeartbeat(await readFile(local("heartbeat.json"), "utf8"));
-      }
-      return;
-    }
-    corrupt = true;
-    if (statusObj.size > MAX_STATUS_BYTES) {
-      problems.push({
-        kind: "status",
-        object: statusObj.name,
-        message: `status.json is ${statusObj.size} bytes, far more than a status holds; not read`
-      });
-      return;
-    }
-    if (!await fetchInto(statusObj, "status.json")) return;
-    try {
-      status = parseStatus(
-        await readFile(local("status.json"), "utf8"),
-        `gs://${ctx.bucket.name}/${statusObj.name}`
-      );
-      corrupt = false;
-    } catch (err) {
-      problems.push({ kind: "status", object: statusObj.name, message: err.message });
-      return;
-    }
-    if (status.experiment !== id) {
-      problems.push({
-        kind: "status",
-        object: statusObj.name,
-        message: `status.json names experiment ${JSON.stringify(status.experiment)}, but it was found under ${id}`
-      });
-    }
-    if (status.runId !== ctx.location.runId) {
-      problems.push({
-        kind: "status",
-        object: statusObj.name,
-        message: `status.json names run ${JSON.stringify(status.runId)}, but it was found under run ${ctx.location.runId}`
-      });
-    }
-  };
-  const outputObjects = outputs?.objects ?? [];
-  const decisions = new PathAllocator().allocateAll(outputObjects.map((o) => relName(o.name, names.outputs)));
-  const outputWork = [];
-  decisions.forEach((d, i) => {
-    const obj = outputObjects[i];
-    const rel = relName(obj.name, names.outputs);
-    if (d.kind === "directory") return;
-    if (d.kind === "refused") {
-      problems.push({
-        kind: "unsafe-name",
-        object: obj.name,
-        message: `outputs/${rel}: ${d.reason}; not collected`
-      });
-      return;
-    }
-    if (tooBig(obj, `outputs/${rel}`)) return;
-    if (d.kind === "renamed") {
-      problems.push({
-        kind: "renamed",
-        object: obj.name,
-        message: `outputs/${rel} is stored as outputs/${d.path}: ${d.reason}`
-      });
-      outputWork.push(fetchInto(obj, `outputs/${d.path}`, rel));
-    } else {
-      outputWork.push(fetchInto(obj, `outputs/${d.path}`));
-    }
-  });
-  await Promise.all([readStatus(), ...outputWork]);
-  const chunksByAttempt = /* @__PURE__ */ new Map();
-  for (const o of attempts?.objects ?? []) {
-    const m = /^(\d+)\/log\/([^/]+)$/.exec(relName(o.name, attemptsPrefix));
-    if (!m) continue;
-    const n = Number(m[1]);
-    chunksByAttempt.set(n, [...chunksByAttempt.get(n) ?? [], o]);
-  }
-  const lastListed = chunksByAttempt.size > 0 ? Math.max(...chunksByAttempt.keys()) : void 0;
-  const attempt = status?.attempt ?? heartbeat?.attempt ?? lastListed;
-  const chunks = (attempt !== void 0 ? chunksByAttempt.get(attempt) ?? [] : []).sort(
-    (a, b) => a.name < b.name ? -1 : 1
-  );
-  if (chunks.length > 0) {
-    const logFile = await joinLog(chunks, attempt, { ...job, local, problems });
-    if (logFile) {
-      files.push(logFile);
-      written.push(local("log.txt"));
-    }
-  }
-  if (status && Array.isArray(status.outputs)) {
-    const present = new Map(outputObjects.map((o) => [relName(o.name, names.outputs), o.size]));
-    problems.push(...checkDeclaredOutputs(status.outputs, present, names.outputs));
-  }
-  if (job.planGiven && !job.expected) {
-    problems.push({
-      kind: "unplanned",
-      message: `${id} is in the bucket but not in the plan given as experiments`
-    });
-  }
-  const anyObjects = (top?.objects.length ?? 0) + (top?.prefixes.length ?? 0) > 0;
-  const params = job.expected?.params ?? (status?.provenance?.parameters && typeof status.provenance.parameters === "object" ? status.provenance.parameters : void 0);
-  files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-  return {
-    experiment: {
-      id,
-      dir: dir2,
-      ...statusFields(status, { corrupt, anyObjects, heartbeat, lastAttempt: lastListed }),
-      ...params ? { params } : {},
-      planned: job.planGiven ? job.expected !== void 0 : null,
-      files,
-      problems
-    },
-    written
-  };
-}
-async function joinLog(chunks, attempt, job) {
-  const { ctx, problems } = job;
-  let keepFrom = chunks.length;
-  let total = 0;
-  while (keepFrom > 0 && total + chunks[keepFrom - 1].size <= ctx.maxFileSize) {
-    keepFrom -= 1;
-    total += chunks[keepFrom].size;
-  }
-  const prefix2 = `${experimentObjects(ctx.location, job.id).logs(attempt)}`;
-  if (keepFrom > 0) {
-    const dropped = chunks.slice(0, keepFrom).reduce((n, c) => n + c.size, 0);
-    problems.push({
-      kind: "log-truncated",
-      object: prefix2,
-      message: `the log of attempt ${attempt} is over max-file-size (${ctx.maxFileSize} bytes): its first ${keepFrom} chunk(s), ${dropped} bytes, were left out`
-    });
-  }
-  const kept = chunks.slice(keepFrom);
-  if (kept.length === 0) return void 0;
-  const parts = kept.map(() => path5.join(ctx.tempDir, randomBytes2(12).toString("hex")));
-  const results = await Promise.all(kept.map((c, i) => ctx.downloader.fetch(c, parts[i])));
-  let weakest = "md5";
-  let failed = false;
-  results.forEach((r, i) => {
-    if (!r.ok) {
-      failed = true;
-      problems.push({
-        kind: r.kind,
-        object: kept[i].name,
-        message: `${r.message} (after ${r.tries} tries); log.txt left out`
-      });
-    } else if (WEAKER[r.verified] < WEAKER[weakest]) {
-      weakest = r.verified;
-    }
-  });
-  if (failed) {
-    await Promise.all(parts.map((p) => rm2(p, { force: true })));
-    return void 0;
-  }
-  const dest = job.local("log.txt");
-  await mkdir2(path5.dirname(dest), { recursive: true });
-  const out = createWriteStream3(dest, { flags: "wx" });
-  try {
-    for (const p of parts) {
-      await pipeline2(createReadStream2(p), out, { end: false });
-      await rm2(p, { force: true });
-    }
-  } finally {
-    await new Promise(
-      (resolve2, reject2) => out.end((err) => err ? reject2(err) : resolve2())
-    );
-  }
-  return {
-    path: `${job.dir}/log.txt`,
-    object: prefix2,
-    size: (await stat(dest)).size,
-    verified: weakest,
-    parts: kept.length
-  };
-}
-
 // src/collect/inputs.ts
-import path6 from "node:path";
+import path4 from "node:path";
 var BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
 var PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 var ARTIFACT_NAME_UNSAFE = /[":<>|*?\r\n\\/]/;
@@ -72493,7 +71782,7 @@ function parseCollectInputs(read2, ctx, workspace = process.cwd()) {
     project,
     location: { bucket, prefix: prefix2, runId },
     expected: parseExpected(read2("experiments")),
-    path: path6.resolve(workspace, read2("path").trim() || "gce-matrix-results"),
+    path: path4.resolve(workspace, read2("path").trim() || "gce-matrix-results"),
     artifactName,
     retentionDays,
     upload: readBoolean(read2, "upload", true),
@@ -72518,7 +71807,7 @@ function allProblems(manifest) {
 }
 function fenced(lines) {
   if (lines.length === 0) return;
-  const fence = randomBytes3(16).toString("hex");
+  const fence = randomBytes(16).toString("hex");
   process.stdout.write(`::stop-commands::${fence}
 `);
   for (const line of lines) process.stdout.write(`${printable(line)}

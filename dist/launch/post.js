@@ -5,79 +5,20 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  readLaunchState,
-  withZones
-} from "../chunks/chunk-QWPNBUVV.js";
-import {
-  parseLaunchInputs,
-  runContextFromEnv
-} from "../chunks/chunk-O2LSHZLH.js";
-import {
-  ComputeApi,
-  systemClock
-} from "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
-import {
-  labelValue
-} from "../chunks/chunk-TCO4GERK.js";
-import {
-  connectGcp
-} from "../chunks/chunk-DU7X5I5P.js";
-import {
-  getInput,
-  info,
   runAction
-} from "../chunks/chunk-5RFDIKKV.js";
+} from "../chunks/chunk-NZFLOCCC.js";
+import {
+  post
+} from "../chunks/chunk-Y475Y7DO.js";
+import "../chunks/chunk-GA7Y2XHT.js";
+import "../chunks/chunk-S33MGTOW.js";
+import "../chunks/chunk-RENVZMWJ.js";
+import "../chunks/chunk-3Y5IHQFX.js";
+import "../chunks/chunk-KL354AE6.js";
+import "../chunks/chunk-66KU2QE3.js";
+import "../chunks/chunk-USOZTD4I.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-PDSOAN7B.js";
-
-// src/launch/cleanup.ts
-function experimentFilter(settings) {
-  return `labels.gce-matrix-run = "${labelValue(settings.results.runId)}" AND labels.gce-matrix-experiment = "${labelValue(settings.experiment.id)}"`;
-}
-async function cleanUp(compute, settings, log) {
-  const state = readLaunchState();
-  if (state?.finished) return 0;
-  const targets = /* @__PURE__ */ new Map();
-  if (state?.vm) targets.set(state.vm.name, state.vm.zone);
-  for (const zone of settings.zones) {
-    for (const vm of await compute.listInstances(zone, experimentFilter(settings))) {
-      if (vm.name) targets.set(vm.name, zone);
-    }
-  }
-  if (state?.vm?.creating && !await compute.getInstance(state.vm.zone, state.vm.name)) {
-    for (let i = 0; i < 6; i++) {
-      await systemClock.sleep(5e3);
-      if (await compute.getInstance(state.vm.zone, state.vm.name)) break;
-    }
-  }
-  let deleted = 0;
-  for (const [name, zone] of targets) {
-    log(`Deleting ${name} in ${zone}.`);
-    await compute.deleteInstance(zone, name);
-    deleted += 1;
-  }
-  return deleted;
-}
-async function post(env = process.env) {
-  const state = readLaunchState();
-  if (state?.finished) return;
-  const settings = parseLaunchInputs((name) => getInput(name), runContextFromEnv(env));
-  const { clients, description } = connectGcp({
-    project: settings.project,
-    env,
-    workloadIdentityProvider: settings.workloadIdentityProvider,
-    serviceAccount: settings.serviceAccount
-  });
-  info(`Authenticating with ${description}.`);
-  try {
-    const compute = new ComputeApi(clients, systemClock);
-    const n = await cleanUp(compute, await withZones(settings, compute), (m) => info(m));
-    info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : "No VM was left behind.");
-  } finally {
-    await clients.close();
-  }
-}
 
 // src/launch/post.ts
 await runAction("launch (post)", post);

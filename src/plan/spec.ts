@@ -158,9 +158,28 @@ function parseLaunch(value: unknown, where: string): Record<string, string> {
         `${where} sets ${JSON.stringify(key)}, which an experiment cannot set; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
       );
     }
-    out[key] = String(checkScalar(v, `${where}.${key}`));
+    out[key] =
+      MULTILINE_LAUNCH.includes(key) && typeof v === 'string'
+        ? checkMultiline(v, `${where}.${key}`)
+        : String(checkScalar(v, `${where}.${key}`));
   }
   return out;
+}
+
+/** Launch inputs that are scripts or lists by nature: a YAML block (`command: |`) is the way to write them. */
+const MULTILINE_LAUNCH: readonly string[] = ['command', 'inputs'];
+
+/** The launch metadata limit is far above this; a command longer belongs in a script file. */
+const MAX_MULTILINE_LENGTH = 64 * 1024;
+
+function checkMultiline(value: string, where: string): string {
+  if (value.includes('\0')) throw new ConfigurationError(`${where} holds a NUL character`);
+  if (value.length > MAX_MULTILINE_LENGTH) {
+    throw new ConfigurationError(
+      `${where} is ${value.length} characters, more than ${MAX_MULTILINE_LENGTH}; put a long command in a script file`,
+    );
+  }
+  return value;
 }
 
 function parseAxes(value: unknown, label: string): Axis[] {

@@ -1,0 +1,274 @@
+import path from 'node:path';
+import { systemClock } from '../clock.ts';
+import { ConfigurationError } from '../errors.ts';
+import { connectGcp } from '../gcp/clients.ts';
+import { ComputeApi } from '../gcp/compute.ts';
+import { ExperimentResults } from '../gcp/results.ts';
+import { runJanitor, janitorSummary } from '../janitor/janitor.ts';
+import { loadAgentScript } from '../launch/agent-script.ts';
+import { cleanUp } from '../launch/cleanup.ts';
+import type { LaunchLogger } from '../launch/experiment.ts';
+import { runExperiment } from '../launch/experiment.ts';
+import type { RunContext } from '../launch/inputs.ts';
+import { parseLaunchInputs } from '../launch/inputs.ts';
+import type { LaunchSettings } from '../launch/settings.ts';
+import { withZones } from '../launch/zones.ts';
+import type { ParsedArgs } from './args.ts';
+import { optionFlag, optionInteger, optionList, optionValue } from './args.ts';
+import type { LocalRunRecord } from './local-run.ts';
+import { collectAndReport, gitSha, parseInputOptions, planFile, RUN_RECORD } from './local-run.ts';
+import { renderOptions } from './report-files.ts';
+import type { CliIo } from './session.ts';
+import { say, withProgress } from './session.ts';
+import { readRunStatus, statusTable } from './status.ts';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+
+/** Launch inputs the command line takes as options of their own (the rest through `--input NAME=VALUE`). */
+const NAMED_INPUTS = [
+  'project',
+  'zones',
+  'region',
+  'bucket',
+  'vm-service-account',
+  'prefix',
+  'run-id',
+] as const;
+
+/** The launch inputs of a cloud run: `--input` values, then the named options on top. */
+export function cloudInputs(args: ParsedArgs): Record<string, string> {
+  const inputs = parseInputOptions(optionList(args, 'input'));
+  for (const name of NAMED_INPUTS) {
+    const v = optionValue(args, name);
+    if (v !== undefined) inputs[name] = v;
+  }
+  for (const name of ['workload-identity-provider', 'service-account']) {
+    if (inputs[name]) {
+      throw new ConfigurationError(
+        `option --input ${name}: a cloud run from a terminal uses application default credentials (gcloud auth application-default login); workload identity federation is for GitHub Actions`,
+      );
+    }
+  }
+  return inputs;
+}
+
+/** The run context of a cloud run from a terminal. */
+function cloudContext(runId: string, env: NodeJS.ProcessEnv, cwd: string): RunContext {
+  return {
+    runId,
+    runAttempt: 1,
+    repository: env.GITHUB_REPOSITORY || 'local/local',
+    sha: gitSha(cwd),
+    defaultProject: env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || env.GCLOUD_PROJECT || undefined,
+  };
+}
+
+function cloudLogger(id: string, info: (line: string) => void): LaunchLogger {
+  const clean = (t: string): string => t.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u009b]/g, ' ');
+  return {
+    info: (m) => info(`[${id}] ${clean(m)}`),
+    warning: (m) => info(`[${id}] warning: ${clean(m)}`),
+    // The VM's own log is in the results; the terminal shows progress, not every line of every VM.
+    vmLog: () => undefined,
+    startGroup: () => undefined,
+    endGroup: () => undefined,
+  };
+}
+
+/** `gce-matrix run --cloud`: the same plan on Compute Engine with application default credentials. */
+export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
+  if (optionFlag(args, 'detach')) {
+    throw new ConfigurationError(
+      'option --detach is not available from the command line yet; run without it (the command waits for every VM)',
+    );
+  }
+  const spec = path.resolve(io.cwd, args.positionals[0]);
+  const inputs = cloudInputs(args);
+  const plan = await planFile(spec, optionList(args, 'set'), optionValue(args, 'repetitions'));
+  const report = {
+    title: optionValue(args, 'title') ?? `gce-matrix: ${path.basename(spec)}`,
+    pivot: optionValue(args, 'pivot'),
+    metrics: optionValue(args, 'metrics'),
+  };
+  renderOptions(report);
+  const runId = inputs['run-id'] ?? `cli-${Date.now().toString(36)}`;
+  const ctx = cloudContext(runId, io.env, path.dirname(spec));
+  const settings: LaunchSettings[] = plan.experiments.map((e) =>
+    parseLaunchInputs((name) => (name === 'experiment' ? JSON.stringify(e) : (inputs[name] ?? '')), ctx),
+  );
+  const first = settings[0];
+  const runDir = path.resolve(
+    io.cwd,
+    optionValue(args, 'out') ?? path.join('gce-matrix-results', first.results.runId),
+  );
+  let existing: string[] = [];
+  try {
+    existing = await readdir(runDir);
+  } catch {
+    // new
+  }
+  if (existing.length > 0)
+    throw new ConfigurationError(`option --out: ${runDir} already holds files; give a new directory`);
+  await mkdir(runDir, { recursive: true });
+  const record: LocalRunRecord = {
+    schema: 1,
+    runId: first.results.runId,
+    createdAt: new Date().toISOString(),
+    spec,
+    inputs,
+    report,
+    experiments: plan.experiments,
+  };
+  await writeFile(path.join(runDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  const parallel = optionInteger(args, 'parallel', 8, 1, 256);
+  const { clients, description } = connectGcp({ project: first.project, env: io.env });
+  say(
+    io,
+    `Planned ${settings.length} experiment(s) from ${args.positionals[0]} for Compute Engine project ${first.project}, ` +
+      `run ${first.results.runId}, results in gs://${first.results.bucket}/${first.results.prefix}/; ${parallel} VM(s) at a time; authenticating with ${description}.`,
+  );
+  try {
+    const compute = new ComputeApi(clients, systemClock);
+    const counter = { compute: 0, storage: 0 };
+    await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
+    const agentScript = await loadAgentScript();
+    return await withProgress(
+      io,
+      settings.length,
+      optionFlag(args, 'no-progress'),
+      async (hooks) => {
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < settings.length && !hooks.signal.aborted) {
+            const s = await withZones(settings[next++], compute);
+            const id = s.experiment.id;
+            const started = Date.now();
+            hooks.onEvent({ kind: 'started', id, attempt: 1 });
+            let made = false;
+            try {
+              const r = await runExperiment(s, {
+                compute,
+                results: new ExperimentResults(clients.storage, s.results, id, counter),
+                clock: systemClock,
+                log: cloudLogger(id, hooks.info),
+                agentScript,
+                onVm: (vm) => (made ||= vm !== undefined),
+                signal: hooks.signal,
+              });
+              const outcome =
+                r.status === 'succeeded' || r.status === 'failed' || r.status === 'error' ? r.status : 'lost';
+              hooks.onEvent({
+                kind: 'finished',
+                id,
+                attempt: r.attempts,
+                outcome,
+                exitCode: r.exitCode,
+                reason: r.reason,
+                seconds: r.durationSeconds,
+                retrying: false,
+              });
+            } catch (err) {
+              if (!hooks.signal.aborted) throw err;
+              hooks.onEvent({
+                kind: 'finished',
+                id,
+                attempt: 1,
+                outcome: 'interrupted',
+                exitCode: null,
+                reason: 'stopped by Ctrl-C',
+                seconds: Math.round((Date.now() - started) / 1000),
+                retrying: false,
+              });
+            } finally {
+              // Whatever happened, no VM of this experiment outlives the command (the post step's job in Actions).
+              if (hooks.signal.aborted && made) {
+                await cleanUp(compute, s, (m) => hooks.info(`[${id}] ${m}`));
+              }
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(parallel, settings.length) }, worker));
+        return collectAndReport({
+          storage: clients.storage,
+          location: first.results,
+          runDir,
+          record,
+          interrupted: hooks.signal.aborted,
+          info: hooks.info,
+        });
+      },
+      {
+        stopping:
+          "Stopping: deleting the running experiments' VMs, then the partial results are reported. Ctrl-C again stops at once.",
+        forceStop:
+          'VMs still running delete themselves at their time limit; `gce-matrix janitor --delete` removes them now',
+      },
+    );
+  } finally {
+    await clients.close();
+  }
+}
+
+/** `gce-matrix status RUN --cloud`: each experiment's state, read from the bucket. */
+export async function cloudStatus(args: ParsedArgs, io: CliIo): Promise<number> {
+  const runId = args.positionals[0];
+  const project = optionValue(args, 'project') || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
+  const bucket = optionValue(args, 'bucket')
+    ?.replace(/^gs:\/\//, '')
+    .replace(/\/+$/, '');
+  if (!project)
+    throw new ConfigurationError('option --project is required with --cloud (or set GOOGLE_CLOUD_PROJECT)');
+  if (!bucket)
+    throw new ConfigurationError('option --bucket is required with --cloud: the bucket the run wrote to');
+  const prefix = (optionValue(args, 'prefix') ?? 'gce-matrix').replace(/^\/+|\/+$/g, '');
+  const location = { bucket, prefix, runId };
+  const { clients } = connectGcp({ project, env: io.env });
+  try {
+    const [, , listing] = await clients.storage.bucket(bucket).getFiles({
+      prefix: `${prefix}/runs/${runId}/experiments/`,
+      delimiter: '/',
+      autoPaginate: false,
+      maxResults: 1000,
+    });
+    const prefixes = ((listing as { prefixes?: string[] } | undefined)?.prefixes ?? []).map((p) =>
+      p.slice(`${prefix}/runs/${runId}/experiments/`.length).replace(/\/$/, ''),
+    );
+    if (prefixes.length === 0) {
+      say(
+        io,
+        `gs://${bucket}/${prefix}/runs/${runId}/ holds no experiments (check the run id, --bucket and --prefix).`,
+      );
+      return 1;
+    }
+    for (const line of statusTable(await readRunStatus(clients.storage, location, prefixes))) say(io, line);
+    return 0;
+  } finally {
+    await clients.close();
+  }
+}
+
+/** `gce-matrix janitor`: leftover gce-matrix VMs by label, listed, and deleted with --delete. */
+export async function cloudJanitor(args: ParsedArgs, io: CliIo): Promise<number> {
+  if (args.positionals.length > 0)
+    throw new ConfigurationError(`janitor takes no arguments (got ${args.positionals.join(' ')})`);
+  const project = optionValue(args, 'project') || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
+  if (!project) throw new ConfigurationError('option --project is required (or set GOOGLE_CLOUD_PROJECT)');
+  const zones = (optionValue(args, 'zones') ?? '')
+    .split(',')
+    .map((z) => z.trim())
+    .filter(Boolean);
+  const maxAge = optionValue(args, 'max-age-hours');
+  const result = await runJanitor({
+    project,
+    env: io.env,
+    ...(zones.length ? { zones } : {}),
+    endedRuns: optionList(args, 'run-id'),
+    ...(optionValue(args, 'repository') ? { repository: optionValue(args, 'repository') } : {}),
+    ...(maxAge !== undefined ? { maxAgeHours: optionInteger(args, 'max-age-hours', 24, 1, 24 * 365) } : {}),
+    dryRun: !optionFlag(args, 'delete'),
+    log: (m) => say(io, m),
+  });
+  for (const line of janitorSummary(result).split('\n')) if (line) say(io, line);
+  if (result.dryRun && result.verdicts.some((v) => v.action === 'delete'))
+    say(io, 'Nothing deleted: add --delete to delete the VMs marked stale.');
+  return result.failed.length > 0 ? 1 : 0;
+}

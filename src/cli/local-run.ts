@@ -1,0 +1,281 @@
+import type { Storage } from '@google-cloud/storage';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { collectRun } from '../collect/collect.ts';
+import type { Manifest } from '../collect/manifest.ts';
+import { ConfigurationError } from '../errors.ts';
+import { loadAgentScript } from '../launch/agent-script.ts';
+import type { RunContext } from '../launch/inputs.ts';
+import type { Experiment, LaunchSettings } from '../launch/settings.ts';
+import type { RunLocation } from '../layout.ts';
+import { startLocalCloud } from '../local/cloud.ts';
+import type { LocalCloud } from '../local/cloud.ts';
+import type { ExecutorEvent, LocalJob } from '../local/executor.ts';
+import { LocalExecutor } from '../local/executor.ts';
+import { LOCAL_BUCKET, localLaunchSettings } from '../local/settings.ts';
+import type { Plan } from '../plan/expand.ts';
+import { expandPlan } from '../plan/expand.ts';
+import { parseOverrides } from '../plan/overrides.ts';
+import { parseSpec } from '../plan/spec.ts';
+import type { LocalReport, LocalReportOptions } from './report-files.ts';
+import { renderOptions, writeLocalReport } from './report-files.ts';
+
+/** A local run's own record, beside its results: what rerun needs to run an experiment again. */
+export interface LocalRunRecord {
+  readonly schema: 1;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly spec: string;
+  /** `--input` values. */
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly report: LocalReportOptions;
+  readonly experiments: readonly Experiment[];
+}
+
+/** The record's file name in the run directory. */
+export const RUN_RECORD = 'run.json';
+
+/** What a run directory holds. */
+export function runPaths(runDir: string): { bucket: string; work: string; results: string; record: string } {
+  return {
+    bucket: path.join(runDir, 'bucket'),
+    work: path.join(runDir, 'work'),
+    results: path.join(runDir, 'results'),
+    record: path.join(runDir, RUN_RECORD),
+  };
+}
+
+/** Reads and plans a spec file as the plan action does (`--set` and `--repetitions` as its overrides). */
+export async function planFile(
+  specPath: string,
+  sets: readonly string[],
+  repetitions: string | undefined,
+): Promise<Plan> {
+  let text: string;
+  try {
+    text = await readFile(specPath, 'utf8');
+  } catch (err) {
+    throw new ConfigurationError(
+      `spec ${specPath} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a matrix spec (YAML or JSON, see docs/matrix.md)`,
+    );
+  }
+  const spec = parseSpec([{ label: `spec ${specPath}`, text }]);
+  const overrides = parseOverrides(sets.join(' '), 'option --set');
+  return expandPlan(
+    spec,
+    [overrides],
+    repetitions === undefined ? undefined : { value: repetitions, label: 'option --repetitions' },
+    { maxExperiments: 10_000, batchSize: 256, maxBatches: undefined },
+  );
+}
+
+/** `NAME=VALUE` options into a map; a bad one names the option. */
+export function parseInputOptions(values: readonly string[], option = 'input'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new ConfigurationError(`option --${option} ${JSON.stringify(v)} is not NAME=VALUE`);
+    out[v.slice(0, eq).trim()] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** The commit being run, for provenance, when the directory is a git checkout. */
+export function gitSha(cwd: string): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The run context of a local run: no GitHub, the local commit. */
+export function localContext(runId: string, cwd: string): RunContext {
+  return { runId, runAttempt: 1, repository: 'local/local', sha: gitSha(cwd), defaultProject: undefined };
+}
+
+/** Secret values of a local run come from the caller's environment, under the name the command sees. */
+export function localSecrets(
+  settings: readonly LaunchSettings[],
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of settings) {
+    for (const ref of s.secrets) {
+      const value = env[ref.env];
+      if (value === undefined) {
+        throw new ConfigurationError(
+          `experiment ${s.experiment.id}: secret ${ref.env} (${ref.resource}): a local run takes its value from the environment variable ${ref.env}; set it, e.g. ${ref.env}=... gce-matrix run ...`,
+        );
+      }
+      out[ref.resource] = value;
+    }
+  }
+  return out;
+}
+
+async function ensureEmptyDir(dir: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      throw new ConfigurationError(
+        `option --out: ${dir} is a file; give a directory that does not exist yet`,
+      );
+    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (entries.length > 0) {
+    throw new ConfigurationError(
+      `option --out: ${dir} already holds files; give a new directory (or another --run-id) so runs never mix`,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+}
+
+/** What a local run or rerun ended with. */
+export interface LocalRunResult {
+  readonly runDir: string;
+  readonly manifest: Manifest;
+  readonly report: LocalReport;
+  readonly interrupted: boolean;
+}
+
+/** Hooks of a local run: progress, lines for the user, Ctrl-C. */
+export interface LocalRunHooks {
+  readonly onEvent: (e: ExecutorEvent) => void;
+  readonly info: (line: string) => void;
+  readonly signal: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  /** Given the executor once it exists, e.g. to kill everything on a second Ctrl-C. */
+  readonly onExecutor?: (executor: LocalExecutor) => void;
+}
+
+/**
+ * Collects a run into `RUN_DIR/results` with the same code as actions/collect (every planned experiment listed,
+ * missing ones as missing), and writes the markdown and HTML reports beside it.
+ */
+export async function collectAndReport(opts: {
+  readonly storage: Storage;
+  readonly location: RunLocation;
+  readonly runDir: string;
+  readonly record: LocalRunRecord;
+  readonly interrupted: boolean;
+  readonly info: (line: string) => void;
+}): Promise<LocalRunResult> {
+  const results = runPaths(opts.runDir).results;
+  await rm(results, { recursive: true, force: true });
+  const collected = await collectRun({
+    storage: opts.storage,
+    location: opts.location,
+    expected: opts.record.experiments.map((e) => ({ id: e.id, params: e.params })),
+    root: results,
+    concurrency: 8,
+    maxFileSize: 2 * 1024 ** 3,
+    log: { info: () => undefined, warning: (m) => opts.info(`warning: ${m}`) },
+  });
+  const report = await writeLocalReport(results, opts.runDir, {
+    ...opts.record.report,
+    note: opts.interrupted ? 'interrupted: partial results' : opts.record.report.note,
+  });
+  return { runDir: opts.runDir, manifest: collected.manifest, report, interrupted: opts.interrupted };
+}
+
+/** Runs jobs in a run directory's local cloud, then collects and reports the whole run. */
+export async function executeLocal(opts: {
+  readonly runDir: string;
+  readonly record: LocalRunRecord;
+  readonly jobs: readonly LocalJob[];
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly parallel: number;
+  readonly hooks: LocalRunHooks;
+}): Promise<LocalRunResult> {
+  const paths = runPaths(opts.runDir);
+  await mkdir(paths.bucket, { recursive: true });
+  const cloud: LocalCloud = await startLocalCloud(paths.bucket);
+  try {
+    const executor = new LocalExecutor({
+      storage: cloud.storage,
+      metadata: cloud.metadata,
+      agentScript: await loadAgentScript(),
+      workRoot: paths.work,
+      parallel: opts.parallel,
+      env: opts.hooks.env,
+      secrets: opts.secrets,
+      onEvent: opts.hooks.onEvent,
+      signal: opts.hooks.signal,
+    });
+    opts.hooks.onExecutor?.(executor);
+    await executor.runAll(opts.jobs);
+    return await collectAndReport({
+      storage: cloud.storageClient,
+      location: opts.jobs[0]?.settings.results ?? {
+        bucket: LOCAL_BUCKET,
+        prefix: 'gce-matrix',
+        runId: opts.record.runId,
+      },
+      runDir: opts.runDir,
+      record: opts.record,
+      interrupted: opts.hooks.signal.aborted,
+      info: opts.hooks.info,
+    });
+  } finally {
+    await cloud.close();
+  }
+}
+
+/** Plans a spec and prepares a local run: every setting checked before anything runs. */
+export async function prepareLocalRun(opts: {
+  readonly specPath: string;
+  readonly sets: readonly string[];
+  readonly repetitions: string | undefined;
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly report: LocalReportOptions;
+  readonly env: NodeJS.ProcessEnv;
+}): Promise<{ record: LocalRunRecord; jobs: LocalJob[]; secrets: Record<string, string>; plan: Plan }> {
+  const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
+  renderOptions(opts.report);
+  const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
+  const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
+  const secrets = localSecrets(settings, opts.env);
+  await ensureEmptyDir(opts.runDir);
+  const record: LocalRunRecord = {
+    schema: 1,
+    runId: opts.runId,
+    createdAt: new Date().toISOString(),
+    spec: path.resolve(opts.specPath),
+    inputs: opts.inputs,
+    report: opts.report,
+    experiments: plan.experiments,
+  };
+  await writeFile(runPaths(opts.runDir).record, `${JSON.stringify(record, null, 2)}\n`);
+  return { record, jobs: settings.map((s) => ({ settings: s })), secrets, plan };
+}
+
+/** Reads a run directory's record; a missing or foreign one is a clear error. */
+export async function readRunRecord(runDir: string): Promise<LocalRunRecord> {
+  const file = runPaths(runDir).record;
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigurationError(
+      `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a directory that gce-matrix run wrote`,
+    );
+  }
+  const r = value as Partial<LocalRunRecord> | null;
+  if (!r || r.schema !== 1 || typeof r.runId !== 'string' || !Array.isArray(r.experiments)) {
+    throw new ConfigurationError(
+      `${file} is not a gce-matrix run record (schema 1); was it written by a newer version?`,
+    );
+  }
+  return r as LocalRunRecord;
+}

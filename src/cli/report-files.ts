@@ -1,0 +1,65 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigurationError } from '../errors.ts';
+import { parseDirections } from '../report/compare.ts';
+import { renderHtml } from '../report/html.ts';
+import { readExperimentFiles, readManifest } from '../report/load.ts';
+import type { ReportData } from '../report/model.ts';
+import { reportData } from '../report/model.ts';
+import type { BaselineInfo, RenderOptions } from '../report/render.ts';
+import { renderReport } from '../report/render.ts';
+
+/** How a local report is titled and laid out. */
+export interface LocalReportOptions {
+  readonly title: string;
+  /** `rows,columns`, as the report action's `pivot` input. */
+  readonly pivot?: string | undefined;
+  /** `name:higher,...`, as the report action's `metrics` input. */
+  readonly metrics?: string | undefined;
+  /** Said under the title, e.g. that the run was interrupted. */
+  readonly note?: string | undefined;
+}
+
+/** The report files a run wrote. */
+export interface LocalReport {
+  readonly markdown: string;
+  readonly html: string;
+  readonly data: ReportData;
+}
+
+/** Checks the report options before anything runs, so a typo fails fast. */
+export function renderOptions(o: LocalReportOptions): RenderOptions {
+  const pivot = o.pivot?.trim() ? o.pivot.split(',').map((s) => s.trim()) : undefined;
+  if (pivot && (pivot.length > 2 || pivot.some((s) => !s))) {
+    throw new ConfigurationError(
+      `option --pivot must be one or two axis names, rows,columns (got ${JSON.stringify(o.pivot)})`,
+    );
+  }
+  let directions;
+  try {
+    directions = parseDirections(o.metrics ?? '');
+  } catch (err) {
+    throw new ConfigurationError(`option --${(err as Error).message}`);
+  }
+  const baseline: BaselineInfo = { kind: 'off' };
+  return { title: o.note ? `${o.title} (${o.note})` : o.title, pivot, directions, baseline };
+}
+
+/**
+ * Reads what collect wrote in `resultsDir` and writes `report.md` and `report.html` into `outDir`, with the
+ * same model and renderer as actions/report.
+ */
+export async function writeLocalReport(
+  resultsDir: string,
+  outDir: string,
+  o: LocalReportOptions,
+): Promise<LocalReport> {
+  const manifest = await readManifest(resultsDir);
+  const data = reportData(manifest, await readExperimentFiles(resultsDir, manifest));
+  const opts = renderOptions(o);
+  const markdown = path.join(outDir, 'report.md');
+  const html = path.join(outDir, 'report.html');
+  await writeFile(markdown, renderReport(data, opts));
+  await writeFile(html, renderHtml(data, opts));
+  return { markdown, html, data };
+}

@@ -1,0 +1,342 @@
+/**
+ * The command line end to end: the bundled `dist/cli/index.js` runs example matrices through the real agent as
+ * local processes, collects and reports them with the actions' code, and cleans up after Ctrl-C.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { TestBed } from '../bed/index.ts';
+import { startTestBed } from '../bed/index.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = path.join(root, 'dist/cli/index.js');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the bundled CLI; `onStdout` sees the output as it comes. */
+function startCli(
+  args: string[],
+  cwd: string,
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  env: Record<string, string> = {},
+) {
+  const child = spawn(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...process.env, CI: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    onStdout?.(stdout, child);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
+  return startCli(args, cwd, undefined, env).done;
+}
+
+/** Processes of this user whose environment mentions `dir` (every agent and command of a run has TMPDIR in it). */
+async function processesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+      if (environ.includes(dir))
+        found.push(`${pid}: ${(await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ')}`);
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found;
+}
+
+let work: string;
+before(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'gce-matrix-cli-'));
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('gce-matrix run (local)', () => {
+  it('runs the quick example: progress, markdown and HTML reports with real numbers, exit 0', async () => {
+    const out = path.join(work, 'quick');
+    const r = await runCli(
+      ['run', path.join(root, 'examples/quick/matrix.yml'), '--out', out, '--parallel', '4'],
+      work,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Planned 8 experiment\(s\) from .*matrix\.yml \(axes: method, samples\)/);
+    assert.match(r.stdout, /started {3}method-uniform_samples-1000_seed-1\n/);
+    assert.match(r.stdout, /8\/8 done · 0 running · 0 queued · \d\d:\d\d/);
+    assert.match(r.stdout, /Done: 8 experiment\(s\): 8 succeeded, 0 failed, 0 missing\./);
+    const manifest = JSON.parse(await readFile(path.join(out, 'results/manifest.json'), 'utf8')) as {
+      counts: { succeeded: number };
+      experiments: { id: string; status: string; params: Record<string, unknown> }[];
+    };
+    assert.equal(manifest.counts.succeeded, 8);
+    // The numbers are the experiment's own: the metrics file each one wrote.
+    const one = manifest.experiments.find(
+      (e) => e.params.method === 'stratified' && e.params.samples === 100000,
+    );
+    assert.ok(one);
+    const metrics = JSON.parse(
+      await readFile(path.join(out, 'results', one.id, 'outputs/metrics.json'), 'utf8'),
+    ) as Record<string, number>;
+    assert.ok(Math.abs(metrics.estimate - Math.PI) < 0.01, `estimate ${metrics.estimate}`);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /abs_error/);
+    assert.ok(md.includes(String(metrics.estimate).slice(0, 4)), 'the report holds the measured estimate');
+    const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    assert.match(html, /<table/);
+    assert.match(html, /<svg/);
+    // The bucket layout, as the agent writes it to Cloud Storage.
+    const { runId } = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { runId: string };
+    const experiments = await readdir(path.join(out, 'bucket/gce-matrix/runs', runId, 'experiments'));
+    assert.equal(experiments.length, 8);
+    assert.ok(
+      existsSync(path.join(out, 'bucket/gce-matrix/runs', runId, 'experiments', one.id, 'status.json')),
+    );
+    assert.deepEqual(await processesUnder(out), []);
+  });
+
+  it('reports a failing command and a command that is not found, and exits 1', async () => {
+    const spec = path.join(work, 'failing.yml');
+    await writeFile(
+      spec,
+      [
+        'axes:',
+        '  case: [ok, fails, missing]',
+        'launch:',
+        '  command: |',
+        '    case "$GCE_MATRIX_PARAM_CASE" in',
+        '      ok) echo \'{"score": 1}\' > "$GCE_MATRIX_METRICS_FILE" ;;',
+        '      fails) echo "about to fail"; exit 3 ;;',
+        '      missing) no-such-tool-gce-matrix --version ;;',
+        '    esac',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(work, 'failing');
+    const r = await runCli(['run', spec, '--out', out], work);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAILED {4}case-fails_seed-1 exit 3/);
+    assert.match(r.stdout, /FAILED {4}case-missing_seed-1 exit 127 .*the command was not found/);
+    assert.match(r.stdout, /Done: 3 experiment\(s\): 1 succeeded, 2 failed, 0 missing\./);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /about to fail/, 'the failure section carries the log tail');
+
+    const status = await runCli(['status', out], work);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /3 experiment\(s\): /);
+    assert.match(status.stdout, /case-fails_seed-1\s+failed\s+1\s+exit 3/);
+
+    // rerun: the same experiment again, as attempt 2, then the whole run is reported again.
+    const again = await runCli(['rerun', 'case-fails_seed-1', '--run', out], work);
+    assert.equal(again.code, 1, again.stdout + again.stderr);
+    assert.match(again.stdout, /Re-running case-fails_seed-1 \(was failed, exit 3 on attempt 1\)/);
+    assert.match(again.stdout, /FAILED {4}case-fails_seed-1 \(attempt 2\) exit 3/);
+    const record = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { runId: string };
+    const statusFile = path.join(
+      out,
+      'bucket/gce-matrix/runs',
+      record.runId,
+      'experiments/case-fails_seed-1/status.json',
+    );
+    const st = JSON.parse(await readFile(statusFile, 'utf8')) as { attempt: number };
+    assert.equal(st.attempt, 2);
+  });
+
+  it('refuses bad input before anything runs, naming it', async () => {
+    const bad = path.join(work, 'bad.yml');
+    await writeFile(bad, 'axes:\n  tool: [a, b\n');
+    const cases: [string[], RegExp][] = [
+      [['run', bad], /gce-matrix: spec .*bad\.yml/],
+      [['run', path.join(root, 'examples/quick/matrix.yml'), '--set', 'nosuchaxis=1'], /nosuchaxis/],
+      [['run', path.join(work, 'nope.yml')], /spec .*nope\.yml cannot be read \(ENOENT\)/],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--parallel', '0'],
+        /option --parallel must be a whole number/,
+      ],
+      [['frobnicate'], /unknown command "frobnicate"/],
+    ];
+    for (const [args, message] of cases) {
+      const out = path.join(work, 'never');
+      const r = await runCli([...args, ...(args[0] === 'run' ? ['--out', out] : [])], work);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.ok(!existsSync(out), 'nothing was created');
+    }
+  });
+
+  it('Ctrl-C stops every experiment, leaves no process and writes a partial report', async () => {
+    const spec = path.join(work, 'slow.yml');
+    await writeFile(
+      spec,
+      [
+        'axes:',
+        '  n: [1, 2, 3, 4, 5, 6]',
+        'launch:',
+        '  command: |',
+        '    echo "working on $GCE_MATRIX_PARAM_N"',
+        '    echo "partial" > "$GCE_MATRIX_CHECKPOINT_DIR/step.txt"',
+        '    sleep 60 &',
+        '    wait',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(work, 'slow');
+    let sent = false;
+    const started = Date.now();
+    const { done } = startCli(['run', spec, '--out', out, '--parallel', '2'], work, (text, child) => {
+      if (!sent && (text.match(/started {3}/g) ?? []).length >= 2) {
+        sent = true;
+        // Let both commands get going before the interrupt.
+        setTimeout(() => child.kill('SIGINT'), 2500);
+      }
+    });
+    const r = await done;
+    assert.ok(sent, r.stdout);
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.ok(Date.now() - started < 45_000, 'stopped well before the commands would have ended');
+    assert.match(r.stdout, /Stopping: running experiments get their shutdown run/);
+    assert.match(r.stdout, /interrupted n-\d/);
+    assert.match(r.stdout, /Interrupted: 6 experiment\(s\): 0 succeeded, 2 failed, 4 missing\./);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /interrupted: partial results/);
+    const manifest = JSON.parse(await readFile(path.join(out, 'results/manifest.json'), 'utf8')) as {
+      experiments: { id: string; status: string; files: { path: string }[] }[];
+    };
+    const stopped = manifest.experiments.filter((e) => e.status === 'error');
+    assert.equal(stopped.length, 2);
+    for (const e of stopped) {
+      assert.ok(
+        e.files.some((f) => f.path.endsWith('log.txt')),
+        `${e.id} kept its log`,
+      );
+    }
+    assert.equal(manifest.experiments.filter((e) => e.status === 'missing').length, 4);
+    assert.deepEqual(await processesUnder(out), []);
+  });
+});
+
+describe('gce-matrix run --cloud (the test bed as Compute Engine and Cloud Storage)', () => {
+  let bed: TestBed;
+  const BUCKET = 'cli-results';
+
+  before(async () => {
+    bed = await startTestBed();
+    bed.storage.createBucket(BUCKET);
+  });
+  after(async () => {
+    await bed.close();
+  });
+
+  const cloudArgs = (): string[] => [
+    '--cloud',
+    '--project',
+    bed.project,
+    '--zones',
+    'us-central1-a,us-central1-b',
+    '--bucket',
+    BUCKET,
+    '--vm-service-account',
+    bed.vmServiceAccount,
+    '--input',
+    'heartbeat-seconds=1',
+    '--input',
+    'log-interval-seconds=1',
+  ];
+  const live = (): string[] =>
+    bed.compute
+      .listAll()
+      .filter((i) => i.status !== 'DELETED')
+      .map((i) => i.name);
+
+  it('runs each experiment on its own VM with application default credentials, then collects and reports', async () => {
+    const spec = path.join(work, 'cloud.yml');
+    await writeFile(
+      spec,
+      [
+        'axes:',
+        '  tool: [a, b]',
+        'launch:',
+        '  command: |',
+        '    echo "tool $GCE_MATRIX_PARAM_TOOL on $(hostname)"',
+        '    printf \'{"score": %s}\' "$(printf %s "$GCE_MATRIX_PARAM_TOOL" | wc -c)" > "$GCE_MATRIX_METRICS_FILE"',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(work, 'cloud-run');
+    const { done } = startCli(
+      ['run', spec, ...cloudArgs(), '--run-id', 'cli-cloud-1', '--out', out],
+      work,
+      undefined,
+      bed.env,
+    );
+    const r = await done;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /for Compute Engine project bed-project, run cli-cloud-1, results in gs:\/\/cli-results\/gce-matrix\//,
+    );
+    assert.match(r.stdout, /Done: 2 experiment\(s\): 2 succeeded, 0 failed, 0 missing\./);
+    const inserts = bed.recorder.requests.filter((q) => q.method === 'POST' && /\/instances$/.test(q.path));
+    assert.equal(inserts.length, 2, 'one VM per experiment');
+    assert.deepEqual(live(), [], 'every VM deleted');
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /score/);
+    const status = await runCli(
+      ['status', 'cli-cloud-1', '--cloud', '--project', bed.project, '--bucket', BUCKET],
+      work,
+      bed.env,
+    );
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+    assert.match(status.stdout, /2 experiment\(s\): 2 succeeded/);
+  });
+
+  it('Ctrl-C deletes the VMs of the running experiments and reports what there is', async () => {
+    const spec = path.join(work, 'cloud-slow.yml');
+    await writeFile(spec, ['axes:', '  n: [1, 2, 3]', 'launch:', '  command: sleep 120', ''].join('\n'));
+    const out = path.join(work, 'cloud-slow');
+    let sent = false;
+    const { child, done } = startCli(
+      ['run', spec, ...cloudArgs(), '--run-id', 'cli-cloud-2', '--out', out, '--parallel', '2'],
+      work,
+      undefined,
+      bed.env,
+    );
+    // Interrupt once both VMs of the first two experiments run.
+    const poll = setInterval(() => {
+      if (!sent && bed.compute.listAll().filter((i) => i.status === 'RUNNING').length >= 2) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    }, 200);
+    const r = await done;
+    clearInterval(poll);
+    assert.ok(sent, r.stdout + r.stderr);
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(r.stdout, /Stopping: deleting the running experiments' VMs/);
+    assert.match(r.stdout, /Interrupted: 3 experiment\(s\): 0 succeeded/);
+    assert.deepEqual(live(), [], 'no VM left');
+    assert.ok(existsSync(path.join(out, 'report.html')));
+  });
+});
