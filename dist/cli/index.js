@@ -2832,7 +2832,7 @@ var ProgressDisplay = class {
     }
   }
   redraw() {
-    const columns = this.out.columns ?? 80;
+    const columns = this.out.columns || 80;
     this.out.write(
       `\r\x1B[2K${progressLine(this.counts(), this.now() - this.started, columns).slice(0, columns - 1)}`
     );

@@ -159,7 +159,8 @@ export class ProgressDisplay {
   }
 
   private redraw(): void {
-    const columns = this.out.columns ?? 80;
+    // A pseudo-terminal may report 0 columns: treat that as unknown.
+    const columns = this.out.columns || 80;
     this.out.write(
       `\r\x1b[2K${progressLine(this.counts(), this.now() - this.started, columns).slice(0, columns - 1)}`,
     );

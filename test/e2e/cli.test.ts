@@ -117,6 +117,31 @@ describe('gce-matrix run (local)', () => {
     assert.deepEqual(await processesUnder(out), []);
   });
 
+  it('redraws one progress line in place on a terminal', async () => {
+    const out = path.join(work, 'tty');
+    const command = [process.execPath, cli, 'run', path.join(root, 'examples/quick/matrix.yml')]
+      .concat(['--set', 'method=uniform', '--set', 'samples=1000', '--out', out])
+      .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+      .join(' ');
+    // script(1) gives the command a pseudo-terminal, as an interactive shell would.
+    const r = await new Promise<CliRun>((resolve) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        cwd: work,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\r\u001b\[2K\[[#>.]+\] 0\/2 done · 0 running · 2 queued · 00:00/);
+    assert.match(r.stdout, /\r\u001b\[2Ksucceeded method-uniform_samples-1000_seed-1 exit 0/);
+    assert.match(r.stdout, /\[#+\] 2\/2 done · 0 running · 0 queued · \d\d:\d\d\r?\n/);
+    assert.match(r.stdout, /Done: 2 experiment\(s\): 2 succeeded/);
+  });
+
   it('reports a failing command and a command that is not found, and exits 1', async () => {
     const spec = path.join(work, 'failing.yml');
     await writeFile(

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { localSecrets } from '../../src/cli/local-run.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 import type { Experiment } from '../../src/launch/settings.ts';
+import { noProxy } from '../../src/local/executor.ts';
 import { ignoredCloudSettings, LOCAL_BUCKET, localLaunchSettings } from '../../src/local/settings.ts';
 
 const ctx = {
@@ -111,4 +112,15 @@ describe('localSecrets', () => {
       /secret API_KEY \(projects\/p1\/secrets\/key\/versions\/2\): a local run takes its value from the environment variable API_KEY/,
     );
   });
+});
+
+describe('noProxy', () => {
+  const table: [string | undefined, string][] = [
+    [undefined, '127.0.0.1,localhost'],
+    ['', '127.0.0.1,localhost'],
+    ['corp.example, .internal', 'corp.example,.internal,127.0.0.1,localhost'],
+    ['localhost,127.0.0.1', 'localhost,127.0.0.1'],
+  ];
+  for (const [given, want] of table)
+    it(`${JSON.stringify(given)} -> ${want}`, () => assert.equal(noProxy(given), want));
 });

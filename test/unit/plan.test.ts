@@ -583,3 +583,36 @@ describe('plan outputs and summary', () => {
     assert.equal(md.trim().split('\n').length, 8);
   });
 });
+
+describe('multi-line launch settings', () => {
+  it('keeps a YAML block command whole, for every experiment', () => {
+    const spec = parseSpec([
+      {
+        label: 'spec',
+        text: 'axes: {tool: [a, b]}\nlaunch:\n  command: |\n    set -eu\n    echo "$GCE_MATRIX_PARAM_TOOL"\n',
+      },
+    ]);
+    assert.equal(spec.launch?.command, 'set -eu\necho "$GCE_MATRIX_PARAM_TOOL"\n');
+  });
+  const bad: [string, string, RegExp][] = [
+    [
+      'a line break in a single-line setting',
+      'launch:\n  machine-type: "e2\\nsmall"\n',
+      /launch.machine-type: .* holds a line break/,
+    ],
+    ['a NUL in a command', 'launch:\n  command: "echo \\0"\n', /launch.command holds a NUL character/],
+    [
+      'a command longer than 64 KiB',
+      `launch:\n  command: "${'x'.repeat(70_000)}"\n`,
+      /launch.command is 70000 characters, more than 65536; put a long command in a script file/,
+    ],
+  ];
+  for (const [name, text, message] of bad) {
+    it(`refuses ${name}`, () => {
+      assert.throws(
+        () => parseSpec([{ label: 'spec', text: `axes: {tool: [a]}\n${text}` }]),
+        (err: unknown) => err instanceof ConfigurationError && message.test(err.message),
+      );
+    });
+  }
+});
