@@ -11,10 +11,10 @@ import {
 import "../chunks/chunk-3Y5IHQFX.js";
 import {
   labelValue
-} from "../chunks/chunk-TCO4GERK.js";
+} from "../chunks/chunk-JWPEKFU6.js";
 import {
   connectGcp
-} from "../chunks/chunk-DU7X5I5P.js";
+} from "../chunks/chunk-4CFLDNBB.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -27,8 +27,8 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-5RFDIKKV.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-I5G4NHP3.js";
+import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/decide.ts

@@ -5,16 +5,21 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  RunStore,
+  detachedRecord,
+  runRecordFromEnv,
   saveLaunchState,
   withZones
-} from "../chunks/chunk-QWPNBUVV.js";
+} from "../chunks/chunk-MUI7HOLY.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-O2LSHZLH.js";
+} from "../chunks/chunk-PAP3K5BL.js";
 import {
-  estimateCostUsd
-} from "../chunks/chunk-NRMHQSIR.js";
+  estimateCostUsd,
+  readEvent
+} from "../chunks/chunk-ZBCF6MGY.js";
+import "../chunks/chunk-6VDLVWI7.js";
 import {
   experimentObjects,
   experimentPrefix,
@@ -33,10 +38,10 @@ import {
 import {
   instanceName,
   labelValue
-} from "../chunks/chunk-TCO4GERK.js";
+} from "../chunks/chunk-JWPEKFU6.js";
 import {
   connectGcp
-} from "../chunks/chunk-DU7X5I5P.js";
+} from "../chunks/chunk-4CFLDNBB.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -51,8 +56,8 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-5RFDIKKV.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-I5G4NHP3.js";
+import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
@@ -165,6 +170,28 @@ var ExperimentResults = class {
     }
   }
 };
+
+// src/launch/detach.ts
+async function recordDetached(opts) {
+  const { store, settings, detached } = opts;
+  await store.createRun(opts.run);
+  await store.writeDetached(
+    detachedRecord({
+      location: settings.results,
+      experiment: settings.experiment.id,
+      project: settings.project,
+      zone: detached.vm.zone,
+      instance: detached.vm.name,
+      attempt: detached.vm.attempt,
+      reason: detached.reason,
+      machineType: settings.machineType,
+      createdAt: detached.createdAt,
+      ttlSeconds: detached.ttlSeconds,
+      detachedAt: opts.now
+    })
+  );
+  await store.markPending(settings.results.runId, opts.now);
+}
 
 // src/launch/agent-script.ts
 import { readFile } from "node:fs/promises";
@@ -331,6 +358,36 @@ async function runExperiment(settings, deps) {
   let lastSpot = settings.provisioning !== "standard";
   let end;
   let attempt = 0;
+  if (settings.detach && !deps.recordDetached) {
+    throw new ConfigurationError(
+      "input detach: this runner cannot record detached experiments; set detach: false"
+    );
+  }
+  const waitDeadline = started + settings.waitTimeoutMinutes * 6e4;
+  const ttlSeconds = Math.ceil(settings.timeoutMinutes * 60) + TTL_MARGIN_MINUTES * 60;
+  const resultOf = (vm, seconds, spot) => ({
+    attempts: Math.min(attempt, settings.maxAttempts),
+    zone: vm?.zone ?? "",
+    machineType: settings.machineType,
+    vmName: vm?.name ?? "",
+    resultsUri: gsUri(settings.results.bucket, experimentPrefix(settings.results, settings.experiment.id)),
+    durationSeconds: Math.round((deps.clock.now() - started) / 1e3),
+    costUsd: estimateCostUsd(settings.machineType, settings.accelerators, spot, seconds),
+    logTail: tail.slice(-LOG_TAIL_LINES)
+  });
+  const detach = async (vm, reason, createdAt) => {
+    await deps.recordDetached({ vm, reason, createdAt, ttlSeconds });
+    deps.onVm(void 0);
+    const base2 = resultOf(vm, vmSeconds + (deps.clock.now() - createdAt) / 1e3, lastSpot);
+    const minutes = Math.round((deps.clock.now() - started) / 6e4);
+    return {
+      ...base2,
+      status: "detached",
+      exitCode: null,
+      reason: reason === "handover" ? `still running on ${vm.name} after ${minutes} min, the limit of wait-timeout-minutes (${settings.waitTimeoutMinutes}); handed over, the watcher reports it` : `running detached on ${vm.name}; the watcher reports it`,
+      final: void 0
+    };
+  };
   await deps.results.checkBucket();
   for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
     deps.signal?.throwIfAborted();
@@ -354,11 +411,22 @@ async function runExperiment(settings, deps) {
     }
     lastVm = vm;
     const vmStarted = deps.clock.now();
+    if (settings.detach) {
+      deps.log.info(`${vm.name} runs detached: its status is left to the watcher.`);
+      return detach(vm, "detach", vmStarted);
+    }
     deps.log.startGroup(`${settings.experiment.id}: attempt ${attempt} on ${vm.name} (${vm.zone})`);
     try {
-      end = await waitForEnd(settings, deps, poll, vm, tail);
+      end = await waitForEnd(settings, deps, poll, vm, tail, deps.recordDetached ? waitDeadline : Infinity);
     } finally {
       deps.log.endGroup();
+    }
+    if (end.kind === "handover") {
+      deps.log.warning(
+        `${settings.experiment.id} is still running after ${Math.round((deps.clock.now() - started) / 6e4)} min, the limit of wait-timeout-minutes: handing it over. ${vm.name} keeps running (until its own time limit); the watcher collects and reports it when it ends.`
+      );
+      vmSeconds += (deps.clock.now() - vmStarted) / 1e3;
+      return detach(vm, "handover", vmStarted);
     }
     if (end.kind !== "status" || end.status.state !== "succeeded") await printSerialTail(deps, vm);
     await deleteVm(deps, vm);
@@ -381,21 +449,12 @@ async function runExperiment(settings, deps) {
     deps.log.warning(`Attempt ${attempt} lost its VM: ${end.reason}`);
   }
   attempt = Math.min(attempt, settings.maxAttempts);
-  const durationSeconds = Math.round((deps.clock.now() - started) / 1e3);
-  const base = {
-    attempts: attempt,
-    zone: lastVm?.zone ?? "",
-    machineType: settings.machineType,
-    vmName: lastVm?.name ?? "",
-    resultsUri: gsUri(settings.results.bucket, experimentPrefix(settings.results, settings.experiment.id)),
-    durationSeconds,
-    costUsd: estimateCostUsd(settings.machineType, settings.accelerators, lastSpot, vmSeconds),
-    logTail: tail.slice(-LOG_TAIL_LINES)
-  };
+  const base = resultOf(lastVm, vmSeconds, lastSpot);
   if (!end) throw new Error("bug: no attempt ran");
   if (end.kind === "no-capacity") {
     return { ...base, status: "error", exitCode: null, reason: end.reason, final: void 0 };
   }
+  if (end.kind === "handover") throw new Error("bug: a hand-over was not returned");
   if (end.kind === "lost") {
     return {
       ...base,
@@ -526,7 +585,7 @@ function explain(err, settings, zone) {
   }
   return err;
 }
-async function waitForEnd(settings, deps, poll, vm, tail) {
+async function waitForEnd(settings, deps, poll, vm, tail, handoverAt) {
   const start = deps.clock.now();
   const logEvery = settings.logIntervalSeconds * 1e3;
   const hardLimit = start + settings.timeoutMinutes * 6e4 + 20 * 6e4;
@@ -556,6 +615,10 @@ async function waitForEnd(settings, deps, poll, vm, tail) {
         await drainLog();
         return { kind: "status", status };
       }
+    }
+    if (now >= handoverAt) {
+      await drainLog();
+      return { kind: "handover" };
     }
     if (probe.heartbeatGeneration && probe.heartbeatGeneration !== lastBeat) {
       lastBeat = probe.heartbeatGeneration;
@@ -647,17 +710,32 @@ async function run(env = process.env) {
   });
   info(`Authenticating with ${description}.`);
   const counter = { compute: 0, storage: 0 };
-  const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished });
+  let detached;
+  const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished, detached });
+  const event = await readEvent(env);
   try {
     state(void 0);
     const compute = new ComputeApi(clients, systemClock, counter);
+    const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const result = await runExperiment(await withZones(settings, compute), {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,
       log: actionsLogger(settings.experiment.id),
       agentScript: await loadAgentScript(),
-      onVm: (vm) => state(vm)
+      onVm: (vm) => state(vm),
+      recordDetached: async (d) => {
+        const now = systemClock.now();
+        await recordDetached({
+          store,
+          settings,
+          run: runRecordFromEnv({ runId: settings.results.runId, env, event, now }),
+          detached: d,
+          now
+        });
+        detached = { name: d.vm.name, zone: d.vm.zone };
+        state(void 0, true);
+      }
     });
     state(void 0, true);
     setOutputs(result);
@@ -668,7 +746,11 @@ async function run(env = process.env) {
       `gce-matrix: experiment \`${escapeMarkdown(settings.experiment.id)}\` **${result.status}**${result.exitCode === null ? "" : ` (exit code ${result.exitCode})`} after ${result.attempts} attempt(s) in ${result.durationSeconds} s on ${result.machineType}${result.zone ? ` in ${result.zone}` : ""}, ~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ""}
 `
     ).write();
-    if (result.status !== "succeeded") {
+    if (result.status === "detached") {
+      info(
+        `${settings.experiment.id}: ${result.reason}. Its VM ${result.vmName} in ${result.zone} ends by its own time limit at the latest.`
+      );
+    } else if (result.status !== "succeeded") {
       const tail = result.logTail.length > 0 ? `
 Last lines of the experiment's log:
 ${result.logTail.join("\n")}` : "";

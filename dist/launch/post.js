@@ -5,13 +5,16 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  RunStore,
   readLaunchState,
   withZones
-} from "../chunks/chunk-QWPNBUVV.js";
+} from "../chunks/chunk-MUI7HOLY.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-O2LSHZLH.js";
+} from "../chunks/chunk-PAP3K5BL.js";
+import "../chunks/chunk-6VDLVWI7.js";
+import "../chunks/chunk-MI7TKXA3.js";
 import {
   ComputeApi,
   systemClock
@@ -19,23 +22,23 @@ import {
 import "../chunks/chunk-3Y5IHQFX.js";
 import {
   labelValue
-} from "../chunks/chunk-TCO4GERK.js";
+} from "../chunks/chunk-JWPEKFU6.js";
 import {
   connectGcp
-} from "../chunks/chunk-DU7X5I5P.js";
+} from "../chunks/chunk-4CFLDNBB.js";
 import {
   getInput,
   info,
   runAction
-} from "../chunks/chunk-5RFDIKKV.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-I5G4NHP3.js";
+import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/cleanup.ts
 function experimentFilter(settings) {
   return `labels.gce-matrix-run = "${labelValue(settings.results.runId)}" AND labels.gce-matrix-experiment = "${labelValue(settings.experiment.id)}"`;
 }
-async function cleanUp(compute, settings, log) {
+async function cleanUp(compute, settings, log, detached = /* @__PURE__ */ new Set()) {
   const state = readLaunchState();
   if (state?.finished) return 0;
   const targets = /* @__PURE__ */ new Map();
@@ -44,6 +47,9 @@ async function cleanUp(compute, settings, log) {
     for (const vm of await compute.listInstances(zone, experimentFilter(settings))) {
       if (vm.name) targets.set(vm.name, zone);
     }
+  }
+  for (const name of detached) {
+    if (targets.delete(name)) log(`Leaving ${name} running: it is detached, the watcher reports it.`);
   }
   if (state?.vm?.creating && !await compute.getInstance(state.vm.zone, state.vm.name)) {
     for (let i = 0; i < 6; i++) {
@@ -72,7 +78,13 @@ async function post(env = process.env) {
   info(`Authenticating with ${description}.`);
   try {
     const compute = new ComputeApi(clients, systemClock);
-    const n = await cleanUp(compute, await withZones(settings, compute), (m) => info(m));
+    const record = await new RunStore(
+      clients.storage,
+      settings.results.bucket,
+      settings.results.prefix
+    ).readDetached(settings.results.runId, settings.experiment.id);
+    const detached = new Set(record?.ok ? [record.value.instance] : []);
+    const n = await cleanUp(compute, await withZones(settings, compute), (m) => info(m), detached);
     info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : "No VM was left behind.");
   } finally {
     await clients.close();

@@ -1,29 +1,17 @@
 import * as core from '@actions/core';
-import { readFile } from 'node:fs/promises';
+import { readEvent } from '../event.ts';
 import type { GcpClients } from '../gcp/clients.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { recordBaseline, findBaseline } from './baseline.ts';
 import { pullRequestBase, upsertComment } from './comment.ts';
 import { baselineOf, compare } from './compare.ts';
-import type { ReportEvent, ReportSettings } from './inputs.ts';
+import type { ReportSettings } from './inputs.ts';
 import { markerLine, parseReportInputs } from './inputs.ts';
 import { readExperimentFiles, readManifest } from './load.ts';
 import type { ReportData } from './model.ts';
 import { reportData } from './model.ts';
 import type { BaselineInfo, RenderOptions } from './render.ts';
 import { renderComment, renderReport, summaryJson, SUMMARY_LIMIT } from './render.ts';
-
-async function readEvent(env: NodeJS.ProcessEnv): Promise<ReportEvent> {
-  let payload: Record<string, unknown> = {};
-  if (env.GITHUB_EVENT_PATH) {
-    try {
-      payload = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as Record<string, unknown>;
-    } catch {
-      // no readable event: inputs alone decide
-    }
-  }
-  return { name: env.GITHUB_EVENT_NAME ?? '', payload };
-}
 
 async function resolveBaseline(
   s: ReportSettings,
