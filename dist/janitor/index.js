@@ -5,16 +5,14 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  ComputeApi,
-  systemClock
-} from "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
+  ComputeApi
+} from "../chunks/chunk-7RMD2R2E.js";
 import {
-  labelValue
-} from "../chunks/chunk-JWPEKFU6.js";
+  systemClock
+} from "../chunks/chunk-M5JGONZR.js";
 import {
   connectGcp
-} from "../chunks/chunk-4CFLDNBB.js";
+} from "../chunks/chunk-ZSFYA3ZB.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -22,12 +20,13 @@ import {
   ConfigurationError,
   getInput,
   info,
+  labelValue,
   parseAuthInputs,
   runAction,
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-I5G4NHP3.js";
+} from "../chunks/chunk-223UMF5V.js";
 import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

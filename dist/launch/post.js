@@ -5,32 +5,32 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  RunStore,
   readLaunchState,
   withZones
-} from "../chunks/chunk-MUI7HOLY.js";
+} from "../chunks/chunk-2UUBAQWK.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-PAP3K5BL.js";
-import "../chunks/chunk-6VDLVWI7.js";
+} from "../chunks/chunk-DJH5P62P.js";
+import {
+  RunStore
+} from "../chunks/chunk-6S4KKTIM.js";
 import "../chunks/chunk-MI7TKXA3.js";
 import {
-  ComputeApi,
-  systemClock
-} from "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
+  ComputeApi
+} from "../chunks/chunk-7RMD2R2E.js";
 import {
-  labelValue
-} from "../chunks/chunk-JWPEKFU6.js";
+  systemClock
+} from "../chunks/chunk-M5JGONZR.js";
 import {
   connectGcp
-} from "../chunks/chunk-4CFLDNBB.js";
+} from "../chunks/chunk-ZSFYA3ZB.js";
 import {
   getInput,
   info,
+  labelValue,
   runAction
-} from "../chunks/chunk-I5G4NHP3.js";
+} from "../chunks/chunk-223UMF5V.js";
 import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 

@@ -7,25 +7,23 @@ const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   OVERRIDABLE_INPUTS,
   readInteger
-} from "../chunks/chunk-PAP3K5BL.js";
+} from "../chunks/chunk-DJH5P62P.js";
 import {
   getOctokit
-} from "../chunks/chunk-E5ZCKJ7Y.js";
-import {
-  EXPERIMENT_ID
-} from "../chunks/chunk-JWPEKFU6.js";
+} from "../chunks/chunk-TLXG6UPP.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError,
+  EXPERIMENT_ID,
   getInput,
   info,
   runAction,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-I5G4NHP3.js";
+} from "../chunks/chunk-223UMF5V.js";
 import {
   __commonJS,
   __require,

@@ -80,10 +80,15 @@ export class RunStore {
 
   /** The object's text and generation, or undefined when it does not exist. */
   private async read(name: string): Promise<{ text: string; generation: string } | undefined> {
-    const file = this.file(name);
     try {
-      const [data] = await file.download();
-      return { text: data.toString('utf8'), generation: String(file.metadata.generation ?? '') };
+      const [meta] = await this.file(name).getMetadata();
+      const generation = String(meta.generation ?? '');
+      // The generation read is the one downloaded, so a guarded write after it cannot lose a newer one.
+      const [data] = await this.storage
+        .bucket(this.bucket)
+        .file(name, generation ? { generation: Number(generation) } : {})
+        .download();
+      return { text: data.toString('utf8'), generation };
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
       throw new GcpError(`read gs://${this.bucket}/${name}`, classifyError(err));
