@@ -6,12 +6,11 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   run
-} from "../chunks/chunk-5X6IDLBS.js";
+} from "../chunks/chunk-BEIR27II.js";
 import "../chunks/chunk-DJH5P62P.js";
-import "../chunks/chunk-VCQ6NMH3.js";
-import "../chunks/chunk-MI7TKXA3.js";
+import "../chunks/chunk-OBM4C3YD.js";
 import "../chunks/chunk-TLXG6UPP.js";
-import "../chunks/chunk-ZSFYA3ZB.js";
+import "../chunks/chunk-WEZX2YKL.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
   runAction

@@ -6,13 +6,14 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   ComputeApi
-} from "../chunks/chunk-7RMD2R2E.js";
+} from "../chunks/chunk-YVYUEC23.js";
 import {
+  RunStore,
   systemClock
-} from "../chunks/chunk-M5JGONZR.js";
+} from "../chunks/chunk-FSY4KCVE.js";
 import {
   connectGcp
-} from "../chunks/chunk-ZSFYA3ZB.js";
+} from "../chunks/chunk-WEZX2YKL.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -61,7 +62,7 @@ function decide(vm, policy) {
   }
   const run2 = vm.labels["gce-matrix-run"];
   const sameRepo = policy.repository === void 0 || vm.labels["gce-matrix-repo"] === policy.repository;
-  if (run2 !== void 0 && sameRepo && policy.endedRuns.has(run2)) {
+  if (run2 !== void 0 && sameRepo && policy.endedRuns.has(run2) && !policy.detached?.has(vm.name)) {
     return { vm, action: "delete", reason: "run-ended", detail: `run ${run2} has ended` };
   }
   if (STOPPED.has(vm.status)) {
@@ -157,7 +158,10 @@ async function runJanitor(opts) {
     for (const zone of zones) {
       for (const instance of await compute.listInstances(zone, filter)) vms.push(toJanitorVm(instance, zone));
     }
+    const detached = opts.detachedVms && (opts.endedRuns ?? []).length > 0 ? await opts.detachedVms(opts.endedRuns ?? []) : void 0;
+    for (const name of detached ?? []) log(`${name} runs detached: left for the watcher.`);
     const policy = {
+      detached,
       now: clock.now(),
       marginMs: (opts.marginMinutes ?? DEFAULT_MARGIN_MINUTES) * 6e4,
       maxAgeMs: (opts.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS) * 36e5,
@@ -270,7 +274,12 @@ function parseJanitorInputs(read, env) {
     );
   }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
+  const bucket = read("bucket").trim().replace(/^gs:\/\//, "").replace(/\/+$/, "") || void 0;
+  if (bucket !== void 0 && !/^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
+  }
   return {
+    ...bucket ? { bucket, prefix: (read("prefix").trim() || "gce-matrix").replace(/^\/+|\/+$/g, "") } : {},
     project: read("project").trim() || void 0,
     env,
     ...workloadIdentityProvider ? { workloadIdentityProvider, serviceAccount } : {},
@@ -285,7 +294,34 @@ function parseJanitorInputs(read, env) {
 }
 async function run(env = process.env) {
   const opts = parseJanitorInputs((name) => getInput(name), env);
-  const result = await runJanitor({ ...opts, log: (m) => info(printable(m)) });
+  const { bucket, prefix } = opts;
+  let closeStorage = () => Promise.resolve();
+  let detachedVms;
+  if (bucket && prefix !== void 0) {
+    const project = opts.project || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || "";
+    const { clients } = connectGcp({
+      project,
+      env,
+      workloadIdentityProvider: opts.workloadIdentityProvider,
+      serviceAccount: opts.serviceAccount
+    });
+    closeStorage = () => clients.close();
+    const store = new RunStore(clients.storage, bucket, prefix);
+    detachedVms = async (runs) => {
+      const names = /* @__PURE__ */ new Set();
+      for (const runId of runs) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) continue;
+        for (const d of await store.listDetached(runId)) if (d.record.ok) names.add(d.record.value.instance);
+      }
+      return names;
+    };
+  }
+  let result;
+  try {
+    result = await runJanitor({ ...opts, detachedVms, log: (m) => info(printable(m)) });
+  } finally {
+    await closeStorage();
+  }
   const stale = result.verdicts.filter((v) => v.action === "delete").length;
   setOutput("found", String(result.verdicts.length));
   setOutput("stale", String(stale));

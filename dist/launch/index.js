@@ -13,7 +13,7 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-3MXSMZVM.js";
+} from "../chunks/chunk-FGXALS22.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
@@ -22,26 +22,22 @@ import {
   estimateCostUsd
 } from "../chunks/chunk-NRMHQSIR.js";
 import {
-  RunStore,
-  detachedRecord,
-  runRecordFromEnv
-} from "../chunks/chunk-6S4KKTIM.js";
+  ComputeApi
+} from "../chunks/chunk-YVYUEC23.js";
 import {
+  RunStore,
+  backoffMs,
+  detachedRecord,
+  runRecordFromEnv,
+  systemClock
+} from "../chunks/chunk-FSY4KCVE.js";
+import {
+  GcpError,
+  connectGcp,
   experimentObjects,
   experimentPrefix,
   gsUri
-} from "../chunks/chunk-MI7TKXA3.js";
-import {
-  ComputeApi
-} from "../chunks/chunk-7RMD2R2E.js";
-import {
-  backoffMs,
-  systemClock
-} from "../chunks/chunk-M5JGONZR.js";
-import {
-  GcpError,
-  connectGcp
-} from "../chunks/chunk-ZSFYA3ZB.js";
+} from "../chunks/chunk-WEZX2YKL.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";

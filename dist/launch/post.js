@@ -13,18 +13,15 @@ import {
   runContextFromEnv
 } from "../chunks/chunk-DJH5P62P.js";
 import {
-  RunStore
-} from "../chunks/chunk-6S4KKTIM.js";
-import "../chunks/chunk-MI7TKXA3.js";
-import {
   ComputeApi
-} from "../chunks/chunk-7RMD2R2E.js";
+} from "../chunks/chunk-YVYUEC23.js";
 import {
+  RunStore,
   systemClock
-} from "../chunks/chunk-M5JGONZR.js";
+} from "../chunks/chunk-FSY4KCVE.js";
 import {
   connectGcp
-} from "../chunks/chunk-ZSFYA3ZB.js";
+} from "../chunks/chunk-WEZX2YKL.js";
 import {
   getInput,
   info,

@@ -11,23 +11,20 @@ import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-GMFDQVE6.js";
+} from "../chunks/chunk-3NNVB7Z5.js";
 import "../chunks/chunk-NRMHQSIR.js";
+import "../chunks/chunk-OBM4C3YD.js";
+import "../chunks/chunk-TLXG6UPP.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
-  runRecordFromEnv
-} from "../chunks/chunk-6S4KKTIM.js";
-import "../chunks/chunk-VCQ6NMH3.js";
-import "../chunks/chunk-MI7TKXA3.js";
-import "../chunks/chunk-TLXG6UPP.js";
-import {
+  runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-M5JGONZR.js";
+} from "../chunks/chunk-FSY4KCVE.js";
 import {
   connectGcp
-} from "../chunks/chunk-ZSFYA3ZB.js";
+} from "../chunks/chunk-WEZX2YKL.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";

@@ -6,13 +6,13 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   ExperimentResults
-} from "../chunks/chunk-3MXSMZVM.js";
+} from "../chunks/chunk-FGXALS22.js";
 import {
   collectRun,
   experimentDir,
   printable,
   uploadResults
-} from "../chunks/chunk-5X6IDLBS.js";
+} from "../chunks/chunk-BEIR27II.js";
 import {
   readBoolean,
   readInteger
@@ -23,27 +23,24 @@ import {
   lockIsStale,
   publishReport,
   triageRun
-} from "../chunks/chunk-GMFDQVE6.js";
+} from "../chunks/chunk-3NNVB7Z5.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
-  RECORD_SCHEMA,
-  RunStore,
-  markerKey
-} from "../chunks/chunk-6S4KKTIM.js";
-import {
   markLost
-} from "../chunks/chunk-VCQ6NMH3.js";
-import "../chunks/chunk-MI7TKXA3.js";
+} from "../chunks/chunk-OBM4C3YD.js";
 import "../chunks/chunk-TLXG6UPP.js";
 import {
   ComputeApi
-} from "../chunks/chunk-7RMD2R2E.js";
+} from "../chunks/chunk-YVYUEC23.js";
 import {
+  RECORD_SCHEMA,
+  RunStore,
+  markerKey,
   systemClock
-} from "../chunks/chunk-M5JGONZR.js";
+} from "../chunks/chunk-FSY4KCVE.js";
 import {
   connectGcp
-} from "../chunks/chunk-ZSFYA3ZB.js";
+} from "../chunks/chunk-WEZX2YKL.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
