@@ -267,7 +267,6 @@ async function runExperiment(settings, deps) {
   });
   const detach = async (vm, reason, createdAt) => {
     await deps.recordDetached({ vm, reason, createdAt, ttlSeconds });
-    deps.onVm(void 0);
     const base2 = resultOf(vm, vmSeconds + (deps.clock.now() - createdAt) / 1e3, lastSpot);
     const minutes = Math.round((deps.clock.now() - started) / 6e4);
     return {

@@ -26,7 +26,8 @@ import {
   getInput,
   info,
   labelValue,
-  runAction
+  runAction,
+  warning
 } from "../chunks/chunk-223UMF5V.js";
 import "../chunks/chunk-TVQJ4HKQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
@@ -45,7 +46,7 @@ async function cleanUp(compute, settings, log, detached = /* @__PURE__ */ new Se
       if (vm.name) targets.set(vm.name, zone);
     }
   }
-  for (const name of detached) {
+  for (const name of [...detached, ...state?.detached ? [state.detached.name] : []]) {
     if (targets.delete(name)) log(`Leaving ${name} running: it is detached, the watcher reports it.`);
   }
   if (state?.vm?.creating && !await compute.getInstance(state.vm.zone, state.vm.name)) {
@@ -75,12 +76,17 @@ async function post(env = process.env) {
   info(`Authenticating with ${description}.`);
   try {
     const compute = new ComputeApi(clients, systemClock);
-    const record = await new RunStore(
-      clients.storage,
-      settings.results.bucket,
-      settings.results.prefix
-    ).readDetached(settings.results.runId, settings.experiment.id);
-    const detached = new Set(record?.ok ? [record.value.instance] : []);
+    const detached = /* @__PURE__ */ new Set();
+    try {
+      const record = await new RunStore(
+        clients.storage,
+        settings.results.bucket,
+        settings.results.prefix
+      ).readDetached(settings.results.runId, settings.experiment.id);
+      if (record?.ok) detached.add(record.value.instance);
+    } catch (err) {
+      warning(`Could not look for a detached record of this experiment: ${err.message}`);
+    }
     const n = await cleanUp(compute, await withZones(settings, compute), (m) => info(m), detached);
     info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : "No VM was left behind.");
   } finally {

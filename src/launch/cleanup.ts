@@ -36,7 +36,7 @@ export async function cleanUp(
       if (vm.name) targets.set(vm.name, zone);
     }
   }
-  for (const name of detached) {
+  for (const name of [...detached, ...(state?.detached ? [state.detached.name] : [])]) {
     if (targets.delete(name)) log(`Leaving ${name} running: it is detached, the watcher reports it.`);
   }
   // An insert still in flight when the job was cancelled may create its VM a moment after we looked.
@@ -70,12 +70,17 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   try {
     const compute = new ComputeApi(clients, systemClock);
     // A step cancelled just after it recorded the experiment as detached has not saved that yet.
-    const record = await new RunStore(
-      clients.storage,
-      settings.results.bucket,
-      settings.results.prefix,
-    ).readDetached(settings.results.runId, settings.experiment.id);
-    const detached = new Set(record?.ok ? [record.value.instance] : []);
+    const detached = new Set<string>();
+    try {
+      const record = await new RunStore(
+        clients.storage,
+        settings.results.bucket,
+        settings.results.prefix,
+      ).readDetached(settings.results.runId, settings.experiment.id);
+      if (record?.ok) detached.add(record.value.instance);
+    } catch (err) {
+      core.warning(`Could not look for a detached record of this experiment: ${(err as Error).message}`);
+    }
     const n = await cleanUp(compute, await withZones(settings, compute), (m) => core.info(m), detached);
     core.info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : 'No VM was left behind.');
   } finally {

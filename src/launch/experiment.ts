@@ -149,7 +149,6 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   });
   const detach = async (vm: VmHandle, reason: DetachReason, createdAt: number): Promise<LaunchResult> => {
     await deps.recordDetached!({ vm, reason, createdAt, ttlSeconds });
-    deps.onVm(undefined);
     const base = resultOf(vm, vmSeconds + (deps.clock.now() - createdAt) / 1000, lastSpot);
     const minutes = Math.round((deps.clock.now() - started) / 60_000);
     return {
