@@ -20,6 +20,7 @@ export const ACTION_ENTRIES: Record<string, string> = {
   'collect/index': 'src/collect/index.ts',
   'report/index': 'src/report/index.ts',
   'janitor/index': 'src/janitor/index.ts',
+  'watch/index': 'src/watch/index.ts',
   'cli/index': 'src/cli/index.ts',
 };
 

@@ -6,29 +6,35 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  ExperimentResults,
   agentAttributes,
   checkMetadataLimits,
   loadAgentScript,
   runExperiment
-} from "../chunks/chunk-VYF6T5UI.js";
+} from "../chunks/chunk-7Z4SAXX2.js";
 import {
   cleanUp
-} from "../chunks/chunk-Y475Y7DO.js";
+} from "../chunks/chunk-432EG7JM.js";
 import {
   withZones
-} from "../chunks/chunk-GA7Y2XHT.js";
+} from "../chunks/chunk-EWDLZUYX.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-D7CUARWN.js";
+} from "../chunks/chunk-TSU3TEGO.js";
+import {
+  janitorSummary,
+  runJanitor
+} from "../chunks/chunk-YJVJ5VNJ.js";
+import {
+  ExperimentResults
+} from "../chunks/chunk-T43JU2LF.js";
 import {
   collectRun
-} from "../chunks/chunk-3VW73AHF.js";
+} from "../chunks/chunk-L6BWFJUO.js";
 import {
   parseLaunchInputs
-} from "../chunks/chunk-S33MGTOW.js";
+} from "../chunks/chunk-MFJUMJEF.js";
 import {
   chartSeries,
   chooseAxes,
@@ -37,44 +43,37 @@ import {
   formatDuration,
   formatNumber,
   paramNames,
-  parseDirections,
   pivotOf,
   readExperimentFiles,
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-W3S4RWZG.js";
+} from "../chunks/chunk-OGZGP2CU.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-Q5QQCR77.js";
+} from "../chunks/chunk-2CTBM5IU.js";
 import {
-  experimentObjects,
-  parseStatus
-} from "../chunks/chunk-MI7TKXA3.js";
+  ComputeApi
+} from "../chunks/chunk-7PJ4ZGRB.js";
 import {
-  janitorSummary,
-  runJanitor
-} from "../chunks/chunk-Z4XGDWET.js";
-import {
-  ComputeApi,
+  parseDirections,
   systemClock
-} from "../chunks/chunk-RENVZMWJ.js";
-import {
-  classifyError
-} from "../chunks/chunk-3Y5IHQFX.js";
-import "../chunks/chunk-KL354AE6.js";
+} from "../chunks/chunk-IROX7BVM.js";
 import {
   Storage,
+  classifyError,
   connectGcp,
+  experimentObjects,
+  parseStatus,
   require_src
-} from "../chunks/chunk-66KU2QE3.js";
+} from "../chunks/chunk-P7ID7MDH.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError
-} from "../chunks/chunk-USOZTD4I.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-UEQNVQMM.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -2296,6 +2295,7 @@ function summarySection(data, b) {
     ["succeeded", String(t.succeeded), t.succeeded === t.experiments ? "good" : ""],
     ["failed", String(t.failed), t.failed > 0 ? "bad" : ""],
     ["missing", String(t.missing), t.missing > 0 ? "warn" : ""],
+    ...t.lost > 0 ? [["lost with their VM", String(t.lost), "bad"]] : [],
     ["cost (estimate)", `$${t.costUsd.toFixed(2)}`, ""],
     ["VM hours", t.vmHours.toFixed(2), ""],
     ["retries", String(t.retries), t.retries > 0 ? "warn" : ""]
@@ -2388,6 +2388,7 @@ function failureSection(data) {
         `<h3><code>${h(x.id)}</code> ${statusCell(x.status)}${x.attempts ? ` <span class="muted">after ${x.attempts} attempt(s)</span>` : ""}</h3>`,
         ...why ? [`<p class="reason">${h(why)}</p>`] : [],
         ...log ? [`<pre class="log" aria-label="log tail">${h(log)}</pre>`] : [],
+        ...x.serialTail?.trim() ? [`<pre class="log" aria-label="serial console tail">${h(plainLog(x.serialTail).trim())}</pre>`] : [],
         "</article>"
       ].join("\n");
     }),

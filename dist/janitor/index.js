@@ -6,17 +6,21 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-NZFLOCCC.js";
+} from "../chunks/chunk-2TP625P2.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-Z4XGDWET.js";
-import "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
-import "../chunks/chunk-KL354AE6.js";
-import "../chunks/chunk-66KU2QE3.js";
+} from "../chunks/chunk-YJVJ5VNJ.js";
+import "../chunks/chunk-7PJ4ZGRB.js";
+import {
+  RunStore
+} from "../chunks/chunk-IROX7BVM.js";
+import {
+  connectGcp
+} from "../chunks/chunk-P7ID7MDH.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError,
@@ -26,8 +30,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-USOZTD4I.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-UEQNVQMM.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts
@@ -85,7 +88,12 @@ function parseJanitorInputs(read, env) {
     );
   }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
+  const bucket = read("bucket").trim().replace(/^gs:\/\//, "").replace(/\/+$/, "") || void 0;
+  if (bucket !== void 0 && !/^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
+  }
   return {
+    ...bucket ? { bucket, prefix: (read("prefix").trim() || "gce-matrix").replace(/^\/+|\/+$/g, "") } : {},
     project: read("project").trim() || void 0,
     env,
     ...workloadIdentityProvider ? { workloadIdentityProvider, serviceAccount } : {},
@@ -100,7 +108,34 @@ function parseJanitorInputs(read, env) {
 }
 async function run(env = process.env) {
   const opts = parseJanitorInputs((name) => getInput(name), env);
-  const result = await runJanitor({ ...opts, log: (m) => info(printable(m)) });
+  const { bucket, prefix } = opts;
+  let closeStorage = () => Promise.resolve();
+  let detachedVms;
+  if (bucket && prefix !== void 0) {
+    const project = opts.project || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || "";
+    const { clients } = connectGcp({
+      project,
+      env,
+      workloadIdentityProvider: opts.workloadIdentityProvider,
+      serviceAccount: opts.serviceAccount
+    });
+    closeStorage = () => clients.close();
+    const store = new RunStore(clients.storage, bucket, prefix);
+    detachedVms = async (runs) => {
+      const names = /* @__PURE__ */ new Set();
+      for (const runId of runs) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) continue;
+        for (const d of await store.listDetached(runId)) if (d.record.ok) names.add(d.record.value.instance);
+      }
+      return names;
+    };
+  }
+  let result;
+  try {
+    result = await runJanitor({ ...opts, detachedVms, log: (m) => info(printable(m)) });
+  } finally {
+    await closeStorage();
+  }
   const stale = result.verdicts.filter((v) => v.action === "delete").length;
   setOutput("found", String(result.verdicts.length));
   setOutput("stale", String(stale));

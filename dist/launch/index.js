@@ -5,32 +5,40 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  runAction
-} from "../chunks/chunk-NZFLOCCC.js";
+  readEvent
+} from "../chunks/chunk-UL55I6ZL.js";
 import {
-  ExperimentResults,
+  runAction
+} from "../chunks/chunk-2TP625P2.js";
+import {
   loadAgentScript,
   runExperiment
-} from "../chunks/chunk-VYF6T5UI.js";
+} from "../chunks/chunk-7Z4SAXX2.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-GA7Y2XHT.js";
+} from "../chunks/chunk-EWDLZUYX.js";
+import {
+  ExperimentResults
+} from "../chunks/chunk-T43JU2LF.js";
 import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-S33MGTOW.js";
+} from "../chunks/chunk-MFJUMJEF.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-MI7TKXA3.js";
 import {
-  ComputeApi,
+  ComputeApi
+} from "../chunks/chunk-7PJ4ZGRB.js";
+import {
+  RunStore,
+  detachedRecord,
+  runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
-import "../chunks/chunk-KL354AE6.js";
+} from "../chunks/chunk-IROX7BVM.js";
 import {
   connectGcp
-} from "../chunks/chunk-66KU2QE3.js";
+} from "../chunks/chunk-P7ID7MDH.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -43,12 +51,35 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-USOZTD4I.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-UEQNVQMM.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
 import { randomBytes } from "node:crypto";
+
+// src/launch/detach.ts
+async function recordDetached(opts) {
+  const { store, settings, detached } = opts;
+  await store.createRun(opts.run);
+  await store.writeDetached(
+    detachedRecord({
+      location: settings.results,
+      experiment: settings.experiment.id,
+      project: settings.project,
+      zone: detached.vm.zone,
+      instance: detached.vm.name,
+      attempt: detached.vm.attempt,
+      reason: detached.reason,
+      machineType: settings.machineType,
+      createdAt: detached.createdAt,
+      ttlSeconds: detached.ttlSeconds,
+      detachedAt: opts.now
+    })
+  );
+  await store.markPending(settings.results.runId, opts.now);
+}
+
+// src/launch/main.ts
 function actionsLogger(experimentId) {
   return {
     info: (m) => info(m),
@@ -88,17 +119,32 @@ async function run(env = process.env) {
   });
   info(`Authenticating with ${description}.`);
   const counter = { compute: 0, storage: 0 };
-  const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished });
+  let detached;
+  const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished, detached });
+  const event = await readEvent(env);
   try {
     state(void 0);
     const compute = new ComputeApi(clients, systemClock, counter);
+    const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const result = await runExperiment(await withZones(settings, compute), {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,
       log: actionsLogger(settings.experiment.id),
       agentScript: await loadAgentScript(),
-      onVm: (vm) => state(vm)
+      onVm: (vm) => state(vm),
+      recordDetached: async (d) => {
+        const now = systemClock.now();
+        await recordDetached({
+          store,
+          settings,
+          run: runRecordFromEnv({ runId: settings.results.runId, env, event, now }),
+          detached: d,
+          now
+        });
+        detached = { name: d.vm.name, zone: d.vm.zone };
+        state(void 0, true);
+      }
     });
     state(void 0, true);
     setOutputs(result);
@@ -109,7 +155,11 @@ async function run(env = process.env) {
       `gce-matrix: experiment \`${escapeMarkdown(settings.experiment.id)}\` **${result.status}**${result.exitCode === null ? "" : ` (exit code ${result.exitCode})`} after ${result.attempts} attempt(s) in ${result.durationSeconds} s on ${result.machineType}${result.zone ? ` in ${result.zone}` : ""}, ~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ""}
 `
     ).write();
-    if (result.status !== "succeeded") {
+    if (result.status === "detached") {
+      info(
+        `${settings.experiment.id}: ${result.reason}. Its VM ${result.vmName} in ${result.zone} ends by its own time limit at the latest.`
+      );
+    } else if (result.status !== "succeeded") {
       const tail = result.logTail.length > 0 ? `
 Last lines of the experiment's log:
 ${result.logTail.join("\n")}` : "";

@@ -6,18 +6,17 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-NZFLOCCC.js";
+} from "../chunks/chunk-2TP625P2.js";
 import {
   post
-} from "../chunks/chunk-Y475Y7DO.js";
-import "../chunks/chunk-GA7Y2XHT.js";
-import "../chunks/chunk-S33MGTOW.js";
-import "../chunks/chunk-RENVZMWJ.js";
-import "../chunks/chunk-3Y5IHQFX.js";
-import "../chunks/chunk-KL354AE6.js";
-import "../chunks/chunk-66KU2QE3.js";
-import "../chunks/chunk-USOZTD4I.js";
+} from "../chunks/chunk-432EG7JM.js";
+import "../chunks/chunk-EWDLZUYX.js";
+import "../chunks/chunk-MFJUMJEF.js";
+import "../chunks/chunk-7PJ4ZGRB.js";
+import "../chunks/chunk-IROX7BVM.js";
+import "../chunks/chunk-P7ID7MDH.js";
 import "../chunks/chunk-QCBMVUVD.js";
+import "../chunks/chunk-UEQNVQMM.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post.ts

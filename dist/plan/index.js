@@ -6,21 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   getOctokit
-} from "../chunks/chunk-742LAVGA.js";
+} from "../chunks/chunk-SW2PZEV6.js";
 import {
   runAction
-} from "../chunks/chunk-NZFLOCCC.js";
+} from "../chunks/chunk-2TP625P2.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-D7CUARWN.js";
+} from "../chunks/chunk-TSU3TEGO.js";
 import {
   readInteger
-} from "../chunks/chunk-S33MGTOW.js";
-import "../chunks/chunk-KL354AE6.js";
+} from "../chunks/chunk-MFJUMJEF.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -31,7 +30,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-USOZTD4I.js";
+} from "../chunks/chunk-UEQNVQMM.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

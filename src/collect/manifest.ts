@@ -16,14 +16,15 @@ import { gsUri, runPrefix } from '../layout.ts';
  * An experiment's standing as collected: the agent's final state, or
  * `unfinished` (objects but no status.json: still running, or its VM died without a word),
  * `missing` (the plan lists it, the bucket holds nothing of it),
- * `corrupt` (status.json exists but cannot be read or parsed).
+ * `corrupt` (status.json exists but cannot be read or parsed),
+ * `lost` (left running detached, its VM ended or vanished without a status: set by the watcher).
  */
-export type CollectedStatus = ExperimentState | 'unfinished' | 'missing' | 'corrupt';
+export type CollectedStatus = ExperimentState | 'unfinished' | 'missing' | 'corrupt' | 'lost';
 
 /** Which of the three counts (outputs `succeeded`, `failed`, `missing`) an experiment adds to. */
 export function countClass(status: CollectedStatus): 'succeeded' | 'failed' | 'missing' {
   if (status === 'succeeded') return 'succeeded';
-  if (status === 'missing' || status === 'unfinished') return 'missing';
+  if (status === 'missing' || status === 'unfinished' || status === 'lost') return 'missing';
   return 'failed';
 }
 
@@ -111,7 +112,7 @@ export interface ManifestCounts {
   readonly succeeded: number;
   /** failed, error, preempted or corrupt. */
   readonly failed: number;
-  /** missing or unfinished: no status.json. */
+  /** missing, unfinished or lost: no status.json. */
   readonly missing: number;
   readonly byStatus: Readonly<Record<CollectedStatus, number>>;
   readonly files: number;
@@ -143,6 +144,7 @@ const STATUSES: readonly CollectedStatus[] = [
   'unfinished',
   'missing',
   'corrupt',
+  'lost',
 ];
 
 /** Totals of a list of experiments. */
@@ -183,6 +185,49 @@ export function buildManifest(opts: {
     counts: { ...counts, problems: counts.problems + problems.length },
     experiments,
     problems,
+  };
+}
+
+/** Why an experiment is lost, and what was saved of it (its serial console tail). */
+export interface LostExperiment {
+  readonly reason: string;
+  /** Its folder in the results directory (used when the bucket held nothing of it). */
+  readonly dir: string;
+  readonly files?: readonly CollectedFile[];
+}
+
+/**
+ * Marks experiments without a status as lost (the watcher's verdict on detached ones whose VM is gone), with
+ * the files saved for them, and counts again. Experiments that have a status keep it.
+ */
+export function markLost(manifest: Manifest, lost: ReadonlyMap<string, LostExperiment>): Manifest {
+  const experiments: ManifestExperiment[] = manifest.experiments.map((e) => {
+    const l = lost.get(e.id);
+    if (!l || e.state !== null || e.status === 'corrupt') return e;
+    return { ...e, status: 'lost' as const, reason: l.reason, files: [...e.files, ...(l.files ?? [])] };
+  });
+  // A VM lost before its agent wrote anything left nothing in the bucket (and the run had no plan listing it).
+  for (const [id, l] of lost) {
+    if (experiments.some((e) => e.id === id)) continue;
+    experiments.push({
+      id,
+      dir: l.dir,
+      status: 'lost',
+      state: null,
+      exitCode: null,
+      attempts: null,
+      reason: l.reason,
+      planned: null,
+      files: [...(l.files ?? [])],
+      problems: [],
+    });
+  }
+  experiments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const counts = countExperiments(experiments);
+  return {
+    ...manifest,
+    experiments,
+    counts: { ...counts, problems: counts.problems + manifest.problems.length },
   };
 }
 

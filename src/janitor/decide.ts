@@ -43,6 +43,8 @@ export interface JanitorPolicy {
   readonly endedRuns: ReadonlySet<string>;
   /** When set, a run id only counts as ended for VMs with this `gce-matrix-repo` label value. */
   readonly repository?: string | undefined;
+  /** Names of VMs left running detached (for the watcher): their run's end does not end them. */
+  readonly detached?: ReadonlySet<string> | undefined;
 }
 
 /** The label every VM launch creates carries, and the janitor's list filter. */
@@ -88,7 +90,7 @@ export function decide(vm: JanitorVm, policy: JanitorPolicy): Verdict {
   }
   const run = vm.labels['gce-matrix-run'];
   const sameRepo = policy.repository === undefined || vm.labels['gce-matrix-repo'] === policy.repository;
-  if (run !== undefined && sameRepo && policy.endedRuns.has(run)) {
+  if (run !== undefined && sameRepo && policy.endedRuns.has(run) && !policy.detached?.has(vm.name)) {
     return { vm, action: 'delete', reason: 'run-ended', detail: `run ${run} has ended` };
   }
   if (STOPPED.has(vm.status)) {

@@ -34,6 +34,11 @@ export interface JanitorOptions {
   maxAgeHours?: number;
   /** Decide and report, delete nothing. */
   dryRun?: boolean;
+  /**
+   * Names of the VMs of the ended runs that were left running detached, for the watcher; given the ended run
+   * ids. Those VMs stay until their own time limit.
+   */
+  detachedVms?: (endedRuns: readonly string[]) => Promise<ReadonlySet<string>>;
   clock?: Clock;
   log?: (message: string) => void;
 }
@@ -109,7 +114,13 @@ export async function runJanitor(opts: JanitorOptions): Promise<JanitorResult> {
     for (const zone of zones) {
       for (const instance of await compute.listInstances(zone, filter)) vms.push(toJanitorVm(instance, zone));
     }
+    const detached =
+      opts.detachedVms && (opts.endedRuns ?? []).length > 0
+        ? await opts.detachedVms(opts.endedRuns ?? [])
+        : undefined;
+    for (const name of detached ?? []) log(`${name} runs detached: left for the watcher.`);
     const policy = {
+      detached,
       now: clock.now(),
       marginMs: (opts.marginMinutes ?? DEFAULT_MARGIN_MINUTES) * 60_000,
       maxAgeMs: (opts.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS) * 3_600_000,

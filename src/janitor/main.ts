@@ -1,6 +1,8 @@
 import * as core from '@actions/core';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
+import { connectGcp } from '../gcp/clients.ts';
+import { RunStore } from '../gcp/run-store.ts';
 import type { JanitorOptions } from './janitor.ts';
 import { DEFAULT_MARGIN_MINUTES, DEFAULT_MAX_AGE_HOURS, janitorSummary, runJanitor } from './janitor.ts';
 
@@ -39,7 +41,10 @@ function boolean(read: InputReader, name: string): boolean {
 }
 
 /** Parses the inputs of actions/janitor into options for {@link runJanitor}; a bad input names itself. */
-export function parseJanitorInputs(read: InputReader, env: NodeJS.ProcessEnv): JanitorOptions {
+export function parseJanitorInputs(
+  read: InputReader,
+  env: NodeJS.ProcessEnv,
+): JanitorOptions & { bucket?: string; prefix?: string } {
   const zones = list(read('zones'));
   for (const z of zones) {
     if (!/^[a-z]+-[a-z]+[0-9]+-[a-z]$/.test(z)) {
@@ -70,7 +75,16 @@ export function parseJanitorInputs(read: InputReader, env: NodeJS.ProcessEnv): J
     );
   }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
+  const bucket =
+    read('bucket')
+      .trim()
+      .replace(/^gs:\/\//, '')
+      .replace(/\/+$/, '') || undefined;
+  if (bucket !== undefined && !/^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
+  }
   return {
+    ...(bucket ? { bucket, prefix: (read('prefix').trim() || 'gce-matrix').replace(/^\/+|\/+$/g, '') } : {}),
     project: read('project').trim() || undefined,
     env,
     ...(workloadIdentityProvider ? { workloadIdentityProvider, serviceAccount } : {}),
@@ -87,7 +101,34 @@ export function parseJanitorInputs(read: InputReader, env: NodeJS.ProcessEnv): J
 /** actions/janitor: deletes gce-matrix VMs whose run has ended or whose time is up. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const opts = parseJanitorInputs((name) => core.getInput(name), env);
-  const result = await runJanitor({ ...opts, log: (m) => core.info(printable(m)) });
+  const { bucket, prefix } = opts;
+  let closeStorage = (): Promise<void> => Promise.resolve();
+  let detachedVms: JanitorOptions['detachedVms'];
+  if (bucket && prefix !== undefined) {
+    const project = opts.project || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || '';
+    const { clients } = connectGcp({
+      project,
+      env,
+      workloadIdentityProvider: opts.workloadIdentityProvider,
+      serviceAccount: opts.serviceAccount,
+    });
+    closeStorage = () => clients.close();
+    const store = new RunStore(clients.storage, bucket, prefix);
+    detachedVms = async (runs) => {
+      const names = new Set<string>();
+      for (const runId of runs) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) continue;
+        for (const d of await store.listDetached(runId)) if (d.record.ok) names.add(d.record.value.instance);
+      }
+      return names;
+    };
+  }
+  let result;
+  try {
+    result = await runJanitor({ ...opts, detachedVms, log: (m) => core.info(printable(m)) });
+  } finally {
+    await closeStorage();
+  }
   const stale = result.verdicts.filter((v) => v.action === 'delete').length;
   core.setOutput('found', String(result.verdicts.length));
   core.setOutput('stale', String(stale));

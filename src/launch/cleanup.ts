@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { systemClock } from '../clock.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { ComputeApi } from '../gcp/compute.ts';
+import { RunStore } from '../gcp/run-store.ts';
 import { labelValue } from '../naming.ts';
 import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
 import type { LaunchSettings } from './settings.ts';
@@ -24,6 +25,7 @@ export async function cleanUp(
   compute: ComputeApi,
   settings: LaunchSettings,
   log: (m: string) => void,
+  detached: ReadonlySet<string> = new Set(),
 ): Promise<number> {
   const state = readLaunchState();
   if (state?.finished) return 0;
@@ -33,6 +35,9 @@ export async function cleanUp(
     for (const vm of await compute.listInstances(zone, experimentFilter(settings))) {
       if (vm.name) targets.set(vm.name, zone);
     }
+  }
+  for (const name of [...detached, ...(state?.detached ? [state.detached.name] : [])]) {
+    if (targets.delete(name)) log(`Leaving ${name} running: it is detached, the watcher reports it.`);
   }
   // An insert still in flight when the job was cancelled may create its VM a moment after we looked.
   if (state?.vm?.creating && !(await compute.getInstance(state.vm.zone, state.vm.name))) {
@@ -64,7 +69,19 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   core.info(`Authenticating with ${description}.`);
   try {
     const compute = new ComputeApi(clients, systemClock);
-    const n = await cleanUp(compute, await withZones(settings, compute), (m) => core.info(m));
+    // A step cancelled just after it recorded the experiment as detached has not saved that yet.
+    const detached = new Set<string>();
+    try {
+      const record = await new RunStore(
+        clients.storage,
+        settings.results.bucket,
+        settings.results.prefix,
+      ).readDetached(settings.results.runId, settings.experiment.id);
+      if (record?.ok) detached.add(record.value.instance);
+    } catch (err) {
+      core.warning(`Could not look for a detached record of this experiment: ${(err as Error).message}`);
+    }
+    const n = await cleanUp(compute, await withZones(settings, compute), (m) => core.info(m), detached);
     core.info(n > 0 ? `Deleted ${n} VM(s) left by the cancelled or failed step.` : 'No VM was left behind.');
   } finally {
     await clients.close();

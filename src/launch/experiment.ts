@@ -9,8 +9,9 @@ import type { ExperimentResults } from '../gcp/results.ts';
 import type { ExperimentStatus } from '../layout.ts';
 import { experimentPrefix, gsUri } from '../layout.ts';
 import { instanceName } from '../naming.ts';
+import type { DetachReason } from '../record.ts';
 import { estimateCostUsd } from './cost.ts';
-import { buildInstance } from './instance.ts';
+import { TTL_MARGIN_MINUTES, buildInstance } from './instance.ts';
 import type { LaunchSettings } from './settings.ts';
 
 /** Where launch reports progress; the action maps it onto @actions/core, tests record it. */
@@ -69,10 +70,25 @@ export interface LaunchDeps {
   readonly onVm: (vm: VmHandle | undefined) => void;
   readonly poll?: PollPolicy;
   readonly signal?: AbortSignal;
+  /**
+   * Records the experiment as detached (run record, detached record, watcher index) before launch leaves its
+   * VM running. Without it launch never detaches: `detach` is refused and the wait has no hand-over.
+   */
+  readonly recordDetached?: (detached: DetachedVm) => Promise<void>;
 }
 
-/** How the experiment ended, across all attempts. */
-export type LaunchStatus = 'succeeded' | 'failed' | 'error' | 'lost';
+/** A VM launch leaves running for the watcher, and why. */
+export interface DetachedVm {
+  readonly vm: VmHandle;
+  readonly reason: DetachReason;
+  /** Epoch ms at which the VM was created (or adopted). */
+  readonly createdAt: number;
+  /** The VM's hard time limit (maxRunDuration), seconds. */
+  readonly ttlSeconds: number;
+}
+
+/** How the experiment ended, across all attempts; `detached`: still running, left to the watcher. */
+export type LaunchStatus = 'succeeded' | 'failed' | 'error' | 'lost' | 'detached';
 
 /** The outcome of actions/launch, as outputs. */
 export interface LaunchResult {
@@ -94,6 +110,7 @@ export interface LaunchResult {
 /** How one attempt ended, as launch saw it. */
 type AttemptEnd =
   | { kind: 'status'; status: ExperimentStatus }
+  | { kind: 'handover' }
   | { kind: 'lost'; reason: string }
   | { kind: 'no-capacity'; reason: string };
 
@@ -113,6 +130,38 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   let lastSpot = settings.provisioning !== 'standard';
   let end: AttemptEnd | undefined;
   let attempt = 0;
+  if (settings.detach && !deps.recordDetached) {
+    throw new ConfigurationError(
+      'input detach: this runner cannot record detached experiments; set detach: false',
+    );
+  }
+  const waitDeadline = started + settings.waitTimeoutMinutes * 60_000;
+  const ttlSeconds = Math.ceil(settings.timeoutMinutes * 60) + TTL_MARGIN_MINUTES * 60;
+  const resultOf = (vm: VmHandle | undefined, seconds: number, spot: boolean) => ({
+    attempts: Math.min(attempt, settings.maxAttempts),
+    zone: vm?.zone ?? '',
+    machineType: settings.machineType,
+    vmName: vm?.name ?? '',
+    resultsUri: gsUri(settings.results.bucket, experimentPrefix(settings.results, settings.experiment.id)),
+    durationSeconds: Math.round((deps.clock.now() - started) / 1000),
+    costUsd: estimateCostUsd(settings.machineType, settings.accelerators, spot, seconds),
+    logTail: tail.slice(-LOG_TAIL_LINES),
+  });
+  const detach = async (vm: VmHandle, reason: DetachReason, createdAt: number): Promise<LaunchResult> => {
+    await deps.recordDetached!({ vm, reason, createdAt, ttlSeconds });
+    const base = resultOf(vm, vmSeconds + (deps.clock.now() - createdAt) / 1000, lastSpot);
+    const minutes = Math.round((deps.clock.now() - started) / 60_000);
+    return {
+      ...base,
+      status: 'detached',
+      exitCode: null,
+      reason:
+        reason === 'handover'
+          ? `still running on ${vm.name} after ${minutes} min, the limit of wait-timeout-minutes (${settings.waitTimeoutMinutes}); handed over, the watcher reports it`
+          : `running detached on ${vm.name}; the watcher reports it`,
+      final: undefined,
+    };
+  };
   await deps.results.checkBucket();
 
   for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
@@ -137,11 +186,24 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     }
     lastVm = vm;
     const vmStarted = deps.clock.now();
+    if (settings.detach) {
+      deps.log.info(`${vm.name} runs detached: its status is left to the watcher.`);
+      return detach(vm, 'detach', vmStarted);
+    }
     deps.log.startGroup(`${settings.experiment.id}: attempt ${attempt} on ${vm.name} (${vm.zone})`);
     try {
-      end = await waitForEnd(settings, deps, poll, vm, tail);
+      end = await waitForEnd(settings, deps, poll, vm, tail, deps.recordDetached ? waitDeadline : Infinity);
     } finally {
       deps.log.endGroup();
+    }
+    if (end.kind === 'handover') {
+      deps.log.warning(
+        `${settings.experiment.id} is still running after ${Math.round((deps.clock.now() - started) / 60_000)} min, the limit of ` +
+          `wait-timeout-minutes: handing it over. ${vm.name} keeps running (until its own time limit); the watcher ` +
+          'collects and reports it when it ends.',
+      );
+      vmSeconds += (deps.clock.now() - vmStarted) / 1000;
+      return detach(vm, 'handover', vmStarted);
     }
     if (end.kind !== 'status' || end.status.state !== 'succeeded') await printSerialTail(deps, vm);
     await deleteVm(deps, vm);
@@ -166,21 +228,12 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   }
   attempt = Math.min(attempt, settings.maxAttempts);
 
-  const durationSeconds = Math.round((deps.clock.now() - started) / 1000);
-  const base = {
-    attempts: attempt,
-    zone: lastVm?.zone ?? '',
-    machineType: settings.machineType,
-    vmName: lastVm?.name ?? '',
-    resultsUri: gsUri(settings.results.bucket, experimentPrefix(settings.results, settings.experiment.id)),
-    durationSeconds,
-    costUsd: estimateCostUsd(settings.machineType, settings.accelerators, lastSpot, vmSeconds),
-    logTail: tail.slice(-LOG_TAIL_LINES),
-  };
+  const base = resultOf(lastVm, vmSeconds, lastSpot);
   if (!end) throw new Error('bug: no attempt ran');
   if (end.kind === 'no-capacity') {
     return { ...base, status: 'error', exitCode: null, reason: end.reason, final: undefined };
   }
+  if (end.kind === 'handover') throw new Error('bug: a hand-over was not returned');
   if (end.kind === 'lost') {
     return {
       ...base,
@@ -345,6 +398,7 @@ async function waitForEnd(
   poll: PollPolicy,
   vm: VmHandle,
   tail: string[],
+  handoverAt: number,
 ): Promise<AttemptEnd> {
   const start = deps.clock.now();
   const logEvery = settings.logIntervalSeconds * 1000;
@@ -377,6 +431,10 @@ async function waitForEnd(
         await drainLog();
         return { kind: 'status', status };
       }
+    }
+    if (now >= handoverAt) {
+      await drainLog();
+      return { kind: 'handover' };
     }
     if (probe.heartbeatGeneration && probe.heartbeatGeneration !== lastBeat) {
       lastBeat = probe.heartbeatGeneration;

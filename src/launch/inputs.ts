@@ -11,6 +11,12 @@ import type {
   StagedInput,
 } from './settings.ts';
 
+/**
+ * A job on a GitHub-hosted runner is cancelled after 6 hours: the default wait leaves 30 minutes for the
+ * steps around launch and for the hand-over itself.
+ */
+export const DEFAULT_WAIT_TIMEOUT_MINUTES = 330;
+
 /** Reads one action input by its name as written in action.yml ('' when unset). */
 export type InputReader = (name: string) => string;
 
@@ -110,6 +116,7 @@ export const OVERRIDABLE_INPUTS = [
   'timeout-minutes',
   'max-attempts',
   'retry-on-failure',
+  'detach',
   'command',
   'inputs',
   'labels',
@@ -324,6 +331,8 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     retryOnFailure: readBoolean(read, 'retry-on-failure', false),
     heartbeatSeconds: integer(read, 'heartbeat-seconds', 60, 1, 3600),
     logIntervalSeconds: integer(read, 'log-interval-seconds', 10, 1, 3600),
+    detach: readBoolean(read, 'detach', false),
+    waitTimeoutMinutes: number(read, 'wait-timeout-minutes', DEFAULT_WAIT_TIMEOUT_MINUTES, 0.05, 7 * 24 * 60),
     repository: ctx.repository,
     sha: ctx.sha,
     githubRunAttempt: ctx.runAttempt,

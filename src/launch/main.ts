@@ -4,7 +4,11 @@ import { systemClock } from '../clock.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { ComputeApi } from '../gcp/compute.ts';
 import { ExperimentResults } from '../gcp/results.ts';
+import { readEvent } from '../event.ts';
+import { RunStore } from '../gcp/run-store.ts';
 import { escapeMarkdown } from '../markdown.ts';
+import { runRecordFromEnv } from '../record.ts';
+import { recordDetached } from './detach.ts';
 import { loadAgentScript } from './agent-script.ts';
 import type { LaunchLogger, LaunchResult } from './experiment.ts';
 import { runExperiment } from './experiment.ts';
@@ -52,11 +56,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   });
   core.info(`Authenticating with ${description}.`);
   const counter = { compute: 0, storage: 0 };
+  let detached: { name: string; zone: string } | undefined;
   const state = (vm: Parameters<typeof saveLaunchState>[0]['vm'], finished = false): void =>
-    saveLaunchState({ project: settings.project, vm, finished });
+    saveLaunchState({ project: settings.project, vm, finished, detached });
+  const event = await readEvent(env);
   try {
     state(undefined);
     const compute = new ComputeApi(clients, systemClock, counter);
+    const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const result = await runExperiment(await withZones(settings, compute), {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
@@ -64,6 +71,19 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       log: actionsLogger(settings.experiment.id),
       agentScript: await loadAgentScript(),
       onVm: (vm) => state(vm),
+      recordDetached: async (d) => {
+        const now = systemClock.now();
+        await recordDetached({
+          store,
+          settings,
+          run: runRecordFromEnv({ runId: settings.results.runId, env, event, now }),
+          detached: d,
+          now,
+        });
+        // Saved before the step returns: from here on the post step leaves this VM alone.
+        detached = { name: d.vm.name, zone: d.vm.zone };
+        state(undefined, true);
+      },
     });
     state(undefined, true);
     setOutputs(result);
@@ -79,7 +99,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
           `~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ''}\n`,
       )
       .write();
-    if (result.status !== 'succeeded') {
+    if (result.status === 'detached') {
+      core.info(
+        `${settings.experiment.id}: ${result.reason}. Its VM ${result.vmName} in ${result.zone} ends by its own time limit at the latest.`,
+      );
+    } else if (result.status !== 'succeeded') {
       const tail =
         result.logTail.length > 0
           ? `\nLast lines of the experiment's log:\n${result.logTail.join('\n')}`

@@ -65,6 +65,13 @@ export interface LaunchSettings {
   readonly retryOnFailure: boolean;
   readonly heartbeatSeconds: number;
   readonly logIntervalSeconds: number;
+  /** Create the VM, record the experiment as detached and return at once; a watcher reports it later. */
+  readonly detach: boolean;
+  /**
+   * How long the step may wait on the experiment before it hands it over to the watcher (switches it to
+   * detached and returns), so that the job's own time limit never cuts an experiment short.
+   */
+  readonly waitTimeoutMinutes: number;
   /** `owner/repo` and commit, for labels and provenance. */
   readonly repository: string;
   readonly sha: string;

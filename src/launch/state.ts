@@ -5,8 +5,10 @@ import type { VmHandle } from './experiment.ts';
 export interface LaunchState {
   readonly project: string;
   readonly vm: VmHandle | undefined;
-  /** True once the main step finished and deleted its VMs itself. */
+  /** True once the main step finished and deleted its VMs itself (or left one detached). */
   readonly finished: boolean;
+  /** The VM the main step left running for the watcher: the post step must never delete it. */
+  readonly detached?: { readonly name: string; readonly zone: string } | undefined;
 }
 
 const KEY = 'gce-matrix-launch';

@@ -211,6 +211,7 @@ function summarySection(data: ReportData, b: BaselineInfo): string {
     ['succeeded', String(t.succeeded), t.succeeded === t.experiments ? 'good' : ''],
     ['failed', String(t.failed), t.failed > 0 ? 'bad' : ''],
     ['missing', String(t.missing), t.missing > 0 ? 'warn' : ''],
+    ...(t.lost > 0 ? [['lost with their VM', String(t.lost), 'bad'] as [string, string, string]] : []),
     ['cost (estimate)', `$${t.costUsd.toFixed(2)}`, ''],
     ['VM hours', t.vmHours.toFixed(2), ''],
     ['retries', String(t.retries), t.retries > 0 ? 'warn' : ''],
@@ -326,6 +327,9 @@ function failureSection(data: ReportData): string {
         `<h3><code>${h(x.id)}</code> ${statusCell(x.status)}${x.attempts ? ` <span class="muted">after ${x.attempts} attempt(s)</span>` : ''}</h3>`,
         ...(why ? [`<p class="reason">${h(why)}</p>`] : []),
         ...(log ? [`<pre class="log" aria-label="log tail">${h(log)}</pre>`] : []),
+        ...(x.serialTail?.trim()
+          ? [`<pre class="log" aria-label="serial console tail">${h(plainLog(x.serialTail).trim())}</pre>`]
+          : []),
         '</article>',
       ].join('\n');
     }),

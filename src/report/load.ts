@@ -77,7 +77,7 @@ export async function readExperimentFiles(
   const queue = [...manifest.experiments];
   const worker = async (): Promise<void> => {
     for (let x = queue.shift(); x; x = queue.shift()) {
-      const files: { metrics?: Record<string, unknown>; logTail?: string } = {};
+      const files: { metrics?: Record<string, unknown>; logTail?: string; serialTail?: string } = {};
       const names = new Set(
         (Array.isArray(x.files) ? (x.files as readonly Partial<CollectedFile>[]) : []).map((f) => f?.path),
       );
@@ -98,6 +98,13 @@ export async function readExperimentFiles(
       if (logPath) {
         const tail = await readBounded(logPath, LOG_TAIL_BYTES, true);
         if (tail !== undefined) files.logTail = tail;
+      }
+      const serialName = `${dir}/serial.txt`;
+      const serialPath =
+        x.status !== 'succeeded' && names.has(serialName) ? insideRoot(root, serialName) : undefined;
+      if (serialPath) {
+        const tail = await readBounded(serialPath, LOG_TAIL_BYTES, true);
+        if (tail !== undefined) files.serialTail = tail;
       }
       out.set(x.id, files);
     }

@@ -1,69 +1,137 @@
 import * as core from '@actions/core';
-import { readFile } from 'node:fs/promises';
+import { systemClock } from '../clock.ts';
+import { readEvent } from '../event.ts';
 import type { GcpClients } from '../gcp/clients.ts';
 import { connectGcp } from '../gcp/clients.ts';
-import { recordBaseline, findBaseline } from './baseline.ts';
-import { pullRequestBase, upsertComment } from './comment.ts';
-import { baselineOf, compare } from './compare.ts';
-import type { ReportEvent, ReportSettings } from './inputs.ts';
-import { markerLine, parseReportInputs } from './inputs.ts';
-import { readExperimentFiles, readManifest } from './load.ts';
-import type { ReportData } from './model.ts';
-import { reportData } from './model.ts';
-import type { BaselineInfo, RenderOptions } from './render.ts';
-import { renderComment, renderReport, summaryJson, SUMMARY_LIMIT } from './render.ts';
+import { RunStore } from '../gcp/run-store.ts';
+import { escapeMarkdown } from '../markdown.ts';
+import type { RunRecord, RunReportSettings } from '../record.ts';
+import { RECORD_SCHEMA, runRecordFromEnv } from '../record.ts';
+import { inlineClaim } from '../watch/decide.ts';
+import type { ReportSettings } from './inputs.ts';
+import { parseReportInputs } from './inputs.ts';
+import { readManifest } from './load.ts';
+import type { PublishOptions, ReportIO } from './publish.ts';
+import { publishReport } from './publish.ts';
 
-async function readEvent(env: NodeJS.ProcessEnv): Promise<ReportEvent> {
-  let payload: Record<string, unknown> = {};
-  if (env.GITHUB_EVENT_PATH) {
-    try {
-      payload = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, 'utf8')) as Record<string, unknown>;
-    } catch {
-      // no readable event: inputs alone decide
-    }
-  }
-  return { name: env.GITHUB_EVENT_NAME ?? '', payload };
+/** The report settings a later watcher needs to report the run the same way (and update the same comment). */
+export function reportSettingsOf(s: ReportSettings): RunReportSettings {
+  return {
+    title: s.title,
+    markerKey: s.markerKey,
+    pivot: s.pivot ? [...s.pivot] : null,
+    directions: Object.fromEntries(s.directions),
+    thresholdPercent: s.thresholdPercent,
+    baseline: s.baseline,
+    baselineRef: s.baselineRef,
+    comment: s.comment,
+  };
 }
 
-async function resolveBaseline(
-  s: ReportSettings,
-  data: ReportData,
-  clients: GcpClients | undefined,
-  explicitRef: boolean,
-): Promise<BaselineInfo> {
-  if (s.baseline === 'none' || !clients || !s.bucket) return { kind: 'off' };
-  if (s.baseline === 'record') {
-    const baseline = baselineOf(data, { ref: s.baselineRef, sha: s.sha, recordedAt: new Date() });
-    const objects = await recordBaseline(clients.storage, s.bucket, s.prefix, baseline);
-    core.info(
-      `Recorded the baseline of ${s.baselineRef} (${Object.keys(baseline.experiments).length} experiment(s)).`,
-    );
-    return { kind: 'recorded', ref: s.baselineRef, sha: s.sha, objects };
-  }
-  let ref = s.baselineRef;
-  let mergeBase: string | undefined;
-  if (s.prNumber && s.githubToken) {
-    const pr = await pullRequestBase({
-      token: s.githubToken,
-      apiUrl: s.apiUrl,
-      repository: s.repository,
-      number: s.prNumber,
-    });
-    if (pr) {
-      if (!explicitRef) ref = pr.ref;
-      mergeBase = pr.mergeBase;
-    }
-  }
-  const found = await findBaseline(clients.storage, s.bucket, s.prefix, ref, mergeBase);
-  if (!found) return { kind: 'none', ref };
-  return {
-    kind: 'compared',
-    ref,
-    which: found.which,
-    baseline: found.baseline,
-    comparison: compare(data, found.baseline, s.directions, s.thresholdPercent),
-    thresholdPercent: s.thresholdPercent,
+const actionsIO: ReportIO = {
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+  summary: async (markdown) => {
+    await core.summary.addRaw(markdown).write();
+  },
+  output: (name, value) => core.setOutput(name, value),
+};
+
+/**
+ * Reports a run some of whose experiments run detached. It leaves its settings in run.json for the watcher,
+ * then: when every detached experiment has ended, it claims the run (report.lock) and reports it for good;
+ * while some still run, it comments what there is under the lock and releases it, leaving the final report
+ * to the watcher; when another reporter holds the lock, or the run was reported, it writes the summary only.
+ */
+async function reportDetached(opts: {
+  base: Omit<PublishOptions, 'comment' | 'note' | 'reasons'>;
+  store: RunStore;
+  run: RunRecord;
+  detached: readonly { id: string; instance: string; zone: string }[];
+  owner: string;
+}): Promise<void> {
+  const { base, store, run } = opts;
+  const s = base.settings;
+  const manifest = await readManifest(s.path);
+  const planned = manifest.experiments.filter((e) => e.planned !== false).map((e) => e.id);
+  await store.updateRun(run.runId, run, (current) => ({
+    ...current,
+    ...(s.prNumber ? { prNumber: s.prNumber } : {}),
+    experiments: planned,
+    report: reportSettingsOf(s),
+  }));
+  const ids = opts.detached.map((d) => d.id);
+  const claim = inlineClaim(ids, new Map(manifest.experiments.map((e) => [e.id, e.status])));
+  const summaryOnly = async (why: string): Promise<void> => {
+    core.info(why);
+    await publishReport({ ...base, comment: false, note: escapeMarkdown(why) });
   };
+  if (await store.isReported(run.runId)) {
+    await summaryOnly(
+      'The watcher already posted the final report of this run; this summary is for reference.',
+    );
+    return;
+  }
+  const at = new Date(systemClock.now()).toISOString();
+  const lock = await store.claim(run.runId, {
+    schema: RECORD_SCHEMA,
+    owner: opts.owner,
+    at,
+    purpose: claim === 'final' ? 'final' : 'partial',
+  });
+  if (!lock) {
+    await summaryOnly(
+      'Another report of this run is being written (its report lock is held); this summary is for reference.',
+    );
+    return;
+  }
+  if (await store.isReported(run.runId)) {
+    await store.release(run.runId, lock.generation);
+    await summaryOnly(
+      'The watcher already posted the final report of this run; this summary is for reference.',
+    );
+    return;
+  }
+  if (claim === 'final') {
+    const published = await publishReport({ ...base, comment: true });
+    await store.markReported(run.runId, {
+      schema: RECORD_SCHEMA,
+      at: new Date(systemClock.now()).toISOString(),
+      by: opts.owner,
+      commentUrl: published.comment?.url ?? null,
+      experiments: published.data.totals.experiments,
+      lost: published.data.totals.lost,
+    });
+    await store.clearPending(run.runId);
+    core.info('Every detached experiment has ended: this is the final report of the run.');
+    return;
+  }
+  const running = opts.detached.filter((d) => {
+    const e = manifest.experiments.find((x) => x.id === d.id);
+    return !e || e.status === 'unfinished' || e.status === 'missing';
+  });
+  const reasons = new Map(
+    running.map((d) => [
+      d.id,
+      `running detached on ${d.instance} (${d.zone}); the watcher reports it when it ends`,
+    ]),
+  );
+  try {
+    await publishReport({
+      ...base,
+      comment: true,
+      reasons,
+      note:
+        `⏳ ${running.length} experiment(s) still running detached: ` +
+        `${running
+          .slice(0, 10)
+          .map((d) => `\`${escapeMarkdown(d.id)}\``)
+          .join(', ')}${running.length > 10 ? ', ...' : ''}. ` +
+        'This report is updated when they end.',
+    });
+  } finally {
+    await store.release(run.runId, lock.generation);
+  }
 }
 
 /** actions/report: the run's results as tables, charts and deltas in the job summary and one PR comment. */
@@ -75,17 +143,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     event,
     env.GITHUB_WORKSPACE || process.cwd(),
   );
-  const manifest = await readManifest(s.path);
-  if (s.runId && s.runId !== String(manifest.runId)) {
-    core.warning(
-      `manifest.json is of run ${String(manifest.runId)}, not ${s.runId} (input run-id): reporting it anyway`,
-    );
-  }
-  const started = Date.now();
-  const data = reportData(manifest, await readExperimentFiles(s.path, manifest));
-
   let clients: GcpClients | undefined;
-  if (s.baseline !== 'none' && s.project) {
+  if (s.project && s.bucket) {
     const connected = connectGcp({
       project: s.project,
       env,
@@ -93,67 +152,50 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       serviceAccount: s.serviceAccount,
     });
     clients = connected.clients;
-    core.info(`Authenticating with ${connected.description} for baselines.`);
+    core.info(`Authenticating with ${connected.description} for baselines and detached experiments.`);
   }
-  let baseline: BaselineInfo;
+  const explicitRef = core.getInput('baseline-ref').trim() !== '';
+  const base = {
+    settings: s,
+    clients: s.baseline !== 'none' ? clients : undefined,
+    explicitRef,
+    io: actionsIO,
+  };
   try {
-    baseline = await resolveBaseline(s, data, clients, core.getInput('baseline-ref').trim() !== '');
+    let detached: { id: string; instance: string; zone: string }[] = [];
+    let store: RunStore | undefined;
+    const runId = s.runId ?? String((await readManifest(s.path)).runId);
+    if (clients && s.bucket) {
+      store = new RunStore(clients.storage, s.bucket, s.prefix);
+      try {
+        detached = (await store.listDetached(runId)).flatMap((d) =>
+          d.record.ok
+            ? [
+                {
+                  id: d.record.value.experiment,
+                  instance: d.record.value.instance,
+                  zone: d.record.value.zone,
+                },
+              ]
+            : [],
+        );
+      } catch (err) {
+        core.warning(`Could not look for detached experiments of run ${runId}: ${(err as Error).message}`);
+      }
+    }
+    if (!store || detached.length === 0) {
+      await publishReport({ ...base, comment: true });
+      return;
+    }
+    const now = systemClock.now();
+    await reportDetached({
+      base,
+      store,
+      run: { ...runRecordFromEnv({ runId, env, event, now }), schema: RECORD_SCHEMA },
+      detached,
+      owner: `actions/report in workflow run ${env.GITHUB_RUN_ID ?? 'local'}`,
+    });
   } finally {
     await clients?.close();
-  }
-
-  const marker = markerLine(s.markerKey);
-  const opts: RenderOptions = {
-    title: s.title,
-    pivot: s.pivot,
-    directions: s.directions,
-    baseline,
-    runUrl: s.runUrl,
-    artifactUrl: s.artifactUrl,
-  };
-  let summary = renderReport(data, opts);
-  if (summary.length > SUMMARY_LIMIT) summary = renderReport(data, opts, 100);
-  if (summary.length > SUMMARY_LIMIT) summary = renderComment(data, opts);
-  await core.summary.addRaw(summary).write();
-  const regressions = baseline.kind === 'compared' ? baseline.comparison.regressions.length : 0;
-  core.setOutput('summary-json', summaryJson(data, baseline));
-  core.setOutput('regressions', String(regressions));
-  core.info(
-    `Rendered ${data.experiments.length} experiment(s), ${data.metrics.length} metric(s) in ${Date.now() - started} ms; ` +
-      `${regressions} regression(s).`,
-  );
-
-  if (!s.comment) return;
-  if (!s.prNumber) {
-    core.info(
-      'No pull request for this event (and no pr-number): no comment, the job summary has the report.',
-    );
-    return;
-  }
-  if (!s.githubToken) {
-    core.warning('No github-token: cannot comment on the pull request; the job summary has the report.');
-    return;
-  }
-  const body = renderComment(data, { ...opts, marker });
-  try {
-    const c = await upsertComment({
-      token: s.githubToken,
-      apiUrl: s.apiUrl,
-      repository: s.repository,
-      number: s.prNumber,
-      marker,
-      body,
-    });
-    core.setOutput('comment-id', String(c.id));
-    core.setOutput('comment-url', c.url);
-    core.info(
-      `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on #${s.prNumber} (${body.length} characters).`,
-    );
-  } catch (err) {
-    // A read-only token (a pull_request from a fork) cannot comment: the summary still has everything.
-    core.warning(
-      `Could not comment on pull request #${s.prNumber}: ${(err as Error).message}. ` +
-        'For pull requests from forks, report from a workflow_run workflow (see actions/report/README.md).',
-    );
   }
 }

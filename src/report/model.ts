@@ -24,6 +24,8 @@ export interface ReportExperiment {
   readonly reason: string | undefined;
   /** The last lines of its log, when it did not succeed. */
   readonly logTail: string | undefined;
+  /** The last lines of its VM's serial console, saved when it was lost. */
+  readonly serialTail?: string | undefined;
   /** Collection problems (kind: message), untrusted text. */
   readonly problems: readonly string[];
 }
@@ -34,6 +36,8 @@ export interface ReportTotals {
   readonly succeeded: number;
   readonly failed: number;
   readonly missing: number;
+  /** Of the missing: left running detached and lost with their VM. */
+  readonly lost: number;
   readonly costUsd: number;
   readonly vmHours: number;
   /** Attempts beyond the first, summed. */
@@ -44,6 +48,7 @@ export interface ReportTotals {
 export interface ExperimentFiles {
   readonly metrics?: Record<string, unknown>;
   readonly logTail?: string;
+  readonly serialTail?: string;
 }
 
 function paramText(v: unknown): string {
@@ -92,6 +97,7 @@ export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles
     metrics: numericMetrics(files.metrics),
     reason: e.reason,
     logTail: files.logTail,
+    serialTail: files.serialTail,
     problems: (e.problems ?? [])
       .filter((p) => p.kind !== 'renamed')
       .map((p) => `${String(p.kind)}: ${String(p.message)}`),
@@ -100,9 +106,19 @@ export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles
 
 /** Totals of the report's experiments. */
 export function totalsOf(experiments: readonly ReportExperiment[]): ReportTotals {
-  const t = { experiments: 0, succeeded: 0, failed: 0, missing: 0, costUsd: 0, vmHours: 0, retries: 0 };
+  const t = {
+    experiments: 0,
+    succeeded: 0,
+    failed: 0,
+    missing: 0,
+    lost: 0,
+    costUsd: 0,
+    vmHours: 0,
+    retries: 0,
+  };
   for (const e of experiments) {
     t.experiments += 1;
+    if (e.status === 'lost') t.lost += 1;
     t[countClass(e.status)] += 1;
     t.costUsd += e.costUsd ?? 0;
     t.vmHours += (e.durationSeconds ?? 0) / 3600;

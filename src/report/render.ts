@@ -48,6 +48,8 @@ export interface RenderOptions {
   readonly artifactUrl?: string | undefined;
   /** Hidden marker line the comment carries (not put in the summary). */
   readonly marker?: string | undefined;
+  /** Markdown shown under the headline (built from escaped text), e.g. experiments still running detached. */
+  readonly note?: string | undefined;
 }
 
 const MAX_PIVOT_ROWS = 60;
@@ -94,6 +96,7 @@ const STATUS_MARK: Record<CollectedStatus, string> = {
   corrupt: '❌ corrupt',
   unfinished: '⏳ unfinished',
   missing: '❔ missing',
+  lost: '💀 lost',
 };
 
 const VERDICT_MARK = {
@@ -113,7 +116,7 @@ export function mermaidLabel(text: string): string {
 export function headline(data: ReportData, baseline: BaselineInfo): string {
   const t = data.totals;
   const parts = [
-    `Run \`${e(data.runId)}\`: ${t.experiments} experiment(s), **${t.succeeded} succeeded**, ${t.failed} failed, ${t.missing} missing`,
+    `Run \`${e(data.runId)}\`: ${t.experiments} experiment(s), **${t.succeeded} succeeded**, ${t.failed} failed, ${t.missing} missing${t.lost > 0 ? ` (**${t.lost} lost**)` : ''}`,
     `~$${t.costUsd.toFixed(2)} (estimate), ${t.vmHours.toFixed(2)} VM hours, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`,
   ];
   if (baseline.kind === 'compared') {
@@ -184,14 +187,14 @@ export function regressionSection(b: BaselineInfo, limit = Infinity): string[] {
   ];
 }
 
-function logTail(text: string | undefined): string {
+function logTail(text: string | undefined, label = 'log tail'): string {
   if (!text) return '';
   const lines = text
     .split(/\r?\n/)
     .filter((l) => l.trim() !== '')
     .slice(-LOG_TAIL_LINES)
     .map((l) => e(l.length > LOG_LINE_CHARS ? `...${l.slice(-LOG_LINE_CHARS)}` : l));
-  return lines.length > 0 ? `<br>log tail:<br><code>${lines.join('</code><br><code>')}</code>` : '';
+  return lines.length > 0 ? `<br>${label}:<br><code>${lines.join('</code><br><code>')}</code>` : '';
 }
 
 /** Why an experiment did not succeed: its reason, else what its status implies, else its first problem. */
@@ -213,7 +216,7 @@ export function failureSection(data: ReportData, limit = Infinity): string[] {
   const shown = bad.slice(0, limit);
   const lines = shown.map((x) => {
     const why = failureReason(x);
-    return `- \`${e(x.id)}\`: ${STATUS_MARK[x.status]}${x.attempts ? ` after ${x.attempts} attempt(s)` : ''}${why ? `: ${e(why)}` : ''}${logTail(x.logTail)}`;
+    return `- \`${e(x.id)}\`: ${STATUS_MARK[x.status]}${x.attempts ? ` after ${x.attempts} attempt(s)` : ''}${why ? `: ${e(why)}` : ''}${logTail(x.logTail)}${logTail(x.serialTail, 'serial console tail')}`;
   });
   return [
     `### Failed and missing (${bad.length})`,
@@ -377,6 +380,7 @@ export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1
     opts.marker ? [opts.marker] : [],
     [`## ${e(opts.title)}`],
     [headline(data, opts.baseline)],
+    opts.note ? [opts.note] : [],
     baselineSection(opts.baseline),
     regressionSection(opts.baseline, rowLimit),
     failureSection(data, MAX_PROBLEM_ROWS),
@@ -401,6 +405,7 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
     '',
     headline(data, opts.baseline),
     '',
+    ...(opts.note ? [opts.note, ''] : []),
     ...baselineSection(opts.baseline),
     '',
     `The full report is too long for a comment. ${links(opts).join('') || 'See the job summary of the run.'}`,
@@ -436,6 +441,7 @@ export function summaryJson(data: ReportData, baseline: BaselineInfo, maxRegress
       succeeded: data.totals.succeeded,
       failed: data.totals.failed,
       missing: data.totals.missing,
+      lost: data.totals.lost,
       byStatus,
     },
     totals: {

@@ -40,6 +40,18 @@ describe('janitor decide', () => {
       want: 'run-ended',
     },
     {
+      name: 'a VM of an ended run left running detached stays (for the watcher)',
+      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7' } }),
+      policy: { detached: new Set(['gcem-1-a-abc-a1']) },
+      want: 'keep',
+    },
+    {
+      name: 'a detached VM still goes once past its own limit',
+      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7' }, lastStartAt: NOW - 106 * MIN }),
+      policy: { detached: new Set(['gcem-1-a-abc-a1']) },
+      want: 'ttl-passed',
+    },
+    {
       name: 'an ended run id of another repository does not count',
       vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-repo': 'other_repo' } }),
       want: 'keep',

@@ -1,0 +1,171 @@
+/**
+ * Renders a collected run and publishes it: the job summary, the outputs and (when asked) the one PR comment
+ * found by its marker. actions/report and the watcher both report through it.
+ */
+import type { GcpClients } from '../gcp/clients.ts';
+import { recordBaseline, findBaseline } from './baseline.ts';
+import { pullRequestBase, upsertComment } from './comment.ts';
+import { baselineOf, compare } from './compare.ts';
+import type { ReportSettings } from './inputs.ts';
+import { markerLine } from './inputs.ts';
+import { readExperimentFiles, readManifest } from './load.ts';
+import type { ReportData } from './model.ts';
+import { reportData } from './model.ts';
+import type { BaselineInfo, RenderOptions } from './render.ts';
+import { renderComment, renderReport, summaryJson, SUMMARY_LIMIT } from './render.ts';
+
+/** Where a report goes besides GitHub: the step's log, summary and outputs. */
+export interface ReportIO {
+  info(message: string): void;
+  warning(message: string): void;
+  /** Appends markdown to the job summary. */
+  summary(markdown: string): Promise<void>;
+  output(name: string, value: string): void;
+}
+
+/** What to publish and how. */
+export interface PublishOptions {
+  readonly settings: ReportSettings;
+  /** Cloud Storage access for baselines; without it the report has none. */
+  readonly clients: Pick<GcpClients, 'storage'> | undefined;
+  /** The baseline branch was given explicitly (a PR's base branch does not replace it). */
+  readonly explicitRef: boolean;
+  /** Create or update the PR comment (when settings allow); false: the summary only. */
+  readonly comment: boolean;
+  /** Markdown under the headline, built from escaped text. */
+  readonly note?: string | undefined;
+  /** Reasons to show for experiments without a status (e.g. still running detached), by id. */
+  readonly reasons?: ReadonlyMap<string, string> | undefined;
+  readonly io: ReportIO;
+}
+
+/** What was published. */
+export interface PublishedReport {
+  readonly data: ReportData;
+  readonly regressions: number;
+  readonly comment: { id: number; url: string } | undefined;
+}
+
+async function resolveBaseline(
+  s: ReportSettings,
+  data: ReportData,
+  clients: Pick<GcpClients, 'storage'> | undefined,
+  explicitRef: boolean,
+  io: ReportIO,
+): Promise<BaselineInfo> {
+  if (s.baseline === 'none' || !clients || !s.bucket) return { kind: 'off' };
+  if (s.baseline === 'record') {
+    const baseline = baselineOf(data, { ref: s.baselineRef, sha: s.sha, recordedAt: new Date() });
+    const objects = await recordBaseline(clients.storage, s.bucket, s.prefix, baseline);
+    io.info(
+      `Recorded the baseline of ${s.baselineRef} (${Object.keys(baseline.experiments).length} experiment(s)).`,
+    );
+    return { kind: 'recorded', ref: s.baselineRef, sha: s.sha, objects };
+  }
+  let ref = s.baselineRef;
+  let mergeBase: string | undefined;
+  if (s.prNumber && s.githubToken) {
+    const pr = await pullRequestBase({
+      token: s.githubToken,
+      apiUrl: s.apiUrl,
+      repository: s.repository,
+      number: s.prNumber,
+    });
+    if (pr) {
+      if (!explicitRef) ref = pr.ref;
+      mergeBase = pr.mergeBase;
+    }
+  }
+  const found = await findBaseline(clients.storage, s.bucket, s.prefix, ref, mergeBase);
+  if (!found) return { kind: 'none', ref };
+  return {
+    kind: 'compared',
+    ref,
+    which: found.which,
+    baseline: found.baseline,
+    comparison: compare(data, found.baseline, s.directions, s.thresholdPercent),
+    thresholdPercent: s.thresholdPercent,
+  };
+}
+
+/** Publishes the report of the collected run in `settings.path` (see the module comment). */
+export async function publishReport(opts: PublishOptions): Promise<PublishedReport> {
+  const { settings: s, io } = opts;
+  const manifest = await readManifest(s.path);
+  if (s.runId && s.runId !== String(manifest.runId)) {
+    io.warning(
+      `manifest.json is of run ${String(manifest.runId)}, not ${s.runId} (input run-id): reporting it anyway`,
+    );
+  }
+  const started = Date.now();
+  let data = reportData(manifest, await readExperimentFiles(s.path, manifest));
+  if (opts.reasons && opts.reasons.size > 0) {
+    const reasons = opts.reasons;
+    data = {
+      ...data,
+      experiments: data.experiments.map((x) =>
+        reasons.has(x.id) && (x.status === 'unfinished' || x.status === 'missing')
+          ? { ...x, reason: reasons.get(x.id) }
+          : x,
+      ),
+    };
+  }
+  const baseline = await resolveBaseline(s, data, opts.clients, opts.explicitRef, io);
+
+  const marker = markerLine(s.markerKey);
+  const render: RenderOptions = {
+    title: s.title,
+    pivot: s.pivot,
+    directions: s.directions,
+    baseline,
+    runUrl: s.runUrl,
+    artifactUrl: s.artifactUrl,
+    note: opts.note,
+  };
+  let summary = renderReport(data, render);
+  if (summary.length > SUMMARY_LIMIT) summary = renderReport(data, render, 100);
+  if (summary.length > SUMMARY_LIMIT) summary = renderComment(data, render);
+  await io.summary(summary);
+  const regressions = baseline.kind === 'compared' ? baseline.comparison.regressions.length : 0;
+  io.output('summary-json', summaryJson(data, baseline));
+  io.output('regressions', String(regressions));
+  io.info(
+    `Rendered ${data.experiments.length} experiment(s), ${data.metrics.length} metric(s) in ${Date.now() - started} ms; ` +
+      `${regressions} regression(s).`,
+  );
+
+  const done = (comment?: { id: number; url: string }): PublishedReport => ({ data, regressions, comment });
+  if (!s.comment || !opts.comment) return done();
+  if (!s.prNumber) {
+    io.info('No pull request for this event (and no pr-number): no comment, the job summary has the report.');
+    return done();
+  }
+  if (!s.githubToken) {
+    io.warning('No github-token: cannot comment on the pull request; the job summary has the report.');
+    return done();
+  }
+  const body = renderComment(data, { ...render, marker });
+  try {
+    const c = await upsertComment({
+      token: s.githubToken,
+      apiUrl: s.apiUrl,
+      repository: s.repository,
+      number: s.prNumber,
+      marker,
+      body,
+    });
+    io.output('comment-id', String(c.id));
+    io.output('comment-url', c.url);
+    io.info(
+      `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on #${s.prNumber} (${body.length} characters).`,
+    );
+    return done({ id: c.id, url: c.url });
+  } catch (err) {
+    // A read-only token (a pull_request from a fork) cannot comment: the summary still has everything.
+    io.warning(
+      `Could not comment on pull request #${s.prNumber}: ${(err as Error).message}. ` +
+        'For pull requests from forks, report from a workflow_run workflow (see actions/report/README.md).',
+    );
+    return done();
+  }
+}
