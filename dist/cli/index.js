@@ -9,8 +9,9 @@ import {
   agentAttributes,
   checkMetadataLimits,
   loadAgentScript,
+  recordDetached,
   runExperiment
-} from "../chunks/chunk-7Z4SAXX2.js";
+} from "../chunks/chunk-24RUHMJ6.js";
 import {
   cleanUp
 } from "../chunks/chunk-432EG7JM.js";
@@ -27,6 +28,9 @@ import {
   runJanitor
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
+  DEFAULT_LOST_GRACE_MINUTES
+} from "../chunks/chunk-UMZZE7NL.js";
+import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
 import {
@@ -38,6 +42,7 @@ import {
 import {
   chartSeries,
   chooseAxes,
+  decideExperiment,
   failureReason,
   formatDelta,
   formatDuration,
@@ -48,17 +53,20 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-OGZGP2CU.js";
+} from "../chunks/chunk-UEDCKYDR.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
 } from "../chunks/chunk-2CTBM5IU.js";
+import "../chunks/chunk-SW2PZEV6.js";
 import {
   ComputeApi
 } from "../chunks/chunk-7PJ4ZGRB.js";
 import {
+  RunStore,
   parseDirections,
+  runRecordFromEnv,
   systemClock
 } from "../chunks/chunk-IROX7BVM.js";
 import {
@@ -195,6 +203,10 @@ var COMMANDS = {
     options: {
       out: { kind: "value", arg: "DIR", help: "the runs directory (default gce-matrix-results)" },
       cloud: { kind: "flag", help: "read the run from the bucket" },
+      report: {
+        kind: "flag",
+        help: "with --cloud: once every experiment has ended, collect and report the run here"
+      },
       ...CLOUD_OPTIONS
     }
   },
@@ -2743,7 +2755,8 @@ var OUTCOME_WORD = {
   preempted: "preempted",
   error: "ERROR",
   lost: "LOST",
-  interrupted: "interrupted"
+  interrupted: "interrupted",
+  detached: "detached"
 };
 function printable(text) {
   return text.replace(
@@ -2805,7 +2818,7 @@ var ProgressDisplay = class {
     else {
       this.running--;
       if (e.retrying) {
-      } else if (e.outcome === "succeeded") this.succeeded++;
+      } else if (e.outcome === "succeeded" || e.outcome === "detached") this.succeeded++;
       else this.failed++;
     }
     this.line(eventLine(e));
@@ -3035,13 +3048,10 @@ function cloudLogger(id, info) {
   };
 }
 async function runCloud(args, io) {
-  if (optionFlag(args, "detach")) {
-    throw new ConfigurationError(
-      "option --detach is not available from the command line yet; run without it (the command waits for every VM)"
-    );
-  }
+  const detach = optionFlag(args, "detach");
   const spec = path6.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
+  if (detach) inputs.detach = "true";
   const plan = await planFile(spec, optionList(args, "set"), optionValue(args, "repetitions"));
   const report = {
     title: optionValue(args, "title") ?? `gce-matrix: ${path6.basename(spec)}`,
@@ -3089,6 +3099,9 @@ async function runCloud(args, io) {
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
     const agentScript = await loadAgentScript();
+    if (detach) {
+      return await launchDetached({ io, settings, compute, clients, counter, agentScript, parallel, runDir });
+    }
     return await withProgress(
       io,
       settings.length,
@@ -3161,6 +3174,76 @@ async function runCloud(args, io) {
     await clients.close();
   }
 }
+async function launchDetached(opts) {
+  const { io, settings, compute, clients } = opts;
+  const first = settings[0];
+  const store = new RunStore(clients.storage, first.results.bucket, first.results.prefix);
+  const run = {
+    ...runRecordFromEnv({
+      runId: first.results.runId,
+      env: io.env,
+      event: { name: "cli", payload: {} },
+      now: Date.now()
+    }),
+    experiments: settings.map((s) => s.experiment.id)
+  };
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < settings.length) {
+      const s = await withZones(settings[next++], compute);
+      const id = s.experiment.id;
+      const r = await runExperiment(s, {
+        compute,
+        results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
+        clock: systemClock,
+        log: cloudLogger(id, (line) => say(io, line)),
+        agentScript: opts.agentScript,
+        onVm: () => void 0,
+        recordDetached: (d) => recordDetached({ store, settings: s, run, detached: d, now: Date.now() })
+      });
+      if (r.status === "detached") say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
+      else {
+        failed++;
+        say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.parallel, settings.length) }, worker));
+  const where = `--cloud --project ${first.project} --bucket ${first.results.bucket}${first.results.prefix === "gce-matrix" ? "" : ` --prefix ${first.results.prefix}`}`;
+  say(io, `${settings.length - failed} experiment(s) running detached, each VM with its own time limit.`);
+  say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
+  say(
+    io,
+    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path6.relative(io.cwd, opts.runDir) || "."}`
+  );
+  return failed > 0 ? 1 : 0;
+}
+async function withLost(rows, store, compute, runId) {
+  const out = [];
+  for (const row of rows) {
+    if (row.state !== "running" && row.state !== "not started") {
+      out.push(row);
+      continue;
+    }
+    const parsed = await store.readDetached(runId, row.id);
+    if (!parsed || !parsed.ok) {
+      out.push(row);
+      continue;
+    }
+    const record = parsed.value;
+    const vm = await compute.getInstance(record.zone, record.instance);
+    const verdict = decideExperiment(
+      { record, status: void 0, instance: vm ? vm.status ?? "UNKNOWN" : "GONE" },
+      Date.now(),
+      DEFAULT_LOST_GRACE_MINUTES * 6e4
+    );
+    out.push(
+      verdict.kind === "lost" ? { ...row, state: "lost", detail: verdict.reason } : verdict.kind === "running" ? { ...row, state: "running", detail: [row.detail, verdict.detail].filter(Boolean).join("; ") } : row
+    );
+  }
+  return out;
+}
 async function cloudStatus(args, io) {
   const runId = args.positionals[0];
   const project2 = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
@@ -3173,15 +3256,18 @@ async function cloudStatus(args, io) {
   const location = { bucket, prefix, runId };
   const { clients } = connectGcp({ project: project2, env: io.env });
   try {
-    const [, , listing] = await clients.storage.bucket(bucket).getFiles({
-      prefix: `${prefix}/runs/${runId}/experiments/`,
-      delimiter: "/",
-      autoPaginate: false,
-      maxResults: 1e3
-    });
-    const prefixes = (listing?.prefixes ?? []).map(
-      (p) => p.slice(`${prefix}/runs/${runId}/experiments/`.length).replace(/\/$/, "")
-    );
+    const store = new RunStore(clients.storage, bucket, prefix);
+    const compute = new ComputeApi(clients, systemClock);
+    const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
+    const [, , listing] = await clients.storage.bucket(bucket).getFiles({ prefix: experimentsPrefix, delimiter: "/", autoPaginate: false, maxResults: 1e3 });
+    const ids = /* @__PURE__ */ new Set();
+    const run = await store.readRun(runId);
+    if (run?.record.ok) for (const id of run.record.value.experiments ?? []) ids.add(id);
+    for (const d of await store.listDetached(runId)) if (d.record.ok) ids.add(d.record.value.experiment);
+    for (const p of listing?.prefixes ?? []) {
+      ids.add(p.slice(experimentsPrefix.length).replace(/\/$/, ""));
+    }
+    const prefixes = [...ids].sort();
     if (prefixes.length === 0) {
       say(
         io,
@@ -3189,8 +3275,42 @@ async function cloudStatus(args, io) {
       );
       return 1;
     }
-    for (const line of statusTable(await readRunStatus(clients.storage, location, prefixes))) say(io, line);
-    return 0;
+    const rows = await withLost(
+      await readRunStatus(clients.storage, location, prefixes),
+      store,
+      compute,
+      runId
+    );
+    for (const line of statusTable(rows)) say(io, line);
+    const open2 = rows.filter((r) => r.state === "running" || r.state === "not started").length;
+    if (!optionFlag(args, "report")) return 0;
+    if (open2 > 0) {
+      say(io, `Not reported: ${open2} experiment(s) have not ended yet; ask again later.`);
+      return 3;
+    }
+    const runDir = path6.resolve(io.cwd, optionValue(args, "out") ?? path6.join("gce-matrix-results", runId));
+    await mkdir4(runDir, { recursive: true });
+    const planned = prefixes;
+    const record = {
+      schema: 1,
+      runId,
+      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+      spec: "",
+      inputs: {},
+      report: { title: `gce-matrix: run ${runId}` },
+      experiments: planned.map((id) => ({ id, params: {} }))
+    };
+    const result = await collectAndReport({
+      storage: clients.storage,
+      location,
+      runDir,
+      record,
+      interrupted: false,
+      info: (line) => say(io, line)
+    });
+    for (const line of runSummary(result, io.cwd)) say(io, line);
+    const c = result.manifest.counts;
+    return c.failed > 0 || c.missing > 0 ? 1 : 0;
   } finally {
     await clients.close();
   }

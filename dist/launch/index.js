@@ -12,8 +12,9 @@ import {
 } from "../chunks/chunk-2TP625P2.js";
 import {
   loadAgentScript,
+  recordDetached,
   runExperiment
-} from "../chunks/chunk-7Z4SAXX2.js";
+} from "../chunks/chunk-24RUHMJ6.js";
 import {
   saveLaunchState,
   withZones
@@ -31,7 +32,6 @@ import {
 } from "../chunks/chunk-7PJ4ZGRB.js";
 import {
   RunStore,
-  detachedRecord,
   runRecordFromEnv,
   systemClock
 } from "../chunks/chunk-IROX7BVM.js";
@@ -56,30 +56,6 @@ import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
 import { randomBytes } from "node:crypto";
-
-// src/launch/detach.ts
-async function recordDetached(opts) {
-  const { store, settings, detached } = opts;
-  await store.createRun(opts.run);
-  await store.writeDetached(
-    detachedRecord({
-      location: settings.results,
-      experiment: settings.experiment.id,
-      project: settings.project,
-      zone: detached.vm.zone,
-      instance: detached.vm.name,
-      attempt: detached.vm.attempt,
-      reason: detached.reason,
-      machineType: settings.machineType,
-      createdAt: detached.createdAt,
-      ttlSeconds: detached.ttlSeconds,
-      detachedAt: opts.now
-    })
-  );
-  await store.markPending(settings.results.runId, opts.now);
-}
-
-// src/launch/main.ts
 function actionsLogger(experimentId) {
   return {
     info: (m) => info(m),

@@ -5,9 +5,6 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  getOctokit
-} from "../chunks/chunk-SW2PZEV6.js";
-import {
   runAction
 } from "../chunks/chunk-2TP625P2.js";
 import {
@@ -20,6 +17,9 @@ import {
 import {
   readInteger
 } from "../chunks/chunk-MFJUMJEF.js";
+import {
+  getOctokit
+} from "../chunks/chunk-SW2PZEV6.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";

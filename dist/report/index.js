@@ -8,18 +8,16 @@ import {
   readEvent
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
-  inlineClaim,
-  publishReport
-} from "../chunks/chunk-UM5LJTEM.js";
-import "../chunks/chunk-SW2PZEV6.js";
-import {
   runAction
 } from "../chunks/chunk-2TP625P2.js";
 import {
+  inlineClaim,
+  publishReport,
   readManifest
-} from "../chunks/chunk-OGZGP2CU.js";
+} from "../chunks/chunk-UEDCKYDR.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
+import "../chunks/chunk-SW2PZEV6.js";
 import {
   RECORD_SCHEMA,
   RunStore,

@@ -56,6 +56,10 @@ const COMMANDS: Record<
     options: {
       out: { kind: 'value', arg: 'DIR', help: 'the runs directory (default gce-matrix-results)' },
       cloud: { kind: 'flag', help: 'read the run from the bucket' },
+      report: {
+        kind: 'flag',
+        help: 'with --cloud: once every experiment has ended, collect and report the run here',
+      },
       ...CLOUD_OPTIONS,
     },
   },

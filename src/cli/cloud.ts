@@ -19,8 +19,16 @@ import type { LocalRunRecord } from './local-run.ts';
 import { collectAndReport, gitSha, parseInputOptions, planFile, RUN_RECORD } from './local-run.ts';
 import { renderOptions } from './report-files.ts';
 import type { CliIo } from './session.ts';
-import { say, withProgress } from './session.ts';
+import { runSummary, say, withProgress } from './session.ts';
+import type { StatusRow } from './status.ts';
 import { readRunStatus, statusTable } from './status.ts';
+import type { GcpClients } from '../gcp/clients.ts';
+import { RunStore } from '../gcp/run-store.ts';
+import { recordDetached } from '../launch/detach.ts';
+import type { RunRecord } from '../record.ts';
+import { runRecordFromEnv } from '../record.ts';
+import { decideExperiment } from '../watch/decide.ts';
+import { DEFAULT_LOST_GRACE_MINUTES } from '../watch/watch.ts';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 
 /** Launch inputs the command line takes as options of their own (the rest through `--input NAME=VALUE`). */
@@ -76,13 +84,10 @@ function cloudLogger(id: string, info: (line: string) => void): LaunchLogger {
 
 /** `gce-matrix run --cloud`: the same plan on Compute Engine with application default credentials. */
 export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
-  if (optionFlag(args, 'detach')) {
-    throw new ConfigurationError(
-      'option --detach is not available from the command line yet; run without it (the command waits for every VM)',
-    );
-  }
+  const detach = optionFlag(args, 'detach');
   const spec = path.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
+  if (detach) inputs.detach = 'true';
   const plan = await planFile(spec, optionList(args, 'set'), optionValue(args, 'repetitions'));
   const report = {
     title: optionValue(args, 'title') ?? `gce-matrix: ${path.basename(spec)}`,
@@ -131,6 +136,9 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
     const agentScript = await loadAgentScript();
+    if (detach) {
+      return await launchDetached({ io, settings, compute, clients, counter, agentScript, parallel, runDir });
+    }
     return await withProgress(
       io,
       settings.length,
@@ -208,6 +216,98 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
   }
 }
 
+/** `--cloud --detach`: creates every VM, records it for a watcher, and returns while they work. */
+async function launchDetached(opts: {
+  io: CliIo;
+  settings: readonly LaunchSettings[];
+  compute: ComputeApi;
+  clients: GcpClients;
+  counter: { compute: number; storage: number };
+  agentScript: string;
+  parallel: number;
+  runDir: string;
+}): Promise<number> {
+  const { io, settings, compute, clients } = opts;
+  const first = settings[0];
+  const store = new RunStore(clients.storage, first.results.bucket, first.results.prefix);
+  const run: RunRecord = {
+    ...runRecordFromEnv({
+      runId: first.results.runId,
+      env: io.env,
+      event: { name: 'cli', payload: {} },
+      now: Date.now(),
+    }),
+    experiments: settings.map((s) => s.experiment.id),
+  };
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < settings.length) {
+      const s = await withZones(settings[next++], compute);
+      const id = s.experiment.id;
+      const r = await runExperiment(s, {
+        compute,
+        results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
+        clock: systemClock,
+        log: cloudLogger(id, (line) => say(io, line)),
+        agentScript: opts.agentScript,
+        onVm: () => undefined,
+        recordDetached: (d) => recordDetached({ store, settings: s, run, detached: d, now: Date.now() }),
+      });
+      if (r.status === 'detached') say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
+      else {
+        failed++;
+        say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.parallel, settings.length) }, worker));
+  const where = `--cloud --project ${first.project} --bucket ${first.results.bucket}${first.results.prefix === 'gce-matrix' ? '' : ` --prefix ${first.results.prefix}`}`;
+  say(io, `${settings.length - failed} experiment(s) running detached, each VM with its own time limit.`);
+  say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
+  say(
+    io,
+    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path.relative(io.cwd, opts.runDir) || '.'}`,
+  );
+  return failed > 0 ? 1 : 0;
+}
+
+/** Marks experiments whose detached VM is gone (or past its time limit) without a status as lost. */
+async function withLost(
+  rows: StatusRow[],
+  store: RunStore,
+  compute: ComputeApi,
+  runId: string,
+): Promise<StatusRow[]> {
+  const out: StatusRow[] = [];
+  for (const row of rows) {
+    if (row.state !== 'running' && row.state !== 'not started') {
+      out.push(row);
+      continue;
+    }
+    const parsed = await store.readDetached(runId, row.id);
+    if (!parsed || !parsed.ok) {
+      out.push(row);
+      continue;
+    }
+    const record = parsed.value;
+    const vm = await compute.getInstance(record.zone, record.instance);
+    const verdict = decideExperiment(
+      { record, status: undefined, instance: vm ? (vm.status ?? 'UNKNOWN') : 'GONE' },
+      Date.now(),
+      DEFAULT_LOST_GRACE_MINUTES * 60_000,
+    );
+    out.push(
+      verdict.kind === 'lost'
+        ? { ...row, state: 'lost', detail: verdict.reason }
+        : verdict.kind === 'running'
+          ? { ...row, state: 'running', detail: [row.detail, verdict.detail].filter(Boolean).join('; ') }
+          : row,
+    );
+  }
+  return out;
+}
+
 /** `gce-matrix status RUN --cloud`: each experiment's state, read from the bucket. */
 export async function cloudStatus(args: ParsedArgs, io: CliIo): Promise<number> {
   const runId = args.positionals[0];
@@ -223,15 +323,22 @@ export async function cloudStatus(args: ParsedArgs, io: CliIo): Promise<number> 
   const location = { bucket, prefix, runId };
   const { clients } = connectGcp({ project, env: io.env });
   try {
-    const [, , listing] = await clients.storage.bucket(bucket).getFiles({
-      prefix: `${prefix}/runs/${runId}/experiments/`,
-      delimiter: '/',
-      autoPaginate: false,
-      maxResults: 1000,
-    });
-    const prefixes = ((listing as { prefixes?: string[] } | undefined)?.prefixes ?? []).map((p) =>
-      p.slice(`${prefix}/runs/${runId}/experiments/`.length).replace(/\/$/, ''),
-    );
+    const store = new RunStore(clients.storage, bucket, prefix);
+    const compute = new ComputeApi(clients, systemClock);
+    const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
+    const [, , listing] = await clients.storage
+      .bucket(bucket)
+      .getFiles({ prefix: experimentsPrefix, delimiter: '/', autoPaginate: false, maxResults: 1000 });
+    // The planned ids (run.json), the detached ones and whatever the bucket holds: a VM still booting has
+    // written nothing yet.
+    const ids = new Set<string>();
+    const run = await store.readRun(runId);
+    if (run?.record.ok) for (const id of run.record.value.experiments ?? []) ids.add(id);
+    for (const d of await store.listDetached(runId)) if (d.record.ok) ids.add(d.record.value.experiment);
+    for (const p of (listing as { prefixes?: string[] } | undefined)?.prefixes ?? []) {
+      ids.add(p.slice(experimentsPrefix.length).replace(/\/$/, ''));
+    }
+    const prefixes = [...ids].sort();
     if (prefixes.length === 0) {
       say(
         io,
@@ -239,8 +346,42 @@ export async function cloudStatus(args: ParsedArgs, io: CliIo): Promise<number> 
       );
       return 1;
     }
-    for (const line of statusTable(await readRunStatus(clients.storage, location, prefixes))) say(io, line);
-    return 0;
+    const rows = await withLost(
+      await readRunStatus(clients.storage, location, prefixes),
+      store,
+      compute,
+      runId,
+    );
+    for (const line of statusTable(rows)) say(io, line);
+    const open = rows.filter((r) => r.state === 'running' || r.state === 'not started').length;
+    if (!optionFlag(args, 'report')) return 0;
+    if (open > 0) {
+      say(io, `Not reported: ${open} experiment(s) have not ended yet; ask again later.`);
+      return 3;
+    }
+    const runDir = path.resolve(io.cwd, optionValue(args, 'out') ?? path.join('gce-matrix-results', runId));
+    await mkdir(runDir, { recursive: true });
+    const planned = prefixes;
+    const record: LocalRunRecord = {
+      schema: 1,
+      runId,
+      createdAt: new Date().toISOString(),
+      spec: '',
+      inputs: {},
+      report: { title: `gce-matrix: run ${runId}` },
+      experiments: planned.map((id) => ({ id, params: {} })),
+    };
+    const result = await collectAndReport({
+      storage: clients.storage,
+      location,
+      runDir,
+      record,
+      interrupted: false,
+      info: (line) => say(io, line),
+    });
+    for (const line of runSummary(result, io.cwd)) say(io, line);
+    const c = result.manifest.counts;
+    return c.failed > 0 || c.missing > 0 ? 1 : 0;
   } finally {
     await clients.close();
   }

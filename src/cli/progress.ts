@@ -46,6 +46,7 @@ const OUTCOME_WORD: Record<LocalOutcome, string> = {
   error: 'ERROR',
   lost: 'LOST',
   interrupted: 'interrupted',
+  detached: 'detached',
 };
 
 /** Experiment ids and reasons come from the spec and the agent: control characters are shown escaped. */
@@ -131,7 +132,7 @@ export class ProgressDisplay {
       this.running--;
       if (e.retrying) {
         // counted when its last attempt ends
-      } else if (e.outcome === 'succeeded') this.succeeded++;
+      } else if (e.outcome === 'succeeded' || e.outcome === 'detached') this.succeeded++;
       else this.failed++;
     }
     this.line(eventLine(e));

@@ -10,7 +10,7 @@ import type { LocalMetadata } from './metadata-server.ts';
 import type { LocalStorage } from './storage-server.ts';
 
 /** What happened to one experiment, as the progress display and the summary see it. */
-export type LocalOutcome = ExperimentState | 'lost' | 'interrupted';
+export type LocalOutcome = ExperimentState | 'lost' | 'interrupted' | 'detached';
 
 /** Events of a local run, in the order they happen for each experiment. */
 export type ExecutorEvent =

@@ -337,6 +337,66 @@ describe('gce-matrix run --cloud (the test bed as Compute Engine and Cloud Stora
     assert.match(status.stdout, /2 experiment\(s\): 2 succeeded/);
   });
 
+  it('--detach leaves the VMs working and returns; status follows them and reports once all have ended', async () => {
+    const spec = path.join(work, 'cloud-detach.yml');
+    await writeFile(
+      spec,
+      [
+        'axes:',
+        '  tool: [a, b]',
+        'launch:',
+        '  command: |',
+        '    sleep 4',
+        '    printf \'{"score": 7}\' > "$GCE_MATRIX_METRICS_FILE"',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(work, 'cloud-detach');
+    const r = await runCli(
+      ['run', spec, ...cloudArgs(), '--detach', '--run-id', 'cli-detach-1', '--out', out],
+      work,
+      bed.env,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout.match(/^detached {2}tool-\w_seed-1 on /gm) ?? []).length, 2, r.stdout);
+    assert.match(
+      r.stdout,
+      /gce-matrix status cli-detach-1 --cloud --project bed-project --bucket cli-results/,
+    );
+    assert.equal(live().length, 2, 'the VMs keep working after the command returned');
+    const early = await runCli(
+      ['status', 'cli-detach-1', '--cloud', '--project', bed.project, '--bucket', BUCKET, '--report'],
+      work,
+      bed.env,
+    );
+    assert.equal(early.code, 3, early.stdout + early.stderr);
+    assert.match(early.stdout, /Not reported: 2 experiment\(s\) have not ended yet/);
+    const deadline = Date.now() + 90_000;
+    while (live().length > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+    assert.deepEqual(live(), [], 'each VM deleted itself when done');
+    const report = path.join(work, 'cloud-detach-report');
+    const done = await runCli(
+      [
+        'status',
+        'cli-detach-1',
+        '--cloud',
+        '--project',
+        bed.project,
+        '--bucket',
+        BUCKET,
+        '--report',
+        '--out',
+        report,
+      ],
+      work,
+      bed.env,
+    );
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.match(done.stdout, /2 experiment\(s\): 2 succeeded/);
+    assert.match(done.stdout, /Done: 2 experiment\(s\): 2 succeeded, 0 failed, 0 missing\./);
+    assert.match(await readFile(path.join(report, 'report.md'), 'utf8'), /score/);
+  });
+
   it('Ctrl-C deletes the VMs of the running experiments and reports what there is', async () => {
     const spec = path.join(work, 'cloud-slow.yml');
     await writeFile(spec, ['axes:', '  n: [1, 2, 3]', 'launch:', '  command: sleep 120', ''].join('\n'));
