@@ -288,7 +288,9 @@ gm_curl() {
   gm_c_try=1
   gm_c_delay=1
   while :; do
-    gm_code=$(curl -sS -g -o "$gm_c_out" -w '%{http_code}' --connect-timeout 10 "$@" </dev/null 2>"$gm_tmp.curlerr")
+    # A server that accepts the connection and then goes quiet must not hold the agent forever: a request
+    # that moves no byte for a minute counts as no answer and is retried.
+    gm_code=$(curl -sS -g -o "$gm_c_out" -w '%{http_code}' --connect-timeout 10 --speed-limit 1 --speed-time 60 "$@" </dev/null 2>"$gm_tmp.curlerr")
     gm_c_rc=$?
     case $gm_code in
       2??) [ "$gm_c_rc" -eq 0 ] && return 0 ;;

@@ -6,12 +6,13 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  TTL_MARGIN_MINUTES,
   agentAttributes,
   checkMetadataLimits,
   loadAgentScript,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-24RUHMJ6.js";
+} from "../chunks/chunk-LNCWG6JM.js";
 import {
   cleanUp
 } from "../chunks/chunk-432EG7JM.js";
@@ -2053,9 +2054,16 @@ var LocalExecutor = class {
       if (this.opts.signal.aborted) return { status: void 0, reason: "interrupted before it started" };
       const agent = this.startAgent(agentFile, "startup", env, consoleFile);
       this.running.add(agent);
+      const ttl = setTimeout(
+        () => {
+          if (!this.stopping.has(agent)) this.stopping.set(agent, this.stopAgent(agent));
+        },
+        (s.timeoutMinutes + TTL_MARGIN_MINUTES) * 6e4
+      );
       let code;
       try {
         code = await agent.exited;
+        clearTimeout(ttl);
         await this.stopping.get(agent);
       } finally {
         this.running.delete(agent);

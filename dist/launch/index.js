@@ -14,7 +14,7 @@ import {
   loadAgentScript,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-24RUHMJ6.js";
+} from "../chunks/chunk-LNCWG6JM.js";
 import {
   saveLaunchState,
   withZones

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { agentAttributes, checkMetadataLimits } from '../launch/instance.ts';
+import { agentAttributes, checkMetadataLimits, TTL_MARGIN_MINUTES } from '../launch/instance.ts';
 import type { LaunchSettings } from '../launch/settings.ts';
 import type { ExperimentState, ExperimentStatus } from '../layout.ts';
 import { experimentObjects, parseStatus } from '../layout.ts';
@@ -215,9 +215,17 @@ export class LocalExecutor {
       if (this.opts.signal.aborted) return { status: undefined, reason: 'interrupted before it started' };
       const agent = this.startAgent(agentFile, 'startup', env, consoleFile);
       this.running.add(agent);
+      // As a VM's maxRunDuration: an attempt that outlives its timeout by the same margin is stopped.
+      const ttl = setTimeout(
+        () => {
+          if (!this.stopping.has(agent)) this.stopping.set(agent, this.stopAgent(agent));
+        },
+        (s.timeoutMinutes + TTL_MARGIN_MINUTES) * 60_000,
+      );
       let code: number | null;
       try {
         code = await agent.exited;
+        clearTimeout(ttl);
         // The startup agent leaves the status to a shutdown run that is under way: wait for it.
         await this.stopping.get(agent);
       } finally {

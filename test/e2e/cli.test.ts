@@ -41,10 +41,55 @@ function startCli(
     onStdout?.(stdout, child);
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A run that hangs fails its test with what its experiments' consoles said, and leaves nothing running.
+  const out = args.includes('--out') ? path.resolve(cwd, args[args.indexOf('--out') + 1]) : undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, CLI_DEADLINE_MS);
   const done = new Promise<CliRun>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (!timedOut || !out) {
+        resolve({ code, stdout, stderr });
+        return;
+      }
+      void hangReport(out).then((report) =>
+        resolve({
+          code,
+          stdout,
+          stderr: `${stderr}\nthe CLI was killed after ${CLI_DEADLINE_MS} ms\n${report}`,
+        }),
+      );
+    }),
   );
   return { child, done };
+}
+
+const CLI_DEADLINE_MS = 150_000;
+
+/** The consoles and state files of every attempt under a run directory, and kills what is left running. */
+async function hangReport(out: string): Promise<string> {
+  const lines: string[] = [];
+  for (const p of await processesUnder(out)) {
+    lines.push(`still running: ${p}`);
+    try {
+      process.kill(Number(p.split(':')[0]), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const workDir = path.join(out, 'work');
+  for (const id of await readdir(workDir).catch(() => [] as string[])) {
+    for (const attempt of await readdir(path.join(workDir, id)).catch(() => [] as string[])) {
+      const dir = path.join(workDir, id, attempt);
+      const text = await readFile(path.join(dir, 'console.log'), 'utf8').catch(() => '(no console.log)');
+      const state = await readdir(path.join(dir, 'gce-matrix/state')).catch(() => [] as string[]);
+      lines.push(`--- ${id}/${attempt} state: ${state.join(' ')}`, text.slice(-3000));
+    }
+  }
+  return lines.join('\n');
 }
 
 function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliRun> {
