@@ -216,7 +216,8 @@ var COMMANDS = {
     summary: "list leftover gce-matrix VMs (by label) and, with --delete, delete them",
     options: {
       project: CLOUD_OPTIONS.project,
-      zones: { kind: "value", arg: "Z1,Z2", help: "only these zones (default: all)" },
+      zones: { kind: "value", arg: "Z1,Z2", help: "the zones to look in" },
+      region: { kind: "value", arg: "R1,R2", help: "or regions: every zone of them that is up" },
       repository: { kind: "value", arg: "OWNER/REPO", help: "only VMs of this repository" },
       "run-id": { kind: "list", arg: "ID", help: "runs known to have ended: their VMs go (repeatable)" },
       "max-age-hours": { kind: "value", arg: "H", help: "VMs older than this go (default 24)" },
@@ -3329,11 +3330,16 @@ async function cloudJanitor(args, io) {
   const project2 = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
   if (!project2) throw new ConfigurationError("option --project is required (or set GOOGLE_CLOUD_PROJECT)");
   const zones = (optionValue(args, "zones") ?? "").split(",").map((z) => z.trim()).filter(Boolean);
+  const regions = (optionValue(args, "region") ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+  if (zones.length === 0 && regions.length === 0) {
+    throw new ConfigurationError("janitor needs --zones or --region to look in, e.g. --region us-central1");
+  }
   const maxAge = optionValue(args, "max-age-hours");
   const result = await runJanitor({
     project: project2,
     env: io.env,
     ...zones.length ? { zones } : {},
+    ...regions.length ? { regions } : {},
     endedRuns: optionList(args, "run-id"),
     ...optionValue(args, "repository") ? { repository: optionValue(args, "repository") } : {},
     ...maxAge !== void 0 ? { maxAgeHours: optionInteger(args, "max-age-hours", 24, 1, 24 * 365) } : {},

@@ -68,7 +68,8 @@ const COMMANDS: Record<
     summary: 'list leftover gce-matrix VMs (by label) and, with --delete, delete them',
     options: {
       project: CLOUD_OPTIONS.project,
-      zones: { kind: 'value', arg: 'Z1,Z2', help: 'only these zones (default: all)' },
+      zones: { kind: 'value', arg: 'Z1,Z2', help: 'the zones to look in' },
+      region: { kind: 'value', arg: 'R1,R2', help: 'or regions: every zone of them that is up' },
       repository: { kind: 'value', arg: 'OWNER/REPO', help: 'only VMs of this repository' },
       'run-id': { kind: 'list', arg: 'ID', help: 'runs known to have ended: their VMs go (repeatable)' },
       'max-age-hours': { kind: 'value', arg: 'H', help: 'VMs older than this go (default 24)' },

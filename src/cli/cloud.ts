@@ -397,11 +397,19 @@ export async function cloudJanitor(args: ParsedArgs, io: CliIo): Promise<number>
     .split(',')
     .map((z) => z.trim())
     .filter(Boolean);
+  const regions = (optionValue(args, 'region') ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (zones.length === 0 && regions.length === 0) {
+    throw new ConfigurationError('janitor needs --zones or --region to look in, e.g. --region us-central1');
+  }
   const maxAge = optionValue(args, 'max-age-hours');
   const result = await runJanitor({
     project,
     env: io.env,
     ...(zones.length ? { zones } : {}),
+    ...(regions.length ? { regions } : {}),
     endedRuns: optionList(args, 'run-id'),
     ...(optionValue(args, 'repository') ? { repository: optionValue(args, 'repository') } : {}),
     ...(maxAge !== undefined ? { maxAgeHours: optionInteger(args, 'max-age-hours', 24, 1, 24 * 365) } : {}),

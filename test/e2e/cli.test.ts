@@ -468,5 +468,19 @@ describe('gce-matrix run --cloud (the test bed as Compute Engine and Cloud Stora
     assert.match(r.stdout, /Interrupted: 3 experiment\(s\): 0 succeeded/);
     assert.deepEqual(live(), [], 'no VM left');
     assert.ok(existsSync(path.join(out, 'report.html')));
+
+    const sweep = await runCli(
+      ['janitor', '--project', bed.project, '--region', 'us-central1'],
+      work,
+      bed.env,
+    );
+    assert.equal(sweep.code, 0, sweep.stdout + sweep.stderr);
+    assert.match(
+      sweep.stdout,
+      /gce-matrix janitor: 0 VM\(s\) in \d+ zone\(s\), 0 stale, dry run \(nothing deleted\)/,
+    );
+    const nowhere = await runCli(['janitor', '--project', bed.project], work, bed.env);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /janitor needs --zones or --region/);
   });
 });
