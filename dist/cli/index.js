@@ -30,7 +30,7 @@ import {
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-UMZZE7NL.js";
+} from "../chunks/chunk-2HBDVWK5.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
@@ -54,7 +54,7 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-UEDCKYDR.js";
+} from "../chunks/chunk-2B6IY6GL.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
@@ -66,6 +66,8 @@ import {
 } from "../chunks/chunk-7PJ4ZGRB.js";
 import {
   RunStore,
+  baselineOf,
+  compare,
   parseDirections,
   runRecordFromEnv,
   systemClock
@@ -89,6 +91,7 @@ import {
 
 // src/cli/main.ts
 import { availableParallelism } from "node:os";
+import { existsSync } from "node:fs";
 import { readdir as readdir4, readFile as readFile3, stat as stat2 } from "node:fs/promises";
 import path7 from "node:path";
 
@@ -179,6 +182,11 @@ var RUN_OPTIONS = {
   title: { kind: "value", arg: "TEXT", help: "report title" },
   pivot: { kind: "value", arg: "ROWS,COLUMNS", help: "the two axes of the pivot tables" },
   metrics: { kind: "value", arg: "NAME:higher,...", help: "which way is better per metric" },
+  baseline: {
+    kind: "value",
+    arg: "DIR",
+    help: "an earlier run directory: the report shows deltas against it"
+  },
   "no-progress": { kind: "flag", help: "plain lines even on a terminal" },
   cloud: { kind: "flag", help: "run on Compute Engine with application default credentials" },
   detach: { kind: "flag", help: "with --cloud: create the VMs and exit; a watcher reports later" },
@@ -2372,7 +2380,7 @@ function baselineSection(b, limit) {
     case "compared": {
       const base = b.baseline;
       const c = b.comparison;
-      const which = b.which === "merge-base" ? `the baseline of the merge base <code>${h(base.sha.slice(0, 12))}</code>` : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
+      const which = b.which === "merge-base" ? `the baseline of the merge base <code>${h(base.sha.slice(0, 12))}</code>` : b.which === "earlier-run" ? "an earlier run" : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
       return [
         '<section id="baseline">',
         "<h2>Baseline</h2>",
@@ -2550,12 +2558,33 @@ function renderOptions(o) {
 async function writeLocalReport(resultsDir, outDir, o) {
   const manifest = await readManifest(resultsDir);
   const data = reportData(manifest, await readExperimentFiles(resultsDir, manifest));
-  const opts = renderOptions(o);
+  let opts = renderOptions(o);
+  if (o.baselineDir)
+    opts = { ...opts, baseline: await compareWith(o.baselineDir, data, opts, o.thresholdPercent ?? 5) };
   const markdown = path3.join(outDir, "report.md");
   const html = path3.join(outDir, "report.html");
   await writeFile2(markdown, renderReport(data, opts));
   await writeFile2(html, renderHtml(data, opts));
   return { markdown, html, data };
+}
+async function compareWith(dir, data, opts, thresholdPercent) {
+  const results = path3.join(dir, "results");
+  const manifest = await readManifest(results).catch((err) => {
+    throw new ConfigurationError(
+      `option --baseline: ${dir} holds no collected run (${err.message}); give the directory of an earlier gce-matrix run`
+    );
+  });
+  const before = reportData(manifest, await readExperimentFiles(results, manifest));
+  const ref = `run ${before.runId}`;
+  const baseline = baselineOf(before, { ref, sha: "", recordedAt: new Date(manifest.collectedAt) });
+  return {
+    kind: "compared",
+    ref,
+    which: "earlier-run",
+    baseline,
+    comparison: compare(data, baseline, opts.directions, thresholdPercent),
+    thresholdPercent
+  };
 }
 
 // src/cli/local-run.ts
@@ -3397,6 +3426,13 @@ async function runCommand(args, io) {
   const runDir = path7.resolve(io.cwd, optionValue(args, "out") ?? path7.join(RESULTS_DIR, runId));
   const parallel = optionInteger(args, "parallel", defaultParallel(), 1, 256);
   const inputs = parseInputOptions(optionList(args, "input"));
+  const baselineGiven = optionValue(args, "baseline");
+  const baselineDir = baselineGiven === void 0 ? void 0 : path7.resolve(io.cwd, baselineGiven);
+  if (baselineDir && !existsSync(path7.join(runPaths(baselineDir).results, "manifest.json"))) {
+    throw new ConfigurationError(
+      `option --baseline: ${baselineGiven} is not the directory of an earlier run (no results/manifest.json in it)`
+    );
+  }
   const prepared = await prepareLocalRun({
     specPath: path7.resolve(io.cwd, spec),
     sets: optionList(args, "set"),
@@ -3407,7 +3443,8 @@ async function runCommand(args, io) {
     report: {
       title: optionValue(args, "title") ?? `gce-matrix: ${path7.basename(spec)}`,
       pivot: optionValue(args, "pivot"),
-      metrics: optionValue(args, "metrics")
+      metrics: optionValue(args, "metrics"),
+      ...baselineDir ? { baselineDir } : {}
     },
     env: io.env
   });

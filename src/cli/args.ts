@@ -27,6 +27,11 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
   title: { kind: 'value', arg: 'TEXT', help: 'report title' },
   pivot: { kind: 'value', arg: 'ROWS,COLUMNS', help: 'the two axes of the pivot tables' },
   metrics: { kind: 'value', arg: 'NAME:higher,...', help: 'which way is better per metric' },
+  baseline: {
+    kind: 'value',
+    arg: 'DIR',
+    help: 'an earlier run directory: the report shows deltas against it',
+  },
   'no-progress': { kind: 'flag', help: 'plain lines even on a terminal' },
   cloud: { kind: 'flag', help: 'run on Compute Engine with application default credentials' },
   detach: { kind: 'flag', help: 'with --cloud: create the VMs and exit; a watcher reports later' },

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
@@ -71,6 +72,13 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   const runDir = path.resolve(io.cwd, optionValue(args, 'out') ?? path.join(RESULTS_DIR, runId));
   const parallel = optionInteger(args, 'parallel', defaultParallel(), 1, 256);
   const inputs = parseInputOptions(optionList(args, 'input'));
+  const baselineGiven = optionValue(args, 'baseline');
+  const baselineDir = baselineGiven === undefined ? undefined : path.resolve(io.cwd, baselineGiven);
+  if (baselineDir && !existsSync(path.join(runPaths(baselineDir).results, 'manifest.json'))) {
+    throw new ConfigurationError(
+      `option --baseline: ${baselineGiven} is not the directory of an earlier run (no results/manifest.json in it)`,
+    );
+  }
   const prepared = await prepareLocalRun({
     specPath: path.resolve(io.cwd, spec),
     sets: optionList(args, 'set'),
@@ -82,6 +90,7 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
       title: optionValue(args, 'title') ?? `gce-matrix: ${path.basename(spec)}`,
       pivot: optionValue(args, 'pivot'),
       metrics: optionValue(args, 'metrics'),
+      ...(baselineDir ? { baselineDir } : {}),
     },
     env: io.env,
   });

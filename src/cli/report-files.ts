@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
-import { parseDirections } from '../report/compare.ts';
+import { baselineOf, compare, parseDirections } from '../report/compare.ts';
 import { renderHtml } from '../report/html.ts';
 import { readExperimentFiles, readManifest } from '../report/load.ts';
 import type { ReportData } from '../report/model.ts';
@@ -18,6 +18,10 @@ export interface LocalReportOptions {
   readonly metrics?: string | undefined;
   /** Said under the title, e.g. that the run was interrupted. */
   readonly note?: string | undefined;
+  /** An earlier run directory to compare with: deltas and regressions, as on a pull request. */
+  readonly baselineDir?: string | undefined;
+  /** A change beyond this many percent in the worse direction is a regression (default 5). */
+  readonly thresholdPercent?: number | undefined;
 }
 
 /** The report files a run wrote. */
@@ -56,10 +60,38 @@ export async function writeLocalReport(
 ): Promise<LocalReport> {
   const manifest = await readManifest(resultsDir);
   const data = reportData(manifest, await readExperimentFiles(resultsDir, manifest));
-  const opts = renderOptions(o);
+  let opts = renderOptions(o);
+  if (o.baselineDir)
+    opts = { ...opts, baseline: await compareWith(o.baselineDir, data, opts, o.thresholdPercent ?? 5) };
   const markdown = path.join(outDir, 'report.md');
   const html = path.join(outDir, 'report.html');
   await writeFile(markdown, renderReport(data, opts));
   await writeFile(html, renderHtml(data, opts));
   return { markdown, html, data };
+}
+
+/** The comparison of a run with an earlier local run's collected results. */
+async function compareWith(
+  dir: string,
+  data: ReportData,
+  opts: RenderOptions,
+  thresholdPercent: number,
+): Promise<BaselineInfo> {
+  const results = path.join(dir, 'results');
+  const manifest = await readManifest(results).catch((err: unknown) => {
+    throw new ConfigurationError(
+      `option --baseline: ${dir} holds no collected run (${(err as Error).message}); give the directory of an earlier gce-matrix run`,
+    );
+  });
+  const before = reportData(manifest, await readExperimentFiles(results, manifest));
+  const ref = `run ${before.runId}`;
+  const baseline = baselineOf(before, { ref, sha: '', recordedAt: new Date(manifest.collectedAt) });
+  return {
+    kind: 'compared',
+    ref,
+    which: 'earlier-run',
+    baseline,
+    comparison: compare(data, baseline, opts.directions, thresholdPercent),
+    thresholdPercent,
+  };
 }

@@ -279,7 +279,9 @@ function baselineSection(b: BaselineInfo, limit: number): string {
       const which =
         b.which === 'merge-base'
           ? `the baseline of the merge base <code>${h(base.sha.slice(0, 12))}</code>`
-          : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
+          : b.which === 'earlier-run'
+            ? 'an earlier run'
+            : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
       return [
         '<section id="baseline">',
         '<h2>Baseline</h2>',

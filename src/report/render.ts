@@ -27,8 +27,11 @@ export type BaselineInfo =
   | {
       readonly kind: 'compared';
       readonly ref: string;
-      /** `merge-base`: the baseline of the PR's merge base; `latest`: the newest on the branch. */
-      readonly which: 'merge-base' | 'latest';
+      /**
+       * `merge-base`: the baseline of the PR's merge base; `latest`: the newest on the branch; `earlier-run`: a
+       * run given by hand (a local comparison).
+       */
+      readonly which: 'merge-base' | 'latest' | 'earlier-run';
       readonly baseline: Baseline;
       readonly comparison: Comparison;
       readonly thresholdPercent: number;
@@ -148,7 +151,9 @@ function baselineSection(b: BaselineInfo): string[] {
       const which =
         b.which === 'merge-base'
           ? `the baseline of the merge base \`${e(base.sha.slice(0, 12))}\``
-          : `the newest baseline on \`${e(b.ref)}\` (\`${e(base.sha.slice(0, 12))}\`; none was recorded for the merge base)`;
+          : b.which === 'earlier-run'
+            ? 'an earlier run'
+            : `the newest baseline on \`${e(b.ref)}\` (\`${e(base.sha.slice(0, 12))}\`; none was recorded for the merge base)`;
       const c = b.comparison;
       return [
         `**Baseline:** compared with ${which}, run \`${e(base.runId)}\`, recorded ${e(base.recordedAt)}: ` +

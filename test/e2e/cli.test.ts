@@ -160,6 +160,30 @@ describe('gce-matrix run (local)', () => {
       existsSync(path.join(out, 'bucket/gce-matrix/runs', runId, 'experiments', one.id, 'status.json')),
     );
     assert.deepEqual(await processesUnder(out), []);
+
+    // A second run compared with the first: the same seeds give the same numbers, so nothing got worse.
+    const again = path.join(work, 'quick-again');
+    const second = await runCli(
+      [
+        'run',
+        path.join(root, 'examples/quick/matrix.yml'),
+        '--set',
+        'samples=1000',
+        '--out',
+        again,
+        '--baseline',
+        out,
+      ],
+      work,
+    );
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    const compared = await readFile(path.join(again, 'report.md'), 'utf8');
+    assert.match(compared, /\*\*Baseline:\*\* compared with an earlier run, run `local-/);
+    assert.match(
+      compared,
+      /(\d+) value\(s\) compared, 0 worse and 0 better beyond 5%; 4 baseline experiment\(s\) have no result in this run/,
+    );
+    assert.match(await readFile(path.join(again, 'report.html'), 'utf8'), /Compared with an earlier run/);
   });
 
   it('redraws one progress line in place on a terminal', async () => {
@@ -246,6 +270,10 @@ describe('gce-matrix run (local)', () => {
         /option --parallel must be a whole number/,
       ],
       [['frobnicate'], /unknown command "frobnicate"/],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--baseline', work],
+        /option --baseline: .* is not the directory of an earlier run/,
+      ],
     ];
     for (const [args, message] of cases) {
       const out = path.join(work, 'never');
