@@ -1092,6 +1092,9 @@ gm_start_command() {
     cd "$gm_work" || exit 1
     [ -n "${HOME:-}" ] || HOME=$gm_work
     export HOME
+    # The agent's own metadata override (a local run's, or a test bed's) is not the command's: its tools
+    # find their credentials as they would on a VM or a workstation.
+    unset GCE_METADATA_HOST
     gm_export_command_env
     if [ -n "$gm_image" ]; then
       # names only: docker takes each value from this environment (no values on disk, newlines survive)

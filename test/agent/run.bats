@@ -13,7 +13,7 @@ setup() {
   attr command '
     echo "line one"
     echo "{\"score\":0.5,\"n\":3}" > "$GCE_MATRIX_METRICS_FILE"
-    env | grep "^GCE_MATRIX_" | sort > "$GCE_MATRIX_OUTPUT_DIR/env.txt"
+    env | grep "^GCE_MATRIX_\|^GCE_METADATA_HOST=" | sort > "$GCE_MATRIX_OUTPUT_DIR/env.txt"
     pwd > "$GCE_MATRIX_OUTPUT_DIR/cwd.txt"
     mkdir -p "$GCE_MATRIX_OUTPUT_DIR/sub dir"
     printf "unicode" > "$GCE_MATRIX_OUTPUT_DIR/sub dir/é 🚀&+.txt"
@@ -46,6 +46,7 @@ setup() {
   grep -qx 'GCE_MATRIX_ATTEMPT=1' "$env"
   grep -qx 'GCE_MATRIX_PARAMS={"tool":"a","n":3}' "$env"
   grep -qx 'GCE_MATRIX_PARAM_TOOL=a' "$env"
+  [ -z "$(grep '^GCE_METADATA_HOST=' "$env")" ]
   grep -qx 'GCE_MATRIX_PARAM_REPS=3 x' "$env"
   grep -qx "GCE_MATRIX_OUTPUT_DIR=$VM/output" "$env"
   grep -qx "GCE_MATRIX_CHECKPOINT_DIR=$VM/checkpoint" "$env"
