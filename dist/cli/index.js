@@ -30,7 +30,7 @@ import {
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-2HBDVWK5.js";
+} from "../chunks/chunk-HTJWFPSW.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
@@ -54,7 +54,7 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-2B6IY6GL.js";
+} from "../chunks/chunk-TL5SZJ2H.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,

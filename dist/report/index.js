@@ -14,7 +14,7 @@ import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-2B6IY6GL.js";
+} from "../chunks/chunk-TL5SZJ2H.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
 import "../chunks/chunk-SW2PZEV6.js";

@@ -16,14 +16,14 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-2HBDVWK5.js";
+} from "../chunks/chunk-HTJWFPSW.js";
 import "../chunks/chunk-T43JU2LF.js";
 import "../chunks/chunk-L6BWFJUO.js";
 import {
   readBoolean,
   readInteger
 } from "../chunks/chunk-MFJUMJEF.js";
-import "../chunks/chunk-2B6IY6GL.js";
+import "../chunks/chunk-TL5SZJ2H.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
 import "../chunks/chunk-SW2PZEV6.js";

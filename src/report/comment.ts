@@ -16,6 +16,61 @@ export async function tokenIdentity(octokit: Octokit): Promise<{ login: string |
   }
 }
 
+/** The comment among `comments` that carries `marker` and was written by the token's identity. */
+function ownComment<C extends { body?: string | null; user?: { login: string; type: string } | null }>(
+  comments: readonly C[],
+  marker: string,
+  me: { login: string | undefined; type: string },
+): C | undefined {
+  return comments.find(
+    (c) =>
+      typeof c.body === 'string' &&
+      c.body.includes(marker) &&
+      c.user?.type === me.type &&
+      (me.login ? c.user.login === me.login : c.user.login.endsWith('[bot]')),
+  );
+}
+
+/**
+ * Creates or updates the comment carrying `marker` on commit `sha`: where a run that came from no pull request
+ * (a schedule, a push) gets its report.
+ */
+export async function upsertCommitComment(opts: {
+  token: string;
+  apiUrl: string;
+  repository: string;
+  sha: string;
+  marker: string;
+  body: string;
+}): Promise<{ id: number; url: string; action: 'created' | 'updated' }> {
+  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl });
+  const [owner, repo] = opts.repository.split('/');
+  const me = await tokenIdentity(octokit);
+  const comments = await octokit.paginate(octokit.rest.repos.listCommentsForCommit, {
+    owner,
+    repo,
+    commit_sha: opts.sha,
+    per_page: 100,
+  });
+  const mine = ownComment(comments, opts.marker, me);
+  if (mine) {
+    const { data } = await octokit.rest.repos.updateCommitComment({
+      owner,
+      repo,
+      comment_id: mine.id,
+      body: opts.body,
+    });
+    return { id: data.id, url: data.html_url, action: 'updated' };
+  }
+  const { data } = await octokit.rest.repos.createCommitComment({
+    owner,
+    repo,
+    commit_sha: opts.sha,
+    body: opts.body,
+  });
+  return { id: data.id, url: data.html_url, action: 'created' };
+}
+
 /** Creates or updates the comment carrying `marker` on issue/PR `number`; returns its id, URL and what it did. */
 export async function upsertComment(opts: {
   token: string;
@@ -34,13 +89,7 @@ export async function upsertComment(opts: {
     issue_number: opts.number,
     per_page: 100,
   });
-  const mine = comments.find(
-    (c) =>
-      typeof c.body === 'string' &&
-      c.body.includes(opts.marker) &&
-      c.user?.type === me.type &&
-      (me.login ? c.user.login === me.login : c.user.login.endsWith('[bot]')),
-  );
+  const mine = ownComment(comments, opts.marker, me);
   if (mine) {
     const { data } = await octokit.rest.issues.updateComment({
       owner,

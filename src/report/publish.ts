@@ -4,7 +4,7 @@
  */
 import type { GcpClients } from '../gcp/clients.ts';
 import { recordBaseline, findBaseline } from './baseline.ts';
-import { pullRequestBase, upsertComment } from './comment.ts';
+import { pullRequestBase, upsertComment, upsertCommitComment } from './comment.ts';
 import { baselineOf, compare } from './compare.ts';
 import type { ReportSettings } from './inputs.ts';
 import { markerLine } from './inputs.ts';
@@ -32,6 +32,8 @@ export interface PublishOptions {
   readonly explicitRef: boolean;
   /** Create or update the PR comment (when settings allow); false: the summary only. */
   readonly comment: boolean;
+  /** Without a pull request, comment on the run's commit instead (a watcher finishing a scheduled run). */
+  readonly commitComment?: boolean;
   /** Markdown under the headline, built from escaped text. */
   readonly note?: string | undefined;
   /** Reasons to show for experiments without a status (e.g. still running detached), by id. */
@@ -136,6 +138,31 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
 
   const done = (comment?: { id: number; url: string }): PublishedReport => ({ data, regressions, comment });
   if (!s.comment || !opts.comment) return done();
+  if (!s.prNumber && opts.commitComment && s.githubToken && /^[0-9a-f]{40}$/.test(s.sha)) {
+    const body = renderComment(data, { ...render, marker });
+    try {
+      const c = await upsertCommitComment({
+        token: s.githubToken,
+        apiUrl: s.apiUrl,
+        repository: s.repository,
+        sha: s.sha,
+        marker,
+        body,
+      });
+      io.output('comment-id', String(c.id));
+      io.output('comment-url', c.url);
+      io.info(
+        `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on commit ${s.sha.slice(0, 12)} (${body.length} characters).`,
+      );
+      return done({ id: c.id, url: c.url });
+    } catch (err) {
+      io.warning(
+        `Could not comment on commit ${s.sha.slice(0, 12)}: ${(err as Error).message}. The job summary has the report ` +
+          '(commit comments need contents: write).',
+      );
+      return done();
+    }
+  }
   if (!s.prNumber) {
     io.info('No pull request for this event (and no pr-number): no comment, the job summary has the report.');
     return done();

@@ -350,6 +350,7 @@ async function reportRun(
     clients: { storage: opts.storage },
     explicitRef: run.report !== undefined,
     comment: true,
+    commitComment: true,
     io,
   });
   return { experiments: published.data.totals.experiments, commentUrl: published.comment?.url };

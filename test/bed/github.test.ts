@@ -39,6 +39,35 @@ describe('GitHub stand-in through the real octokit', () => {
   });
   after(() => server.close());
 
+  it('commit comments: created, listed with pages, updated by their author, refused on a bad sha', async () => {
+    const sha = 'ab'.repeat(20);
+    const created = await bot.rest.repos.createCommitComment({ ...repo, commit_sha: sha, body: 'first' });
+    assert.equal(created.status, 201);
+    assert.equal(created.data.commit_id, sha);
+    assert.match(created.data.html_url, new RegExp(`/commit/${sha}#commitcomment-${created.data.id}$`));
+    await bot.rest.repos.createCommitComment({ ...repo, commit_sha: sha, body: 'second' });
+    const listed = await bot.paginate(bot.rest.repos.listCommentsForCommit, {
+      ...repo,
+      commit_sha: sha,
+      per_page: 1,
+    });
+    assert.deepEqual(
+      listed.map((c) => c.body),
+      ['first', 'second'],
+    );
+    const updated = await bot.rest.repos.updateCommitComment({
+      ...repo,
+      comment_id: created.data.id,
+      body: 'edited',
+    });
+    assert.equal(updated.data.body, 'edited');
+    assert.equal(gh.commitComments('octo-org/octo-repo', sha)[0].body, 'edited');
+    await assert.rejects(
+      bot.rest.repos.createCommitComment({ ...repo, commit_sha: 'not-a-sha', body: 'x' }),
+      (err: { status?: number }) => err.status === 422,
+    );
+  });
+
   it('paginates more than 100 comments with absolute Link URLs', async () => {
     for (let i = 0; i < 230; i++)
       gh.addComment('octo-org/octo-repo', 7, `comment ${i}`, i % 2 ? 'mona' : 'stranger');

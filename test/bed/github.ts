@@ -41,6 +41,19 @@ export interface StoredComment {
   reactions: StoredReaction[];
 }
 
+/** A stored commit comment (a whole-commit comment: no path, no line). */
+export interface StoredCommitComment {
+  id: number;
+  node_id: string;
+  owner: string;
+  repo: string;
+  commit_id: string;
+  body: string;
+  user: GitHubIdentity;
+  created_at: string;
+  updated_at: string;
+}
+
 /** A stored reaction. */
 export interface StoredReaction {
   id: number;
@@ -133,6 +146,7 @@ export class GitHubStandIn {
   private readonly repos = new Map<string, StoredRepo>();
   private readonly pulls = new Map<string, StoredPull>();
   private readonly commentStore = new Map<number, StoredComment>();
+  private readonly commitCommentStore = new Map<number, StoredCommitComment>();
   private readonly clock: BedClock | undefined;
   private nextId = 1_000_000_000;
   private nextUserId = 9_000_000;
@@ -263,6 +277,14 @@ export class GitHubStandIn {
     const r = this.ensureRepo(fullName);
     if (!r.issues.has(issue)) this.addIssue(fullName, { number: issue });
     return this.storeComment(r, issue, body, this.addUser(author));
+  }
+
+  /** The comments on a commit, oldest first. */
+  commitComments(fullName: string, sha: string): StoredCommitComment[] {
+    const [owner, name] = splitRepo(fullName);
+    return [...this.commitCommentStore.values()].filter(
+      (c) => key(c.owner, c.repo) === key(owner, name) && c.commit_id === sha,
+    );
   }
 
   /** The comments on an issue or pull request, oldest first. */
@@ -459,6 +481,61 @@ export class GitHubStandIn {
         return { status: 201, body: this.reactionJson(r) };
       }
     }
+    if ((g = /^\/commits\/([^/]+)\/comments$/.exec(rest))) {
+      const sha = decodeURIComponent(g[1]).toLowerCase();
+      if (!/^[0-9a-f]{40}$/.test(sha)) {
+        throw new HttpError(422, {
+          message: `No commit found for SHA: ${sha}`,
+          documentation_url: 'https://docs.github.com/rest/commits/comments#create-a-commit-comment',
+        });
+      }
+      if (m === 'GET') {
+        const list = this.commitComments(`${repo.owner}/${repo.name}`, sha);
+        return this.page(req, repo, rest, list, (c) => this.commitCommentJson(c));
+      }
+      if (m === 'POST') {
+        this.requireWrite(token);
+        const id = this.nextId++;
+        const at = this.iso();
+        const c: StoredCommitComment = {
+          id,
+          node_id: nodeId('CC_', id),
+          owner: repo.owner,
+          repo: repo.name,
+          commit_id: sha,
+          body: this.commentBody(req),
+          user: token.identity,
+          created_at: at,
+          updated_at: at,
+        };
+        this.commitCommentStore.set(id, c);
+        return {
+          status: 201,
+          body: this.commitCommentJson(c),
+          headers: { location: `${base}/comments/${id}` },
+        };
+      }
+    }
+    if ((g = /^\/comments\/(\d+)$/.exec(rest))) {
+      const c = this.commitCommentStore.get(Number(g[1]));
+      if (!c || key(c.owner, c.repo) !== key(repo.owner, repo.name)) {
+        throw notFound('https://docs.github.com/rest/commits/comments#get-a-commit-comment');
+      }
+      if (m === 'GET') return { status: 200, body: this.commitCommentJson(c) };
+      if (m === 'PATCH') {
+        this.requireWrite(token);
+        this.requireAuthorOrWriter(repo, c, token);
+        c.body = this.commentBody(req);
+        c.updated_at = this.iso();
+        return { status: 200, body: this.commitCommentJson(c) };
+      }
+      if (m === 'DELETE') {
+        this.requireWrite(token);
+        this.requireAuthorOrWriter(repo, c, token);
+        this.commitCommentStore.delete(c.id);
+        return { status: 204, body: undefined };
+      }
+    }
     if ((g = /^\/collaborators\/([^/]+)\/permission$/.exec(rest)) && m === 'GET') {
       const login = decodeURIComponent(g[1]);
       const user = this.users.get(login.toLowerCase());
@@ -534,7 +611,7 @@ export class GitHubStandIn {
     }
   }
 
-  private requireAuthorOrWriter(repo: StoredRepo, c: StoredComment, token: TokenEntry): void {
+  private requireAuthorOrWriter(repo: StoredRepo, c: { user: GitHubIdentity }, token: TokenEntry): void {
     if (c.user.id === token.identity.id || token.identity.login === GITHUB_ACTIONS_BOT.login) return;
     const role = repo.roles.get(token.identity.login.toLowerCase()) ?? 'none';
     if (!['admin', 'maintain', 'write'].includes(role)) {
@@ -656,6 +733,25 @@ export class GitHubStandIn {
             },
           }
         : {}),
+    };
+  }
+
+  private commitCommentJson(c: StoredCommitComment): Record<string, unknown> {
+    const r = this.repo(c.owner, c.repo);
+    return {
+      id: c.id,
+      node_id: c.node_id,
+      url: `https://api.github.com/repos/${c.owner}/${c.repo}/comments/${c.id}`,
+      html_url: `https://github.com/${c.owner}/${c.repo}/commit/${c.commit_id}#commitcomment-${c.id}`,
+      body: c.body,
+      path: null,
+      position: null,
+      line: null,
+      commit_id: c.commit_id,
+      user: this.userJson(c.user),
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      author_association: this.association(r, c.user),
     };
   }
 

@@ -291,4 +291,46 @@ describe('detached launches and the watcher (real bundles, real agent, stand-ins
     assert.equal(w.outputs.skipped, '2');
     assert.match(w.summary ?? '', /\| `6001` \| ⚠️ skipped \|/);
   });
+  it('reports a run that came from no pull request as one comment on its commit', async () => {
+    const sha = 'c0ffee'.padEnd(40, '7');
+    const r = await step(
+      'actions/launch',
+      '5007',
+      {
+        project: bed.project,
+        zones: 'us-central1-a',
+        bucket: BUCKET,
+        'vm-service-account': bed.vmServiceAccount,
+        'run-id': '5007',
+        experiment: JSON.stringify({ id: 'nightly', params: { tool: 'a' } }),
+        command: METRICS,
+        'heartbeat-seconds': '1',
+        'log-interval-seconds': '1',
+        detach: 'true',
+      },
+      {
+        event: scheduleEvent('0 3 * * *', { repo: bed.repository }),
+        context: {
+          repository: bed.repository,
+          runId: '5007',
+          sha,
+          ref: 'refs/heads/main',
+          token: bed.github.defaultToken,
+          workflow: 'nightly',
+        },
+      },
+    );
+    assert.equal(r.outputs.status, 'detached', log(r));
+    assert.equal(json('runs/5007/run.json').prNumber, null);
+    await until('the experiment to finish', () => object('runs/5007/experiments/nightly/status.json'));
+    const w = await watch();
+    assert.equal(w.conclusion, 'success', log(w));
+    assert.match(log(w), /run 5007: 1 experiment\(s\) collected and reported/);
+    assert.match(log(w), /Created the report comment on commit c0ffee777777/);
+    const comments = bed.github.commitComments(bed.repository, sha);
+    assert.equal(comments.length, 1);
+    assert.match(comments[0].body, /\*\*1 succeeded\*\*/);
+    await watch();
+    assert.equal(bed.github.commitComments(bed.repository, sha).length, 1, 'a later pass adds nothing');
+  });
 });
