@@ -15,7 +15,7 @@ import {
 } from "../chunks/chunk-LNCWG6JM.js";
 import {
   cleanUp
-} from "../chunks/chunk-432EG7JM.js";
+} from "../chunks/chunk-NWCQWGZZ.js";
 import {
   withZones
 } from "../chunks/chunk-EWDLZUYX.js";
@@ -23,23 +23,23 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-TSU3TEGO.js";
+} from "../chunks/chunk-5WEK6UXJ.js";
+import {
+  parseLaunchInputs
+} from "../chunks/chunk-C6H6HGFJ.js";
 import {
   janitorSummary,
   runJanitor
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-HTJWFPSW.js";
+} from "../chunks/chunk-ZUXE3KKL.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
 import {
   collectRun
 } from "../chunks/chunk-L6BWFJUO.js";
-import {
-  parseLaunchInputs
-} from "../chunks/chunk-MFJUMJEF.js";
 import {
   chartSeries,
   chooseAxes,
@@ -54,7 +54,7 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-TL5SZJ2H.js";
+} from "../chunks/chunk-MYQ64PCV.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
@@ -64,6 +64,10 @@ import "../chunks/chunk-SW2PZEV6.js";
 import {
   ComputeApi
 } from "../chunks/chunk-7PJ4ZGRB.js";
+import {
+  printable
+} from "../chunks/chunk-LJETNWLR.js";
+import "../chunks/chunk-SGH33AVK.js";
 import {
   RunStore,
   baselineOf,
@@ -92,7 +96,7 @@ import {
 // src/cli/main.ts
 import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
-import { readdir as readdir4, readFile as readFile3, stat as stat2 } from "node:fs/promises";
+import { readdir as readdir3, readFile as readFile3, stat as stat2 } from "node:fs/promises";
 import path7 from "node:path";
 
 // src/local/settings.ts
@@ -2672,6 +2676,13 @@ async function ensureEmptyDir(dir) {
   }
   await mkdir3(dir, { recursive: true });
 }
+async function startRunDir(runDir, fields) {
+  await ensureEmptyDir(runDir);
+  const record = { schema: 1, createdAt: (/* @__PURE__ */ new Date()).toISOString(), ...fields };
+  await writeFile3(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}
+`);
+  return record;
+}
 async function collectAndReport(opts) {
   const results = runPaths(opts.runDir).results;
   await rm2(results, { recursive: true, force: true });
@@ -2730,18 +2741,13 @@ async function prepareLocalRun(opts) {
   const ctx = localContext(opts.runId, path4.dirname(path4.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
-  await ensureEmptyDir(opts.runDir);
-  const record = {
-    schema: 1,
+  const record = await startRunDir(opts.runDir, {
     runId: opts.runId,
-    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     spec: path4.resolve(opts.specPath),
     inputs: opts.inputs,
     report: opts.report,
     experiments: plan.experiments
-  };
-  await writeFile3(runPaths(opts.runDir).record, `${JSON.stringify(record, null, 2)}
-`);
+  });
   return { record, jobs: settings.map((s) => ({ settings: s })), secrets, plan };
 }
 async function readRunRecord(runDir) {
@@ -2796,12 +2802,6 @@ var OUTCOME_WORD = {
   interrupted: "interrupted",
   detached: "detached"
 };
-function printable(text) {
-  return text.replace(
-    /[\u0000-\u001f\u007f\u009b]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`
-  );
-}
 function eventLine(e) {
   const attempt = e.attempt > 1 ? ` (attempt ${e.attempt})` : "";
   if (e.kind === "started") return `started   ${printable(e.id)}${attempt}`;
@@ -3030,17 +3030,16 @@ function statusTable(rows) {
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const head = `${rows.length} experiment(s): ${[...counts].map(([k, v]) => `${v} ${k}`).join(", ") || "none"}`;
   const idWidth = Math.min(60, Math.max(10, ...rows.map((r) => r.id.length)));
-  const clean = (t) => t.replace(/[\u0000-\u001f\u007f]/g, " ");
   return [
     head,
     ...rows.map(
-      (r) => `  ${clean(r.id).padEnd(idWidth)}  ${r.state.padEnd(11)}  ${r.attempt === void 0 ? " " : String(r.attempt)}  ${r.exitCode === void 0 || r.exitCode === null ? "" : `exit ${r.exitCode}  `}${clean(r.detail)}`
+      (r) => `  ${printable(r.id).padEnd(idWidth)}  ${r.state.padEnd(11)}  ${r.attempt === void 0 ? " " : String(r.attempt)}  ${r.exitCode === void 0 || r.exitCode === null ? "" : `exit ${r.exitCode}  `}${printable(r.detail)}`
     )
   ];
 }
 
 // src/cli/cloud.ts
-import { mkdir as mkdir4, readdir as readdir3, writeFile as writeFile4 } from "node:fs/promises";
+import { mkdir as mkdir4 } from "node:fs/promises";
 var NAMED_INPUTS = [
   "project",
   "zones",
@@ -3107,25 +3106,13 @@ async function runCloud(args, io) {
     io.cwd,
     optionValue(args, "out") ?? path6.join("gce-matrix-results", first.results.runId)
   );
-  let existing = [];
-  try {
-    existing = await readdir3(runDir);
-  } catch {
-  }
-  if (existing.length > 0)
-    throw new ConfigurationError(`option --out: ${runDir} already holds files; give a new directory`);
-  await mkdir4(runDir, { recursive: true });
-  const record = {
-    schema: 1,
+  const record = await startRunDir(runDir, {
     runId: first.results.runId,
-    createdAt: (/* @__PURE__ */ new Date()).toISOString(),
     spec,
     inputs,
     report,
     experiments: plan.experiments
-  };
-  await writeFile4(path6.join(runDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}
-`);
+  });
   const parallel = optionInteger(args, "parallel", 8, 1, 256);
   const { clients, description } = connectGcp({ project: first.project, env: io.env });
   say(
@@ -3474,7 +3461,7 @@ async function newestRun(cwd) {
   let best;
   let names = [];
   try {
-    names = await readdir4(root);
+    names = await readdir3(root);
   } catch {
   }
   for (const name of names) {

@@ -15,6 +15,12 @@ import {
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import "../chunks/chunk-7PJ4ZGRB.js";
 import {
+  printable
+} from "../chunks/chunk-LJETNWLR.js";
+import {
+  readBucket
+} from "../chunks/chunk-SGH33AVK.js";
+import {
   RunStore
 } from "../chunks/chunk-IROX7BVM.js";
 import {
@@ -34,9 +40,6 @@ import {
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts
-function printable(text) {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
 function list(text) {
   return text.split(/[\s,]+/).map((s) => s.trim()).filter((s) => s !== "");
 }
@@ -88,10 +91,7 @@ function parseJanitorInputs(read, env) {
     );
   }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
-  const bucket = read("bucket").trim().replace(/^gs:\/\//, "").replace(/\/+$/, "") || void 0;
-  if (bucket !== void 0 && !/^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
-  }
+  const bucket = readBucket(read);
   return {
     ...bucket ? { bucket, prefix: (read("prefix").trim() || "gce-matrix").replace(/^\/+|\/+$/g, "") } : {},
     project: read("project").trim() || void 0,

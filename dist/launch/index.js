@@ -20,16 +20,17 @@ import {
   withZones
 } from "../chunks/chunk-EWDLZUYX.js";
 import {
-  ExperimentResults
-} from "../chunks/chunk-T43JU2LF.js";
-import {
   parseLaunchInputs,
   runContextFromEnv
-} from "../chunks/chunk-MFJUMJEF.js";
+} from "../chunks/chunk-C6H6HGFJ.js";
+import {
+  ExperimentResults
+} from "../chunks/chunk-T43JU2LF.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
 } from "../chunks/chunk-7PJ4ZGRB.js";
+import "../chunks/chunk-SGH33AVK.js";
 import {
   RunStore,
   runRecordFromEnv,

@@ -9,10 +9,11 @@ import {
 } from "../chunks/chunk-2TP625P2.js";
 import {
   post
-} from "../chunks/chunk-432EG7JM.js";
+} from "../chunks/chunk-NWCQWGZZ.js";
 import "../chunks/chunk-EWDLZUYX.js";
-import "../chunks/chunk-MFJUMJEF.js";
+import "../chunks/chunk-C6H6HGFJ.js";
 import "../chunks/chunk-7PJ4ZGRB.js";
+import "../chunks/chunk-SGH33AVK.js";
 import "../chunks/chunk-IROX7BVM.js";
 import "../chunks/chunk-P7ID7MDH.js";
 import "../chunks/chunk-QCBMVUVD.js";

@@ -13,13 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-TSU3TEGO.js";
-import {
-  readInteger
-} from "../chunks/chunk-MFJUMJEF.js";
+} from "../chunks/chunk-5WEK6UXJ.js";
+import "../chunks/chunk-C6H6HGFJ.js";
 import {
   getOctokit
 } from "../chunks/chunk-SW2PZEV6.js";
+import {
+  readInteger
+} from "../chunks/chunk-SGH33AVK.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";

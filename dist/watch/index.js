@@ -5,9 +5,8 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  printable,
   uploadResults
-} from "../chunks/chunk-7A6NFOKQ.js";
+} from "../chunks/chunk-R4ZBV435.js";
 import {
   runAction
 } from "../chunks/chunk-2TP625P2.js";
@@ -16,20 +15,25 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-HTJWFPSW.js";
+} from "../chunks/chunk-ZUXE3KKL.js";
 import "../chunks/chunk-T43JU2LF.js";
 import "../chunks/chunk-L6BWFJUO.js";
-import {
-  readBoolean,
-  readInteger
-} from "../chunks/chunk-MFJUMJEF.js";
-import "../chunks/chunk-TL5SZJ2H.js";
+import "../chunks/chunk-MYQ64PCV.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
 import "../chunks/chunk-SW2PZEV6.js";
 import {
   ComputeApi
 } from "../chunks/chunk-7PJ4ZGRB.js";
+import {
+  printable
+} from "../chunks/chunk-LJETNWLR.js";
+import {
+  readBoolean,
+  readBucket,
+  readInteger,
+  readProject
+} from "../chunks/chunk-SGH33AVK.js";
 import {
   systemClock
 } from "../chunks/chunk-IROX7BVM.js";
@@ -55,23 +59,9 @@ import "../chunks/chunk-PDSOAN7B.js";
 // src/watch/main.ts
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-var BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
-var PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 function parseWatchInputs(read, env, workspace) {
-  const project = read("project").trim() || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || "";
-  if (!project) {
-    throw new ConfigurationError(
-      "input project is required (or set GOOGLE_CLOUD_PROJECT, as google-github-actions/auth does)"
-    );
-  }
-  if (!PROJECT.test(project)) {
-    throw new ConfigurationError(`input project ${JSON.stringify(project)} is not a Google Cloud project id`);
-  }
-  const bucket = read("bucket").trim().replace(/^gs:\/\//, "").replace(/\/+$/, "");
-  if (!bucket) throw new ConfigurationError("input bucket is required: the bucket launch wrote results to");
-  if (!BUCKET.test(bucket)) {
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
-  }
+  const project = readProject(read, env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT);
+  const bucket = readBucket(read, "the bucket launch wrote results to");
   const scope = read("scope").trim() || "repository";
   if (scope !== "repository" && scope !== "all") {
     throw new ConfigurationError(`input scope must be repository or all (got ${JSON.stringify(scope)})`);

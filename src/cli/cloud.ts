@@ -16,7 +16,7 @@ import { withZones } from '../launch/zones.ts';
 import type { ParsedArgs } from './args.ts';
 import { optionFlag, optionInteger, optionList, optionValue } from './args.ts';
 import type { LocalRunRecord } from './local-run.ts';
-import { collectAndReport, gitSha, parseInputOptions, planFile, RUN_RECORD } from './local-run.ts';
+import { collectAndReport, gitSha, parseInputOptions, planFile, startRunDir } from './local-run.ts';
 import { renderOptions } from './report-files.ts';
 import type { CliIo } from './session.ts';
 import { runSummary, say, withProgress } from './session.ts';
@@ -29,7 +29,7 @@ import type { RunRecord } from '../record.ts';
 import { runRecordFromEnv } from '../record.ts';
 import { decideExperiment } from '../watch/decide.ts';
 import { DEFAULT_LOST_GRACE_MINUTES } from '../watch/watch.ts';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 
 /** Launch inputs the command line takes as options of their own (the rest through `--input NAME=VALUE`). */
 const NAMED_INPUTS = [
@@ -105,25 +105,13 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     io.cwd,
     optionValue(args, 'out') ?? path.join('gce-matrix-results', first.results.runId),
   );
-  let existing: string[] = [];
-  try {
-    existing = await readdir(runDir);
-  } catch {
-    // new
-  }
-  if (existing.length > 0)
-    throw new ConfigurationError(`option --out: ${runDir} already holds files; give a new directory`);
-  await mkdir(runDir, { recursive: true });
-  const record: LocalRunRecord = {
-    schema: 1,
+  const record = await startRunDir(runDir, {
     runId: first.results.runId,
-    createdAt: new Date().toISOString(),
     spec,
     inputs,
     report,
     experiments: plan.experiments,
-  };
-  await writeFile(path.join(runDir, RUN_RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  });
   const parallel = optionInteger(args, 'parallel', 8, 1, 256);
   const { clients, description } = connectGcp({ project: first.project, env: io.env });
   say(

@@ -139,6 +139,17 @@ async function ensureEmptyDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
+/** Creates a run directory (new or empty, so runs never mix) and writes its record. */
+export async function startRunDir(
+  runDir: string,
+  fields: Omit<LocalRunRecord, 'schema' | 'createdAt'>,
+): Promise<LocalRunRecord> {
+  await ensureEmptyDir(runDir);
+  const record: LocalRunRecord = { schema: 1, createdAt: new Date().toISOString(), ...fields };
+  await writeFile(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}\n`);
+  return record;
+}
+
 /** What a local run or rerun ended with. */
 export interface LocalRunResult {
   readonly runDir: string;
@@ -246,17 +257,13 @@ export async function prepareLocalRun(opts: {
   const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
-  await ensureEmptyDir(opts.runDir);
-  const record: LocalRunRecord = {
-    schema: 1,
+  const record = await startRunDir(opts.runDir, {
     runId: opts.runId,
-    createdAt: new Date().toISOString(),
     spec: path.resolve(opts.specPath),
     inputs: opts.inputs,
     report: opts.report,
     experiments: plan.experiments,
-  };
-  await writeFile(runPaths(opts.runDir).record, `${JSON.stringify(record, null, 2)}\n`);
+  });
   return { record, jobs: settings.map((s) => ({ settings: s })), secrets, plan };
 }
 

@@ -1,3 +1,4 @@
+import { printable } from '../text.ts';
 import type { ExecutorEvent, LocalOutcome } from '../local/executor.ts';
 
 /** How many experiments are where. */
@@ -48,14 +49,6 @@ const OUTCOME_WORD: Record<LocalOutcome, string> = {
   interrupted: 'interrupted',
   detached: 'detached',
 };
-
-/** Experiment ids and reasons come from the spec and the agent: control characters are shown escaped. */
-function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f\u009b]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
 
 /** The line an event prints. */
 export function eventLine(e: ExecutorEvent): string {

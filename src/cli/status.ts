@@ -7,6 +7,7 @@ import { startLocalCloud } from '../local/cloud.ts';
 import { localContext, readRunRecord, runPaths } from './local-run.ts';
 import { localLaunchSettings } from '../local/settings.ts';
 import { formatElapsed } from './progress.ts';
+import { printable } from '../text.ts';
 
 /** Where one experiment of a run is. */
 export interface StatusRow {
@@ -106,13 +107,12 @@ export function statusTable(rows: readonly StatusRow[]): string[] {
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const head = `${rows.length} experiment(s): ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`;
   const idWidth = Math.min(60, Math.max(10, ...rows.map((r) => r.id.length)));
-  const clean = (t: string): string => t.replace(/[\u0000-\u001f\u007f]/g, ' ');
   return [
     head,
     ...rows.map(
       (r) =>
-        `  ${clean(r.id).padEnd(idWidth)}  ${r.state.padEnd(11)}  ${r.attempt === undefined ? ' ' : String(r.attempt)}  ` +
-        `${r.exitCode === undefined || r.exitCode === null ? '' : `exit ${r.exitCode}  `}${clean(r.detail)}`,
+        `  ${printable(r.id).padEnd(idWidth)}  ${r.state.padEnd(11)}  ${r.attempt === undefined ? ' ' : String(r.attempt)}  ` +
+        `${r.exitCode === undefined || r.exitCode === null ? '' : `exit ${r.exitCode}  `}${printable(r.detail)}`,
     ),
   ];
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
-import { readBoolean, readInteger } from '../inputs.ts';
+import { readBoolean, readBucket, readInteger, readProject } from '../inputs.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { RunLocation } from '../layout.ts';
 import { validateExperimentId } from '../naming.ts';
@@ -35,8 +35,6 @@ export interface CollectSettings {
   readonly serviceAccount: string | undefined;
 }
 
-const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
-const PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 /** What @actions/artifact refuses in an artifact name. */
 const ARTIFACT_NAME_UNSAFE = /[":<>|*?\r\n\\/]/;
 const GIB = 1024 ** 3;
@@ -147,23 +145,8 @@ export function parseCollectInputs(
   ctx: RunContext,
   workspace: string = process.cwd(),
 ): CollectSettings {
-  const project = read('project').trim() || ctx.defaultProject;
-  if (!project) {
-    throw new ConfigurationError(
-      'input project is required (or set GOOGLE_CLOUD_PROJECT, as google-github-actions/auth does)',
-    );
-  }
-  if (!PROJECT.test(project)) {
-    throw new ConfigurationError(`input project ${JSON.stringify(project)} is not a Google Cloud project id`);
-  }
-  const bucket = read('bucket')
-    .trim()
-    .replace(/^gs:\/\//, '')
-    .replace(/\/+$/, '');
-  if (!bucket) throw new ConfigurationError('input bucket is required: the bucket launch wrote results to');
-  if (!BUCKET.test(bucket)) {
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
-  }
+  const project = readProject(read, ctx.defaultProject);
+  const bucket = readBucket(read, 'the bucket launch wrote results to');
   const runId = read('run-id').trim() || ctx.runId;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) {
     throw new ConfigurationError(`input run-id ${JSON.stringify(runId)} must be 1-80 of A-Z a-z 0-9 . _ -`);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connectGcp } from '../gcp/clients.ts';
 import { runContextFromEnv } from '../launch/inputs.ts';
 import { escapeMarkdown } from '../markdown.ts';
+import { printable } from '../text.ts';
 import { uploadResults } from './artifact.ts';
 import type { CollectLogger } from './collect.ts';
 import { collectRun } from './collect.ts';
@@ -11,11 +12,6 @@ import type { Manifest, Problem } from './manifest.ts';
 import { INFRASTRUCTURE_PROBLEMS } from './manifest.ts';
 
 const SUMMARY_PROBLEMS = 50;
-
-/** Object names are untrusted: control characters are shown escaped, never as line breaks. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 function allProblems(manifest: Manifest): { experiment: string | undefined; problem: Problem }[] {
   return [

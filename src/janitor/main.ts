@@ -1,15 +1,12 @@
 import * as core from '@actions/core';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
+import { readBucket } from '../inputs.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { RunStore } from '../gcp/run-store.ts';
+import { printable } from '../text.ts';
 import type { JanitorOptions } from './janitor.ts';
 import { DEFAULT_MARGIN_MINUTES, DEFAULT_MAX_AGE_HOURS, janitorSummary, runJanitor } from './janitor.ts';
-
-/** Names and error messages come from the cloud: control characters are shown escaped, never as commands. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /** Reads one input by name (`core.getInput` in the action). */
 export type InputReader = (name: string) => string;
@@ -75,14 +72,7 @@ export function parseJanitorInputs(
     );
   }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
-  const bucket =
-    read('bucket')
-      .trim()
-      .replace(/^gs:\/\//, '')
-      .replace(/\/+$/, '') || undefined;
-  if (bucket !== undefined && !/^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/.test(bucket)) {
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
-  }
+  const bucket = readBucket(read);
   return {
     ...(bucket ? { bucket, prefix: (read('prefix').trim() || 'gce-matrix').replace(/^\/+|\/+$/g, '') } : {}),
     project: read('project').trim() || undefined,

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors.ts';
-import { readBoolean } from '../inputs.ts';
+import { readBoolean, readBucket, readProject } from '../inputs.ts';
 import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
 import type {
@@ -22,7 +22,6 @@ export type InputReader = (name: string) => string;
 
 const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
 const MACHINE_TYPE = /^[a-z][-a-z0-9]{0,62}$/;
-const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
 const SECRET = /^projects\/[^/\s]+\/secrets\/[A-Za-z0-9_-]{1,255}\/versions\/(latest|[0-9]+)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -247,18 +246,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
   );
   const overrides = experiment.launch ?? {};
   const read: InputReader = (name) => overrides[name] ?? readInput(name);
-  const project = read('project').trim() || ctx.defaultProject;
-  if (!project) {
-    throw new ConfigurationError(
-      'input project is required (or set GOOGLE_CLOUD_PROJECT, as google-github-actions/auth does)',
-    );
-  }
-  if (
-    !/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(project) &&
-    !/^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/.test(project)
-  ) {
-    throw new ConfigurationError(`input project ${JSON.stringify(project)} is not a Google Cloud project id`);
-  }
+  const project = readProject(read, ctx.defaultProject);
   const zones = list(read('zones'));
   for (const z of zones) {
     if (!ZONE.test(z))
@@ -287,11 +275,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
       `input provisioning must be spot, standard or spot-then-standard (got ${provisioning})`,
     );
   }
-  const bucket = required(read, 'bucket', 'name the Cloud Storage bucket for results')
-    .replace(/^gs:\/\//, '')
-    .replace(/\/+$/, '');
-  if (!BUCKET.test(bucket))
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
+  const bucket = readBucket(read, 'name the Cloud Storage bucket for results');
   const vmServiceAccount = required(read, 'vm-service-account', 'the service account email the VM runs as');
   if (!SERVICE_ACCOUNT_EMAIL.test(vmServiceAccount)) {
     throw new ConfigurationError(

@@ -31,80 +31,52 @@ function ownComment<C extends { body?: string | null; user?: { login: string; ty
   );
 }
 
-/**
- * Creates or updates the comment carrying `marker` on commit `sha`: where a run that came from no pull request
- * (a schedule, a push) gets its report.
- */
-export async function upsertCommitComment(opts: {
-  token: string;
-  apiUrl: string;
-  repository: string;
-  sha: string;
-  marker: string;
-  body: string;
-}): Promise<{ id: number; url: string; action: 'created' | 'updated' }> {
-  const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl });
-  const [owner, repo] = opts.repository.split('/');
-  const me = await tokenIdentity(octokit);
-  const comments = await octokit.paginate(octokit.rest.repos.listCommentsForCommit, {
-    owner,
-    repo,
-    commit_sha: opts.sha,
-    per_page: 100,
-  });
-  const mine = ownComment(comments, opts.marker, me);
-  if (mine) {
-    const { data } = await octokit.rest.repos.updateCommitComment({
-      owner,
-      repo,
-      comment_id: mine.id,
-      body: opts.body,
-    });
-    return { id: data.id, url: data.html_url, action: 'updated' };
-  }
-  const { data } = await octokit.rest.repos.createCommitComment({
-    owner,
-    repo,
-    commit_sha: opts.sha,
-    body: opts.body,
-  });
-  return { id: data.id, url: data.html_url, action: 'created' };
-}
+/** Where the report's comment goes: a pull request (or issue), or a commit for a run that came from none. */
+export type CommentTarget = { readonly number: number } | { readonly sha: string };
 
-/** Creates or updates the comment carrying `marker` on issue/PR `number`; returns its id, URL and what it did. */
+/**
+ * Creates or updates the comment carrying `marker` on `target` (every page of its comments searched, only the
+ * token's own considered); returns its id, URL and what it did.
+ */
 export async function upsertComment(opts: {
   token: string;
   apiUrl: string;
   repository: string;
-  number: number;
+  target: CommentTarget;
   marker: string;
   body: string;
 }): Promise<{ id: number; url: string; action: 'created' | 'updated' }> {
   const octokit = getOctokit(opts.token, { baseUrl: opts.apiUrl });
   const [owner, repo] = opts.repository.split('/');
   const me = await tokenIdentity(octokit);
-  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-    owner,
-    repo,
-    issue_number: opts.number,
-    per_page: 100,
-  });
+  const t = opts.target;
+  const comments: { id: number; body?: string | null; user?: { login: string; type: string } | null }[] =
+    'sha' in t
+      ? await octokit.paginate(octokit.rest.repos.listCommentsForCommit, {
+          owner,
+          repo,
+          commit_sha: t.sha,
+          per_page: 100,
+        })
+      : await octokit.paginate(octokit.rest.issues.listComments, {
+          owner,
+          repo,
+          issue_number: t.number,
+          per_page: 100,
+        });
   const mine = ownComment(comments, opts.marker, me);
+  const edit = { owner, repo, body: opts.body };
   if (mine) {
-    const { data } = await octokit.rest.issues.updateComment({
-      owner,
-      repo,
-      comment_id: mine.id,
-      body: opts.body,
-    });
+    const { data } =
+      'sha' in t
+        ? await octokit.rest.repos.updateCommitComment({ ...edit, comment_id: mine.id })
+        : await octokit.rest.issues.updateComment({ ...edit, comment_id: mine.id });
     return { id: data.id, url: data.html_url, action: 'updated' };
   }
-  const { data } = await octokit.rest.issues.createComment({
-    owner,
-    repo,
-    issue_number: opts.number,
-    body: opts.body,
-  });
+  const { data } =
+    'sha' in t
+      ? await octokit.rest.repos.createCommitComment({ ...edit, commit_sha: t.sha })
+      : await octokit.rest.issues.createComment({ ...edit, issue_number: t.number });
   return { id: data.id, url: data.html_url, action: 'created' };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { GcpClients } from '../gcp/clients.ts';
 import { recordBaseline, findBaseline } from './baseline.ts';
-import { pullRequestBase, upsertComment, upsertCommitComment } from './comment.ts';
+import { pullRequestBase, upsertComment } from './comment.ts';
 import { baselineOf, compare } from './compare.ts';
 import type { ReportSettings } from './inputs.ts';
 import { markerLine } from './inputs.ts';
@@ -138,37 +138,14 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
 
   const done = (comment?: { id: number; url: string }): PublishedReport => ({ data, regressions, comment });
   if (!s.comment || !opts.comment) return done();
-  if (!s.prNumber && opts.commitComment && s.githubToken && /^[0-9a-f]{40}$/.test(s.sha)) {
-    const body = renderComment(data, { ...render, marker });
-    try {
-      const c = await upsertCommitComment({
-        token: s.githubToken,
-        apiUrl: s.apiUrl,
-        repository: s.repository,
-        sha: s.sha,
-        marker,
-        body,
-      });
-      io.output('comment-id', String(c.id));
-      io.output('comment-url', c.url);
-      io.info(
-        `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on commit ${s.sha.slice(0, 12)} (${body.length} characters).`,
-      );
-      return done({ id: c.id, url: c.url });
-    } catch (err) {
-      io.warning(
-        `Could not comment on commit ${s.sha.slice(0, 12)}: ${(err as Error).message}. The job summary has the report ` +
-          '(commit comments need contents: write).',
-      );
-      return done();
-    }
-  }
-  if (!s.prNumber) {
+  const onCommit = !s.prNumber && opts.commitComment === true && /^[0-9a-f]{40}$/.test(s.sha);
+  if (!s.prNumber && !onCommit) {
     io.info('No pull request for this event (and no pr-number): no comment, the job summary has the report.');
     return done();
   }
+  const where = s.prNumber ? `pull request #${s.prNumber}` : `commit ${s.sha.slice(0, 12)}`;
   if (!s.githubToken) {
-    io.warning('No github-token: cannot comment on the pull request; the job summary has the report.');
+    io.warning(`No github-token: cannot comment on the ${where}; the job summary has the report.`);
     return done();
   }
   const body = renderComment(data, { ...render, marker });
@@ -177,21 +154,24 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
       token: s.githubToken,
       apiUrl: s.apiUrl,
       repository: s.repository,
-      number: s.prNumber,
+      target: s.prNumber ? { number: s.prNumber } : { sha: s.sha },
       marker,
       body,
     });
     io.output('comment-id', String(c.id));
     io.output('comment-url', c.url);
     io.info(
-      `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on #${s.prNumber} (${body.length} characters).`,
+      `${c.action === 'created' ? 'Created' : 'Updated'} the report comment on ${s.prNumber ? `#${s.prNumber}` : `commit ${s.sha.slice(0, 12)}`} (${body.length} characters).`,
     );
     return done({ id: c.id, url: c.url });
   } catch (err) {
-    // A read-only token (a pull_request from a fork) cannot comment: the summary still has everything.
+    // A read-only token (a pull_request from a fork, or no contents: write for a commit) cannot comment: the
+    // summary still has everything.
     io.warning(
-      `Could not comment on pull request #${s.prNumber}: ${(err as Error).message}. ` +
-        'For pull requests from forks, report from a workflow_run workflow (see actions/report/README.md).',
+      `Could not comment on ${where}: ${(err as Error).message}. ` +
+        (s.prNumber
+          ? 'For pull requests from forks, report from a workflow_run workflow (see actions/report/README.md).'
+          : 'The job summary has the report (commit comments need contents: write).'),
     );
     return done();
   }

@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { systemClock } from '../clock.ts';
 import { uploadResults } from '../collect/artifact.ts';
-import { printable } from '../collect/main.ts';
+import { printable } from '../text.ts';
 import { ConfigurationError } from '../errors.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { ComputeApi } from '../gcp/compute.ts';
 import type { InputReader } from '../inputs.ts';
-import { readBoolean, readInteger } from '../inputs.ts';
+import { readBoolean, readBucket, readInteger, readProject } from '../inputs.ts';
 import { escapeMarkdown } from '../markdown.ts';
 import type { WatchLogger, WatchRunResult } from './watch.ts';
 import {
@@ -18,9 +18,6 @@ import {
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher,
 } from './watch.ts';
-
-const BUCKET = /^[a-z0-9][-_.a-z0-9]{1,221}[a-z0-9]$/;
-const PROJECT = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$|^[a-z0-9.-]+:[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 
 /** Everything actions/watch needs, parsed and checked once. */
 export interface WatchSettings {
@@ -46,23 +43,8 @@ export function parseWatchInputs(
   env: NodeJS.ProcessEnv,
   workspace: string,
 ): WatchSettings {
-  const project = read('project').trim() || env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || '';
-  if (!project) {
-    throw new ConfigurationError(
-      'input project is required (or set GOOGLE_CLOUD_PROJECT, as google-github-actions/auth does)',
-    );
-  }
-  if (!PROJECT.test(project)) {
-    throw new ConfigurationError(`input project ${JSON.stringify(project)} is not a Google Cloud project id`);
-  }
-  const bucket = read('bucket')
-    .trim()
-    .replace(/^gs:\/\//, '')
-    .replace(/\/+$/, '');
-  if (!bucket) throw new ConfigurationError('input bucket is required: the bucket launch wrote results to');
-  if (!BUCKET.test(bucket)) {
-    throw new ConfigurationError(`input bucket ${JSON.stringify(bucket)} is not a bucket name`);
-  }
+  const project = readProject(read, env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT);
+  const bucket = readBucket(read, 'the bucket launch wrote results to');
   const scope = read('scope').trim() || 'repository';
   if (scope !== 'repository' && scope !== 'all') {
     throw new ConfigurationError(`input scope must be repository or all (got ${JSON.stringify(scope)})`);
