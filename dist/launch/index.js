@@ -5,24 +5,32 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  downloadTarball,
+  resolveCommit
+} from "../chunks/chunk-SUAHAHMU.js";
+import {
   readEvent
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
 } from "../chunks/chunk-2TP625P2.js";
 import {
+  checkFitsBootDisk,
+  commitKey,
   loadAgentScript,
   recordDetached,
-  runExperiment
-} from "../chunks/chunk-LNCWG6JM.js";
+  runExperiment,
+  stageSource
+} from "../chunks/chunk-HXZXPKBO.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-EWDLZUYX.js";
 import {
   parseLaunchInputs,
+  pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-C6H6HGFJ.js";
+} from "../chunks/chunk-QBB5NB2U.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-T43JU2LF.js";
@@ -44,11 +52,13 @@ import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
 import {
+  ConfigurationError,
   endGroup,
   getInput,
   info,
   setFailed,
   setOutput,
+  setSecret,
   startGroup,
   summary,
   warning
@@ -57,6 +67,57 @@ import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
 import { randomBytes } from "node:crypto";
+
+// src/launch/source.ts
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+var FULL_SHA = /^[0-9a-f]{40}$/;
+async function prepareSource(settings, deps) {
+  if (settings.source.mode === "none") {
+    deps.log("Source: none (the command runs in an empty working directory; the image carries the code).");
+    return settings;
+  }
+  const ref = settings.source.ref;
+  if (!ref) {
+    throw new ConfigurationError(
+      "input source-ref is required here: on a PR comment pass the plan step's source-sha output (the head the permission gate approved); elsewhere give a branch, tag or SHA, or set source: none"
+    );
+  }
+  if (!settings.github.token) {
+    throw new ConfigurationError(
+      "input github-token is empty: the repository snapshot is read with the job token (github-token: ${{ github.token }}, permissions: contents: read), or set source: none"
+    );
+  }
+  const src = {
+    apiUrl: settings.github.apiUrl,
+    token: settings.github.token,
+    repository: settings.repository
+  };
+  const commit = FULL_SHA.test(ref) ? ref : await resolveCommit(src, ref, "input source-ref");
+  const dir = await mkdtemp(path.join(deps.tmpDir ?? tmpdir(), "gce-matrix-source-"));
+  try {
+    const staged = await stageSource({
+      storage: deps.storage,
+      location: settings.results,
+      key: commitKey(commit),
+      build: () => downloadTarball(src, commit, path.join(dir, `${commit}.tar.gz`)),
+      clock: deps.clock,
+      log: deps.log,
+      holder: settings.experiment.id
+    });
+    const m = staged.manifest;
+    checkFitsBootDisk(m, settings.bootDiskSizeGb);
+    deps.log(
+      `Source: ${settings.repository} at ${commit} (snapshot ${(m.size / 1e6).toFixed(1)} MB, sha256 ${m.sha256}${staged.uploaded ? ", uploaded by this launch" : ", already in the bucket"}).`
+    );
+    return { ...settings, sha: commit, snapshot: m };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// src/launch/main.ts
 function actionsLogger(experimentId) {
   return {
     info: (m) => info(m),
@@ -87,20 +148,30 @@ function setOutputs(result) {
   setOutput("cost-usd", result.costUsd.toFixed(4));
 }
 async function run(env = process.env) {
-  const settings = parseLaunchInputs((name) => getInput(name), runContextFromEnv(env));
+  const event = await readEvent(env);
+  const parsed = parseLaunchInputs((name) => getInput(name), {
+    ...runContextFromEnv(env),
+    pullRequestHead: pullRequestHeadOf(event)
+  });
+  if (parsed.github.token) setSecret(parsed.github.token);
   const { clients, description } = connectGcp({
-    project: settings.project,
+    project: parsed.project,
     env,
-    workloadIdentityProvider: settings.workloadIdentityProvider,
-    serviceAccount: settings.serviceAccount
+    workloadIdentityProvider: parsed.workloadIdentityProvider,
+    serviceAccount: parsed.serviceAccount
   });
   info(`Authenticating with ${description}.`);
   const counter = { compute: 0, storage: 0 };
   let detached;
-  const state = (vm, finished = false) => saveLaunchState({ project: settings.project, vm, finished, detached });
-  const event = await readEvent(env);
+  const state = (vm, finished = false) => saveLaunchState({ project: parsed.project, vm, finished, detached });
   try {
     state(void 0);
+    const settings = await prepareSource(parsed, {
+      storage: clients.storage,
+      clock: systemClock,
+      log: (m) => info(m),
+      ...env.RUNNER_TEMP ? { tmpDir: env.RUNNER_TEMP } : {}
+    });
     const compute = new ComputeApi(clients, systemClock, counter);
     const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const result = await runExperiment(await withZones(settings, compute), {

@@ -5,6 +5,9 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
+  resolveCommit
+} from "../chunks/chunk-SUAHAHMU.js";
+import {
   runAction
 } from "../chunks/chunk-2TP625P2.js";
 import {
@@ -13,8 +16,8 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-5WEK6UXJ.js";
-import "../chunks/chunk-C6H6HGFJ.js";
+} from "../chunks/chunk-Y6F6APKX.js";
+import "../chunks/chunk-QBB5NB2U.js";
 import {
   getOctokit
 } from "../chunks/chunk-SW2PZEV6.js";
@@ -121,7 +124,8 @@ function parsePlanInputs(read, ctx) {
       maxBatches: readInteger(read, "max-batches", void 0, 1, 1e3)
     },
     runId,
-    requiredPermission: parsePermission(read("required-permission"))
+    requiredPermission: parsePermission(read("required-permission")),
+    sourceRef: parseSourceRef(read("source-ref"))
   };
 }
 function parsePermission(text) {
@@ -144,6 +148,16 @@ function commentOverrides(eventName, payload) {
     );
   }
   return parseOverrides(args, `the comment's ${COMMENT_COMMAND} arguments`);
+}
+function parseSourceRef(text) {
+  const ref = text.trim();
+  if (!ref) return void 0;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) || ref.includes("..") || ref.endsWith("/")) {
+    throw new ConfigurationError(
+      `input source-ref ${JSON.stringify(ref)} is not a branch, tag or commit SHA of the repository`
+    );
+  }
+  return ref;
 }
 
 // src/plan/outputs.ts
@@ -204,6 +218,64 @@ function planSummary(plan, runId) {
 `;
 }
 
+// src/plan/source.ts
+var FULL_SHA = /^[0-9a-f]{40}$/;
+async function plannedSource(opts) {
+  const resolve = async (ref, input) => {
+    if (FULL_SHA.test(ref)) return ref;
+    if (!opts.github) {
+      throw new ConfigurationError(`${input} ${JSON.stringify(ref)} needs input github-token to be resolved`);
+    }
+    return resolveCommit(opts.github, ref, input);
+  };
+  if (opts.sourceRef) {
+    return {
+      commit: await resolve(opts.sourceRef, "input source-ref"),
+      how: `input source-ref ${opts.sourceRef}`
+    };
+  }
+  const e = opts.event ?? {};
+  if (opts.eventName === "issue_comment") {
+    const n = e.issue?.number;
+    if (!e.issue?.pull_request || typeof n !== "number") {
+      throw new ConfigurationError(
+        `a /gce-matrix run comment on issue #${String(n)}, which is not a pull request: there is no code to benchmark; comment on a pull request`
+      );
+    }
+    return {
+      commit: await opts.pullHead(n),
+      how: `the head of pull request #${n} when the comment was approved`
+    };
+  }
+  const head = e.pull_request?.head?.sha;
+  if (typeof head === "string" && FULL_SHA.test(head)) {
+    return { commit: head, how: `the head of pull request #${String(e.pull_request?.number)}` };
+  }
+  if (opts.sha && FULL_SHA.test(opts.sha)) return { commit: opts.sha, how: "the workflow's commit" };
+  return void 0;
+}
+async function pinExperimentRefs(plan, resolve) {
+  const cache = /* @__PURE__ */ new Map();
+  const pin = async (e) => {
+    const ref = e.launch?.["source-ref"];
+    if (!ref || FULL_SHA.test(ref)) return e;
+    let sha = cache.get(ref);
+    if (!sha) {
+      sha = resolve(ref, `launch setting source-ref of experiment ${e.id}`);
+      cache.set(ref, sha);
+    }
+    return { ...e, launch: { ...e.launch, "source-ref": await sha } };
+  };
+  if (!plan.experiments.some((e) => e.launch?.["source-ref"])) return plan;
+  const experiments = await Promise.all(plan.experiments.map(pin));
+  const byId = new Map(experiments.map((e) => [e.id, e]));
+  return {
+    ...plan,
+    experiments,
+    batches: plan.batches.map((b) => b.map((e) => byId.get(e.id) ?? e))
+  };
+}
+
 // src/plan/main.ts
 async function readEvent(file) {
   if (!file) return {};
@@ -239,8 +311,8 @@ async function run(env = process.env) {
   if (settings.spec !== void 0) sources.push({ label: "input spec", text: settings.spec });
   const event = await readEvent(env.GITHUB_EVENT_PATH);
   const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? "", event);
+  const token = getInput("github-token");
   if (comment) {
-    const token = getInput("github-token");
     if (!token)
       throw new ConfigurationError(
         "input github-token is required to check who may run a PR comment command"
@@ -256,12 +328,41 @@ async function run(env = process.env) {
     }
     info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
   }
+  const repository = env.GITHUB_REPOSITORY ?? "";
+  const gh = token && repository ? { apiUrl: env.GITHUB_API_URL || "https://api.github.com", token, repository } : void 0;
+  const source = await plannedSource({
+    sourceRef: settings.sourceRef,
+    eventName: env.GITHUB_EVENT_NAME ?? "",
+    event,
+    sha: env.GITHUB_SHA,
+    github: gh,
+    pullHead: async (n) => {
+      if (!token)
+        throw new ConfigurationError("input github-token is required to read the pull request head");
+      const [owner = "", repo = ""] = repository.split("/");
+      const { data } = await getOctokit(token).rest.pulls.get({ owner, repo, pull_number: n });
+      return data.head.sha;
+    }
+  });
+  if (source) {
+    info(`Source: ${repository || "the repository"} at ${source.commit} (${source.how}).`);
+    setOutput("source-sha", source.commit);
+  }
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
     if (text) info(`Overrides from ${o.label}: ${text}`);
   }
-  const plan = expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits);
+  const plan = await pinExperimentRefs(
+    expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits),
+    async (ref, input) => {
+      if (!gh)
+        throw new ConfigurationError(
+          `${input} ${JSON.stringify(ref)} needs input github-token to be resolved`
+        );
+      return resolveCommit(gh, ref, input);
+    }
+  );
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) setOutput(name, value);
   setOutput("allowed", "true");

@@ -14,7 +14,7 @@ import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-MYQ64PCV.js";
+} from "../chunks/chunk-UCDM6RDD.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
 import "../chunks/chunk-SW2PZEV6.js";

@@ -15,10 +15,10 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-ZUXE3KKL.js";
+} from "../chunks/chunk-JLAASCQU.js";
 import "../chunks/chunk-T43JU2LF.js";
 import "../chunks/chunk-L6BWFJUO.js";
-import "../chunks/chunk-MYQ64PCV.js";
+import "../chunks/chunk-UCDM6RDD.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-2CTBM5IU.js";
 import "../chunks/chunk-SW2PZEV6.js";

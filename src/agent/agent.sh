@@ -41,6 +41,9 @@ gm_signalled=0
 gm_reporter_pid=
 gm_started_at=
 gm_container_digest=
+gm_src_commit=
+gm_src_sha256=
+gm_src_size=
 
 # ---------------------------------------------------------------------------------------------------------
 # Small utilities
@@ -495,7 +498,7 @@ gm_attr_keys='gce-matrix-bucket gce-matrix-experiment-prefix gce-matrix-run-id g
 gce-matrix-attempt gce-matrix-command gce-matrix-params gce-matrix-param-env gce-matrix-inputs gce-matrix-secrets
 gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix-heartbeat-seconds
 gce-matrix-log-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
-gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager'
+gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source'
 
 # The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
 gm_attr() {
@@ -609,6 +612,24 @@ gm_load_settings() {
   gm_ep_secrets=$gm_r
   [ -n "$gm_ep_secrets" ] || gm_ep_secrets=${CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER:-https://secretmanager.googleapis.com/}
   case $gm_ep_secrets in */) ;; *) gm_ep_secrets=$gm_ep_secrets/ ;; esac
+
+  gm_src_object=
+  gm_src_sha256=
+  gm_src_size=
+  gm_src_commit=
+  if [ -f "$gm_a/gce-matrix-source" ]; then
+    while IFS= read -r gm_ls_line || [ -n "$gm_ls_line" ]; do
+      gm_ls_line=${gm_ls_line%"$gm_cr"}
+      case $gm_ls_line in
+        object=*) gm_src_object=${gm_ls_line#object=} ;;
+        sha256=*) gm_src_sha256=${gm_ls_line#sha256=} ;;
+        size=*) gm_src_size=${gm_ls_line#size=} ;;
+        commit=*) gm_src_commit=${gm_ls_line#commit=} ;;
+      esac
+    done <"$gm_a/gce-matrix-source"
+    gm_int "$gm_src_size" 0
+    gm_src_size=$gm_r
+  fi
 
   gm_read "$gm_state/started-at"
   gm_started_at=$gm_r
@@ -737,6 +758,10 @@ gm_status_json() {
     true | false) gm_sj_prov="$gm_sj_prov,\"spot\":$gm_spot" ;;
   esac
   gm_sj_prov="$gm_sj_prov$(gm_jfield repoSha "$gm_repo_sha")"
+  if [ -n "$gm_src_sha256" ]; then
+    gm_sj_prov="$gm_sj_prov$(gm_jfield sourceCommit "$gm_src_commit")$(gm_jfield sourceSha256 "$gm_src_sha256")"
+    gm_sj_prov="$gm_sj_prov,\"sourceBytes\":$gm_src_size"
+  fi
   case $gm_sj_params in
     '{'*'}') gm_sj_prov="$gm_sj_prov,\"parameters\":$gm_sj_params" ;;
   esac
@@ -886,7 +911,66 @@ gm_sync_checkpoint() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# Staging: inputs, secrets, container image
+# Staging: the source snapshot, inputs, secrets, container image
+
+# The SHA-256 (hex) of file $1, with whichever tool the image has.
+gm_sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | awk '{ print $1 }'
+  elif command -v shasum >/dev/null 2>&1; then
+    shasum -a 256 "$1" | awk '{ print $1 }'
+  elif command -v openssl >/dev/null 2>&1; then
+    openssl dgst -sha256 -r "$1" | awk '{ print $1 }'
+  fi
+}
+
+# Downloads the run's source snapshot, checks its size and SHA-256, and unpacks it as the working directory.
+gm_stage_source() {
+  [ -n "$gm_src_object" ] || return 0
+  if [ -f "$gm_state/source.staged" ]; then
+    gm_log "the source snapshot is already unpacked in $gm_work"
+    return 0
+  fi
+  case $gm_src_sha256 in
+    '' | *[!0-9a-f]*)
+      gm_error_reason="instance attribute gce-matrix-source has no valid sha256"
+      return 1
+      ;;
+  esac
+  command -v tar >/dev/null 2>&1 || {
+    gm_error_reason="the source snapshot needs tar, which the VM image does not have"
+    return 1
+  }
+  gm_ss_file=$gm_state/source.tar.gz
+  gm_log "downloading the source snapshot of ${gm_src_commit:-the repository} ($gm_src_size bytes)"
+  if ! gm_gcs_download "$gm_bucket" "$gm_src_object" "$gm_ss_file"; then
+    gm_error_reason="could not download the source snapshot gs://$gm_bucket/$gm_src_object: $gm_download_problem"
+    return 1
+  fi
+  gm_ss_size=$(wc -c <"$gm_ss_file" | tr -d ' ')
+  gm_ss_sum=$(gm_sha256 "$gm_ss_file")
+  if [ -z "$gm_ss_sum" ]; then
+    rm -f "$gm_ss_file"
+    gm_error_reason="the source snapshot cannot be verified: the VM image has none of sha256sum, shasum, openssl"
+    return 1
+  fi
+  if [ "$gm_ss_sum" != "$gm_src_sha256" ] || [ "$gm_ss_size" != "$gm_src_size" ]; then
+    rm -f "$gm_ss_file"
+    gm_error_reason="the source snapshot gs://$gm_bucket/$gm_src_object failed its checksum: expected sha256 $gm_src_sha256 ($gm_src_size bytes), got $gm_ss_sum ($gm_ss_size bytes)"
+    return 1
+  fi
+  # GitHub's tarball and a local snapshot alike hold one top-level directory.
+  if ! tar -xzf "$gm_ss_file" -C "$gm_work" --strip-components=1 --no-same-owner >"$gm_tmp.tar" 2>&1; then
+    gm_error_reason="could not unpack the source snapshot: $(tail -n 1 "$gm_tmp.tar" | cut -c1-300)"
+    cat "$gm_tmp.tar" >>"$gm_logfile"
+    rm -f "$gm_ss_file" "$gm_tmp.tar"
+    return 1
+  fi
+  rm -f "$gm_ss_file" "$gm_tmp.tar"
+  : >"$gm_state/source.staged"
+  gm_log "unpacked the source snapshot of ${gm_src_commit:-the repository} (sha256 $gm_src_sha256) into $gm_work"
+  return 0
+}
 
 gm_stage_inputs() {
   gm_si_file=$gm_state/attr/gce-matrix-inputs
@@ -1295,6 +1379,10 @@ gm_main_startup() {
     exit $?
   fi
   gm_restore_checkpoint || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+  gm_stage_source || {
     gm_fail_early "$gm_error_reason"
     exit $?
   }

@@ -33,6 +33,16 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
     help: 'an earlier run directory: the report shows deltas against it',
   },
   'no-progress': { kind: 'flag', help: 'plain lines even on a terminal' },
+  source: {
+    kind: 'value',
+    arg: 'worktree|head|none',
+    help: "each experiment's working directory: the checkout with its uncommitted changes (default), its HEAD, or empty",
+  },
+  'source-dir': {
+    kind: 'value',
+    arg: 'DIR',
+    help: 'the checkout to snapshot (default: the git checkout around the current directory)',
+  },
   cloud: { kind: 'flag', help: 'run on Compute Engine with application default credentials' },
   detach: { kind: 'flag', help: 'with --cloud: create the VMs and exit; a watcher reports later' },
   zones: { kind: 'value', arg: 'Z1,Z2', help: 'zones to try (--cloud)' },

@@ -16,7 +16,15 @@ import { withZones } from '../launch/zones.ts';
 import type { ParsedArgs } from './args.ts';
 import { optionFlag, optionInteger, optionList, optionValue } from './args.ts';
 import type { LocalRunRecord } from './local-run.ts';
-import { collectAndReport, gitSha, parseInputOptions, planFile, startRunDir } from './local-run.ts';
+import {
+  collectAndReport,
+  gitSha,
+  localSource,
+  parseInputOptions,
+  planFile,
+  startRunDir,
+  withSourceSnapshot,
+} from './local-run.ts';
 import { renderOptions } from './report-files.ts';
 import type { CliIo } from './session.ts';
 import { runSummary, say, withProgress } from './session.ts';
@@ -97,9 +105,10 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
   renderOptions(report);
   const runId = inputs['run-id'] ?? `cli-${Date.now().toString(36)}`;
   const ctx = cloudContext(runId, io.env, path.dirname(spec));
-  const settings: LaunchSettings[] = plan.experiments.map((e) =>
+  let settings: LaunchSettings[] = plan.experiments.map((e) =>
     parseLaunchInputs((name) => (name === 'experiment' ? JSON.stringify(e) : (inputs[name] ?? '')), ctx),
   );
+  const source = localSource(args, io.cwd);
   const first = settings[0];
   const runDir = path.resolve(
     io.cwd,
@@ -111,6 +120,7 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     inputs,
     report,
     experiments: plan.experiments,
+    source,
   });
   const parallel = optionInteger(args, 'parallel', 8, 1, 256);
   const { clients, description } = connectGcp({ project: first.project, env: io.env });
@@ -123,6 +133,7 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     const compute = new ComputeApi(clients, systemClock);
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
+    settings = await withSourceSnapshot(settings, source, runDir, clients.storage, (line) => say(io, line));
     const agentScript = await loadAgentScript();
     if (detach) {
       return await launchDetached({ io, settings, compute, clients, counter, agentScript, parallel, runDir });

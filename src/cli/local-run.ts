@@ -20,6 +20,12 @@ import { parseOverrides } from '../plan/overrides.ts';
 import { parseSpec } from '../plan/spec.ts';
 import type { LocalReport, LocalReportOptions } from './report-files.ts';
 import { renderOptions, writeLocalReport } from './report-files.ts';
+import { existsSync } from 'node:fs';
+import { systemClock } from '../clock.ts';
+import type { ParsedArgs } from './args.ts';
+import { optionValue } from './args.ts';
+import type { LocalSourceMode } from '../source/local.ts';
+import { stageLocalSource } from '../source/local.ts';
 
 /** A local run's own record, beside its results: what rerun needs to run an experiment again. */
 export interface LocalRunRecord {
@@ -31,6 +37,8 @@ export interface LocalRunRecord {
   readonly inputs: Readonly<Record<string, string>>;
   readonly report: LocalReportOptions;
   readonly experiments: readonly Experiment[];
+  /** The checkout each experiment's working directory is a snapshot of (absent in older records: none). */
+  readonly source?: { readonly dir: string; readonly mode: LocalSourceMode };
 }
 
 /** The record's file name in the run directory. */
@@ -223,7 +231,14 @@ export async function executeLocal(opts: {
       signal: opts.hooks.signal,
     });
     opts.hooks.onExecutor?.(executor);
-    await executor.runAll(opts.jobs);
+    const staged = await withSourceSnapshot(
+      opts.jobs.map((j) => j.settings),
+      opts.record.source,
+      opts.runDir,
+      cloud.storageClient,
+      opts.hooks.info,
+    );
+    await executor.runAll(opts.jobs.map((j, i) => ({ ...j, settings: staged[i] })));
     return await collectAndReport({
       storage: cloud.storageClient,
       location: opts.jobs[0]?.settings.results ?? {
@@ -241,6 +256,70 @@ export async function executeLocal(opts: {
   }
 }
 
+/**
+ * Stores the snapshot of the run's source checkout in the run's bucket (the local one, or Cloud Storage for
+ * --cloud) and gives it to every experiment that wants one (not those whose spec says `source: none`). The run
+ * directory itself is left out of the snapshot.
+ */
+export async function withSourceSnapshot(
+  settings: readonly LaunchSettings[],
+  source: LocalRunRecord['source'],
+  runDir: string,
+  storage: Storage,
+  info: (line: string) => void,
+): Promise<LaunchSettings[]> {
+  const wanted = settings.filter((s) => s.source.mode === 'repository');
+  if (!source || source.mode === 'none' || wanted.length === 0) return [...settings];
+  const rel = path.relative(source.dir, runDir);
+  const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  await mkdir(runDir, { recursive: true });
+  const manifest = await stageLocalSource({
+    storage,
+    location: wanted[0].results,
+    dir: source.dir,
+    mode: source.mode,
+    tmpDir: runDir,
+    exclude: inside ? [rel.split(path.sep).join('/')] : [],
+    clock: systemClock,
+    log: info,
+  });
+  return settings.map((s) =>
+    s.source.mode === 'repository' ? { ...s, snapshot: manifest, sha: manifest.commit || s.sha } : s,
+  );
+}
+
+/** `--source` and `--source-dir`, checked. */
+export function localSource(args: ParsedArgs, cwd: string): { dir: string; mode: LocalSourceMode } {
+  const mode = optionValue(args, 'source') ?? 'worktree';
+  if (mode !== 'worktree' && mode !== 'head' && mode !== 'none') {
+    throw new ConfigurationError(
+      `option --source must be worktree (the checkout with its uncommitted changes), head (its last commit) or none (got ${JSON.stringify(mode)})`,
+    );
+  }
+  const given = optionValue(args, 'source-dir');
+  const dir = sourceRoot(cwd, given);
+  if (mode !== 'none' && !existsSync(dir)) {
+    throw new ConfigurationError(
+      `option --source-dir: ${given ?? dir} does not exist; give the checkout to run`,
+    );
+  }
+  return { dir, mode };
+}
+
+/** The checkout a local run snapshots: `--source-dir`, else the git checkout around `cwd`, else `cwd`. */
+export function sourceRoot(cwd: string, given: string | undefined): string {
+  if (given !== undefined) return path.resolve(cwd, given);
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return cwd;
+  }
+}
+
 /** Plans a spec and prepares a local run: every setting checked before anything runs. */
 export async function prepareLocalRun(opts: {
   readonly specPath: string;
@@ -251,6 +330,7 @@ export async function prepareLocalRun(opts: {
   readonly runDir: string;
   readonly report: LocalReportOptions;
   readonly env: NodeJS.ProcessEnv;
+  readonly source?: { readonly dir: string; readonly mode: LocalSourceMode };
 }): Promise<{ record: LocalRunRecord; jobs: LocalJob[]; secrets: Record<string, string>; plan: Plan }> {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
   renderOptions(opts.report);
@@ -263,6 +343,7 @@ export async function prepareLocalRun(opts: {
     inputs: opts.inputs,
     report: opts.report,
     experiments: plan.experiments,
+    ...(opts.source ? { source: opts.source } : {}),
   });
   return { record, jobs: settings.map((s) => ({ settings: s })), secrets, plan };
 }

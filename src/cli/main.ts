@@ -16,6 +16,7 @@ import {
   prepareLocalRun,
   readRunRecord,
   runPaths,
+  localSource,
 } from './local-run.ts';
 import type { CliIo } from './session.ts';
 import { say, withProgress } from './session.ts';
@@ -93,6 +94,7 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
       ...(baselineDir ? { baselineDir } : {}),
     },
     env: io.env,
+    source: localSource(args, io.cwd),
   });
   const n = prepared.jobs.length;
   say(

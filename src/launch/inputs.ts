@@ -118,7 +118,10 @@ export const OVERRIDABLE_INPUTS = [
   'detach',
   'command',
   'inputs',
+  'secrets',
   'labels',
+  'source',
+  'source-ref',
 ] as const;
 
 function parseOverrides(value: unknown): Record<string, string> {
@@ -226,6 +229,12 @@ export interface RunContext {
   readonly repository: string;
   readonly sha: string;
   readonly defaultProject: string | undefined;
+  /** `GITHUB_EVENT_NAME` */
+  readonly eventName?: string;
+  /** The pull request head of a `pull_request` event (the commit under test there, not GITHUB_SHA's merge). */
+  readonly pullRequestHead?: string | undefined;
+  /** `GITHUB_API_URL` */
+  readonly apiUrl?: string;
 }
 
 /** Reads the runner's variables. */
@@ -236,7 +245,43 @@ export function runContextFromEnv(env: NodeJS.ProcessEnv = process.env): RunCont
     repository: env.GITHUB_REPOSITORY ?? 'local/local',
     sha: env.GITHUB_SHA ?? '',
     defaultProject: env.GOOGLE_CLOUD_PROJECT || env.CLOUDSDK_CORE_PROJECT || env.GCLOUD_PROJECT || undefined,
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
   };
+}
+
+/** The event's pull request head SHA, for `pull_request` and `pull_request_target` events. */
+export function pullRequestHeadOf(event: unknown): string | undefined {
+  const sha = (event as { pull_request?: { head?: { sha?: unknown } } } | null)?.pull_request?.head?.sha;
+  return typeof sha === 'string' && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
+}
+
+const SOURCE_REF = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
+
+/**
+ * `source` and `source-ref`: which commit the command's working directory is a snapshot of. On a PR comment the
+ * plan step's `source-sha` (the head the gate approved) must be passed: launch never reads a PR's head itself,
+ * so the ref stays undefined there and launch refuses to stage.
+ */
+export function parseSource(read: InputReader, ctx: RunContext): LaunchSettings['source'] {
+  const mode = read('source').trim() || 'repository';
+  if (mode !== 'repository' && mode !== 'none') {
+    throw new ConfigurationError(
+      `input source must be repository (the repository at the commit under test becomes the working directory) or none (got ${JSON.stringify(mode)})`,
+    );
+  }
+  const given = read('source-ref').trim();
+  if (given && (!SOURCE_REF.test(given) || given.includes('..') || given.endsWith('/'))) {
+    throw new ConfigurationError(
+      `input source-ref ${JSON.stringify(given)} is not a branch, tag or commit SHA of the repository`,
+    );
+  }
+  if (mode === 'none') return { mode, ref: given || undefined };
+  if (given) return { mode, ref: given };
+  if (ctx.pullRequestHead) return { mode, ref: ctx.pullRequestHead };
+  // On a PR comment GITHUB_SHA is the default branch, not the code under test: only the plan knows the head.
+  if (ctx.eventName === 'issue_comment') return { mode, ref: undefined };
+  return { mode, ref: ctx.sha || undefined };
 }
 
 /** Parses and checks every input of actions/launch; throws a ConfigurationError naming the first bad one. */
@@ -319,6 +364,11 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     waitTimeoutMinutes: number(read, 'wait-timeout-minutes', DEFAULT_WAIT_TIMEOUT_MINUTES, 0.05, 7 * 24 * 60),
     repository: ctx.repository,
     sha: ctx.sha,
+    source: parseSource(read, ctx),
+    github: {
+      token: readInput('github-token').trim() || undefined,
+      apiUrl: ctx.apiUrl ?? 'https://api.github.com',
+    },
     githubRunAttempt: ctx.runAttempt,
     workloadIdentityProvider,
     serviceAccount,

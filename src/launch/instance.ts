@@ -2,6 +2,7 @@ import type { protos } from '@google-cloud/compute';
 import { ConfigurationError } from '../errors.ts';
 import { experimentObjects } from '../layout.ts';
 import { labelValue } from '../naming.ts';
+import { sourceAttribute } from '../source/snapshot.ts';
 import type { LaunchSettings } from './settings.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
@@ -83,6 +84,7 @@ export function agentAttributes(
     'gce-matrix-repo-sha': settings.sha,
     'gce-matrix-spot': String(placement.spot),
   };
+  if (settings.snapshot) attrs['gce-matrix-source'] = sourceAttribute(settings.snapshot);
   if (settings.inputs.length > 0) {
     attrs['gce-matrix-inputs'] = settings.inputs.map((i) => `${i.source}\t${i.dest}`).join('\n');
   }

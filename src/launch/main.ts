@@ -12,7 +12,8 @@ import { recordDetached } from './detach.ts';
 import { loadAgentScript } from './agent-script.ts';
 import type { LaunchLogger, LaunchResult } from './experiment.ts';
 import { runExperiment } from './experiment.ts';
-import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
+import { parseLaunchInputs, pullRequestHeadOf, runContextFromEnv } from './inputs.ts';
+import { prepareSource } from './source.ts';
 import { saveLaunchState } from './state.ts';
 import { withZones } from './zones.ts';
 
@@ -47,21 +48,31 @@ function setOutputs(result: LaunchResult): void {
 
 /** actions/launch: runs one experiment on its own VM and deletes the VM. */
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const settings = parseLaunchInputs((name) => core.getInput(name), runContextFromEnv(env));
+  const event = await readEvent(env);
+  const parsed = parseLaunchInputs((name) => core.getInput(name), {
+    ...runContextFromEnv(env),
+    pullRequestHead: pullRequestHeadOf(event),
+  });
+  if (parsed.github.token) core.setSecret(parsed.github.token);
   const { clients, description } = connectGcp({
-    project: settings.project,
+    project: parsed.project,
     env,
-    workloadIdentityProvider: settings.workloadIdentityProvider,
-    serviceAccount: settings.serviceAccount,
+    workloadIdentityProvider: parsed.workloadIdentityProvider,
+    serviceAccount: parsed.serviceAccount,
   });
   core.info(`Authenticating with ${description}.`);
   const counter = { compute: 0, storage: 0 };
   let detached: { name: string; zone: string } | undefined;
   const state = (vm: Parameters<typeof saveLaunchState>[0]['vm'], finished = false): void =>
-    saveLaunchState({ project: settings.project, vm, finished, detached });
-  const event = await readEvent(env);
+    saveLaunchState({ project: parsed.project, vm, finished, detached });
   try {
     state(undefined);
+    const settings = await prepareSource(parsed, {
+      storage: clients.storage,
+      clock: systemClock,
+      log: (m) => core.info(m),
+      ...(env.RUNNER_TEMP ? { tmpDir: env.RUNNER_TEMP } : {}),
+    });
     const compute = new ComputeApi(clients, systemClock, counter);
     const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const result = await runExperiment(await withZones(settings, compute), {

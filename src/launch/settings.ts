@@ -1,4 +1,5 @@
 import type { RunLocation } from '../layout.ts';
+import type { SourceManifest, SourceMode } from '../source/snapshot.ts';
 
 /** A GPU or other accelerator to attach. */
 export interface Accelerator {
@@ -75,6 +76,15 @@ export interface LaunchSettings {
   /** `owner/repo` and commit, for labels and provenance. */
   readonly repository: string;
   readonly sha: string;
+  /**
+   * Where the command's working directory comes from: `repository` (a snapshot of `ref`, unpacked before the
+   * command starts) or `none`. `ref` is a commit, branch or tag; undefined: the event's commit.
+   */
+  readonly source: { readonly mode: SourceMode; readonly ref: string | undefined };
+  /** The token the repository's tarball is read with (`contents: read`), and GitHub's API address. */
+  readonly github: { readonly token: string | undefined; readonly apiUrl: string };
+  /** The snapshot once it is in the bucket (launch sets it before the first VM). */
+  readonly snapshot?: SourceManifest;
   /** GitHub's run attempt (a re-run increments it), for labels. */
   readonly githubRunAttempt: number;
   readonly workloadIdentityProvider: string | undefined;

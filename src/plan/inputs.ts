@@ -22,6 +22,8 @@ export interface PlanSettings {
   readonly runId: string;
   /** The permission a PR comment's author needs for `/gce-matrix run`. */
   readonly requiredPermission: PermissionLevel;
+  /** A branch, tag or SHA whose commit every experiment runs, instead of the event's. */
+  readonly sourceRef: string | undefined;
 }
 
 /** What the runner tells the step. */
@@ -72,6 +74,7 @@ export function parsePlanInputs(read: InputReader, ctx: PlanContext): PlanSettin
     },
     runId,
     requiredPermission: parsePermission(read('required-permission')),
+    sourceRef: parseSourceRef(read('source-ref')),
   };
 }
 
@@ -100,4 +103,15 @@ export function commentOverrides(eventName: string, payload: unknown): Overrides
     );
   }
   return parseOverrides(args, `the comment's ${COMMENT_COMMAND} arguments`);
+}
+
+function parseSourceRef(text: string): string | undefined {
+  const ref = text.trim();
+  if (!ref) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) || ref.includes('..') || ref.endsWith('/')) {
+    throw new ConfigurationError(
+      `input source-ref ${JSON.stringify(ref)} is not a branch, tag or commit SHA of the repository`,
+    );
+  }
+  return ref;
 }

@@ -9,6 +9,9 @@ import type { Overrides } from './overrides.ts';
 import { planOutputs, planSummary } from './outputs.ts';
 import type { SpecSource } from './spec.ts';
 import { parseSpec } from './spec.ts';
+import { pinExperimentRefs, plannedSource } from './source.ts';
+import type { GitHubSource } from '../source/github.ts';
+import { resolveCommit } from '../source/github.ts';
 
 async function readEvent(file: string | undefined): Promise<unknown> {
   if (!file) return {};
@@ -47,8 +50,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (settings.spec !== undefined) sources.push({ label: 'input spec', text: settings.spec });
   const event = await readEvent(env.GITHUB_EVENT_PATH);
   const comment = commentOverrides(env.GITHUB_EVENT_NAME ?? '', event);
+  const token = core.getInput('github-token');
   if (comment) {
-    const token = core.getInput('github-token');
     if (!token)
       throw new ConfigurationError(
         'input github-token is required to check who may run a PR comment command',
@@ -64,12 +67,44 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     core.info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
   }
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  const gh: GitHubSource | undefined =
+    token && repository
+      ? { apiUrl: env.GITHUB_API_URL || 'https://api.github.com', token, repository }
+      : undefined;
+  const source = await plannedSource({
+    sourceRef: settings.sourceRef,
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    event,
+    sha: env.GITHUB_SHA,
+    github: gh,
+    pullHead: async (n) => {
+      if (!token)
+        throw new ConfigurationError('input github-token is required to read the pull request head');
+      const [owner = '', repo = ''] = repository.split('/');
+      const { data } = await github.getOctokit(token).rest.pulls.get({ owner, repo, pull_number: n });
+      return data.head.sha;
+    },
+  });
+  if (source) {
+    core.info(`Source: ${repository || 'the repository'} at ${source.commit} (${source.how}).`);
+    core.setOutput('source-sha', source.commit);
+  }
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
     if (text) core.info(`Overrides from ${o.label}: ${text}`);
   }
-  const plan = expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits);
+  const plan = await pinExperimentRefs(
+    expandPlan(parseSpec(sources), overrides, settings.repetitions, settings.limits),
+    async (ref, input) => {
+      if (!gh)
+        throw new ConfigurationError(
+          `${input} ${JSON.stringify(ref)} needs input github-token to be resolved`,
+        );
+      return resolveCommit(gh, ref, input);
+    },
+  );
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
   core.setOutput('allowed', 'true');

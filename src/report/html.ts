@@ -464,7 +464,7 @@ export function renderHtml(data: ReportData, opts: RenderOptions, rowLimit = 100
   const body = [
     '<header>',
     `<h1>${h(opts.title)}</h1>`,
-    `<p class="muted">Run <code>${h(data.runId)}</code> · ${h(data.source)}</p>`,
+    `<p class="muted">Run <code>${h(data.runId)}</code> · ${h(data.source)}${(data.commits ?? []).length > 0 ? ` · code at ${(data.commits ?? []).map((c) => `<code>${h(c.slice(0, 12))}</code>`).join(', ')}` : ''}</p>`,
     '</header>',
     '<main>',
     summarySection(data, opts.baseline),

@@ -28,6 +28,8 @@ export interface ReportExperiment {
   readonly serialTail?: string | undefined;
   /** Collection problems (kind: message), untrusted text. */
   readonly problems: readonly string[];
+  /** The commit the experiment ran (its source snapshot's), when its status says. */
+  readonly commit?: string | undefined;
 }
 
 /** Totals over the run. */
@@ -101,6 +103,7 @@ export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles
     problems: (e.problems ?? [])
       .filter((p) => p.kind !== 'renamed')
       .map((p) => `${String(p.kind)}: ${String(p.message)}`),
+    commit: commitOf(e.provenance?.sourceCommit) ?? commitOf(e.provenance?.repoSha),
   };
 }
 
@@ -230,6 +233,8 @@ export interface ReportData {
   readonly experiments: readonly ReportExperiment[];
   readonly totals: ReportTotals;
   readonly metrics: readonly string[];
+  /** The commits the experiments ran, most common first. */
+  readonly commits?: readonly string[];
 }
 
 /** Builds the report's data from a manifest and the files found for each experiment (by id). */
@@ -241,5 +246,17 @@ export function reportData(manifest: Manifest, files: ReadonlyMap<string, Experi
     experiments,
     totals: totalsOf(experiments),
     metrics: metricNames(experiments),
+    commits: commitsOf(experiments),
   };
+}
+
+function commitOf(v: unknown): string | undefined {
+  return typeof v === 'string' && /^[0-9a-f]{7,64}$/.test(v) ? v : undefined;
+}
+
+/** The distinct commits experiments ran, most common first (ties by name). */
+export function commitsOf(experiments: readonly ReportExperiment[]): string[] {
+  const n = new Map<string, number>();
+  for (const x of experiments) if (x.commit) n.set(x.commit, (n.get(x.commit) ?? 0) + 1);
+  return [...n].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([c]) => c);
 }

@@ -122,6 +122,16 @@ export function headline(data: ReportData, baseline: BaselineInfo): string {
     `Run \`${e(data.runId)}\`: ${t.experiments} experiment(s), **${t.succeeded} succeeded**, ${t.failed} failed, ${t.missing} missing${t.lost > 0 ? ` (**${t.lost} lost**)` : ''}`,
     `~$${t.costUsd.toFixed(2)} (estimate), ${t.vmHours.toFixed(2)} VM hours, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`,
   ];
+  const commits = data.commits ?? [];
+  if (commits.length === 1) parts.push(`code at \`${commits[0].slice(0, 12)}\``);
+  else if (commits.length > 1) {
+    parts.push(
+      `code at ${commits.length} commits (${commits
+        .slice(0, 3)
+        .map((c) => `\`${c.slice(0, 12)}\``)
+        .join(', ')}${commits.length > 3 ? ', ...' : ''})`,
+    );
+  }
   if (baseline.kind === 'compared') {
     const c = baseline.comparison;
     parts.push(

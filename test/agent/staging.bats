@@ -162,3 +162,59 @@ setup() {
   refute grep -q '^docker login' "$FAKE/docker.log"
   log_of 1 | grep -q 'manifest unknown'
 }
+
+# snapshot DIR NAME : a .tar.gz of DIR with one top-level directory, stored as object NAME; sets SNAP_SHA, SNAP_SIZE
+snapshot() {
+  tar -czf "$BATS_TEST_TMPDIR/snap.tar.gz" -C "$1" --transform 's,^\.,octo-repo-0123456,' .
+  mkdir -p "$(dirname "$FAKE/gcs/bkt/$2")"
+  cp "$BATS_TEST_TMPDIR/snap.tar.gz" "$FAKE/gcs/bkt/$2"
+  SNAP_SHA=$(sha256sum "$BATS_TEST_TMPDIR/snap.tar.gz" | cut -d' ' -f1)
+  SNAP_SIZE=$(wc -c <"$BATS_TEST_TMPDIR/snap.tar.gz" | tr -d ' ')
+}
+
+@test "source: the snapshot is verified and unpacked as the command's working directory, named in the status" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo/bench" "$BATS_TEST_TMPDIR/repo/data"
+  printf '#!/bin/sh\nprintf "{\\"factor\\": %%s}" "$(cat data/factor.txt)" > "$GCE_MATRIX_METRICS_FILE"\n' >"$BATS_TEST_TMPDIR/repo/bench/run.sh"
+  chmod 755 "$BATS_TEST_TMPDIR/repo/bench/run.sh"
+  printf '7' >"$BATS_TEST_TMPDIR/repo/data/factor.txt"
+  snapshot "$BATS_TEST_TMPDIR/repo" pfx/runs/r1/source/sha256-x.tar.gz
+  attr source "$(printf 'object=pfx/runs/r1/source/sha256-x.tar.gz\nsha256=%s\nsize=%s\ncommit=%s' "$SNAP_SHA" "$SNAP_SIZE" 89abcdef0123456789abcdef0123456789abcdef)"
+  attr command './bench/run.sh'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = succeeded ]
+  [ "$(cat "$(obj outputs/metrics.json)")" = '{"factor": 7}' ]
+  [ "$(js "$s" 's.provenance.sourceCommit')" = 89abcdef0123456789abcdef0123456789abcdef ]
+  [ "$(js "$s" 's.provenance.sourceSha256')" = "$SNAP_SHA" ]
+  [ "$(js "$s" 's.provenance.sourceBytes')" = "$SNAP_SIZE" ]
+  # the archive itself is gone once unpacked
+  [ ! -e "$VM/state/source.tar.gz" ]
+  log_of 1 | grep -q "unpacked the source snapshot of 89abcdef"
+}
+
+@test "source: a snapshot that fails its checksum ends the attempt as error before the command" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo"
+  printf 'x' >"$BATS_TEST_TMPDIR/repo/file"
+  snapshot "$BATS_TEST_TMPDIR/repo" pfx/runs/r1/source/sha256-x.tar.gz
+  attr source "$(printf 'object=pfx/runs/r1/source/sha256-x.tar.gz\nsha256=%s\nsize=%s\ncommit=c' "$(printf '%064d' 0)" "$SNAP_SIZE")"
+  attr command 'touch "$GCE_MATRIX_OUTPUT_DIR/ran"'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [[ "$(js "$s" 's.reason')" == *"failed its checksum: expected sha256 0000"*"got $SNAP_SHA"* ]]
+  [ ! -e "$VM/output/ran" ]
+  [ ! -e "$VM/work/file" ]
+}
+
+@test "source: a snapshot that is not in the bucket ends the attempt as error naming the object" {
+  attr source "$(printf 'object=pfx/runs/r1/source/sha256-gone.tar.gz\nsha256=%s\nsize=10\ncommit=c' "$(printf '%064d' 1)")"
+  attr command 'touch "$GCE_MATRIX_OUTPUT_DIR/ran"'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [[ "$(js "$s" 's.reason')" == "could not download the source snapshot gs://bkt/pfx/runs/r1/source/sha256-gone.tar.gz: HTTP 404"* ]]
+  [ ! -e "$VM/output/ran" ]
+}

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Octokit } from 'octokit';
+import { BedClock } from './clock.ts';
 import {
   issueCommentOnPullRequest,
   loadEvent,
@@ -9,8 +15,12 @@ import {
   workflowDispatchEvent,
   workflowRunEvent,
 } from './events.ts';
-import { GitHubStandIn } from './github.ts';
+import type { GitFixture } from './git-fixture.ts';
+import { createGitFixture } from './git-fixture.ts';
+import { GITHUB_ACTIONS_BOT, GitHubStandIn } from './github.ts';
 import { BedServer, Recorder } from './http.ts';
+
+const run = promisify(execFile);
 
 describe('GitHub stand-in through the real octokit', () => {
   const recorder = new Recorder();
@@ -246,6 +256,348 @@ describe('GitHub stand-in through the real octokit', () => {
     await assert.rejects(ro.rest.issues.createComment({ ...repo, issue_number: 7, body: 'no' }), {
       status: 403,
     });
+  });
+});
+
+/** A clock the test moves by hand. */
+class ManualClock extends BedClock {
+  at = Date.parse('2025-06-01T12:00:00Z');
+  override now(): number {
+    return this.at;
+  }
+}
+
+/** What octokit rejects with on an HTTP error. */
+interface OctokitError {
+  status: number;
+  response: { data: { message: string; documentation_url: string }; headers: Record<string, string> };
+}
+
+describe('GitHub stand-in serving source snapshots from a real git repository', () => {
+  const recorder = new Recorder();
+  const clock = new ManualClock();
+  const gh = new GitHubStandIn({ clock });
+  const server = new BedServer('github', recorder, gh.handle);
+  const repo = { owner: 'octo-org', repo: 'bench' };
+  const script = '#!/bin/sh\necho "factor $(cat data/factor.txt)"\n';
+  let fixture: GitFixture;
+  let work: string;
+  let mainSha: string;
+  let featureSha: string;
+  const octokit = (auth: string): Octokit =>
+    new Octokit({ baseUrl: server.origin, auth, retry: { enabled: false }, throttle: { enabled: false } });
+  let bot: Octokit;
+
+  /** Unpacks a tarball with the system tar; returns the directory it made. */
+  async function untar(bytes: ArrayBuffer): Promise<string> {
+    const dir = await mkdtemp(path.join(work, 'untar-'));
+    await writeFile(path.join(dir, 'archive.tar.gz'), Buffer.from(bytes));
+    await run('tar', ['-xzf', 'archive.tar.gz', '-C', dir], { cwd: dir });
+    return dir;
+  }
+
+  before(async () => {
+    await server.listen();
+    work = await mkdtemp(path.join(os.tmpdir(), 'gce-matrix-gh-test-'));
+    fixture = await createGitFixture(
+      { 'bench/run.sh': { content: script, mode: 0o755 }, 'data/factor.txt': '3' },
+      { message: 'Initial commit\n\nWith a body.\n' },
+    );
+    mainSha = fixture.initialSha;
+    featureSha = await fixture.commit(
+      'feature',
+      { 'data/factor.txt': '4', 'notes.md': '# notes\n' },
+      { message: 'Factor 4', date: '2025-01-03T00:00:00Z' },
+    );
+    await fixture.tag('v1.0', 'main', 'First release');
+    gh.addRepo('octo-org/bench');
+    gh.setRepositoryContent('octo-org/bench', fixture.dir);
+    gh.addPullRequest({ repo: 'octo-org/bench', number: 3, headRef: 'feature' });
+    bot = octokit(gh.githubToken);
+  });
+  after(async () => {
+    await server.close();
+    await fixture.remove();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('the fixture makes the same commits from the same content and dates, without any git config', async () => {
+    const again = await createGitFixture(
+      { 'data/factor.txt': '3', 'bench/run.sh': { content: script, mode: 0o755 } },
+      { message: 'Initial commit\n\nWith a body.\n' },
+    );
+    try {
+      assert.equal(again.initialSha, mainSha);
+      assert.equal(await again.git('status', '--porcelain'), '');
+      assert.equal(await fixture.rev('feature'), featureSha);
+    } finally {
+      await again.remove();
+    }
+  });
+
+  it('getCommit resolves a branch, a full or abbreviated SHA, refs/heads/, a tag and refs/pull/N/head', async () => {
+    const byBranch = await bot.rest.repos.getCommit({ ...repo, ref: 'feature' });
+    assert.equal(byBranch.data.sha, featureSha);
+    assert.equal(byBranch.data.commit.message, 'Factor 4');
+    assert.deepEqual(byBranch.data.commit.author, {
+      name: 'Bed Fixture',
+      email: 'fixture@bed.invalid',
+      date: '2025-01-03T00:00:00Z',
+    });
+    assert.equal(byBranch.data.commit.tree.sha, (await fixture.git('rev-parse', 'feature^{tree}')).trim());
+    assert.deepEqual(
+      byBranch.data.parents.map((p) => p.sha),
+      [mainSha],
+    );
+    assert.equal(byBranch.data.html_url, `https://github.com/octo-org/bench/commit/${featureSha}`);
+    assert.deepEqual(
+      byBranch.data.files?.map((f) => [f.filename, f.status, f.additions, f.deletions]),
+      [
+        ['data/factor.txt', 'modified', 1, 1],
+        ['notes.md', 'added', 1, 0],
+      ],
+    );
+    assert.deepEqual(byBranch.data.stats, { total: 3, additions: 2, deletions: 1 });
+
+    const root = await bot.rest.repos.getCommit({ ...repo, ref: mainSha });
+    assert.equal(root.data.commit.message, 'Initial commit\n\nWith a body.');
+    assert.deepEqual(root.data.parents, []);
+    for (const ref of [mainSha.slice(0, 7), 'refs/heads/main', 'main', 'v1.0', 'refs/tags/v1.0']) {
+      const { data } = await bot.rest.repos.getCommit({ ...repo, ref });
+      assert.equal(data.sha, mainSha, ref);
+    }
+    const pull = await bot.rest.repos.getCommit({ ...repo, ref: 'refs/pull/3/head' });
+    assert.equal(pull.data.sha, featureSha);
+    const { data: pr } = await bot.rest.pulls.get({ ...repo, pull_number: 3 });
+    assert.equal(pr.head.sha, featureSha, 'the head of a pull request is its branch in the content');
+    assert.equal(pr.base.sha, mainSha);
+  });
+
+  it('answers an unknown ref with 422, an unknown repository with 404, one without content with 409', async () => {
+    await assert.rejects(bot.rest.repos.getCommit({ ...repo, ref: 'no-such-branch' }), (e: OctokitError) => {
+      assert.equal(e.status, 422);
+      assert.equal(e.response.data.message, 'No commit found for SHA: no-such-branch');
+      assert.equal(
+        e.response.data.documentation_url,
+        'https://docs.github.com/rest/commits/commits#get-a-commit',
+      );
+      return true;
+    });
+    await assert.rejects(bot.rest.repos.getCommit({ ...repo, ref: '0'.repeat(40) }), { status: 422 });
+    await assert.rejects(bot.rest.repos.getCommit({ ...repo, ref: 'refs/pull/99/head' }), { status: 422 });
+    await assert.rejects(bot.rest.repos.getCommit({ ...repo, ref: '--output=/tmp/x' }), { status: 422 });
+    await assert.rejects(bot.rest.repos.getCommit({ owner: 'octo-org', repo: 'nope', ref: 'main' }), {
+      status: 404,
+    });
+    gh.addRepo('octo-org/empty');
+    await assert.rejects(
+      bot.rest.repos.getCommit({ owner: 'octo-org', repo: 'empty', ref: 'main' }),
+      (e: OctokitError) => e.status === 409 && e.response.data.message === 'Git Repository is empty.',
+    );
+    await assert.rejects(bot.rest.repos.downloadTarballArchive({ ...repo, ref: 'no-such-branch' }), {
+      status: 404,
+    });
+  });
+
+  it('downloadTarballArchive follows the redirect to an archive tar unpacks, modes and all', async () => {
+    const res = await bot.rest.repos.downloadTarballArchive({ ...repo, ref: 'main' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'application/x-gzip');
+    const top = `octo-org-bench-${mainSha.slice(0, 7)}`;
+    assert.equal(res.headers['content-disposition'], `attachment; filename=${top}.tar.gz`);
+    const dir = await untar(res.data as ArrayBuffer);
+    assert.equal(await readFile(path.join(dir, top, 'bench/run.sh'), 'utf8'), script);
+    assert.ok((await stat(path.join(dir, top, 'bench/run.sh'))).mode & 0o100, 'run.sh stays executable');
+    assert.equal((await stat(path.join(dir, top, 'data/factor.txt'))).mode & 0o111, 0);
+    assert.equal(await readFile(path.join(dir, top, 'data/factor.txt'), 'utf8'), '3');
+    // git archive records the commit in the tar's pax header, as GitHub's tarballs do.
+    const { stdout } = await run('sh', ['-c', 'gzip -dc archive.tar.gz | git get-tar-commit-id'], {
+      cwd: dir,
+    });
+    assert.equal(stdout.trim(), mainSha);
+
+    const feature = await bot.rest.repos.downloadTarballArchive({ ...repo, ref: 'refs/pull/3/head' });
+    const fdir = await untar(feature.data as ArrayBuffer);
+    const ftop = `octo-org-bench-${featureSha.slice(0, 7)}`;
+    assert.equal(await readFile(path.join(fdir, ftop, 'data/factor.txt'), 'utf8'), '4');
+  });
+
+  it('redirects with 302 to a codeload URL that needs no Authorization, works for one archive, and expires', async () => {
+    const api = await fetch(`${server.origin}/repos/octo-org/bench/tarball/feature`, {
+      headers: { authorization: `Bearer ${gh.githubToken}` },
+      redirect: 'manual',
+    });
+    assert.equal(api.status, 302);
+    assert.ok(api.headers.get('x-ratelimit-remaining'));
+    const location = api.headers.get('location') ?? '';
+    const url = new URL(location);
+    assert.equal(url.origin, server.origin);
+    assert.equal(url.pathname, `/_codeload/octo-org/bench/legacy.tar.gz/${featureSha}`);
+    assert.match(url.searchParams.get('token') ?? '', /^[\w-]{20,}$/);
+
+    const archive = await fetch(location);
+    assert.equal(archive.status, 200);
+    assert.equal(archive.headers.get('content-type'), 'application/x-gzip');
+    const bytes = Buffer.from(await archive.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 2)], [0x1f, 0x8b], 'gzip');
+    const codeloadRequest = recorder.of('github', 'GET', url.pathname).at(-1);
+    assert.equal(codeloadRequest?.headers.authorization, undefined);
+    assert.equal(codeloadRequest?.status, 200);
+
+    const tampered = new URL(location);
+    tampered.searchParams.set('token', 'x'.repeat(32));
+    const wrong = await fetch(tampered);
+    assert.equal(wrong.status, 404);
+    assert.equal(await wrong.text(), '404: Not Found');
+    const otherArchive = await fetch(location.replace('legacy.tar.gz', 'legacy.zip'));
+    assert.equal(otherArchive.status, 404, 'a codeload token is good for its one archive');
+
+    clock.at += 6 * 60_000;
+    const expired = await fetch(location);
+    assert.equal(expired.status, 404);
+    await expired.body?.cancel();
+  });
+
+  it('serves a zipball as a zip of the same tree', async () => {
+    const res = await bot.rest.repos.downloadZipballArchive({ ...repo, ref: 'v1.0' });
+    assert.equal(res.headers['content-type'], 'application/zip');
+    const top = `octo-org-bench-${mainSha.slice(0, 7)}`;
+    assert.equal(res.headers['content-disposition'], `attachment; filename=${top}.zip`);
+    const bytes = Buffer.from(res.data as ArrayBuffer);
+    assert.equal(bytes.subarray(0, 2).toString('latin1'), 'PK');
+    const file = path.join(work, 'bench.zip');
+    await writeFile(file, bytes);
+    const { stdout } = await run('unzip', ['-p', file, `${top}/data/factor.txt`]);
+    assert.equal(stdout, '3');
+  });
+
+  it('pushToPullRequest moves head.sha and refs/pull/N/head', async () => {
+    const before = (await bot.rest.pulls.get({ ...repo, pull_number: 3 })).data;
+    const pushed = await fixture.commit('feature', { 'data/factor.txt': '5' }, { message: 'Factor 5' });
+    assert.equal(gh.pushToPullRequest('octo-org/bench', 3, pushed), pushed);
+    const after = (await bot.rest.pulls.get({ ...repo, pull_number: 3 })).data;
+    assert.equal(after.head.sha, pushed);
+    assert.notEqual(after.head.sha, before.head.sha);
+    assert.notEqual(after.merge_commit_sha, before.merge_commit_sha, 'GitHub makes a new test merge');
+    const byPullRef = await bot.rest.repos.getCommit({ ...repo, ref: 'refs/pull/3/head' });
+    assert.equal(byPullRef.data.sha, pushed);
+    const tarball = await bot.rest.repos.downloadTarballArchive({ ...repo, ref: 'refs/pull/3/head' });
+    const dir = await untar(tarball.data as ArrayBuffer);
+    const top = `octo-org-bench-${pushed.slice(0, 7)}`;
+    assert.equal(await readFile(path.join(dir, top, 'data/factor.txt'), 'utf8'), '5');
+
+    assert.throws(() => gh.pushToPullRequest('octo-org/bench', 3, 'f'.repeat(40)), /no commit/);
+    assert.throws(() => gh.pushToPullRequest('octo-org/bench', 99, pushed), /no pull request/);
+    // A fork's branch, fetched into the base repository as GitHub does with refs/pull/N/head.
+    const forkSha = await fixture.commit('fork-branch', { 'data/factor.txt': '6' }, { from: mainSha });
+    gh.addPullRequest({ repo: 'octo-org/bench', number: 4, fork: 'stranger/bench', headRef: 'fork-branch' });
+    const fork = (await bot.rest.pulls.get({ ...repo, pull_number: 4 })).data;
+    assert.equal(fork.head.sha, forkSha);
+    assert.equal(fork.head.repo?.full_name, 'stranger/bench');
+    const given = 'ab'.repeat(20);
+    gh.addPullRequest({ repo: 'octo-org/bench', number: 5, headRef: 'feature', headSha: given });
+    assert.equal((await bot.rest.pulls.get({ ...repo, pull_number: 5 })).data.head.sha, given);
+  });
+
+  it("checks a token's permissions as GitHub does, with GitHub's 403", async () => {
+    gh.addToken('ghs_no_contents', GITHUB_ACTIONS_BOT, {
+      permissions: { 'pull-requests': 'write', issues: 'write' },
+    });
+    const noContents = octokit('ghs_no_contents');
+    for (const call of [
+      () => noContents.rest.repos.getCommit({ ...repo, ref: 'main' }),
+      () => noContents.rest.repos.downloadTarballArchive({ ...repo, ref: 'main' }),
+      () => noContents.rest.repos.downloadZipballArchive({ ...repo, ref: 'main' }),
+    ]) {
+      await assert.rejects(call(), (e: OctokitError) => {
+        assert.equal(e.status, 403);
+        assert.equal(e.response.data.message, 'Resource not accessible by integration');
+        assert.match(e.response.data.documentation_url, /^https:\/\/docs\.github\.com\/rest\//);
+        assert.equal(e.response.headers['x-accepted-github-permissions'], 'contents=read');
+        return true;
+      });
+    }
+    assert.equal((await noContents.rest.pulls.get({ ...repo, pull_number: 3 })).status, 200);
+    const created = await noContents.rest.issues.createComment({ ...repo, issue_number: 3, body: 'ok' });
+    assert.equal(created.status, 201);
+    assert.equal((await noContents.rest.repos.get(repo)).status, 200, 'metadata is always readable');
+
+    gh.addToken('ghs_contents_only', GITHUB_ACTIONS_BOT, {
+      permissions: { contents: 'read', 'pull-requests': 'none', issues: 'none' },
+    });
+    const contentsOnly = octokit('ghs_contents_only');
+    assert.equal((await contentsOnly.rest.repos.getCommit({ ...repo, ref: 'main' })).data.sha, mainSha);
+    await assert.rejects(contentsOnly.rest.pulls.get({ ...repo, pull_number: 3 }), { status: 403 });
+    await assert.rejects(
+      contentsOnly.rest.issues.createComment({ ...repo, issue_number: 3, body: 'no' }),
+      (e: OctokitError) => {
+        assert.equal(e.status, 403);
+        assert.equal(e.response.data.message, 'Resource not accessible by integration');
+        assert.equal(
+          e.response.headers['x-accepted-github-permissions'],
+          'issues=write; pull_requests=write',
+        );
+        return true;
+      },
+    );
+    await assert.rejects(
+      contentsOnly.rest.repos.createCommitComment({ ...repo, commit_sha: mainSha, body: 'no' }),
+      { status: 403 },
+      'a commit comment needs contents: write',
+    );
+
+    const issue = gh.addIssue('octo-org/bench');
+    gh.addToken('ghs_pulls_only', GITHUB_ACTIONS_BOT, { permissions: { 'pull-requests': 'write' } });
+    const pullsOnly = octokit('ghs_pulls_only');
+    await pullsOnly.rest.issues.createComment({ ...repo, issue_number: 3, body: 'on a pull request' });
+    await assert.rejects(pullsOnly.rest.issues.createComment({ ...repo, issue_number: issue, body: 'no' }), {
+      status: 403,
+    });
+
+    gh.addToken('github_pat_narrow', { login: 'mona', type: 'User', id: 583231 }, { permissions: {} });
+    await assert.rejects(
+      octokit('github_pat_narrow').rest.repos.getCommit({ ...repo, ref: 'main' }),
+      (e: OctokitError) => e.response.data.message === 'Resource not accessible by personal access token',
+    );
+
+    gh.setTokenPermissions(gh.githubToken, 'read-all');
+    try {
+      assert.equal((await bot.rest.repos.getCommit({ ...repo, ref: 'main' })).status, 200);
+      await assert.rejects(bot.rest.issues.createComment({ ...repo, issue_number: 3, body: 'no' }), {
+        status: 403,
+      });
+    } finally {
+      gh.setTokenPermissions(gh.githubToken, undefined);
+    }
+    assert.equal((await bot.rest.issues.createComment({ ...repo, issue_number: 3, body: 'x' })).status, 201);
+  });
+
+  it("keeps a private repository's commits and archives behind 404 for those without access", async () => {
+    const secret = await createGitFixture({ 'secret.txt': 'hush' });
+    try {
+      gh.addRepo('octo-org/secret', { private: true });
+      gh.setRepositoryContent('octo-org/secret', secret.dir);
+      gh.addToken('ghp_stranger', { login: 'passer-by', type: 'User', id: 777 });
+      gh.addToken('ghp_reader', { login: 'reader', type: 'User', id: 778 });
+      gh.setRole('octo-org/secret', 'reader', 'read');
+      const stranger = octokit('ghp_stranger');
+      const where = { owner: 'octo-org', repo: 'secret', ref: 'main' };
+      for (const call of [
+        () => stranger.rest.repos.downloadTarballArchive(where),
+        () => stranger.rest.repos.getCommit(where),
+      ]) {
+        await assert.rejects(
+          call(),
+          (e: OctokitError) => e.status === 404 && e.response.data.message === 'Not Found',
+        );
+      }
+      const res = await octokit('ghp_reader').rest.repos.downloadTarballArchive(where);
+      const dir = await untar(res.data as ArrayBuffer);
+      const top = `octo-org-secret-${secret.initialSha.slice(0, 7)}`;
+      assert.equal(await readFile(path.join(dir, top, 'secret.txt'), 'utf8'), 'hush');
+    } finally {
+      await secret.remove();
+    }
   });
 });
 

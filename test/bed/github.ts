@@ -1,10 +1,13 @@
 /**
  * A stand-in for the part of GitHub's REST API the actions use: issue comments (with GitHub's pagination),
- * reactions, collaborator permission, pull requests, repositories. Tokens map to identities; errors carry
- * GitHub's status codes and bodies; every answer carries the rate-limit headers.
+ * reactions, collaborator permission, pull requests, repositories, and a repository's commits and archives
+ * served from a real git repository (with codeload's redirect). Tokens map to identities and carry a job's
+ * `permissions:`; errors carry GitHub's status codes and bodies; every answer carries the rate-limit headers.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
+import os from 'node:os';
 import type { BedClock } from './clock.ts';
 import type { BedRequest } from './http.ts';
 import { jsonBody, sendJson } from './http.ts';
@@ -16,10 +19,40 @@ export interface GitHubIdentity {
   readonly id: number;
 }
 
+/** A permission of a workflow job's `permissions:` (and of the GitHub App installation token it shapes). */
+export type PermissionScope =
+  | 'actions'
+  | 'attestations'
+  | 'checks'
+  | 'contents'
+  | 'deployments'
+  | 'discussions'
+  | 'id-token'
+  | 'issues'
+  | 'metadata'
+  | 'models'
+  | 'packages'
+  | 'pages'
+  | 'pull-requests'
+  | 'repository-projects'
+  | 'security-events'
+  | 'statuses';
+
+/** The access a permission grants; `write` includes `read`. */
+export type PermissionLevel = 'read' | 'write' | 'none';
+
+/**
+ * A job's `permissions:` as the workflow writes it: a map, `read-all` or `write-all`. As on GitHub, once a map
+ * names any permission the ones it does not name are `none`, except `metadata`, which is always at least `read`.
+ */
+export type TokenPermissions = Partial<Record<PermissionScope, PermissionLevel>> | 'read-all' | 'write-all';
+
 /** Options of a token. */
 export interface TokenOptions {
   /** A read-only token (e.g. GITHUB_TOKEN on a pull request from a fork) gets 403 on every write. */
   readOnly?: boolean;
+  /** What the token may do; absent: everything (still bounded by `readOnly` and repository roles). */
+  permissions?: TokenPermissions;
   /** Requests per hour; GitHub gives GITHUB_TOKEN 1000, users 5000. */
   rateLimit?: number;
 }
@@ -85,8 +118,12 @@ export interface PullRequestSpec {
 interface StoredPull extends Required<Omit<PullRequestSpec, 'fork' | 'mergeCommitSha'>> {
   fork: string | undefined;
   mergeCommitSha: string | null;
+  /** Whether the test named head and base SHAs; those not named follow the branches of attached content. */
+  headGiven: boolean;
+  baseGiven: boolean;
   id: number;
   created_at: string;
+  updated_at: string;
 }
 
 interface StoredRepo {
@@ -99,11 +136,14 @@ interface StoredRepo {
   nextIssue: number;
   issues: Map<number, { number: number; title: string; author: string; pull: boolean; created_at: string }>;
   roles: Map<string, RepoRole>;
+  /** The local git repository whose commits this repository serves. */
+  gitDir: string | undefined;
 }
 
 interface TokenEntry {
   identity: GitHubIdentity;
   readOnly: boolean;
+  permissions: TokenPermissions | undefined;
   limit: number;
   used: number;
   resetAt: number;
@@ -113,6 +153,24 @@ const API_VERSION = '2022-11-28';
 const DOCS = 'https://docs.github.com/rest';
 const MAX_COMMENT = 65536;
 const REACTIONS = ['+1', '-1', 'laugh', 'confused', 'heart', 'hooray', 'rocket', 'eyes'] as const;
+/** Where archive downloads are redirected to: the stand-in's own codeload.github.com. */
+const CODELOAD = '/_codeload/';
+/** How long a codeload URL works; GitHub's private-repository archive links last about five minutes. */
+const CODELOAD_TTL_MS = 5 * 60_000;
+const DOC_COMMIT = 'https://docs.github.com/rest/commits/commits#get-a-commit';
+const DOC_TARBALL = 'https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar';
+const DOC_ZIPBALL = 'https://docs.github.com/rest/repos/contents#download-a-repository-archive-zip';
+const DOC_PULL = 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request';
+
+type Need = readonly [PermissionScope, 'read' | 'write'];
+
+interface CodeloadGrant {
+  path: string;
+  gitDir: string;
+  prefix: string;
+  format: 'tar.gz' | 'zip';
+  expiresAt: number;
+}
 /** The identity GITHUB_TOKEN acts as. */
 export const GITHUB_ACTIONS_BOT: GitHubIdentity = { login: 'github-actions[bot]', type: 'Bot', id: 41898282 };
 
@@ -132,7 +190,7 @@ function notFound(doc = DOCS): HttpError {
   return new HttpError(404, { message: 'Not Found', documentation_url: doc });
 }
 
-function sha(): string {
+function randomSha(): string {
   return randomBytes(20).toString('hex');
 }
 
@@ -147,6 +205,7 @@ export class GitHubStandIn {
   private readonly pulls = new Map<string, StoredPull>();
   private readonly commentStore = new Map<number, StoredComment>();
   private readonly commitCommentStore = new Map<number, StoredCommitComment>();
+  private readonly codeloadGrants = new Map<string, CodeloadGrant>();
   private readonly clock: BedClock | undefined;
   private nextId = 1_000_000_000;
   private nextUserId = 9_000_000;
@@ -173,10 +232,18 @@ export class GitHubStandIn {
     this.tokens.set(token, {
       identity,
       readOnly: opts.readOnly ?? false,
+      permissions: opts.permissions,
       limit: opts.rateLimit ?? (identity.type === 'Bot' ? 1000 : 5000),
       used: 0,
       resetAt: Math.floor(this.now() / 1000) + 3600,
     });
+  }
+
+  /** Replaces a token's `permissions:` (`undefined`: everything), e.g. to play a job that narrows GITHUB_TOKEN. */
+  setTokenPermissions(token: string, permissions: TokenPermissions | undefined): void {
+    const t = this.tokens.get(token);
+    if (!t) throw new Error(`unknown token`);
+    t.permissions = permissions;
   }
 
   /** Makes a token unknown (as after it expired: GitHub answers 401 Bad credentials). */
@@ -216,7 +283,55 @@ export class GitHubStandIn {
       nextIssue: 1,
       issues: new Map(),
       roles: new Map([[owner.toLowerCase(), 'admin']]),
+      gitDir: undefined,
     });
+  }
+
+  /**
+   * Serves a repository's commits and archives from a local git repository (a work tree with `.git`, or a bare
+   * one), creating the stand-in repository when needed. Pull requests whose head or base SHA the test did not
+   * name take them from the branches of that repository.
+   */
+  setRepositoryContent(fullName: string, gitDir: string): void {
+    const r = this.ensureRepo(fullName);
+    if (gitSync(gitDir, ['rev-parse', '--git-dir']) === undefined) {
+      throw new Error(`${gitDir} is not a git repository`);
+    }
+    r.gitDir = gitDir;
+    for (const pr of this.pulls.values()) {
+      const headRepo = pr.fork ? this.repo(...splitRepo(pr.fork)) : this.repo(...splitRepo(pr.repo));
+      const base = this.repo(...splitRepo(pr.repo));
+      if (headRepo !== r && base !== r) continue;
+      if (!pr.headGiven) pr.headSha = this.branchTip([headRepo, base], pr.headRef) ?? pr.headSha;
+      if (!pr.baseGiven) pr.baseSha = this.branchTip([base], pr.baseRef) ?? pr.baseSha;
+    }
+  }
+
+  /**
+   * Plays a push to a pull request's head branch: `head.sha` becomes `sha`, and so does `refs/pull/N/head`.
+   * With content attached, `sha` may be anything git resolves there (a branch, an abbreviated SHA) and must be a
+   * commit of it; returns the full SHA.
+   */
+  pushToPullRequest(fullName: string, number: number, sha: string): string {
+    const [owner, name] = splitRepo(fullName);
+    const pr = this.pulls.get(`${key(owner, name)}#${number}`);
+    if (!pr) throw new Error(`no pull request ${fullName}#${number} in the GitHub stand-in`);
+    const base = this.repo(owner, name);
+    const dirs = [pr.fork ? this.repo(...splitRepo(pr.fork)) : base, base].flatMap((r) => r.gitDir ?? []);
+    let full: string | undefined;
+    if (dirs.length === 0) {
+      if (!/^[0-9a-f]{40}$/.test(sha)) throw new Error(`not a full commit SHA: ${sha}`);
+      full = sha;
+    } else {
+      for (const dir of dirs) full ??= gitSync(dir, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`]);
+      if (!full) throw new Error(`no commit ${sha} in the content of ${fullName}`);
+    }
+    pr.headSha = full;
+    pr.headGiven = true;
+    // GitHub recomputes the test merge commit after every push.
+    if (pr.mergeCommitSha !== null) pr.mergeCommitSha = randomSha();
+    pr.updated_at = this.iso();
+    return full;
   }
 
   /** Gives a user a role on a repository (`none` removes access). */
@@ -252,22 +367,28 @@ export class GitHubStandIn {
     this.addUser(author);
     const title = spec.title ?? `Pull request ${n}`;
     r.issues.set(n, { number: n, title, author, pull: true, created_at: this.iso() });
+    const headRef = spec.headRef ?? `feature-${n}`;
+    const baseRef = spec.baseRef ?? r.defaultBranch;
+    const headRepos = spec.fork ? [this.repo(...splitRepo(spec.fork)), r] : [r];
     this.pulls.set(`${key(r.owner, r.name)}#${n}`, {
       repo: `${r.owner}/${r.name}`,
       number: n,
       title,
       body: spec.body ?? '',
       author,
-      headRef: spec.headRef ?? `feature-${n}`,
-      headSha: spec.headSha ?? sha(),
-      baseRef: spec.baseRef ?? r.defaultBranch,
-      baseSha: spec.baseSha ?? sha(),
-      mergeCommitSha: spec.mergeCommitSha === undefined ? sha() : spec.mergeCommitSha,
+      headRef,
+      headSha: spec.headSha ?? this.branchTip(headRepos, headRef) ?? randomSha(),
+      headGiven: spec.headSha !== undefined,
+      baseRef,
+      baseSha: spec.baseSha ?? this.branchTip([r], baseRef) ?? randomSha(),
+      baseGiven: spec.baseSha !== undefined,
+      mergeCommitSha: spec.mergeCommitSha === undefined ? randomSha() : spec.mergeCommitSha,
       fork: spec.fork,
       state: spec.state ?? 'open',
       draft: spec.draft ?? false,
       id: this.nextId++,
       created_at: this.iso(),
+      updated_at: this.iso(),
     });
     return n;
   }
@@ -296,11 +417,13 @@ export class GitHubStandIn {
   }
 
   /** Request handler for BedServer. */
-  readonly handle = (req: BedRequest, res: http.ServerResponse): void => {
+  readonly handle = async (req: BedRequest, res: http.ServerResponse): Promise<void> => {
+    // Codeload is another host on GitHub: its links carry their own token and no API headers.
+    if (req.url.pathname.startsWith(CODELOAD)) return this.codeload(req, res);
     let token: TokenEntry | undefined;
     try {
       token = this.authenticate(req);
-      const { status, body, headers } = this.route(req, token);
+      const { status, body, headers } = await this.route(req, token);
       this.send(res, status, body, { ...headers, ...this.rateHeaders(token) });
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
@@ -320,12 +443,51 @@ export class GitHubStandIn {
       'x-github-request-id': randomBytes(8).toString('hex').toUpperCase(),
       ...headers,
     };
-    if (status === 204) {
-      res.writeHead(204, common);
+    if (body === undefined) {
+      res.writeHead(status, { ...common, ...(status === 204 ? {} : { 'content-length': '0' }) });
       res.end();
       return;
     }
     sendJson(res, status, body, common);
+  }
+
+  private async codeload(req: BedRequest, res: http.ServerResponse): Promise<void> {
+    const now = this.now();
+    for (const [t, g] of this.codeloadGrants) if (g.expiresAt <= now) this.codeloadGrants.delete(t);
+    const grant = this.codeloadGrants.get(req.url.searchParams.get('token') ?? '');
+    if (req.method !== 'GET' || !grant || grant.path !== req.url.pathname) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('404: Not Found');
+      return;
+    }
+    const sha = grant.path.slice(grant.path.lastIndexOf('/') + 1);
+    const child = spawn(
+      'git',
+      ['-C', grant.gitDir, 'archive', `--format=${grant.format}`, `--prefix=${grant.prefix}/`, sha],
+      { env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+    res.writeHead(200, {
+      'content-type': grant.format === 'zip' ? 'application/zip' : 'application/x-gzip',
+      'content-disposition': `attachment; filename=${grant.prefix}.${grant.format}`,
+      etag: `"${sha}"`,
+    });
+    // The archive is streamed as git writes it; the response ends only once git has exited cleanly, so a
+    // failure reaches the client as a cut connection rather than as a complete-looking archive.
+    child.stdout.pipe(res, { end: false });
+    res.on('close', () => {
+      if (!res.writableEnded) child.kill();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('error', () => resolve(null));
+      child.on('close', resolve);
+    });
+    if (code === 0) {
+      res.end();
+    } else if (!res.destroyed) {
+      res.destroy(new Error(`git archive exited ${code}: ${Buffer.concat(stderr).toString().trim()}`));
+    }
   }
 
   private authenticate(req: BedRequest): TokenEntry {
@@ -367,10 +529,10 @@ export class GitHubStandIn {
     };
   }
 
-  private route(
+  private async route(
     req: BedRequest,
     token: TokenEntry,
-  ): { status: number; body: unknown; headers?: Record<string, string> } {
+  ): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
     const p = req.url.pathname.replace(/\/+$/, '');
     const m = req.method;
     let g: RegExpExecArray | null;
@@ -414,11 +576,20 @@ export class GitHubStandIn {
     if ((g = /^\/issues\/(\d+)$/.exec(rest)) && m === 'GET') {
       const issue = repo.issues.get(Number(g[1]));
       if (!issue) throw notFound('https://docs.github.com/rest/issues/issues#get-an-issue');
+      this.requireIssueAccess(
+        token,
+        repo,
+        issue.number,
+        'read',
+        'https://docs.github.com/rest/issues/issues',
+      );
       return { status: 200, body: this.issueJson(repo, issue.number, base) };
     }
     if ((g = /^\/issues\/(\d+)\/comments$/.exec(rest))) {
       const n = Number(g[1]);
       if (!repo.issues.has(n)) throw notFound('https://docs.github.com/rest/issues/comments');
+      const doc = 'https://docs.github.com/rest/issues/comments';
+      this.requireIssueAccess(token, repo, n, m === 'GET' ? 'read' : 'write', doc);
       if (m === 'GET') {
         const all = this.comments(`${repo.owner}/${repo.name}`, n);
         const since = req.url.searchParams.get('since');
@@ -426,7 +597,6 @@ export class GitHubStandIn {
         return this.page(req, repo, rest, list, (c) => this.commentJson(c));
       }
       if (m === 'POST') {
-        this.requireWrite(token);
         const body = this.commentBody(req);
         const c = this.storeComment(repo, n, body, token.identity);
         return {
@@ -438,16 +608,16 @@ export class GitHubStandIn {
     }
     if ((g = /^\/issues\/comments\/(\d+)$/.exec(rest))) {
       const c = this.commentIn(repo, Number(g[1]));
+      const doc = 'https://docs.github.com/rest/issues/comments';
+      this.requireIssueAccess(token, repo, c.issue, m === 'GET' ? 'read' : 'write', doc);
       if (m === 'GET') return { status: 200, body: this.commentJson(c) };
       if (m === 'PATCH') {
-        this.requireWrite(token);
         this.requireAuthorOrWriter(repo, c, token);
         c.body = this.commentBody(req);
         c.updated_at = this.iso();
         return { status: 200, body: this.commentJson(c) };
       }
       if (m === 'DELETE') {
-        this.requireWrite(token);
         this.requireAuthorOrWriter(repo, c, token);
         this.commentStore.delete(c.id);
         return { status: 204, body: undefined };
@@ -455,13 +625,14 @@ export class GitHubStandIn {
     }
     if ((g = /^\/issues\/comments\/(\d+)\/reactions$/.exec(rest))) {
       const c = this.commentIn(repo, Number(g[1]));
+      const doc = 'https://docs.github.com/rest/reactions/reactions';
+      this.requireIssueAccess(token, repo, c.issue, m === 'GET' ? 'read' : 'write', doc);
       if (m === 'GET') {
         const content = req.url.searchParams.get('content');
         const list = content ? c.reactions.filter((r) => r.content === content) : c.reactions;
         return this.page(req, repo, rest, list, (r) => this.reactionJson(r));
       }
       if (m === 'POST') {
-        this.requireWrite(token);
         const raw = jsonBody(req).content;
         const content = typeof raw === 'string' ? raw : '';
         if (!(REACTIONS as readonly string[]).includes(content)) {
@@ -483,18 +654,18 @@ export class GitHubStandIn {
     }
     if ((g = /^\/commits\/([^/]+)\/comments$/.exec(rest))) {
       const sha = decodeURIComponent(g[1]).toLowerCase();
-      if (!/^[0-9a-f]{40}$/.test(sha)) {
-        throw new HttpError(422, {
-          message: `No commit found for SHA: ${sha}`,
-          documentation_url: 'https://docs.github.com/rest/commits/comments#create-a-commit-comment',
-        });
+      const doc = 'https://docs.github.com/rest/commits/comments#create-a-commit-comment';
+      this.requirePermission(token, [['contents', m === 'GET' ? 'read' : 'write']], doc);
+      const known =
+        /^[0-9a-f]{40}$/.test(sha) && (!repo.gitDir || (await this.resolveRef(repo, sha))?.sha === sha);
+      if (!known) {
+        throw new HttpError(422, { message: `No commit found for SHA: ${sha}`, documentation_url: doc });
       }
       if (m === 'GET') {
         const list = this.commitComments(`${repo.owner}/${repo.name}`, sha);
         return this.page(req, repo, rest, list, (c) => this.commitCommentJson(c));
       }
       if (m === 'POST') {
-        this.requireWrite(token);
         const id = this.nextId++;
         const at = this.iso();
         const c: StoredCommitComment = {
@@ -521,16 +692,16 @@ export class GitHubStandIn {
       if (!c || key(c.owner, c.repo) !== key(repo.owner, repo.name)) {
         throw notFound('https://docs.github.com/rest/commits/comments#get-a-commit-comment');
       }
+      const doc = 'https://docs.github.com/rest/commits/comments';
+      this.requirePermission(token, [['contents', m === 'GET' ? 'read' : 'write']], doc);
       if (m === 'GET') return { status: 200, body: this.commitCommentJson(c) };
       if (m === 'PATCH') {
-        this.requireWrite(token);
         this.requireAuthorOrWriter(repo, c, token);
         c.body = this.commentBody(req);
         c.updated_at = this.iso();
         return { status: 200, body: this.commitCommentJson(c) };
       }
       if (m === 'DELETE') {
-        this.requireWrite(token);
         this.requireAuthorOrWriter(repo, c, token);
         this.commitCommentStore.delete(c.id);
         return { status: 204, body: undefined };
@@ -551,10 +722,192 @@ export class GitHubStandIn {
     }
     if ((g = /^\/pulls\/(\d+)$/.exec(rest)) && m === 'GET') {
       const pr = this.pulls.get(`${key(repo.owner, repo.name)}#${Number(g[1])}`);
-      if (!pr) throw notFound('https://docs.github.com/rest/pulls/pulls#get-a-pull-request');
+      if (!pr) throw notFound(DOC_PULL);
+      this.requirePermission(token, [['pull-requests', 'read']], DOC_PULL);
       return { status: 200, body: this.pullJson(repo, pr, base) };
     }
+    if ((g = /^\/commits\/(.+)$/.exec(rest)) && m === 'GET') {
+      const ref = decodeURIComponent(g[1]);
+      this.requirePermission(token, [['contents', 'read']], DOC_COMMIT);
+      if (!repo.gitDir && !this.pullRef(repo, ref)) {
+        throw new HttpError(409, { message: 'Git Repository is empty.', documentation_url: DOC_COMMIT });
+      }
+      const found = await this.resolveRef(repo, ref);
+      if (!found) {
+        throw new HttpError(422, {
+          message: `No commit found for SHA: ${ref}`,
+          documentation_url: DOC_COMMIT,
+        });
+      }
+      return { status: 200, body: await this.commitJson(repo, found.gitDir, found.sha, base) };
+    }
+    if ((g = /^\/(tarball|zipball)(?:\/(.+))?$/.exec(rest)) && m === 'GET') {
+      const zip = g[1] === 'zipball';
+      const doc = zip ? DOC_ZIPBALL : DOC_TARBALL;
+      this.requirePermission(token, [['contents', 'read']], doc);
+      const ref = g[2] === undefined ? `refs/heads/${repo.defaultBranch}` : decodeURIComponent(g[2]);
+      const found = await this.resolveRef(repo, ref);
+      if (!found) throw notFound(doc);
+      const format = zip ? 'zip' : 'tar.gz';
+      const grantPath = `${CODELOAD}${repo.owner}/${repo.name}/legacy.${format}/${found.sha}`;
+      const grantToken = randomBytes(24).toString('base64url');
+      this.codeloadGrants.set(grantToken, {
+        path: grantPath,
+        gitDir: found.gitDir,
+        prefix: `${repo.owner}-${repo.name}-${found.sha.slice(0, 7)}`,
+        format,
+        expiresAt: this.now() + CODELOAD_TTL_MS,
+      });
+      const location = `${origin(req)}${grantPath}?token=${grantToken}`;
+      return { status: 302, body: undefined, headers: { location } };
+    }
     throw notFound();
+  }
+
+  /** The pull request a `refs/pull/N/head` or `refs/pull/N/merge` names, with the SHA it points at. */
+  private pullRef(repo: StoredRepo, ref: string): { pr: StoredPull; sha: string | null } | undefined {
+    const g = /^refs\/pull\/(\d+)\/(head|merge)$/.exec(ref);
+    const pr = g && this.pulls.get(`${key(repo.owner, repo.name)}#${Number(g[1])}`);
+    if (!pr) return undefined;
+    return { pr, sha: g[2] === 'head' ? pr.headSha : pr.mergeCommitSha };
+  }
+
+  /**
+   * The commit a ref names as GitHub resolves it: a pull request ref, a full or abbreviated SHA, a branch, a
+   * tag, or a full `refs/heads/` / `refs/tags/` name; undefined when there is no such commit.
+   */
+  private async resolveRef(
+    repo: StoredRepo,
+    ref: string,
+  ): Promise<{ gitDir: string; sha: string } | undefined> {
+    const pull = this.pullRef(repo, ref);
+    if (pull) {
+      if (!pull.sha) return undefined;
+      // A fork's pull request head lives in the base repository as refs/pull/N/head; the test may have put
+      // the commit in either repository's content.
+      const fork = pull.pr.fork ? this.repo(...splitRepo(pull.pr.fork)) : undefined;
+      for (const dir of [repo.gitDir, fork?.gitDir]) {
+        if (dir && (await gitCommits(dir, [pull.sha]))[0] === pull.sha) return { gitDir: dir, sha: pull.sha };
+      }
+      return undefined;
+    }
+    if (!repo.gitDir || !/^[A-Za-z0-9._/-]+$/.test(ref) || ref.startsWith('-') || ref.includes('..')) {
+      return undefined;
+    }
+    const candidates: string[] = [];
+    if (ref === 'HEAD' || ref.startsWith('refs/')) candidates.push(ref);
+    else candidates.push(`refs/heads/${ref}`, `refs/tags/${ref}`);
+    if (/^[0-9a-fA-F]{4,40}$/.test(ref)) candidates.unshift(ref.toLowerCase());
+    const shas = await gitCommits(repo.gitDir, candidates);
+    const sha = shas.find((s) => s !== undefined);
+    return sha ? { gitDir: repo.gitDir, sha } : undefined;
+  }
+
+  /** The SHA a branch points at in the first of `repos` with content that has the branch. */
+  private branchTip(repos: StoredRepo[], branch: string): string | undefined {
+    for (const r of repos) {
+      if (!r.gitDir) continue;
+      const sha = gitSync(r.gitDir, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]);
+      if (sha) return sha;
+    }
+    return undefined;
+  }
+
+  private async commitJson(
+    r: StoredRepo,
+    gitDir: string,
+    commitSha: string,
+    base: string,
+  ): Promise<Record<string, unknown>> {
+    const fields = ['%H', '%T', '%P', '%an', '%ae', '%at', '%cn', '%ce', '%ct', '%B'];
+    const log = await git(gitDir, ['log', '-1', `--format=${fields.join('%x00')}`, commitSha, '--']);
+    const [, tree, parentList, an, ae, at, cn, ce, ct, message] = log.stdout.split('\0');
+    const parents = parentList ? parentList.split(' ') : [];
+    const files = await this.commitFiles(r, gitDir, commitSha, parents[0]);
+    const html = `https://github.com/${r.owner}/${r.name}`;
+    const person = (name: string, email: string, seconds: string): Record<string, string> => ({
+      name,
+      email,
+      date: new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+    const additions = files.reduce((n, f) => n + (f.additions as number), 0);
+    const deletions = files.reduce((n, f) => n + (f.deletions as number), 0);
+    return {
+      sha: commitSha,
+      node_id: `C_${Buffer.from(`bed:${r.id}:${commitSha}`).toString('base64url')}`,
+      commit: {
+        author: person(an, ae, at),
+        committer: person(cn, ce, ct),
+        message: message.replace(/\s+$/, ''),
+        tree: { sha: tree, url: `${base}/git/trees/${tree}` },
+        url: `${base}/git/commits/${commitSha}`,
+        comment_count: this.commitComments(`${r.owner}/${r.name}`, commitSha).length,
+        verification: {
+          verified: false,
+          reason: 'unsigned',
+          signature: null,
+          payload: null,
+          verified_at: null,
+        },
+      },
+      url: `${base}/commits/${commitSha}`,
+      html_url: `${html}/commit/${commitSha}`,
+      comments_url: `${base}/commits/${commitSha}/comments`,
+      // GitHub links authors by the e-mail of a verified account; the bed's accounts have none.
+      author: null,
+      committer: null,
+      parents: parents.map((p) => ({ sha: p, url: `${base}/commits/${p}`, html_url: `${html}/commit/${p}` })),
+      stats: { total: additions + deletions, additions, deletions },
+      files,
+    };
+  }
+
+  /** The files a commit changes against its first parent, as GitHub lists them (at most 300). */
+  private async commitFiles(
+    r: StoredRepo,
+    gitDir: string,
+    commitSha: string,
+    parent: string | undefined,
+  ): Promise<Record<string, unknown>[]> {
+    const range = parent ? [parent, commitSha] : ['--root', commitSha];
+    const out = await git(gitDir, [
+      'diff-tree',
+      '-r',
+      '-z',
+      '--no-commit-id',
+      '--raw',
+      '--numstat',
+      ...range,
+    ]);
+    const parts = out.stdout.split('\0');
+    const raw = new Map<string, { status: string; blob: string }>();
+    const counts = new Map<string, [number, number]>();
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      if (part.startsWith(':')) {
+        const [, , src, dst, status] = part.slice(1).split(' ');
+        raw.set(parts[++i], { status, blob: /^0+$/.test(dst) ? src : dst });
+      } else if (part) {
+        const [add, del, file] = part.split('\t');
+        counts.set(file, [Number(add) || 0, Number(del) || 0]);
+      }
+    }
+    const names: Record<string, string> = { A: 'added', D: 'removed', M: 'modified', T: 'changed' };
+    const html = `https://github.com/${r.owner}/${r.name}`;
+    return [...raw].slice(0, 300).map(([filename, { status, blob }]) => {
+      const [additions, deletions] = counts.get(filename) ?? [0, 0];
+      const encoded = filename.split('/').map(encodeURIComponent).join('/');
+      return {
+        sha: blob,
+        filename,
+        status: names[status] ?? 'modified',
+        additions,
+        deletions,
+        changes: additions + deletions,
+        blob_url: `${html}/blob/${commitSha}/${encoded}`,
+        raw_url: `${html}/raw/${commitSha}/${encoded}`,
+      };
+    });
   }
 
   private page<T>(
@@ -602,13 +955,39 @@ export class GitHubStandIn {
     return body;
   }
 
-  private requireWrite(token: TokenEntry): void {
-    if (token.readOnly) {
-      throw new HttpError(403, {
-        message: 'Resource not accessible by integration',
-        documentation_url: 'https://docs.github.com/rest/issues/comments',
-      });
-    }
+  /** Refuses, as GitHub does, a token that has none of the permissions `anyOf` (each enough on its own). */
+  private requirePermission(token: TokenEntry, anyOf: readonly Need[], doc: string): void {
+    const rank = { none: 0, read: 1, write: 2 } as const;
+    if (anyOf.some(([scope, level]) => rank[levelOf(token, scope)] >= rank[level])) return;
+    const by = token.identity.type === 'Bot' ? 'integration' : 'personal access token';
+    throw new HttpError(
+      403,
+      { message: `Resource not accessible by ${by}`, documentation_url: doc },
+      {
+        'x-accepted-github-permissions': anyOf.map(([s, l]) => `${s.replace(/-/g, '_')}=${l}`).join('; '),
+      },
+    );
+  }
+
+  /** Issues and their comments need `issues`; those of a pull request take `pull-requests` as well. */
+  private requireIssueAccess(
+    token: TokenEntry,
+    repo: StoredRepo,
+    issue: number,
+    level: 'read' | 'write',
+    doc: string,
+  ): void {
+    const pull = repo.issues.get(issue)?.pull ?? false;
+    this.requirePermission(
+      token,
+      pull
+        ? [
+            ['issues', level],
+            ['pull-requests', level],
+          ]
+        : [['issues', level]],
+      doc,
+    );
   }
 
   private requireAuthorOrWriter(repo: StoredRepo, c: { user: GitHubIdentity }, token: TokenEntry): void {
@@ -823,7 +1202,7 @@ export class GitHubStandIn {
       user: this.userJson(author),
       draft: pr.draft,
       created_at: pr.created_at,
-      updated_at: pr.created_at,
+      updated_at: pr.updated_at,
       merged: false,
       mergeable: pr.mergeCommitSha ? true : null,
       merge_commit_sha: pr.mergeCommitSha,
@@ -839,6 +1218,57 @@ export class GitHubStandIn {
 
   private iso(): string {
     return new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+/** What a token may do with one permission. */
+function levelOf(t: TokenEntry, scope: PermissionScope): PermissionLevel {
+  const p = t.permissions;
+  let level: PermissionLevel =
+    p === undefined || p === 'write-all' ? 'write' : p === 'read-all' ? 'read' : (p[scope] ?? 'none');
+  if (scope === 'metadata' && level === 'none') level = 'read';
+  if (t.readOnly && level === 'write') level = 'read';
+  return level;
+}
+
+/** The environment of a git child: none of the caller's repository variables, no global or system config. */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
+  return { ...env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: os.devNull, LC_ALL: 'C' };
+}
+
+/** Runs git in `dir`; resolves with its exit code and output, rejects only when git cannot be started. */
+function git(dir: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn('git', ['-C', dir, ...args], { env: gitEnv(), stdio: ['pipe', 'pipe', 'ignore'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8') }));
+  });
+}
+
+/** The commit SHA each of `names` resolves to in `dir` (undefined: no such commit, or ambiguous). */
+async function gitCommits(dir: string, names: string[]): Promise<(string | undefined)[]> {
+  const input = names.map((n) => `${n}^{commit}\n`).join('');
+  const { stdout } = await git(dir, ['cat-file', '--batch-check=%(objectname) %(objecttype)'], input);
+  return stdout
+    .split('\n')
+    .slice(0, names.length)
+    .map((line) => /^([0-9a-f]{40}) commit$/.exec(line)?.[1]);
+}
+
+/** Runs git in `dir` synchronously (for the test's setup calls); its trimmed output, or undefined on failure. */
+function gitSync(dir: string, args: string[]): string | undefined {
+  try {
+    return execFileSync('git', ['-C', dir, ...args], { env: gitEnv(), stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString('utf8')
+      .trim();
+  } catch {
+    return undefined;
   }
 }
 

@@ -49,6 +49,8 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       'heartbeat-seconds': '1',
       'log-interval-seconds': '1',
       'timeout-minutes': '5',
+      // these experiments need no code of the repository; the source snapshot has tests of its own
+      source: 'none',
       ...inputs,
     },
     sigintGraceMs: 2000,

@@ -75,6 +75,8 @@ describe('detached launches and the watcher (real bundles, real agent, stand-ins
       'heartbeat-seconds': '1',
       'log-interval-seconds': '1',
       'timeout-minutes': '30',
+      // these experiments need no code of the repository; the source snapshot has tests of its own
+      source: 'none',
       ...inputs,
     });
 
