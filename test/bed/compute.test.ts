@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { OAuth2Client } from 'google-auth-library';
@@ -29,6 +30,7 @@ interface GaxError extends Error {
 const PROJECT = 'bed-project';
 const ZONE = 'us-central1-a';
 const VM_SA = `gce-matrix-vm@${PROJECT}.iam.gserviceaccount.com`;
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // 100x: a 15 s boot takes 150 ms, the 30 s preemption budget 300 ms, a 60 s maxRunDuration 600 ms.
 const clock = new BedClock(100);
@@ -195,7 +197,7 @@ describe('instances with the real @google-cloud/compute client', () => {
     await create(
       vmResource('vm-script', { items: { 'startup-script': script, experiment: 'tool-a__svc-1' } }),
     );
-    const dir = standIn.inspect('vm-script')!.dir;
+    const dir = standIn.inspect('vm-script')!.home;
     await until('startup script to finish', () => serial('vm-script').includes('startup-script exit status'));
     const out = serial('vm-script');
     assert.match(out, /startup-script exit status 0/);
@@ -207,7 +209,7 @@ describe('instances with the real @google-cloud/compute client', () => {
       /^\w{3} [ \d]\d \d\d:\d\d:\d\d vm-script google_metadata_script_runner\[\d+\]: startup-script: experiment=tool-a__svc-1 name=vm-script zone=projects\/123456789012\/zones\/us-central1-a preempted=FALSE$/m,
     );
     assert.match(out, /startup-script: noflavor=403$/m);
-    assert.match(out, new RegExp(`startup-script: marker=from-vm-env home=${dir}$`, 'm'));
+    assert.match(out, /startup-script: marker=from-vm-env home=\/root$/m);
     assert.match(out, /^SeaBIOS/, 'boot lines come first');
     childPids.push(Number(/startup-script: child=(\d+)/.exec(out)?.[1]));
     assert.equal((await get('vm-script')).status, 'RUNNING', 'the instance keeps running after its script');
@@ -299,6 +301,95 @@ describe('instances with the real @google-cloud/compute client', () => {
     await Promise.all(['vm-l1', 'vm-l2', 'vm-l3'].map((n) => remove(n)));
   });
 
+  test('each instance sees only the image and its own disk: no checkout, no host home, no other instance', async () => {
+    await create(
+      vmResource('vm-iso-a', {
+        items: {
+          'startup-script': 'echo secret > /var/tmp/secret-a\necho mine > "$HOME/home-a"\necho done-a',
+        },
+      }),
+    );
+    await until('the first instance', () => serial('vm-iso-a').includes('startup-script exit status'));
+    const a = standIn.inspect('vm-iso-a')!;
+    assert.ok(existsSync(path.join(a.varTmp, 'secret-a')), 'its /var/tmp is its own directory');
+    assert.equal(readFileSync(path.join(a.home, 'home-a'), 'utf8'), 'mine\n');
+
+    // As root on the host, an unsandboxed script could write there: names of its own to clean up after.
+    const usrProbe = `/usr/.gce-matrix-probe-${process.pid}-${Date.now()}`;
+    const etcProbe = `/etc/.gce-matrix-probe-${process.pid}-${Date.now()}`;
+    const seen = (what: string, p: string) =>
+      `if [ -e "${p}" ]; then echo "${what} visible"; else echo "${what} hidden"; fi`;
+    const startup = [
+      '#!/bin/bash',
+      seen('checkout', path.join(repoRoot, 'package.json')),
+      seen('repo', repoRoot),
+      seen('other-instance', a.dir),
+      seen('other-var-tmp', path.join(a.varTmp, 'secret-a')),
+      seen('bed-dir', workDir),
+      seen('host-home', '/home'),
+      seen('work', '/work'),
+      seen('opt', '/opt'),
+      'echo "root=[$(ls -A /root)] tmp=[$(ls -A /tmp)] var-tmp=[$(ls -A /var/tmp)]"',
+      'echo "env PATH=$PATH HOME=$HOME TMPDIR=${TMPDIR-unset} USER=$USER pwd=$(pwd)"',
+      `if touch ${usrProbe} 2>/dev/null; then echo "usr writable"; else echo "usr read-only"; fi`,
+      `if touch ${etcProbe} 2>/dev/null; then echo "etc writable"; else echo "etc read-only"; fi`,
+      'echo "state of $$" > /var/tmp/state.txt',
+      'sleep 600 &',
+      'echo $! > /var/tmp/child.pid',
+      'echo "child=$!"',
+    ].join('\n');
+    const shutdown = [
+      '#!/bin/bash',
+      'echo "state=[$(cat /var/tmp/state.txt)]"',
+      'kill "$(cat /var/tmp/child.pid)" && echo "stopped the startup run\'s child"',
+    ].join('\n');
+    await create(
+      vmResource('vm-iso-b', { items: { 'startup-script': startup, 'shutdown-script': shutdown } }),
+    );
+    await until('the sandboxed script', () => serial('vm-iso-b').includes('startup-script exit status'));
+    const out = serial('vm-iso-b');
+    const said = (line: string) => assert.match(out, new RegExp(`startup-script: ${line}$`, 'm'), out);
+    try {
+      assert.match(out, /startup-script exit status 0$/m, out);
+      for (const what of [
+        'checkout',
+        'repo',
+        'other-instance',
+        'other-var-tmp',
+        'bed-dir',
+        'host-home',
+        'work',
+        'opt',
+      ]) {
+        said(`${what} hidden`);
+      }
+      said('root=\\[\\] tmp=\\[\\] var-tmp=\\[\\]');
+      said(
+        'env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=unset USER=root pwd=/',
+      );
+      said('usr read-only');
+      said('etc read-only');
+    } finally {
+      rmSync(usrProbe, { force: true });
+      rmSync(etcProbe, { force: true });
+    }
+    const child = Number(/startup-script: child=(\d+)/.exec(out)?.[1]);
+    childPids.push(child);
+    const b = standIn.inspect('vm-iso-b')!;
+    const state = readFileSync(path.join(b.varTmp, 'state.txt'), 'utf8').trim();
+    assert.match(state, /^state of \d+$/, "the guest's /var/tmp is the instance's disk");
+
+    await remove('vm-iso-b');
+    const end = serial('vm-iso-b');
+    assert.ok(
+      end.includes(`shutdown-script: state=[${state}]\n`),
+      "the shutdown run sees the startup run's state",
+    );
+    assert.match(end, /shutdown-script: stopped the startup run's child$/m, end);
+    await until('the child to die', () => !isAlive(child));
+    await remove('vm-iso-a');
+  });
+
   test('delete runs the shutdown script, kills the process group, and the instance is gone', async () => {
     await create(
       vmResource('vm-del', {
@@ -311,7 +402,7 @@ describe('instances with the real @google-cloud/compute client', () => {
     await until('child pid', () => /child=(\d+)/.exec(serial('vm-del')));
     const child = Number(/child=(\d+)/.exec(serial('vm-del'))![1]);
     childPids.push(child);
-    const { dir, pids } = standIn.inspect('vm-del')!;
+    const { home: dir, pids } = standIn.inspect('vm-del')!;
     assert.ok(isAlive(child));
     const [lro] = await instances.delete({ project: PROJECT, zone: ZONE, instance: 'vm-del' });
     const op = await waitOp(lro.latestResponse);
@@ -341,7 +432,7 @@ describe('instances with the real @google-cloud/compute client', () => {
     assert.equal(insertOp.status, 'DONE');
     assert.equal((await rejection(get('vm-early'))).code, 5);
     await new Promise((r) => setTimeout(r, 300));
-    assert.ok(!existsSync(path.join(standIn.inspect('vm-early')!.dir, 'booted')));
+    assert.ok(!existsSync(path.join(standIn.inspect('vm-early')!.home, 'booted')));
     assert.equal(standIn.inspect('vm-early')!.metadataHost, undefined);
   });
 
@@ -505,7 +596,7 @@ describe('instances with the real @google-cloud/compute client', () => {
     assert.equal(scheduling?.automaticRestart, false);
     assert.equal(scheduling?.onHostMaintenance, 'TERMINATE');
     await until('guest', () => serial('vm-spot').includes('Found startup-script'));
-    const { dir, pids } = standIn.inspect('vm-spot')!;
+    const { home: dir, pids } = standIn.inspect('vm-spot')!;
     await standIn.preempt('vm-spot');
     assert.equal(readFileSync(path.join(dir, 'preempted.txt'), 'utf8').trim(), 'TRUE');
     assert.match(serial('vm-spot'), /shutdown-script: shutting down, preempted=TRUE/);
@@ -553,7 +644,7 @@ describe('instances with the real @google-cloud/compute client', () => {
       }),
     );
     await until('guest', () => serial('vm-silent').includes('Found startup-script'));
-    const { dir, pids } = standIn.inspect('vm-silent')!;
+    const { home: dir, pids } = standIn.inspect('vm-silent')!;
     await standIn.killSilently('vm-silent');
     assert.equal((await get('vm-silent')).status, 'TERMINATED');
     assert.ok(!existsSync(path.join(dir, 'should-not-exist')));
@@ -568,7 +659,7 @@ describe('instances with the real @google-cloud/compute client', () => {
         items: { 'startup-script': 'sleep 600', 'shutdown-script': 'touch "$HOME/max-run-shutdown"' },
       }),
     );
-    const { dir } = standIn.inspect('vm-maxrun')!;
+    const { home: dir } = standIn.inspect('vm-maxrun')!;
     assert.equal((await get('vm-maxrun')).scheduling?.maxRunDuration?.seconds, '60');
     const startedAt = clock.now();
     await until('deletion', async () => {

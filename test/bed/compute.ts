@@ -8,8 +8,18 @@ import type { BedRequest, Handler } from './http.ts';
 import { MetadataServer } from './metadata.ts';
 import type { MetadataSnapshot } from './metadata.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
-import { GUEST_AGENT_VERSION, isAlive, killGroup, runScript, SerialPort, syslogLine } from './vm.ts';
-import type { GuestScript } from './vm.ts';
+import {
+  checkSandbox,
+  GUEST_AGENT_VERSION,
+  GUEST_HOME,
+  guestDirs,
+  isAlive,
+  killGroup,
+  runScript,
+  SerialPort,
+  syslogLine,
+} from './vm.ts';
+import type { GuestDirs, GuestScript } from './vm.ts';
 
 /** A machine type's size, as far as quotas and the metadata server care. */
 export interface MachineType {
@@ -70,7 +80,7 @@ export interface ComputeStandInOptions {
   machineTypes?: Record<string, MachineType>;
   /** Extra environment for booted VMs, read at each boot: the endpoint variables of the other stand-ins. */
   vmEnv?: () => Record<string, string>;
-  /** Per-instance directories (the VM's "disk" and HOME) are made here. */
+  /** Per-instance directories (the VM's "disk": its /var/tmp and /root) are made here. */
   workDir: string;
   /** Virtual ms from insert to RUNNING (default 15 s). */
   bootDelayMs?: number;
@@ -102,8 +112,12 @@ export interface InstanceInspection {
   zone: string;
   id: string;
   status: InstanceStatus | 'DELETED';
-  /** The instance's directory: its HOME, where its scripts are written. */
+  /** The instance's directory on the host: its "disk", holding `varTmp`, `home` and its scripts. */
   dir: string;
+  /** The host directory the guest sees as /var/tmp. */
+  varTmp: string;
+  /** The host directory the guest sees as /root, its HOME. */
+  home: string;
   /** Every pid spawned for it (startup and shutdown scripts). */
   pids: number[];
   serial: string;
@@ -122,6 +136,7 @@ interface Vm {
   zone: string;
   id: string;
   dir: string;
+  disk: GuestDirs;
   body: Record<string, unknown>;
   machineType: string;
   cpus: number;
@@ -201,8 +216,9 @@ class ComputeError extends Error {
 
 /**
  * Compute Engine's REST API (`/compute/v1/projects/...`) for instances and zone operations, whose instances
- * really boot: each runs its `startup-script` as a local process group with a metadata server of its own,
- * copies the script's output to serial port 1, runs its `shutdown-script` on delete, stop or preemption, and
+ * really boot: each runs its `startup-script` as a local process group with a metadata server of its own, in a
+ * bubblewrap sandbox that shows it the image and its own disk only (see `runScript`; the constructor fails when
+ * no sandbox can be made), copies the script's output to serial port 1, runs its `shutdown-script` on delete, stop or preemption, and
  * honours `scheduling.maxRunDuration`. Timings run on the bed's virtual clock. Serve `handle` with
  * `new BedServer('compute', recorder, standIn.handle)`; the REST base is `${origin}/compute/v1/`.
  */
@@ -257,6 +273,7 @@ export class ComputeStandIn {
     this.preemptionBudgetMs = opts.preemptionBudgetMs ?? 30_000;
     this.recorder = opts.recorder ?? new Recorder();
     this.linkBase = opts.linkBase ?? 'https://www.googleapis.com/compute/v1/';
+    checkSandbox();
     mkdirSync(opts.workDir, { recursive: true });
     process.on('exit', this.exitHook);
   }
@@ -369,6 +386,8 @@ export class ComputeStandIn {
       id: vm.id,
       status: vm.deleted ? 'DELETED' : vm.status,
       dir: vm.dir,
+      varTmp: vm.disk.varTmp,
+      home: vm.disk.home,
       pids: [...vm.pids],
       serial: vm.serial.text(),
       preempted: vm.preempted,
@@ -627,7 +646,7 @@ export class ComputeStandIn {
 
     const id = BigInt.asUintN(62, BigInt(`0x${randomBytes(8).toString('hex')}`)).toString();
     const dir = path.join(this.opts.workDir, `${name}-${id.slice(-6)}`);
-    mkdirSync(dir, { recursive: true });
+    const disk = guestDirs(dir);
     const slow = this.slowBoots.find((s) => s.left > 0);
     if (slow) slow.left -= 1;
     const vm: Vm = {
@@ -635,6 +654,7 @@ export class ComputeStandIn {
       zone,
       id,
       dir,
+      disk,
       body,
       machineType,
       cpus,
@@ -932,7 +952,7 @@ export class ComputeStandIn {
       key,
       phase,
       content,
-      dir: vm.dir,
+      dirs: vm.disk,
       env: this.guestEnv(vm),
       host: vm.name,
       serial: vm.serial,
@@ -945,13 +965,11 @@ export class ComputeStandIn {
   }
 
   private guestEnv(vm: Vm): Record<string, string> {
-    // Every VM has a disk of its own; on one host, its own TMPDIR (where /var/tmp would be) stands for it.
-    const tmp = path.join(vm.dir, 'tmp');
-    mkdirSync(tmp, { recursive: true });
+    // A Debian VM's root environment: no TMPDIR (the agent keeps its state in /var/tmp, the instance's disk)
+    // and none of the host's PATH, which leads into the checkout's node_modules.
     return {
-      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: vm.dir,
-      TMPDIR: tmp,
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: GUEST_HOME,
       LANG: 'C.UTF-8',
       USER: 'root',
       GCE_METADATA_HOST: vm.mds?.host ?? '',

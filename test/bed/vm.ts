@@ -1,6 +1,18 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BedClock } from './clock.ts';
 
@@ -80,14 +92,41 @@ export interface GuestScript {
   signal(sig: NodeJS.Signals): void;
 }
 
+/** The directories of one instance's "disk" on the host, each bound into its sandbox. */
+export interface GuestDirs {
+  /** Bound read-write as `/var/tmp`: the agent's state, kept across the startup and shutdown runs. */
+  varTmp: string;
+  /** Bound read-write as `/root`, the guest's HOME. */
+  home: string;
+  /** Where the runner writes the metadata scripts; each is bound read-only into the guest alone. */
+  scripts: string;
+}
+
+/** Where a guest finds the metadata script it runs (a read-only bind of the one file). */
+export const GUEST_SCRIPT_DIR = '/run/google-metadata-scripts';
+
+/** The guest environment's HOME. */
+export const GUEST_HOME = '/root';
+
+/** Creates (if need be) and names the host directories of the instance whose directory is `dir`. */
+export function guestDirs(dir: string): GuestDirs {
+  const dirs = {
+    varTmp: path.join(dir, 'var-tmp'),
+    home: path.join(dir, 'root'),
+    scripts: path.join(dir, 'scripts'),
+  };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  return dirs;
+}
+
 export interface RunScriptOptions {
   /** Metadata key, e.g. `startup-script`; the file and the serial prefix are named after it. */
   key: string;
   /** `startup` or `shutdown`, for the runner's own messages. */
   phase: string;
   content: string;
-  /** Where the script file is written and the process runs. */
-  dir: string;
+  /** The instance's disk: what its sandbox sees besides the image. */
+  dirs: GuestDirs;
   env: Record<string, string>;
   host: string;
   serial: SerialPort;
@@ -99,19 +138,27 @@ export interface RunScriptOptions {
 /**
  * Runs a metadata script the way google_metadata_script_runner does: written to a file, executed through its
  * shebang or else /bin/bash, every output line copied to the serial console, then its exit status reported.
- * The process is detached into its own process group so the whole tree can be killed at once.
+ * The script runs in a bubblewrap sandbox that shows the image (the host's /usr and /etc, read-only) and the
+ * instance's own disk, nothing else of the host. The process is detached into its own process group so the
+ * whole tree can be killed at once.
  */
 export function runScript(opts: RunScriptOptions): GuestScript {
-  const file = path.join(opts.dir, opts.key);
+  const file = path.join(opts.dirs.scripts, opts.key);
   writeFileSync(file, opts.content);
   chmodSync(file, 0o755);
+  const guestFile = `${GUEST_SCRIPT_DIR}/${opts.key}`;
   const hasShebang = opts.content.startsWith('#!');
-  const child: ChildProcess = spawn(hasShebang ? file : '/bin/bash', hasShebang ? [] : [file], {
-    cwd: opts.dir,
-    env: opts.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const sandbox = sandboxArgs(opts.dirs, [[file, guestFile]]);
+  const child: ChildProcess = spawn(
+    sandbox.bwrap,
+    [...sandbox.args, '--', ...(hasShebang ? [guestFile] : ['/bin/bash', guestFile])],
+    {
+      cwd: opts.dirs.home,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const pid = child.pid ?? -1;
   if (pid > 0) opts.onSpawn(pid);
   const log = (message: string) =>
@@ -167,6 +214,83 @@ export function runScript(opts: RunScriptOptions): GuestScript {
       killGroup(pid, sig);
     },
   };
+}
+
+/** How to fix a machine without a working bubblewrap. */
+const SANDBOX_FIX = 'the test bed runs each instance under bubblewrap: apt-get install bubblewrap';
+
+/** The `bwrap` that passed `checkSandbox`. */
+let bwrapPath: string | undefined;
+
+/** The host's `bwrap` on PATH (or /usr/bin), or undefined. */
+function findBwrap(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, 'bwrap');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The bwrap command line of a guest: the image's system directories read-only (/bin, /lib, ... mirrored as
+ * the host has them, symlinks into /usr or directories), a fresh /proc, /dev and /tmp, the instance's disk
+ * as /var/tmp and /root, and `files` (host path, guest path) bound read-only. Network and pid namespace stay
+ * the host's: the stand-ins listen on 127.0.0.1, and the bed kills an instance by its process group while a
+ * shutdown run signals its startup run's command by pid.
+ */
+function sandboxArgs(dirs: GuestDirs, files: [string, string][]): { bwrap: string; args: string[] } {
+  const bwrap = bwrapPath ?? findBwrap();
+  if (bwrap === undefined) throw new Error(`${SANDBOX_FIX} (no bwrap on PATH)`);
+  const args = ['--die-with-parent', '--ro-bind', '/usr', '/usr'];
+  for (const top of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    let stat;
+    try {
+      stat = lstatSync(top);
+    } catch {
+      continue;
+    }
+    if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(top), top);
+    else if (stat.isDirectory()) args.push('--ro-bind', top, top);
+  }
+  args.push('--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  args.push('--bind', dirs.varTmp, '/var/tmp', '--bind', dirs.home, GUEST_HOME);
+  for (const [host, guest] of files) args.push('--ro-bind', host, guest);
+  args.push('--chdir', '/');
+  return { bwrap, args };
+}
+
+/**
+ * Fails unless a guest sandbox can be made on this machine: the bed never lets an instance see the host's
+ * files instead. Runs one trivial sandbox per process; throws with the fix named.
+ */
+export function checkSandbox(): void {
+  if (bwrapPath !== undefined) return;
+  const bwrap = findBwrap();
+  if (bwrap === undefined) throw new Error(`${SANDBOX_FIX} (no bwrap on PATH)`);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'gce-matrix-sandbox-'));
+  try {
+    const dirs = guestDirs(scratch);
+    const probe = path.join(dirs.scripts, 'probe');
+    writeFileSync(probe, 'test -d /var/tmp && test -d /root && test -e /usr && test ! -e "$1"\n');
+    const { args } = sandboxArgs(dirs, [[probe, `${GUEST_SCRIPT_DIR}/probe`]]);
+    const r = spawnSync(bwrap, [...args, '--', '/bin/sh', `${GUEST_SCRIPT_DIR}/probe`, scratch], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    if (r.error || r.status !== 0) {
+      const why = r.error?.message ?? (r.stderr.trim() || `exit status ${r.status ?? r.signal}`);
+      throw new Error(`${SANDBOX_FIX} (${bwrap} is there but cannot make a sandbox here: ${why})`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  bwrapPath = bwrap;
 }
 
 /** Signals a process group, ignoring one that is already gone. */

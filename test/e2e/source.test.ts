@@ -76,7 +76,8 @@ describe('the code under test on every VM (reusable workflow, fixture repository
         if (json) return JSON.stringify(lookup(json[1]));
         if (!/^[\w.-]+$/.test(expr)) throw new Error(`the test cannot evaluate \${{ ${expr} }}`);
         const v = lookup(expr);
-        return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+        if (v === undefined || v === null) return '';
+        return typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
       },
     );
 
