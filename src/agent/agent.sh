@@ -280,6 +280,16 @@ gm_alive() {
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
 
+# Alive and not a zombie waiting to be reaped (a child that ended but was not waited for still answers kill -0).
+gm_running() {
+  gm_alive "$1" || return 1
+  gm_rn_stat=$(ps -o stat= -p "$1" 2>/dev/null)
+  case $gm_rn_stat in
+    Z*) return 1 ;;
+  esac
+  return 0
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # HTTP
 
@@ -1242,7 +1252,22 @@ gm_wait_command() {
     gm_watchdog &
     gm_wc_dog=$!
   fi
-  wait "$gm_wrapper_pid"
+  # The command's end is its exit-code file, not `wait`: dash's `wait PID` can miss a child that ended while
+  # the shell was busy elsewhere and then blocks until the watchdog fires (a short command under load showed
+  # it). Polling the file (and the wrapper, in case it vanished without writing it) cannot miss the end.
+  gm_wc_n=0
+  while [ ! -f "$gm_state/exit-code" ]; do
+    if ! gm_running "$gm_wrapper_pid"; then
+      [ -f "$gm_state/exit-code" ] || gm_log "the command's wrapper ended without an exit code"
+      break
+    fi
+    if [ "$gm_wc_n" -lt 50 ]; then
+      gm_wc_n=$((gm_wc_n + 1))
+      sleep 0.1 2>/dev/null || sleep 1
+    else
+      sleep 1
+    fi
+  done
   if [ -n "$gm_wc_dog" ]; then
     kill -TERM "$gm_wc_dog" 2>/dev/null
     wait "$gm_wc_dog"

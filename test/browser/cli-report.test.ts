@@ -35,6 +35,8 @@ describe(
           path.join(root, 'dist/cli/index.js'),
           'run',
           path.join(root, 'examples/quick/matrix.yml'),
+          '--source-dir',
+          path.join(root, 'examples'),
           '--set',
           'samples=1000',
           '--out',

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -124,7 +124,12 @@ describe('gce-matrix run (local)', () => {
   it('runs the quick example: progress, markdown and HTML reports with real numbers, exit 0', async () => {
     const out = path.join(work, 'quick');
     const r = await runCli(
-      ['run', path.join(root, 'examples/quick/matrix.yml'), '--out', out, '--parallel', '4'],
+      [
+        'run',
+        path.join(root, 'examples/quick/matrix.yml'),
+        '--source-dir',
+        path.join(root, 'examples'),
+      ].concat(['--out', out, '--parallel', '4']),
       work,
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -167,6 +172,8 @@ describe('gce-matrix run (local)', () => {
       [
         'run',
         path.join(root, 'examples/quick/matrix.yml'),
+        '--source-dir',
+        path.join(root, 'examples'),
         '--set',
         'samples=1000',
         '--out',
@@ -189,6 +196,7 @@ describe('gce-matrix run (local)', () => {
   it('redraws one progress line in place on a terminal', async () => {
     const out = path.join(work, 'tty');
     const command = [process.execPath, cli, 'run', path.join(root, 'examples/quick/matrix.yml')]
+      .concat(['--source-dir', path.join(root, 'examples')])
       .concat(['--set', 'method=uniform', '--set', 'samples=1000', '--out', out])
       .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
       .join(' ');
@@ -212,7 +220,11 @@ describe('gce-matrix run (local)', () => {
   });
 
   it('reports a failing command and a command that is not found, and exits 1', async () => {
-    const spec = path.join(work, 'failing.yml');
+    // A directory outside git: it is the source, as a plain directory, and the command runs in its snapshot.
+    const src = path.join(work, 'failing-src');
+    await mkdir(src, { recursive: true });
+    await writeFile(path.join(src, 'fail.sh'), 'echo "about to fail"; exit 3\n');
+    const spec = path.join(src, 'failing.yml');
     await writeFile(
       spec,
       [
@@ -222,15 +234,16 @@ describe('gce-matrix run (local)', () => {
         '  command: |',
         '    case "$GCE_MATRIX_PARAM_CASE" in',
         '      ok) echo \'{"score": 1}\' > "$GCE_MATRIX_METRICS_FILE" ;;',
-        '      fails) echo "about to fail"; exit 3 ;;',
+        '      fails) sh ./fail.sh ;;',
         '      missing) no-such-tool-gce-matrix --version ;;',
         '    esac',
         '',
       ].join('\n'),
     );
     const out = path.join(work, 'failing');
-    const r = await runCli(['run', spec, '--out', out], work);
+    const r = await runCli(['run', spec, '--out', out, '--source-dir', src], work);
     assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /Source: the directory .*failing-src: 2 file\(s\)/);
     assert.match(r.stdout, /FAILED {4}case-fails_seed-1 exit 3/);
     assert.match(r.stdout, /FAILED {4}case-missing_seed-1 exit 127 .*the command was not found/);
     assert.match(r.stdout, /Done: 3 experiment\(s\): 1 succeeded, 2 failed, 0 missing\./);
@@ -348,6 +361,8 @@ describe('gce-matrix run --cloud (the test bed as Compute Engine and Cloud Stora
   });
 
   const cloudArgs = (): string[] => [
+    '--source-dir',
+    path.join(root, 'examples'),
     '--cloud',
     '--project',
     bed.project,

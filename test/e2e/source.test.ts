@@ -77,7 +77,8 @@ describe('the code under test on every VM (reusable workflow, fixture repository
         if (!/^[\w.-]+$/.test(expr)) throw new Error(`the test cannot evaluate \${{ ${expr} }}`);
         const v = lookup(expr);
         if (v === undefined || v === null) return '';
-        return typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+        return JSON.stringify(v);
       },
     );
 
