@@ -36,6 +36,7 @@ function inputs(id: string, command: string): StepOptions {
       command,
       'heartbeat-seconds': '60',
       'log-interval-seconds': '10',
+      source: 'none',
     },
   };
 }

@@ -63,6 +63,14 @@ gm_now() {
   esac
 }
 
+# Sets gm_ms_v to epoch milliseconds where date can tell (GNU), else to empty.
+gm_ms() {
+  gm_ms_v=$(date +%s%3N 2>/dev/null)
+  case $gm_ms_v in
+    '' | *[!0-9]*) gm_ms_v= ;;
+  esac
+}
+
 gm_iso() {
   date -u +%Y-%m-%dT%H:%M:%SZ
 }
@@ -953,12 +961,18 @@ gm_stage_source() {
   }
   gm_ss_file=$gm_state/source.tar.gz
   gm_log "downloading the source snapshot of ${gm_src_commit:-the repository} ($gm_src_size bytes)"
+  gm_ms
+  gm_ss_t0=$gm_ms_v
   if ! gm_gcs_download "$gm_bucket" "$gm_src_object" "$gm_ss_file"; then
     gm_error_reason="could not download the source snapshot gs://$gm_bucket/$gm_src_object: $gm_download_problem"
     return 1
   fi
+  gm_ms
+  gm_ss_t1=$gm_ms_v
   gm_ss_size=$(wc -c <"$gm_ss_file" | tr -d ' ')
   gm_ss_sum=$(gm_sha256 "$gm_ss_file")
+  gm_ms
+  gm_ss_t2=$gm_ms_v
   if [ -z "$gm_ss_sum" ]; then
     rm -f "$gm_ss_file"
     gm_error_reason="the source snapshot cannot be verified: the VM image has none of sha256sum, shasum, openssl"
@@ -976,9 +990,14 @@ gm_stage_source() {
     rm -f "$gm_ss_file" "$gm_tmp.tar"
     return 1
   fi
+  gm_ms
+  gm_ss_t3=$gm_ms_v
   rm -f "$gm_ss_file" "$gm_tmp.tar"
   : >"$gm_state/source.staged"
   gm_log "unpacked the source snapshot of ${gm_src_commit:-the repository} (sha256 $gm_src_sha256) into $gm_work"
+  if [ -n "$gm_ss_t0" ] && [ -n "$gm_ss_t3" ]; then
+    gm_log "source snapshot timing: download $((gm_ss_t1 - gm_ss_t0)) ms, verify $((gm_ss_t2 - gm_ss_t1)) ms, unpack $((gm_ss_t3 - gm_ss_t2)) ms"
+  fi
   return 0
 }
 
