@@ -344,10 +344,7 @@ async function run(env = process.env) {
       return data.head.sha;
     }
   });
-  if (source) {
-    info(`Source: ${repository || "the repository"} at ${source.commit} (${source.how}).`);
-    setOutput("source-sha", source.commit);
-  }
+  if (source) info(`Source: ${repository || "the repository"} at ${source.commit} (${source.how}).`);
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
@@ -365,6 +362,7 @@ async function run(env = process.env) {
   );
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) setOutput(name, value);
+  if (source) setOutput("source-sha", source.commit);
   setOutput("allowed", "true");
   info(
     `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` + (plan.axes.length ? `; axes: ${plan.axes.join(", ")}` : "") + "."

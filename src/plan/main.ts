@@ -86,10 +86,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       return data.head.sha;
     },
   });
-  if (source) {
-    core.info(`Source: ${repository || 'the repository'} at ${source.commit} (${source.how}).`);
-    core.setOutput('source-sha', source.commit);
-  }
+  if (source) core.info(`Source: ${repository || 'the repository'} at ${source.commit} (${source.how}).`);
   const overrides = comment ? [settings.overrides, comment] : [settings.overrides];
   for (const o of overrides) {
     const text = describeOverrides(o);
@@ -107,6 +104,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   );
   const outputs = planOutputs(plan, settings.runId);
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
+  if (source) core.setOutput('source-sha', source.commit);
   core.setOutput('allowed', 'true');
   core.info(
     `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` +
