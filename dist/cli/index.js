@@ -3223,11 +3223,14 @@ async function ensureEmptyDir(dir) {
   }
   await mkdir3(dir, { recursive: true });
 }
+async function writeRunRecord(runDir, record) {
+  await writeFile3(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}
+`);
+}
 async function startRunDir(runDir, fields) {
   await ensureEmptyDir(runDir);
   const record = { schema: 1, createdAt: (/* @__PURE__ */ new Date()).toISOString(), ...fields };
-  await writeFile3(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}
-`);
+  await writeRunRecord(runDir, record);
   return record;
 }
 async function collectAndReport(opts) {
@@ -3270,8 +3273,11 @@ async function executeLocal(opts) {
       opts.record.source,
       opts.runDir,
       cloud.storageClient,
-      opts.hooks.info
+      opts.hooks.info,
+      opts.record.snapshot
     );
+    const snapshot = staged.find((s) => s.snapshot)?.snapshot;
+    if (snapshot && !opts.record.snapshot) await writeRunRecord(opts.runDir, { ...opts.record, snapshot });
     await executor.runAll(opts.jobs.map((j, i) => ({ ...j, settings: staged[i] })));
     return await collectAndReport({
       storage: cloud.storageClient,
@@ -3289,9 +3295,17 @@ async function executeLocal(opts) {
     await cloud.close();
   }
 }
-async function withSourceSnapshot(settings, source, runDir, storage, info) {
+async function withSourceSnapshot(settings, source, runDir, storage, info, reuse) {
   const wanted = settings.filter((s) => s.source.mode === "repository");
   if (!source || source.mode === "none" || wanted.length === 0) return [...settings];
+  if (reuse) {
+    info(
+      `Source: the run's own snapshot (sha256 ${reuse.sha256.slice(0, 12)}${reuse.commit ? ` of ${reuse.commit.slice(0, 12)}` : ""}), as the first time.`
+    );
+    return settings.map(
+      (s) => s.source.mode === "repository" ? { ...s, snapshot: reuse, sha: reuse.commit || s.sha } : s
+    );
+  }
   const rel = path5.relative(source.dir, runDir);
   const inside = rel !== "" && !rel.startsWith("..") && !path5.isAbsolute(rel);
   await mkdir3(runDir, { recursive: true });
@@ -4049,6 +4063,12 @@ async function runCommand(args, io) {
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(", ")}.`);
+  if (prepared.plan.experiments.some((e) => e.launch?.["source-ref"]) || inputs["source-ref"]) {
+    say(
+      io,
+      "Ignored here: source-ref. A local run runs the checkout it is started in (--source head for its last commit, --source-dir for another checkout)."
+    );
+  }
   return withProgress(
     io,
     n,

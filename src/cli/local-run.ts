@@ -25,6 +25,7 @@ import { systemClock } from '../clock.ts';
 import type { ParsedArgs } from './args.ts';
 import { optionValue } from './args.ts';
 import type { LocalSourceMode } from '../source/local.ts';
+import type { SourceManifest } from '../source/snapshot.ts';
 import { stageLocalSource } from '../source/local.ts';
 
 /** A local run's own record, beside its results: what rerun needs to run an experiment again. */
@@ -39,6 +40,8 @@ export interface LocalRunRecord {
   readonly experiments: readonly Experiment[];
   /** The checkout each experiment's working directory is a snapshot of (absent in older records: none). */
   readonly source?: { readonly dir: string; readonly mode: LocalSourceMode };
+  /** The snapshot the run's experiments ran, once stored: a rerun runs the same one. */
+  readonly snapshot?: SourceManifest;
 }
 
 /** The record's file name in the run directory. */
@@ -147,6 +150,10 @@ async function ensureEmptyDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
+async function writeRunRecord(runDir: string, record: LocalRunRecord): Promise<void> {
+  await writeFile(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}\n`);
+}
+
 /** Creates a run directory (new or empty, so runs never mix) and writes its record. */
 export async function startRunDir(
   runDir: string,
@@ -154,7 +161,7 @@ export async function startRunDir(
 ): Promise<LocalRunRecord> {
   await ensureEmptyDir(runDir);
   const record: LocalRunRecord = { schema: 1, createdAt: new Date().toISOString(), ...fields };
-  await writeFile(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}\n`);
+  await writeRunRecord(runDir, record);
   return record;
 }
 
@@ -237,7 +244,10 @@ export async function executeLocal(opts: {
       opts.runDir,
       cloud.storageClient,
       opts.hooks.info,
+      opts.record.snapshot,
     );
+    const snapshot = staged.find((s) => s.snapshot)?.snapshot;
+    if (snapshot && !opts.record.snapshot) await writeRunRecord(opts.runDir, { ...opts.record, snapshot });
     await executor.runAll(opts.jobs.map((j, i) => ({ ...j, settings: staged[i] })));
     return await collectAndReport({
       storage: cloud.storageClient,
@@ -267,9 +277,18 @@ export async function withSourceSnapshot(
   runDir: string,
   storage: Storage,
   info: (line: string) => void,
+  reuse?: SourceManifest,
 ): Promise<LaunchSettings[]> {
   const wanted = settings.filter((s) => s.source.mode === 'repository');
   if (!source || source.mode === 'none' || wanted.length === 0) return [...settings];
+  if (reuse) {
+    info(
+      `Source: the run's own snapshot (sha256 ${reuse.sha256.slice(0, 12)}${reuse.commit ? ` of ${reuse.commit.slice(0, 12)}` : ''}), as the first time.`,
+    );
+    return settings.map((s) =>
+      s.source.mode === 'repository' ? { ...s, snapshot: reuse, sha: reuse.commit || s.sha } : s,
+    );
+  }
   const rel = path.relative(source.dir, runDir);
   const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
   await mkdir(runDir, { recursive: true });

@@ -105,6 +105,12 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(', ')}.`);
+  if (prepared.plan.experiments.some((e) => e.launch?.['source-ref']) || inputs['source-ref']) {
+    say(
+      io,
+      'Ignored here: source-ref. A local run runs the checkout it is started in (--source head for its last commit, --source-dir for another checkout).',
+    );
+  }
   return withProgress(io, n, optionFlag(args, 'no-progress'), (hooks) =>
     executeLocal({
       runDir,

@@ -259,6 +259,7 @@ describe('gce-matrix run (local)', () => {
     const again = await runCli(['rerun', 'case-fails_seed-1', '--run', out], work);
     assert.equal(again.code, 1, again.stdout + again.stderr);
     assert.match(again.stdout, /Re-running case-fails_seed-1 \(was failed, exit 3 on attempt 1\)/);
+    assert.match(again.stdout, /Source: the run's own snapshot \(sha256 [0-9a-f]{12}\), as the first time/);
     assert.match(again.stdout, /FAILED {4}case-fails_seed-1 \(attempt 2\) exit 3/);
     const record = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8')) as { runId: string };
     const statusFile = path.join(

@@ -90,6 +90,7 @@ describe('the code under test on every VM (reusable workflow, fixture repository
     runId: string,
     ctx: { inputs: Record<string, unknown>; needs?: unknown; matrix?: unknown; steps?: unknown },
     workspace?: string,
+    permissions?: TokenPermissions,
   ): Promise<StepResult> {
     const j = workflow.jobs[job];
     assert.ok(j, `gce-matrix.yml has no job ${job}`);
@@ -98,7 +99,7 @@ describe('the code under test on every VM (reusable workflow, fixture repository
     // The job's GITHUB_TOKEN has exactly the job's permissions.
     const token = `ghs_source_${++tokenN}`;
     bed.github.addToken(token, GITHUB_ACTIONS_BOT, {
-      permissions: (j.permissions ?? {}) as TokenPermissions,
+      permissions: permissions ?? j.permissions ?? {},
     });
     const full = { ...ctx, github: { token } };
     const inputs = Object.fromEntries(
@@ -323,6 +324,74 @@ describe('the code under test on every VM (reusable workflow, fixture repository
     assert.equal(plan.conclusion, 'failure');
     assert.match(plan.jobLog.join('\n'), /input source-ref "no-such-branch" names no commit, branch or tag/);
     assert.equal(bed.compute.listAll().length, before + 4, 'no VM');
+  });
+
+  it('a job token without contents: read, and a snapshot that fails its checksum on the VM, are clear errors', async () => {
+    const inputs = {
+      ...Object.fromEntries(
+        Object.entries(workflow.on.workflow_call.inputs).map(([k, v]) => [k, v.default ?? '']),
+      ),
+      command: './bench/run.sh',
+      project: bed.project,
+      zones: 'us-central1-a',
+      bucket: BUCKET,
+      'vm-service-account': bed.vmServiceAccount,
+      'workload-identity-provider': bed.workloadIdentityProvider,
+      'service-account': bed.serviceAccount,
+      'heartbeat-seconds': '1',
+    };
+    const main = await repo.rev('main');
+    const needs = { plan: { outputs: { 'run-id': '8105', 'source-sha': main } } };
+    const event = workflowDispatchEvent({}, { repo: bed.repository });
+    const vms = bed.compute.listAll().length;
+    const denied = await jobStep(
+      'launch-1',
+      './.gce-matrix/actions/launch',
+      event,
+      '8105',
+      {
+        inputs,
+        needs,
+        matrix: { experiment: { id: 'tool-alpha_seed-1', params: { tool: 'alpha', seed: 1 } } },
+      },
+      undefined,
+      { 'id-token': 'write' },
+    );
+    assert.equal(denied.conclusion, 'failure');
+    assert.match(
+      denied.jobLog.join('\n'),
+      /cannot read .* \(403 Resource not accessible by integration\): give the job `permissions: contents: read`/,
+    );
+    assert.equal(bed.compute.listAll().length, vms, 'no VM before the snapshot is in place');
+
+    // The snapshot is stored by a first experiment; then its bytes change in the bucket.
+    const ok = await jobStep('launch-1', './.gce-matrix/actions/launch', event, '8105', {
+      inputs,
+      needs,
+      matrix: { experiment: { id: 'tool-alpha_seed-1', params: { tool: 'alpha', seed: 1 } } },
+    });
+    assert.equal(ok.conclusion, 'success', ok.jobLog.join('\n'));
+    const archive = bed.storage
+      .listObjects(BUCKET, 'gce-matrix/runs/8105/source/')
+      .find((o) => o.name.endsWith('.tar.gz'));
+    assert.ok(archive);
+    bed.storage.putObject(BUCKET, archive.name, 'not the archive that was checked in');
+    const bad = await jobStep('launch-1', './.gce-matrix/actions/launch', event, '8105', {
+      inputs,
+      needs,
+      matrix: { experiment: { id: 'tool-beta_seed-1', params: { tool: 'beta', seed: 1 } } },
+    });
+    assert.equal(bad.conclusion, 'failure');
+    assert.match(
+      bad.jobLog.join('\n'),
+      /error: the source snapshot gs:\/\/source-results\/.* failed its checksum: expected sha256/,
+    );
+    assert.equal(bad.outputs.status, 'error');
+    assert.deepEqual(
+      bed.compute.listAll().filter((v) => v.status !== 'DELETED'),
+      [],
+      'nothing left behind',
+    );
   });
 
   it('the same spec runs with gce-matrix run from a clone (the working tree, uncommitted change included)', async () => {

@@ -309,6 +309,7 @@ describe('detached launches and the watcher (real bundles, real agent, stand-ins
         'heartbeat-seconds': '1',
         'log-interval-seconds': '1',
         detach: 'true',
+        source: 'none',
       },
       {
         event: scheduleEvent('0 3 * * *', { repo: bed.repository }),
