@@ -288,6 +288,26 @@ gm_alive() {
   [ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
 
+# Stops a background subshell of this agent (the watchdog, the reporter) and reaps it. A TERM that reaches a
+# subshell in the moment after the fork, before it has set its own trap, is lost (dash drops the signal when
+# the subshell resets the traps it inherited): that was the agent waiting out the whole timeout after a
+# command that had already ended. So TERM is repeated until the child is gone (then KILL), and only
+# then waited for. $2: tenths of a second before KILL (default 100).
+gm_stop_child() {
+  gm_sch_n=0
+  gm_sch_max=${2:-100}
+  while gm_running "$1" && [ "$gm_sch_n" -le $((gm_sch_max + 20)) ]; do
+    if [ "$gm_sch_n" -ge "$gm_sch_max" ]; then
+      gm_kill_tree KILL "$1"
+    else
+      kill -TERM "$1" 2>/dev/null
+    fi
+    gm_sch_n=$((gm_sch_n + 1))
+    sleep 0.1 2>/dev/null || sleep 1
+  done
+  wait "$1" 2>/dev/null
+}
+
 # Alive and not a zombie waiting to be reaped (a child that ended but was not waited for still answers kill -0).
 gm_running() {
   gm_alive "$1" || return 1
@@ -742,8 +762,8 @@ gm_start_reporter() {
 # Stops the reporter and waits until it has finished what it was sending (so nothing lands after the status).
 gm_stop_reporter() {
   if [ -n "$gm_reporter_pid" ]; then
-    kill -TERM "$gm_reporter_pid" 2>/dev/null
-    wait "$gm_reporter_pid" 2>/dev/null
+    # it may be finishing an upload: give it two minutes before KILL
+    gm_stop_child "$gm_reporter_pid" 1200
     gm_reporter_pid=
   elif [ -f "$gm_state/reporter.pid" ]; then
     # another process's reporter (shutdown mode): it cannot be waited for, so poll
@@ -1219,15 +1239,17 @@ gm_start_command() {
         -v "$gm_work:$gm_work" -w "$gm_work"
       [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
       if [ -n "$gm_command" ]; then
-        docker run "$@" --entrypoint sh "$gm_image" -c "$gm_command" &
+        set -- docker run "$@" --entrypoint sh "$gm_image" -c "$gm_command"
       else
-        docker run "$@" "$gm_image" &
+        set -- docker run "$@" "$gm_image"
       fi
     else
-      sh -c "$gm_command" &
+      set -- sh -c "$gm_command"
     fi
-    printf '%s\n' "$!" >"$gm_state/command.pid"
-    wait "$!"
+    # The command runs in the foreground of this subshell; its pid is its own (the small shell writes it and
+    # execs), for the watchdog and the shutdown run to signal.
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    sh -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' gce-matrix-command "$gm_state/command.pid" "$@"
     printf '%s\n' "$?" >"$gm_state/exit-code.tmp"
     mv -f "$gm_state/exit-code.tmp" "$gm_state/exit-code"
   ) >>"$gm_logfile" 2>&1 </dev/null &
@@ -1271,9 +1293,7 @@ gm_wait_command() {
     gm_watchdog &
     gm_wc_dog=$!
   fi
-  # The command's end is its exit-code file, not `wait`: dash's `wait PID` can miss a child that ended while
-  # the shell was busy elsewhere and then blocks until the watchdog fires (a short command under load showed
-  # it). Polling the file (and the wrapper, in case it vanished without writing it) cannot miss the end.
+  # The command's end is its exit-code file (and the wrapper, in case it vanished without writing it).
   gm_wc_n=0
   while [ ! -f "$gm_state/exit-code" ]; do
     if ! gm_running "$gm_wrapper_pid"; then
@@ -1288,8 +1308,7 @@ gm_wait_command() {
     fi
   done
   if [ -n "$gm_wc_dog" ]; then
-    kill -TERM "$gm_wc_dog" 2>/dev/null
-    wait "$gm_wc_dog"
+    gm_stop_child "$gm_wc_dog"
   fi
   [ -f "$gm_state/timed-out" ] && gm_timed_out=1
   gm_read "$gm_state/exit-code"
