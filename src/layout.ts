@@ -9,6 +9,7 @@
  *     outputs/...                  the experiment's output directory (metrics.json among them)
  *     checkpoint/...               the checkpoint directory, synced and restored across attempts
  *     attempts/N/log/000001.txt    the command's log of attempt N, in chunks, in order
+ *     attempts/N/status.json       attempt N's own status; N counts on across GitHub re-runs of the job
  */
 
 /** Where one run's results live. */

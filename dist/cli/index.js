@@ -14,10 +14,10 @@ import {
   runExperiment,
   stageSource,
   treeKey
-} from "../chunks/chunk-HXZXPKBO.js";
+} from "../chunks/chunk-EDCFUWUV.js";
 import {
   cleanUp
-} from "../chunks/chunk-6HR2KRRZ.js";
+} from "../chunks/chunk-N44MV7C6.js";
 import {
   withZones
 } from "../chunks/chunk-EWDLZUYX.js";
@@ -25,20 +25,20 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-Y6F6APKX.js";
+} from "../chunks/chunk-U6AM4DP7.js";
 import {
   parseLaunchInputs
-} from "../chunks/chunk-QBB5NB2U.js";
+} from "../chunks/chunk-RWFZX3SV.js";
 import {
   janitorSummary,
   runJanitor
 } from "../chunks/chunk-YJVJ5VNJ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-JLAASCQU.js";
+} from "../chunks/chunk-4FFPRIF3.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-T43JU2LF.js";
+} from "../chunks/chunk-5NBHX6FU.js";
 import {
   collectRun
 } from "../chunks/chunk-L6BWFJUO.js";

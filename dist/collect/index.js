@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-2TP625P2.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-QBB5NB2U.js";
+} from "../chunks/chunk-RWFZX3SV.js";
 import {
   collectRun
 } from "../chunks/chunk-L6BWFJUO.js";

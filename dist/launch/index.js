@@ -21,7 +21,7 @@ import {
   recordDetached,
   runExperiment,
   stageSource
-} from "../chunks/chunk-HXZXPKBO.js";
+} from "../chunks/chunk-EDCFUWUV.js";
 import {
   saveLaunchState,
   withZones
@@ -30,10 +30,10 @@ import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-QBB5NB2U.js";
+} from "../chunks/chunk-RWFZX3SV.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-T43JU2LF.js";
+} from "../chunks/chunk-5NBHX6FU.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi

@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-2TP625P2.js";
 import {
   post
-} from "../chunks/chunk-6HR2KRRZ.js";
+} from "../chunks/chunk-N44MV7C6.js";
 import "../chunks/chunk-EWDLZUYX.js";
-import "../chunks/chunk-QBB5NB2U.js";
+import "../chunks/chunk-RWFZX3SV.js";
 import "../chunks/chunk-7PJ4ZGRB.js";
 import "../chunks/chunk-SGH33AVK.js";
 import "../chunks/chunk-IROX7BVM.js";

@@ -16,8 +16,8 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-Y6F6APKX.js";
-import "../chunks/chunk-QBB5NB2U.js";
+} from "../chunks/chunk-U6AM4DP7.js";
+import "../chunks/chunk-RWFZX3SV.js";
 import {
   getOctokit
 } from "../chunks/chunk-SW2PZEV6.js";

@@ -15,8 +15,8 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-JLAASCQU.js";
-import "../chunks/chunk-T43JU2LF.js";
+} from "../chunks/chunk-4FFPRIF3.js";
+import "../chunks/chunk-5NBHX6FU.js";
 import "../chunks/chunk-L6BWFJUO.js";
 import "../chunks/chunk-UCDM6RDD.js";
 import "../chunks/chunk-NRMHQSIR.js";

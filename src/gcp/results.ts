@@ -120,6 +120,59 @@ export class ExperimentResults {
     return chunks;
   }
 
+  /**
+   * The highest attempt an earlier run of this experiment left objects for (0: none) and that attempt's status,
+   * so a GitHub re-run numbers its attempts after it and never writes into another attempt's objects.
+   */
+  async previousAttempt(): Promise<{ attempt: number; status: ExperimentStatus | undefined }> {
+    const prefix = `${this.objects.base}attempts/`;
+    this.counter.storage += 1;
+    let prefixes: string[] = [];
+    try {
+      const [, , response] = await this.bucket.getFiles({ prefix, delimiter: '/', autoPaginate: false });
+      prefixes = ((response as { prefixes?: string[] } | undefined)?.prefixes ?? []).map(String);
+    } catch (err) {
+      throw new GcpError(`list gs://${this.bucket.name}/${prefix}`, classifyError(err));
+    }
+    const attempt = Math.max(
+      0,
+      ...prefixes.map((p) => Number(/attempts\/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger),
+    );
+    if (attempt === 0) return { attempt, status: undefined };
+    const name = `${prefix}${attempt}/status.json`;
+    this.counter.storage += 1;
+    try {
+      const [data] = await this.bucket.file(name).download();
+      return { attempt, status: parseStatus(data.toString('utf8'), `gs://${this.bucket.name}/${name}`) };
+    } catch (err) {
+      if (isNotFound(err) || (err instanceof Error && !('code' in err)))
+        return { attempt, status: undefined };
+      throw new GcpError(`read gs://${this.bucket.name}/${name}`, classifyError(err));
+    }
+  }
+
+  /** Deletes the experiment's checkpoint objects (a re-run that starts clean). */
+  async clearCheckpoint(): Promise<number> {
+    this.counter.storage += 1;
+    let names: string[];
+    try {
+      const [files] = await this.bucket.getFiles({ prefix: this.objects.checkpoint });
+      names = files.map((f) => f.name);
+    } catch (err) {
+      throw new GcpError(`list gs://${this.bucket.name}/${this.objects.checkpoint}`, classifyError(err));
+    }
+    for (const name of names) {
+      this.counter.storage += 1;
+      try {
+        await this.bucket.file(name).delete();
+      } catch (err) {
+        if (!isNotFound(err))
+          throw new GcpError(`delete gs://${this.bucket.name}/${name}`, classifyError(err));
+      }
+    }
+    return names.length;
+  }
+
   /** Removes an earlier run's completion marker and heartbeat, so a fresh start never reads a stale one. */
   async clearMarkers(): Promise<void> {
     for (const name of [this.objects.status, this.objects.heartbeat]) {

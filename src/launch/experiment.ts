@@ -130,6 +130,8 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   let lastSpot = settings.provisioning !== 'standard';
   let end: AttemptEnd | undefined;
   let attempt = 0;
+  /** Attempts this launch made (or adopted). */
+  let used = 0;
   if (settings.detach && !deps.recordDetached) {
     throw new ConfigurationError(
       'input detach: this runner cannot record detached experiments; set detach: false',
@@ -138,7 +140,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   const waitDeadline = started + settings.waitTimeoutMinutes * 60_000;
   const ttlSeconds = Math.ceil(settings.timeoutMinutes * 60) + TTL_MARGIN_MINUTES * 60;
   const resultOf = (vm: VmHandle | undefined, seconds: number, spot: boolean) => ({
-    attempts: Math.min(attempt, settings.maxAttempts),
+    attempts: Math.min(used, settings.maxAttempts),
     zone: vm?.zone ?? '',
     machineType: settings.machineType,
     vmName: vm?.name ?? '',
@@ -164,18 +166,38 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   };
   await deps.results.checkBucket();
 
-  for (attempt = 1; attempt <= settings.maxAttempts; attempt++) {
+  // A GitHub re-run of the job numbers its attempts after the ones an earlier run left in the bucket, so each
+  // attempt keeps its own log and status; only a VM of the last attempt that still runs is adopted.
+  const previous = await deps.results.previousAttempt();
+  let nextAttempt = previous.attempt + 1;
+  for (used = 1; used <= settings.maxAttempts; used++) {
     deps.signal?.throwIfAborted();
+    // The last attempt's VM (the first one's, when an earlier run left no object yet) may still be running.
+    const last = Math.max(previous.attempt, 1);
+    const adopted =
+      used === 1
+        ? await findExisting(
+            settings,
+            deps,
+            instanceName(settings.results.runId, settings.experiment.id, last),
+          )
+        : undefined;
+    if (adopted) nextAttempt = last + 1;
+    attempt = adopted ? last : nextAttempt++;
     const name = instanceName(settings.results.runId, settings.experiment.id, attempt);
-    const adopted = await findExisting(settings, deps, name);
     let vm: VmHandle;
     if (adopted) {
       vm = adopted.vm;
       lastSpot = adopted.spot;
-      deps.log.info(`Adopting ${name} in ${vm.zone}, left running by an earlier run of this job.`);
+      deps.log.info(
+        `Adopting ${name} in ${vm.zone}, left running by an earlier run of this job: attempt ${attempt} continues.`,
+      );
       deps.onVm(vm);
     } else {
-      if (attempt === 1) await deps.results.clearMarkers();
+      if (used === 1) {
+        await deps.results.clearMarkers();
+        if (previous.attempt > 0) await checkpointForRerun(settings, deps, previous);
+      }
       const placed = await createVm(settings, deps, name, attempt);
       if ('failure' in placed) {
         end = { kind: 'no-capacity', reason: placed.failure };
@@ -216,7 +238,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
         deps.log.warning(`${vm.name} was preempted during attempt ${attempt}; the checkpoint was saved.`);
         continue;
       }
-      if (settings.retryOnFailure && attempt < settings.maxAttempts) {
+      if (settings.retryOnFailure && used < settings.maxAttempts) {
         deps.log.warning(
           `Attempt ${attempt} ${s.state} (${s.reason ?? `exit code ${String(s.exitCode)}`}); retrying as asked.`,
         );
@@ -226,7 +248,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     }
     deps.log.warning(`Attempt ${attempt} lost its VM: ${end.reason}`);
   }
-  attempt = Math.min(attempt, settings.maxAttempts);
+  used = Math.min(used, settings.maxAttempts);
 
   const base = resultOf(lastVm, vmSeconds, lastSpot);
   if (!end) throw new Error('bug: no attempt ran');
@@ -249,7 +271,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
       ...base,
       status: 'lost',
       exitCode: null,
-      reason: `preempted on all ${attempt} attempts`,
+      reason: `preempted on all ${used} attempts`,
       final: s,
     };
   }
@@ -260,6 +282,31 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     reason: s.reason ?? (s.state === 'succeeded' ? '' : `exit code ${String(s.exitCode)}`),
     final: s,
   };
+}
+
+/**
+ * What a re-run starts from: by default (`rerun-checkpoint: auto`) the checkpoint of an attempt that was
+ * preempted or lost its VM is resumed, and that of one whose command ended (or could not start) is removed,
+ * so a failed command is not continued by accident. `keep` and `clean` decide it always.
+ */
+async function checkpointForRerun(
+  settings: LaunchSettings,
+  deps: LaunchDeps,
+  previous: { attempt: number; status: ExperimentStatus | undefined },
+): Promise<void> {
+  const state = previous.status?.state;
+  const ended = state === 'succeeded' || state === 'failed' || state === 'error';
+  const why = state ? `ended ${state}` : 'left no status (its VM was lost)';
+  if (settings.rerunCheckpoint === 'keep' || (settings.rerunCheckpoint === 'auto' && !ended)) {
+    deps.log.info(
+      `An earlier run's attempt ${previous.attempt} ${why}: this run resumes from its checkpoint (rerun-checkpoint: ${settings.rerunCheckpoint}).`,
+    );
+    return;
+  }
+  const n = await deps.results.clearCheckpoint();
+  deps.log.info(
+    `An earlier run's attempt ${previous.attempt} ${why}: this run starts clean (${n} checkpoint object(s) removed; rerun-checkpoint: keep resumes instead).`,
+  );
 }
 
 /** A VM of this name left by an earlier run of the same job, in any candidate zone. */

@@ -358,6 +358,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     timeoutMinutes,
     maxAttempts: integer(read, 'max-attempts', 3, 1, 20),
     retryOnFailure: readBoolean(read, 'retry-on-failure', false),
+    rerunCheckpoint: parseRerunCheckpoint(read('rerun-checkpoint')),
     heartbeatSeconds: integer(read, 'heartbeat-seconds', 60, 1, 3600),
     logIntervalSeconds: integer(read, 'log-interval-seconds', 10, 1, 3600),
     detach: readBoolean(read, 'detach', false),
@@ -373,4 +374,14 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     workloadIdentityProvider,
     serviceAccount,
   };
+}
+
+function parseRerunCheckpoint(text: string): LaunchSettings['rerunCheckpoint'] {
+  const v = text.trim() || 'auto';
+  if (v !== 'auto' && v !== 'keep' && v !== 'clean') {
+    throw new ConfigurationError(
+      `input rerun-checkpoint must be auto (resume after a preemption or lost VM, else start clean), keep or clean (got ${JSON.stringify(v)})`,
+    );
+  }
+  return v;
 }

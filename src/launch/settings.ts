@@ -64,6 +64,11 @@ export interface LaunchSettings {
   readonly maxAttempts: number;
   /** Retry when the command itself fails (not only on preemption and infrastructure faults). */
   readonly retryOnFailure: boolean;
+  /**
+   * What a GitHub re-run does with an earlier run's checkpoint: `auto` resumes after a preemption or a lost VM
+   * and starts clean after a command that ended; `keep` always resumes; `clean` never does.
+   */
+  readonly rerunCheckpoint: 'auto' | 'keep' | 'clean';
   readonly heartbeatSeconds: number;
   readonly logIntervalSeconds: number;
   /** Create the VM, record the experiment as detached and return at once; a watcher reports it later. */

@@ -256,11 +256,55 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       ),
     );
     assert.equal(r.conclusion, 'success', log(r));
-    assert.match(log(r), /Adopting/);
+    assert.match(log(r), /Adopting|already exists in .*; adopting it/);
     const inserts = bed.recorder
       .of('compute', 'POST', /\/instances$/)
       .filter((q) => q.bodyText.includes('"rerun"'));
     assert.equal(inserts.length, 1);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('a re-run after a failed command gets attempts of its own: its own log and status, a clean checkpoint', async () => {
+    const command = [
+      'if [ -f "$GCE_MATRIX_CHECKPOINT_DIR/state" ]; then echo "resumed from the old checkpoint"; fi',
+      'if [ "$GCE_MATRIX_ATTEMPT" = 1 ]; then',
+      '  echo old > "$GCE_MATRIX_CHECKPOINT_DIR/state"; echo "line of the first run"; exit 3',
+      'fi',
+      `echo "line of the re-run, attempt $GCE_MATRIX_ATTEMPT"; ${METRICS}`,
+    ].join('\n');
+    const first = await runStep(step({ experiment: experiment('again'), command }));
+    assert.equal(first.conclusion, 'failure', log(first));
+    const again = await runStep(
+      step(
+        { experiment: experiment('again'), command },
+        { context: { repository: bed.repository, runId: RUN_ID, runAttempt: '2', sha: 'c0ffee' } },
+      ),
+    );
+    assert.equal(again.conclusion, 'success', log(again));
+    assert.match(
+      log(again),
+      /attempt 1 ended failed: this run starts clean \(1 checkpoint object\(s\) removed/,
+    );
+    assert.match(log(again), /line of the re-run, attempt 2/);
+    assert.doesNotMatch(log(again), /line of the first run|resumed from the old checkpoint/);
+    const text = (n: number) =>
+      bed.storage
+        .listObjects(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/again/attempts/${n}/log/`)
+        .map((o) => bed.storage.getObject(BUCKET, o.name)?.data.toString('utf8') ?? '')
+        .join('');
+    assert.match(text(1), /line of the first run/);
+    assert.doesNotMatch(text(1), /re-run/);
+    assert.match(text(2), /line of the re-run/);
+    assert.doesNotMatch(text(2), /first run/);
+    const status = JSON.parse(
+      bed.storage
+        .getObject(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/again/status.json`)
+        ?.data.toString() ?? '{}',
+    ) as { attempt?: number; state?: string };
+    assert.deepEqual([status.attempt, status.state], [2, 'succeeded']);
+    assert.ok(
+      bed.storage.getObject(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/again/attempts/1/status.json`),
+    );
     assert.deepEqual(liveInstances(), []);
   });
 
