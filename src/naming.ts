@@ -50,6 +50,20 @@ export function instanceName(runId: string, experimentId: string, attempt: numbe
   return name;
 }
 
+/**
+ * Exact identities for labels, where the readable `gce-matrix-run`/`gce-matrix-experiment` values are lossy
+ * (`tool-X` and `tool-x`, `a.b` and `a_b` share one): a hash of the run id, and of run and experiment together.
+ * Cleanup and the janitor select VMs by these, never by a rewritten id.
+ */
+export function runKey(runId: string): string {
+  return shortHash(`run\u0000${runId}`, 20);
+}
+
+/** The exact identity label value of one experiment of one run (see runKey). */
+export function experimentKey(runId: string, experimentId: string): string {
+  return shortHash(`${runId}\u0000${experimentId}`, 20);
+}
+
 /** Turns any text into a valid label value (lower-case, at most 63 characters, `[-_a-z0-9]`). */
 export function labelValue(text: string): string {
   const cleaned = text.toLowerCase().replace(/[^-_a-z0-9]+/g, '_');

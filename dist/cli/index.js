@@ -14,34 +14,34 @@ import {
   runExperiment,
   stageSource,
   treeKey
-} from "../chunks/chunk-EDCFUWUV.js";
+} from "../chunks/chunk-GGXUKRN6.js";
 import {
   cleanUp
-} from "../chunks/chunk-N44MV7C6.js";
+} from "../chunks/chunk-7BNFS66Y.js";
 import {
   withZones
-} from "../chunks/chunk-EWDLZUYX.js";
+} from "../chunks/chunk-47U27TVK.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-U6AM4DP7.js";
+} from "../chunks/chunk-TUY2IPRT.js";
 import {
   parseLaunchInputs
-} from "../chunks/chunk-RWFZX3SV.js";
+} from "../chunks/chunk-JK7GF4RE.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-YJVJ5VNJ.js";
+} from "../chunks/chunk-L62F4DDD.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-4FFPRIF3.js";
+} from "../chunks/chunk-JWXHD2F4.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-5NBHX6FU.js";
+} from "../chunks/chunk-UF2XZHSH.js";
 import {
   collectRun
-} from "../chunks/chunk-L6BWFJUO.js";
+} from "../chunks/chunk-6Z5BJ3MP.js";
 import {
   chartSeries,
   chooseAxes,
@@ -56,20 +56,20 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-UCDM6RDD.js";
+} from "../chunks/chunk-NRYHX2JZ.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-2CTBM5IU.js";
-import "../chunks/chunk-SW2PZEV6.js";
+} from "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-MKS6WXQN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-7PJ4ZGRB.js";
+} from "../chunks/chunk-5K4KZLX4.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-SGH33AVK.js";
+import "../chunks/chunk-SUQMYN5M.js";
 import {
   RunStore,
   baselineOf,
@@ -77,7 +77,7 @@ import {
   parseDirections,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-IROX7BVM.js";
+} from "../chunks/chunk-XUCLLTIO.js";
 import {
   Storage,
   classifyError,
@@ -85,12 +85,12 @@ import {
   experimentObjects,
   parseStatus,
   require_src
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";

@@ -6,20 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-R4ZBV435.js";
+} from "../chunks/chunk-PKP5YQE5.js";
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-RWFZX3SV.js";
+} from "../chunks/chunk-JK7GF4RE.js";
 import {
   collectRun
-} from "../chunks/chunk-L6BWFJUO.js";
+} from "../chunks/chunk-6Z5BJ3MP.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-2CTBM5IU.js";
-import "../chunks/chunk-SW2PZEV6.js";
+} from "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-MKS6WXQN.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -28,10 +28,10 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-SGH33AVK.js";
+} from "../chunks/chunk-SUQMYN5M.js";
 import {
   connectGcp
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -48,7 +48,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

@@ -6,26 +6,26 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-YJVJ5VNJ.js";
-import "../chunks/chunk-7PJ4ZGRB.js";
+} from "../chunks/chunk-L62F4DDD.js";
+import "../chunks/chunk-5K4KZLX4.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   readBucket
-} from "../chunks/chunk-SGH33AVK.js";
+} from "../chunks/chunk-SUQMYN5M.js";
 import {
   RunStore
-} from "../chunks/chunk-IROX7BVM.js";
+} from "../chunks/chunk-XUCLLTIO.js";
 import {
   connectGcp
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
@@ -36,7 +36,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

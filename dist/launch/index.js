@@ -7,13 +7,13 @@ const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   downloadTarball,
   resolveCommit
-} from "../chunks/chunk-SUAHAHMU.js";
+} from "../chunks/chunk-5MD2DLMW.js";
 import {
   readEvent
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   checkFitsBootDisk,
   commitKey,
@@ -21,32 +21,32 @@ import {
   recordDetached,
   runExperiment,
   stageSource
-} from "../chunks/chunk-EDCFUWUV.js";
+} from "../chunks/chunk-GGXUKRN6.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-EWDLZUYX.js";
+} from "../chunks/chunk-47U27TVK.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-RWFZX3SV.js";
+} from "../chunks/chunk-JK7GF4RE.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-5NBHX6FU.js";
+} from "../chunks/chunk-UF2XZHSH.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-7PJ4ZGRB.js";
-import "../chunks/chunk-SGH33AVK.js";
+} from "../chunks/chunk-5K4KZLX4.js";
+import "../chunks/chunk-SUQMYN5M.js";
 import {
   RunStore,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-IROX7BVM.js";
+} from "../chunks/chunk-XUCLLTIO.js";
 import {
   connectGcp
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -62,7 +62,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

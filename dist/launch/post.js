@@ -6,18 +6,18 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   post
-} from "../chunks/chunk-N44MV7C6.js";
-import "../chunks/chunk-EWDLZUYX.js";
-import "../chunks/chunk-RWFZX3SV.js";
-import "../chunks/chunk-7PJ4ZGRB.js";
-import "../chunks/chunk-SGH33AVK.js";
-import "../chunks/chunk-IROX7BVM.js";
-import "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-7BNFS66Y.js";
+import "../chunks/chunk-47U27TVK.js";
+import "../chunks/chunk-JK7GF4RE.js";
+import "../chunks/chunk-5K4KZLX4.js";
+import "../chunks/chunk-SUQMYN5M.js";
+import "../chunks/chunk-XUCLLTIO.js";
+import "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-UEQNVQMM.js";
+import "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post.ts

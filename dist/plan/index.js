@@ -6,24 +6,24 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   resolveCommit
-} from "../chunks/chunk-SUAHAHMU.js";
+} from "../chunks/chunk-5MD2DLMW.js";
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-U6AM4DP7.js";
-import "../chunks/chunk-RWFZX3SV.js";
+} from "../chunks/chunk-TUY2IPRT.js";
+import "../chunks/chunk-JK7GF4RE.js";
 import {
   getOctokit
-} from "../chunks/chunk-SW2PZEV6.js";
+} from "../chunks/chunk-MKS6WXQN.js";
 import {
   readInteger
-} from "../chunks/chunk-SGH33AVK.js";
+} from "../chunks/chunk-SUQMYN5M.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -34,7 +34,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

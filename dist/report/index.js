@@ -9,25 +9,25 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-UCDM6RDD.js";
+} from "../chunks/chunk-NRYHX2JZ.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-2CTBM5IU.js";
-import "../chunks/chunk-SW2PZEV6.js";
+import "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-MKS6WXQN.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-IROX7BVM.js";
+} from "../chunks/chunk-XUCLLTIO.js";
 import {
   connectGcp
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -38,7 +38,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-R4ZBV435.js";
+} from "../chunks/chunk-PKP5YQE5.js";
 import {
   runAction
-} from "../chunks/chunk-2TP625P2.js";
+} from "../chunks/chunk-X4EBP34W.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-4FFPRIF3.js";
-import "../chunks/chunk-5NBHX6FU.js";
-import "../chunks/chunk-L6BWFJUO.js";
-import "../chunks/chunk-UCDM6RDD.js";
+} from "../chunks/chunk-JWXHD2F4.js";
+import "../chunks/chunk-UF2XZHSH.js";
+import "../chunks/chunk-6Z5BJ3MP.js";
+import "../chunks/chunk-NRYHX2JZ.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-2CTBM5IU.js";
-import "../chunks/chunk-SW2PZEV6.js";
+import "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-MKS6WXQN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-7PJ4ZGRB.js";
+} from "../chunks/chunk-5K4KZLX4.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -33,13 +33,13 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-SGH33AVK.js";
+} from "../chunks/chunk-SUQMYN5M.js";
 import {
   systemClock
-} from "../chunks/chunk-IROX7BVM.js";
+} from "../chunks/chunk-XUCLLTIO.js";
 import {
   connectGcp
-} from "../chunks/chunk-P7ID7MDH.js";
+} from "../chunks/chunk-U22BNKSW.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -53,7 +53,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-UEQNVQMM.js";
+} from "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts

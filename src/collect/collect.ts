@@ -338,7 +338,8 @@ async function collectExperiment(
 
   await Promise.all([readStatus(), ...outputWork]);
 
-  // The log of the last attempt, joined
+  // Every attempt's log, joined: the last one's as log.txt, earlier ones (preempted, lost, or an earlier run of the
+  // job) as attempt-N/log.txt, so no byte any attempt produced is dropped.
   const chunksByAttempt = new Map<number, RemoteObject[]>();
   for (const o of attempts?.objects ?? []) {
     const m = /^(\d+)\/log\/([^/]+)$/.exec(relName(o.name, attemptsPrefix));
@@ -348,14 +349,13 @@ async function collectExperiment(
   }
   const lastListed = chunksByAttempt.size > 0 ? Math.max(...chunksByAttempt.keys()) : undefined;
   const attempt = status?.attempt ?? heartbeat?.attempt ?? lastListed;
-  const chunks = (attempt !== undefined ? (chunksByAttempt.get(attempt) ?? []) : []).sort((a, b) =>
-    a.name < b.name ? -1 : 1,
-  );
-  if (chunks.length > 0) {
-    const logFile = await joinLog(chunks, attempt!, { ...job, local, problems });
+  for (const [n, listed] of [...chunksByAttempt].sort((a, b) => a[0] - b[0])) {
+    const chunks = listed.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const rel = n === attempt ? 'log.txt' : `attempt-${n}/log.txt`;
+    const logFile = await joinLog(chunks, n, rel, { ...job, local, problems });
     if (logFile) {
       files.push(logFile);
-      written.push(local('log.txt'));
+      written.push(local(rel));
     }
   }
 
@@ -391,12 +391,13 @@ async function collectExperiment(
 }
 
 /**
- * Downloads one attempt's log chunks (verified, in parallel) and joins them, in name order, into log.txt. A
+ * Downloads one attempt's log chunks (verified, in parallel) and joins them, in name order, into `rel`. A
  * log longer than max-file-size keeps its newest chunks: the end of a log is where a failure shows.
  */
 async function joinLog(
   chunks: RemoteObject[],
   attempt: number,
+  rel: string,
   job: ExperimentJob & { local: (rel: string) => string; problems: Problem[] },
 ): Promise<CollectedFile | undefined> {
   const { ctx, problems } = job;
@@ -427,7 +428,7 @@ async function joinLog(
       problems.push({
         kind: r.kind,
         object: kept[i].name,
-        message: `${r.message} (after ${r.tries} tries); log.txt left out`,
+        message: `${r.message} (after ${r.tries} tries); ${rel} left out`,
       });
     } else if (WEAKER[r.verified] < WEAKER[weakest]) {
       weakest = r.verified;
@@ -437,7 +438,7 @@ async function joinLog(
     await Promise.all(parts.map((p) => rm(p, { force: true })));
     return undefined;
   }
-  const dest = job.local('log.txt');
+  const dest = job.local(rel);
   await mkdir(path.dirname(dest), { recursive: true });
   const out = createWriteStream(dest, { flags: 'wx' });
   try {
@@ -451,7 +452,7 @@ async function joinLog(
     );
   }
   return {
-    path: `${job.dir}/log.txt`,
+    path: `${job.dir}/${rel}`,
     object: prefix,
     size: (await stat(dest)).size,
     verified: weakest,

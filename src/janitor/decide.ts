@@ -39,7 +39,7 @@ export interface JanitorPolicy {
   readonly marginMs: number;
   /** Age after which a VM without maxRunDuration is deleted, ms. */
   readonly maxAgeMs: number;
-  /** Label values (`gce-matrix-run`) of runs known to be over. */
+  /** Run keys (`gce-matrix-run-key`, see runKey) of runs known to be over. */
   readonly endedRuns: ReadonlySet<string>;
   /** When set, a run id only counts as ended for VMs with this `gce-matrix-repo` label value. */
   readonly repository?: string | undefined;
@@ -88,9 +88,11 @@ export function decide(vm: JanitorVm, policy: JanitorPolicy): Verdict {
   if (vm.labels['gce-matrix'] !== 'managed') {
     return { vm, action: 'keep', detail: 'not labelled gce-matrix=managed' };
   }
-  const run = vm.labels['gce-matrix-run'];
+  // By the exact run key: the readable run label is lossy (run R.1 and run r_1 share it).
+  const key = vm.labels['gce-matrix-run-key'];
+  const run = vm.labels['gce-matrix-run'] ?? key;
   const sameRepo = policy.repository === undefined || vm.labels['gce-matrix-repo'] === policy.repository;
-  if (run !== undefined && sameRepo && policy.endedRuns.has(run) && !policy.detached?.has(vm.name)) {
+  if (key !== undefined && sameRepo && policy.endedRuns.has(key) && !policy.detached?.has(vm.name)) {
     return { vm, action: 'delete', reason: 'run-ended', detail: `run ${run} has ended` };
   }
   if (STOPPED.has(vm.status)) {

@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { ComputeApi } from '../gcp/compute.ts';
 import { escapeMarkdown } from '../markdown.ts';
-import { labelValue } from '../naming.ts';
+import { labelValue, runKey } from '../naming.ts';
 import type { JanitorVm, Verdict } from './decide.ts';
 import { MANAGED_FILTER, decide, toJanitorVm } from './decide.ts';
 
@@ -124,7 +124,7 @@ export async function runJanitor(opts: JanitorOptions): Promise<JanitorResult> {
       now: clock.now(),
       marginMs: (opts.marginMinutes ?? DEFAULT_MARGIN_MINUTES) * 60_000,
       maxAgeMs: (opts.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS) * 3_600_000,
-      endedRuns: new Set((opts.endedRuns ?? []).map(labelValue)),
+      endedRuns: new Set((opts.endedRuns ?? []).map(runKey)),
       repository: opts.repository ? labelValue(opts.repository) : undefined,
     };
     const verdicts = vms.map((vm) => decide(vm, policy));

@@ -3,18 +3,18 @@ import { systemClock } from '../clock.ts';
 import { connectGcp } from '../gcp/clients.ts';
 import { ComputeApi } from '../gcp/compute.ts';
 import { RunStore } from '../gcp/run-store.ts';
-import { labelValue } from '../naming.ts';
+import { experimentKey } from '../naming.ts';
 import { parseLaunchInputs, runContextFromEnv } from './inputs.ts';
 import type { LaunchSettings } from './settings.ts';
 import { readLaunchState } from './state.ts';
 import { withZones } from './zones.ts';
 
-/** The list filter that finds every VM of one experiment of one run, whatever its attempt. */
+/**
+ * The list filter that finds every VM of one experiment of one run, whatever its attempt: by the exact identity
+ * label, so `tool-X` never finds the VMs of `tool-x`.
+ */
 export function experimentFilter(settings: LaunchSettings): string {
-  return (
-    `labels.gce-matrix-run = "${labelValue(settings.results.runId)}" AND ` +
-    `labels.gce-matrix-experiment = "${labelValue(settings.experiment.id)}"`
-  );
+  return `labels.gce-matrix-key = "${experimentKey(settings.results.runId, settings.experiment.id)}"`;
 }
 
 /**

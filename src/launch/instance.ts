@@ -1,7 +1,7 @@
 import type { protos } from '@google-cloud/compute';
 import { ConfigurationError } from '../errors.ts';
 import { experimentObjects } from '../layout.ts';
-import { labelValue } from '../naming.ts';
+import { experimentKey, labelValue, runKey } from '../naming.ts';
 import { sourceAttribute } from '../source/snapshot.ts';
 import type { LaunchSettings } from './settings.ts';
 
@@ -30,6 +30,8 @@ export function managedLabels(settings: LaunchSettings, attempt: number): Record
     ...settings.labels,
     'gce-matrix': 'managed',
     'gce-matrix-run': labelValue(settings.results.runId),
+    'gce-matrix-run-key': runKey(settings.results.runId),
+    'gce-matrix-key': experimentKey(settings.results.runId, settings.experiment.id),
     'gce-matrix-repo': labelValue(settings.repository),
     'gce-matrix-experiment': labelValue(settings.experiment.id),
     'gce-matrix-attempt': String(attempt),

@@ -228,6 +228,7 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     const names = [...files.keys()].sort();
     assert.deepEqual(names, [
       'corrupt-6/status.json',
+      'fail-2/attempt-1/log.txt',
       'fail-2/log.txt',
       'fail-2/outputs/metrics.json',
       'fail-2/status.json',
@@ -246,7 +247,8 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     ]);
     assert.equal(files.get('ok-1/outputs/metrics.json')?.toString(), '{"score": 42}');
     assert.equal(files.get('ok-1/log.txt')?.toString(), 'first line\nsecond line\n');
-    assert.equal(files.get('fail-2/log.txt')?.toString(), 'attempt two\nexit 3\n', 'the last attempt only');
+    assert.equal(files.get('fail-2/log.txt')?.toString(), 'attempt two\nexit 3\n', 'the last attempt');
+    assert.equal(files.get('fail-2/attempt-1/log.txt')?.toString(), 'attempt one\n', 'and the earlier one');
     assert.equal(files.get('hostile-5/outputs/a_b.txt')?.toString(), 'real a_b');
     assert.equal(files.get('hostile-5/outputs/a_b~2.txt')?.toString(), 'colon');
     assert.deepEqual(JSON.parse(files.get('manifest.json')!.toString()), manifest);

@@ -6,7 +6,7 @@ import type { Clock } from '../../src/clock.ts';
 import { ComputeApi } from '../../src/gcp/compute.ts';
 import type { GcpClients } from '../../src/gcp/clients.ts';
 import { runJanitor } from '../../src/janitor/janitor.ts';
-import { labelValue } from '../../src/naming.ts';
+import { labelValue, runKey } from '../../src/naming.ts';
 import { scheduleEvent } from '../bed/events.ts';
 import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
@@ -69,19 +69,22 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
     const repo = labelValue(bed.repository);
     const managed = (run: string, r = repo): Record<string, string> => ({
       'gce-matrix': 'managed',
-      'gce-matrix-run': run,
+      'gce-matrix-run': labelValue(run),
+      'gce-matrix-run-key': runKey(run),
       'gce-matrix-repo': r,
       'gce-matrix-experiment': 'e',
       'gce-matrix-attempt': '1',
     });
     await insert('us-central1-a', 'live-1', managed('500'));
     await insert('us-central1-b', 'live-2', managed('500'));
-    await insert('us-central1-a', 'ended-1', managed('400'));
-    await insert('us-central1-b', 'ended-2', managed('400'));
+    await insert('us-central1-a', 'ended-1', managed('R.400'));
+    await insert('us-central1-b', 'ended-2', managed('R.400'));
     await insert('us-central1-a', 'stopped-1', managed('500'));
-    await insert('us-central1-a', 'elsewhere-1', managed('400', 'someone_else_repo'));
+    await insert('us-central1-a', 'elsewhere-1', managed('R.400', 'someone_else_repo'));
     await insert('us-central1-a', 'not-ours', { 'gce-matrix': 'demo', 'gce-matrix-run': '400' });
-    await insert('us-east1-b', 'other-zone', managed('400'));
+    await insert('us-east1-b', 'other-zone', managed('R.400'));
+    // Another run whose id rewrites to the same readable label as R.400: the janitor must tell them apart.
+    await insert('us-central1-b', 'lookalike-1', managed('r_400'));
     // Wait for the boots, then leave one VM stopped, as a host failure would.
     const deadline = Date.now() + 30_000;
     while (bed.compute.listAll().some((i) => i.status !== 'RUNNING')) {
@@ -108,9 +111,9 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
 
   it('reports without deleting on a dry run', async () => {
     const before = live();
-    const r = await step({ 'run-id': '400', 'dry-run': 'true' });
+    const r = await step({ 'run-id': 'R.400', 'dry-run': 'true' });
     assert.equal(r.conclusion, 'success', r.jobLog.join('\n'));
-    assert.equal(r.outputs.found, '5');
+    assert.equal(r.outputs.found, '6');
     assert.equal(r.outputs.stale, '3');
     assert.equal(r.outputs.deleted, '0');
     assert.match(r.summary ?? '', /would delete \(run-ended\)/);
@@ -118,16 +121,20 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
   });
 
   it('deletes exactly the VMs of the ended run and the stopped one', async () => {
-    const r = await step({ 'run-id': '400' });
+    const r = await step({ 'run-id': 'R.400' });
     assert.equal(r.conclusion, 'success', r.jobLog.join('\n'));
-    assert.equal(r.outputs.found, '5');
+    assert.equal(r.outputs.found, '6');
     assert.equal(r.outputs.deleted, '3');
     assert.equal(r.outputs.failed, '0');
-    assert.deepEqual(live(), ['elsewhere-1', 'live-1', 'live-2', 'not-ours', 'other-zone']);
-    assert.match(r.summary ?? '', /`ended-1` \| us-central1-a \| 400 \| RUNNING \| deleted \(run-ended\)/);
+    assert.deepEqual(live(), ['elsewhere-1', 'live-1', 'live-2', 'lookalike-1', 'not-ours', 'other-zone']);
+    assert.match(
+      r.summary ?? '',
+      /`ended-1` \| us-central1-a \| r&#95;400 \| RUNNING \| deleted \(run-ended\)/,
+    );
+    assert.match(r.summary ?? '', /`lookalike-1` .* kept/);
     assert.match(r.summary ?? '', /`stopped-1` .* deleted \(terminated\)/);
     assert.match(r.summary ?? '', /`live-1` .* kept/);
-    assert.match(r.jobLog.join('\n'), /Deleting ended-2 in us-central1-b: run 400 has ended/);
+    assert.match(r.jobLog.join('\n'), /Deleting ended-2 in us-central1-b: run r_400 has ended/);
   });
 
   it('fails with a message naming the input when no zone is given', async () => {
@@ -164,9 +171,10 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
         ['elsewhere-1', 'ttl-passed'],
         ['live-1', 'ttl-passed'],
         ['live-2', 'ttl-passed'],
+        ['lookalike-1', 'ttl-passed'],
       ],
     );
     assert.deepEqual(live(), ['not-ours', 'other-zone']);
-    assert.match(lines.join('\n'), /Found 3 gce-matrix VM\(s\)/);
+    assert.match(lines.join('\n'), /Found 4 gce-matrix VM\(s\)/);
   });
 });

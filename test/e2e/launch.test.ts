@@ -242,6 +242,27 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     );
   });
 
+  it('cancelling one experiment deletes only its VM, also when another id rewrites to the same label', async () => {
+    const upper = startStep(step({ experiment: experiment('col-X'), command: 'echo started; sleep 300' }));
+    const lower = startStep(step({ experiment: experiment('col-x'), command: 'echo started; sleep 300' }));
+    const names = [instanceName(RUN_ID, 'col-X', 1), instanceName(RUN_ID, 'col-x', 1)];
+    assert.notEqual(names[0], names[1]);
+    await until('both VMs to run', () => names.every((n) => liveInstances().includes(n)));
+    upper.cancel();
+    const r = await upper.result;
+    assert.equal(r.cancelled, true);
+    assert.match(r.post?.log.join('\n') ?? '', new RegExp(`Deleting ${names[0]}`));
+    assert.doesNotMatch(r.post?.log.join('\n') ?? '', new RegExp(names[1]));
+    assert.ok(liveInstances().includes(names[1]), 'the other experiment keeps its VM');
+    assert.ok(!liveInstances().includes(names[0]));
+    lower.cancel();
+    await lower.result;
+    assert.deepEqual(
+      liveInstances().filter((n) => names.includes(n)),
+      [],
+    );
+  });
+
   it('adopts the VM of an earlier run of the same job instead of making a second one', async () => {
     const command = `echo waiting; sleep 4; ${METRICS}`;
     // The first runner dies mid-wait without its post step; the re-run finds the VM still working.

@@ -76,6 +76,44 @@ describe('collectRun against the storage stand-in', () => {
     assert.equal(await readFile(path.join(root, 'many/outputs/f/1204.txt'), 'utf8'), 'n1204');
   });
 
+  it("keeps every attempt's log: the last as log.txt, earlier ones as attempt-N/log.txt", async () => {
+    const names = experimentObjects(loc('attempts'), 'e');
+    bed.storage.putObject(BUCKET, `${names.logs(1)}000001.txt`, 'first attempt, part 1\n');
+    bed.storage.putObject(BUCKET, `${names.logs(1)}000002.txt`, 'first attempt, part 2\n');
+    bed.storage.putObject(BUCKET, `${names.logs(2)}000001.txt`, 'second attempt\n');
+    bed.storage.putObject(BUCKET, `${names.logs(3)}000001.txt`, 'third attempt\n');
+    const status = {
+      schema: 1,
+      runId: 'attempts',
+      experiment: 'e',
+      attempt: 3,
+      state: 'succeeded',
+      exitCode: 0,
+      endedAt: '2026-12-01T00:00:00Z',
+      outputs: [],
+      provenance: {},
+    };
+    bed.storage.putObject(BUCKET, names.status, JSON.stringify(status));
+    const r = await collectRun({
+      storage: clients.storage,
+      location: loc('attempts'),
+      root: await dest(),
+      concurrency: 4,
+      maxFileSize: 1024,
+    });
+    const root = path.dirname(r.manifestPath);
+    assert.equal(await readFile(path.join(root, 'e/log.txt'), 'utf8'), 'third attempt\n');
+    assert.equal(
+      await readFile(path.join(root, 'e/attempt-1/log.txt'), 'utf8'),
+      'first attempt, part 1\nfirst attempt, part 2\n',
+    );
+    assert.equal(await readFile(path.join(root, 'e/attempt-2/log.txt'), 'utf8'), 'second attempt\n');
+    assert.deepEqual(
+      r.manifest.experiments[0]?.files.map((f) => f.path).filter((p) => p.endsWith('log.txt')),
+      ['e/attempt-1/log.txt', 'e/attempt-2/log.txt', 'e/log.txt'],
+    );
+  });
+
   it('retries a dropped connection and a 503', async () => {
     const names = experimentObjects(loc('flaky'), 'e');
     bed.storage.putObject(BUCKET, `${names.outputs}a.bin`, Buffer.alloc(200_000, 1));

@@ -5,6 +5,7 @@ import { decide, toJanitorVm } from '../../src/janitor/decide.ts';
 import type { JanitorResult } from '../../src/janitor/janitor.ts';
 import { janitorFilter, janitorSummary } from '../../src/janitor/janitor.ts';
 import { parseJanitorInputs } from '../../src/janitor/main.ts';
+import { experimentKey, labelValue, runKey } from '../../src/naming.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const MIN = 60_000;
@@ -27,7 +28,7 @@ const policy: JanitorPolicy = {
   now: NOW,
   marginMs: 30 * MIN,
   maxAgeMs: 24 * 60 * MIN,
-  endedRuns: new Set(['7']),
+  endedRuns: new Set([runKey('7')]),
   repository: 'octo_repo',
 };
 
@@ -36,31 +37,56 @@ describe('janitor decide', () => {
     { name: 'a young running VM is kept', vm: vm(), want: 'keep' },
     {
       name: 'a VM of an ended run goes',
-      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7' } }),
+      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-run-key': runKey('7') } }),
       want: 'run-ended',
     },
     {
       name: 'a VM of an ended run left running detached stays (for the watcher)',
-      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7' } }),
+      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-run-key': runKey('7') } }),
       policy: { detached: new Set(['gcem-1-a-abc-a1']) },
       want: 'keep',
     },
     {
       name: 'a detached VM still goes once past its own limit',
-      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7' }, lastStartAt: NOW - 106 * MIN }),
+      vm: vm({
+        labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-run-key': runKey('7') },
+        lastStartAt: NOW - 106 * MIN,
+      }),
       policy: { detached: new Set(['gcem-1-a-abc-a1']) },
       want: 'ttl-passed',
     },
     {
       name: 'an ended run id of another repository does not count',
-      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-repo': 'other_repo' } }),
+      vm: vm({
+        labels: {
+          ...vm().labels,
+          'gce-matrix-run': '7',
+          'gce-matrix-run-key': runKey('7'),
+          'gce-matrix-repo': 'other_repo',
+        },
+      }),
       want: 'keep',
     },
     {
       name: 'without a repository, any VM of an ended run id goes',
-      vm: vm({ labels: { ...vm().labels, 'gce-matrix-run': '7', 'gce-matrix-repo': 'other_repo' } }),
+      vm: vm({
+        labels: {
+          ...vm().labels,
+          'gce-matrix-run': '7',
+          'gce-matrix-run-key': runKey('7'),
+          'gce-matrix-repo': 'other_repo',
+        },
+      }),
       policy: { repository: undefined },
       want: 'run-ended',
+    },
+    {
+      name: 'a VM of another run whose id rewrites to the same label stays (run R.1 ended, this is r_1)',
+      vm: vm({
+        labels: { ...vm().labels, 'gce-matrix-run': labelValue('r_1'), 'gce-matrix-run-key': runKey('r_1') },
+      }),
+      policy: { endedRuns: new Set([runKey('R.1')]) },
+      want: 'keep',
     },
     {
       name: 'a VM just past its limit is kept within the margin',
@@ -102,7 +128,7 @@ describe('janitor decide', () => {
     { name: 'a suspended VM is treated as stopped', vm: vm({ status: 'SUSPENDED' }), want: 'terminated' },
     {
       name: 'a VM not labelled managed is never touched',
-      vm: vm({ labels: { 'gce-matrix-run': '7' }, status: 'TERMINATED' }),
+      vm: vm({ labels: { 'gce-matrix-run': '7', 'gce-matrix-run-key': runKey('7') }, status: 'TERMINATED' }),
       want: 'keep',
     },
     {
@@ -221,5 +247,21 @@ describe('janitor summary', () => {
     assert.match(rows[0] ?? '', /zz.*deleted \(terminated\)/);
     assert.doesNotMatch(rows[1] ?? '', /<b>/);
     assert.match(janitorSummary({ ...result, deleted: [], dryRun: true }), /would delete \(terminated\)/);
+  });
+});
+
+describe('exact identity labels', () => {
+  it('tell apart ids that the readable labels fold together', () => {
+    for (const [a, b] of [
+      ['tool-X', 'tool-x'],
+      ['a.b', 'a_b'],
+      ['R.1', 'r_1'],
+    ] as const) {
+      assert.equal(labelValue(a), labelValue(b), `${a} and ${b} share a readable label`);
+      assert.notEqual(runKey(a), runKey(b));
+      assert.notEqual(experimentKey('run', a), experimentKey('run', b));
+      assert.match(runKey(a), /^[0-9a-f]{20}$/);
+    }
+    assert.notEqual(experimentKey('a', 'b-c'), experimentKey('a-b', 'c'));
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigurationError } from '../../src/errors.ts';
+import { experimentKey, runKey } from '../../src/naming.ts';
 import { buildInstance, checkMetadataLimits, paramEnvLines } from '../../src/launch/instance.ts';
 import type { RunContext } from '../../src/launch/inputs.ts';
 import { parseAccelerators, parseInputs, parseLaunchInputs, parseSecrets } from '../../src/launch/inputs.ts';
@@ -159,6 +160,8 @@ describe('buildInstance', () => {
       team: 'bench',
       'gce-matrix': 'managed',
       'gce-matrix-run': '7001',
+      'gce-matrix-run-key': runKey('7001'),
+      'gce-matrix-key': experimentKey('7001', 'tool-a_svc-b_1'),
       'gce-matrix-repo': 'octo-org_bench',
       'gce-matrix-experiment': 'tool-a_svc-b_1',
       'gce-matrix-attempt': '1',
