@@ -836,6 +836,7 @@ gm_claim() {
 # deletes objects under outputs/ this attempt did not produce.
 gm_upload_outputs() {
   : >"$gm_state/outputs.json"
+  : >"$gm_state/outputs.failed"
   : >"$gm_tmp.outnames"
   gm_uo_rc=0
   gm_uo_count=0
@@ -858,6 +859,7 @@ gm_upload_outputs() {
       printf '%s\n' "${gm_prefix}outputs/$gm_uo_rel" >>"$gm_tmp.outnames"
       gm_uo_count=$((gm_uo_count + 1))
     else
+      printf '%s\n' "$gm_uo_rel" >>"$gm_state/outputs.failed"
       gm_uo_rc=1
     fi
   done <"$gm_tmp.files"
@@ -1357,7 +1359,15 @@ gm_finish() {
   : >"$gm_state/outputs.json"
   case ${4:-} in
     outputs)
-      gm_upload_outputs
+      # Succeeded means every output is in the bucket: a file that would not upload makes the attempt an
+      # error that names it (the files that did upload are kept and listed).
+      if ! gm_upload_outputs; then
+        gm_fn_n=$(wc -l <"$gm_state/outputs.failed" | tr -d ' ')
+        gm_fn_list=$(head -n 10 "$gm_state/outputs.failed" | tr '\n' ',' | sed 's/,$//; s/,/, /g' | cut -c1-600)
+        [ "$gm_fn_n" -gt 10 ] && gm_fn_list="$gm_fn_list, ... ($gm_fn_n in all)"
+        gm_log "outputs incomplete: $gm_fn_n file(s) could not be uploaded: $gm_fn_list"
+        set -- error "$2" "outputs incomplete: $gm_fn_n file(s) could not be uploaded: $gm_fn_list${3:+ (and: $3)}"
+      fi
       gm_sync_checkpoint
       ;;
     checkpoint) gm_sync_checkpoint ;;

@@ -136,3 +136,19 @@ setup() {
   run timeout 10 sh "$AGENT" sideways
   [ "$status" -eq 2 ]
 }
+
+@test "an output that will not upload: status error naming it, the other outputs kept and listed" {
+  attr command 'echo a > "$GCE_MATRIX_OUTPUT_DIR/kept.txt"; echo b > "$GCE_MATRIX_OUTPUT_DIR/broken.bin"; echo "{\"x\": 1}" > "$GCE_MATRIX_METRICS_FILE"'
+  # every try of the one file gets a 503 (more than the agent's retries)
+  echo "503 50 outputs%2Fbroken.bin" >"$FAKE/faults"
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [ "$(js "$s" 's.exitCode')" = 0 ]
+  [[ "$(js "$s" 's.reason')" == "outputs incomplete: 1 file(s) could not be uploaded: broken.bin" ]]
+  [ "$(js "$s" 's.outputs.map(o => o.path).sort().join(",")')" = "kept.txt,metrics.json" ]
+  [ "$(cat "$(obj outputs/kept.txt)")" = a ]
+  [ ! -e "$(obj outputs/broken.bin)" ]
+  log_of 1 | grep -q 'outputs incomplete: 1 file(s) could not be uploaded: broken.bin'
+}
