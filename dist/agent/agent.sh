@@ -535,7 +535,7 @@ gm_gcs_delete() {
 gm_attr_keys='gce-matrix-bucket gce-matrix-experiment-prefix gce-matrix-run-id gce-matrix-experiment
 gce-matrix-attempt gce-matrix-command gce-matrix-params gce-matrix-param-env gce-matrix-inputs gce-matrix-secrets
 gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix-heartbeat-seconds
-gce-matrix-log-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
+gce-matrix-log-interval-seconds gce-matrix-checkpoint-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
 gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source'
 
 # The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
@@ -598,6 +598,9 @@ gm_load_settings() {
   gm_read "$gm_a/gce-matrix-log-interval-seconds"
   gm_int "$gm_r" 10
   gm_log_every=$gm_r
+  gm_read "$gm_a/gce-matrix-checkpoint-interval-seconds"
+  gm_int "$gm_r" 0
+  gm_ckpt_every=$gm_r
   [ "$gm_hb_every" -ge 1 ] || gm_hb_every=60
   [ "$gm_log_every" -ge 1 ] || gm_log_every=10
   gm_read "$gm_a/gce-matrix-repo-sha"
@@ -732,6 +735,7 @@ gm_reporter() {
   gm_r_next_hb=0
   gm_now
   gm_r_next_log=$((gm_now_v + gm_log_every))
+  gm_r_next_ckpt=$((gm_now_v + gm_ckpt_every))
   while [ "$gm_r_stop" = 0 ]; do
     gm_now
     gm_r_now=$gm_now_v
@@ -743,6 +747,13 @@ gm_reporter() {
     if [ "$gm_r_now" -ge "$gm_r_next_log" ]; then
       gm_ship_log
       gm_r_next_log=$((gm_r_now + gm_log_every))
+    fi
+    # While the command runs, its changed checkpoint files go up every interval: a preemption whose shutdown
+    # run is cut short loses at most one interval of progress.
+    if [ "$gm_ckpt_every" -gt 0 ] && [ "$gm_r_now" -ge "$gm_r_next_ckpt" ]; then
+      gm_read "$gm_state/phase"
+      [ "$gm_r" = running ] && gm_sync_checkpoint >/dev/null
+      gm_r_next_ckpt=$((gm_r_now + gm_ckpt_every))
     fi
     [ "$gm_r_stop" = 0 ] || break
     sleep 1 &

@@ -14,10 +14,10 @@ import {
   runExperiment,
   stageSource,
   treeKey
-} from "../chunks/chunk-GGXUKRN6.js";
+} from "../chunks/chunk-YJWSFG4R.js";
 import {
   cleanUp
-} from "../chunks/chunk-7BNFS66Y.js";
+} from "../chunks/chunk-JP52ILEL.js";
 import {
   withZones
 } from "../chunks/chunk-47U27TVK.js";
@@ -25,10 +25,10 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-TUY2IPRT.js";
+} from "../chunks/chunk-6VPEIFJJ.js";
 import {
   parseLaunchInputs
-} from "../chunks/chunk-JK7GF4RE.js";
+} from "../chunks/chunk-K3Y6XK57.js";
 import {
   janitorSummary,
   runJanitor

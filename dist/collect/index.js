@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-X4EBP34W.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-JK7GF4RE.js";
+} from "../chunks/chunk-K3Y6XK57.js";
 import {
   collectRun
 } from "../chunks/chunk-6Z5BJ3MP.js";

@@ -21,7 +21,7 @@ import {
   recordDetached,
   runExperiment,
   stageSource
-} from "../chunks/chunk-GGXUKRN6.js";
+} from "../chunks/chunk-YJWSFG4R.js";
 import {
   saveLaunchState,
   withZones
@@ -30,7 +30,7 @@ import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-JK7GF4RE.js";
+} from "../chunks/chunk-K3Y6XK57.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-UF2XZHSH.js";

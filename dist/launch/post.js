@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-X4EBP34W.js";
 import {
   post
-} from "../chunks/chunk-7BNFS66Y.js";
+} from "../chunks/chunk-JP52ILEL.js";
 import "../chunks/chunk-47U27TVK.js";
-import "../chunks/chunk-JK7GF4RE.js";
+import "../chunks/chunk-K3Y6XK57.js";
 import "../chunks/chunk-5K4KZLX4.js";
 import "../chunks/chunk-SUQMYN5M.js";
 import "../chunks/chunk-XUCLLTIO.js";

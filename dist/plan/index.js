@@ -16,8 +16,8 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-TUY2IPRT.js";
-import "../chunks/chunk-JK7GF4RE.js";
+} from "../chunks/chunk-6VPEIFJJ.js";
+import "../chunks/chunk-K3Y6XK57.js";
 import {
   getOctokit
 } from "../chunks/chunk-MKS6WXQN.js";

@@ -83,6 +83,7 @@ export function agentAttributes(
     'gce-matrix-timeout-seconds': String(Math.round(settings.timeoutMinutes * 60)),
     'gce-matrix-heartbeat-seconds': String(settings.heartbeatSeconds),
     'gce-matrix-log-interval-seconds': String(settings.logIntervalSeconds),
+    'gce-matrix-checkpoint-interval-seconds': String(settings.checkpointIntervalSeconds),
     'gce-matrix-repo-sha': settings.sha,
     'gce-matrix-spot': String(placement.spot),
   };

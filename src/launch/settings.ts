@@ -70,6 +70,8 @@ export interface LaunchSettings {
    */
   readonly rerunCheckpoint: 'auto' | 'keep' | 'clean';
   readonly heartbeatSeconds: number;
+  /** How often the agent syncs the checkpoint's changed files while the command runs (0: only at the end). */
+  readonly checkpointIntervalSeconds: number;
   readonly logIntervalSeconds: number;
   /** Create the VM, record the experiment as detached and return at once; a watcher reports it later. */
   readonly detach: boolean;

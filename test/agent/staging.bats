@@ -218,3 +218,17 @@ snapshot() {
   [[ "$(js "$s" 's.reason')" == "could not download the source snapshot gs://bkt/pfx/runs/r1/source/sha256-gone.tar.gz: HTTP 404"* ]]
   [ ! -e "$VM/output/ran" ]
 }
+
+@test "checkpoint: changed files are synced every checkpoint-interval while the command runs" {
+  attr checkpoint-interval-seconds 1
+  # The command writes a checkpoint, then waits until it sees it in the bucket (the agent synced it mid-run).
+  attr command 'echo step-1 > "$GCE_MATRIX_CHECKPOINT_DIR/progress"
+i=0
+while [ ! -f "$FAKE/gcs/bkt/pfx/runs/r1/experiments/e1/checkpoint/progress" ] && [ $i -lt 40 ]; do sleep 0.25; i=$((i + 1)); done
+if [ -f "$FAKE/gcs/bkt/pfx/runs/r1/experiments/e1/checkpoint/progress" ]; then echo synced > "$GCE_MATRIX_OUTPUT_DIR/seen"; fi'
+  run_agent
+  dump
+  [ "$(js "$(obj status.json)" 's.state')" = succeeded ]
+  [ "$(cat "$(obj outputs/seen)")" = synced ]
+  [ "$(cat "$(obj checkpoint/progress)")" = step-1 ]
+}
