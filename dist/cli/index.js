@@ -17,7 +17,7 @@ import {
 } from "../chunks/chunk-YJWSFG4R.js";
 import {
   cleanUp
-} from "../chunks/chunk-JP52ILEL.js";
+} from "../chunks/chunk-YPYFGRED.js";
 import {
   withZones
 } from "../chunks/chunk-47U27TVK.js";

@@ -9,7 +9,7 @@ import {
 } from "../chunks/chunk-X4EBP34W.js";
 import {
   post
-} from "../chunks/chunk-JP52ILEL.js";
+} from "../chunks/chunk-YPYFGRED.js";
 import "../chunks/chunk-47U27TVK.js";
 import "../chunks/chunk-K3Y6XK57.js";
 import "../chunks/chunk-5K4KZLX4.js";

@@ -59,6 +59,34 @@ export async function cleanUp(
 export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const state = readLaunchState();
   if (state?.finished) return;
+  // The main step saves the VM before any call that could create it: without one, nothing was created, and
+  // the main step has already said why it stopped.
+  if (!state?.vm) return;
+  const vm = state.vm;
+  const limit = POST_LIMIT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), limit);
+  });
+  try {
+    const done = await Promise.race([deleteLeftovers(env), outOfTime]);
+    if (done === 'timeout') {
+      core.warning(
+        `gce-matrix launch (post): could not confirm within ${limit / 1000} s that ${vm.name} in ${vm.zone} is gone; ` +
+          'its own time limit (maxRunDuration) deletes it, and the janitor removes it earlier',
+      );
+      // Calls still in flight must not hold the job: the step ends now.
+      setTimeout(() => process.exit(0), 1000).unref();
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long the post step may take, whatever the endpoints do. */
+export const POST_LIMIT_MS = 110_000;
+
+async function deleteLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = parseLaunchInputs((name) => core.getInput(name), runContextFromEnv(env));
   const { clients, description } = connectGcp({
     project: settings.project,

@@ -337,6 +337,9 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       r.annotations.find((a) => a.level === 'error')?.message ?? '',
       /gce-matrix launch: input experiment id "bad\/id" is not valid/,
     );
+    // one annotation: the post step, with nothing created, says nothing
+    assert.equal(r.annotations.filter((a) => a.level === 'error').length, 1, JSON.stringify(r.annotations));
+    assert.deepEqual(r.post?.log.filter((l) => l.trim() !== '') ?? [], []);
     assert.equal(bed.recorder.of('compute', 'POST').length, before);
   });
 
