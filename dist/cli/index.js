@@ -14,10 +14,10 @@ import {
   runExperiment,
   stageSource,
   treeKey
-} from "../chunks/chunk-YJWSFG4R.js";
+} from "../chunks/chunk-CT56JM76.js";
 import {
   cleanUp
-} from "../chunks/chunk-YPYFGRED.js";
+} from "../chunks/chunk-4JES3HA4.js";
 import {
   withZones
 } from "../chunks/chunk-47U27TVK.js";
@@ -32,16 +32,16 @@ import {
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-L62F4DDD.js";
+} from "../chunks/chunk-FTCWYYHI.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-JWXHD2F4.js";
+} from "../chunks/chunk-JNVWJXI3.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-UF2XZHSH.js";
+} from "../chunks/chunk-CIMRPDGY.js";
 import {
   collectRun
-} from "../chunks/chunk-6Z5BJ3MP.js";
+} from "../chunks/chunk-A7LQKUEY.js";
 import {
   chartSeries,
   chooseAxes,
@@ -56,16 +56,16 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-NRYHX2JZ.js";
+} from "../chunks/chunk-2H2Q5NPP.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-32MGGKOQ.js";
+} from "../chunks/chunk-ZTUYS4JR.js";
 import "../chunks/chunk-MKS6WXQN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-5K4KZLX4.js";
+} from "../chunks/chunk-6P4N23CM.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -77,7 +77,7 @@ import {
   parseDirections,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-XUCLLTIO.js";
+} from "../chunks/chunk-JXMR3WNU.js";
 import {
   Storage,
   classifyError,
@@ -85,7 +85,7 @@ import {
   experimentObjects,
   parseStatus,
   require_src
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {

@@ -6,7 +6,7 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-PKP5YQE5.js";
+} from "../chunks/chunk-CAXA43LJ.js";
 import {
   runAction
 } from "../chunks/chunk-X4EBP34W.js";
@@ -15,10 +15,10 @@ import {
 } from "../chunks/chunk-K3Y6XK57.js";
 import {
   collectRun
-} from "../chunks/chunk-6Z5BJ3MP.js";
+} from "../chunks/chunk-A7LQKUEY.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-32MGGKOQ.js";
+} from "../chunks/chunk-ZTUYS4JR.js";
 import "../chunks/chunk-MKS6WXQN.js";
 import {
   printable
@@ -31,7 +31,7 @@ import {
 } from "../chunks/chunk-SUQMYN5M.js";
 import {
   connectGcp
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown

@@ -12,8 +12,8 @@ import {
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-L62F4DDD.js";
-import "../chunks/chunk-5K4KZLX4.js";
+} from "../chunks/chunk-FTCWYYHI.js";
+import "../chunks/chunk-6P4N23CM.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -22,10 +22,10 @@ import {
 } from "../chunks/chunk-SUQMYN5M.js";
 import {
   RunStore
-} from "../chunks/chunk-XUCLLTIO.js";
+} from "../chunks/chunk-JXMR3WNU.js";
 import {
   connectGcp
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {

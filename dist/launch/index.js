@@ -21,7 +21,7 @@ import {
   recordDetached,
   runExperiment,
   stageSource
-} from "../chunks/chunk-YJWSFG4R.js";
+} from "../chunks/chunk-CT56JM76.js";
 import {
   saveLaunchState,
   withZones
@@ -33,20 +33,20 @@ import {
 } from "../chunks/chunk-K3Y6XK57.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-UF2XZHSH.js";
+} from "../chunks/chunk-CIMRPDGY.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-5K4KZLX4.js";
+} from "../chunks/chunk-6P4N23CM.js";
 import "../chunks/chunk-SUQMYN5M.js";
 import {
   RunStore,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-XUCLLTIO.js";
+} from "../chunks/chunk-JXMR3WNU.js";
 import {
   connectGcp
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown

@@ -9,13 +9,13 @@ import {
 } from "../chunks/chunk-X4EBP34W.js";
 import {
   post
-} from "../chunks/chunk-YPYFGRED.js";
+} from "../chunks/chunk-4JES3HA4.js";
 import "../chunks/chunk-47U27TVK.js";
 import "../chunks/chunk-K3Y6XK57.js";
-import "../chunks/chunk-5K4KZLX4.js";
+import "../chunks/chunk-6P4N23CM.js";
 import "../chunks/chunk-SUQMYN5M.js";
-import "../chunks/chunk-XUCLLTIO.js";
-import "../chunks/chunk-U22BNKSW.js";
+import "../chunks/chunk-JXMR3WNU.js";
+import "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-F4ZOD4JQ.js";
 import "../chunks/chunk-PDSOAN7B.js";

@@ -14,9 +14,9 @@ import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-NRYHX2JZ.js";
+} from "../chunks/chunk-2H2Q5NPP.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-ZTUYS4JR.js";
 import "../chunks/chunk-MKS6WXQN.js";
 import {
   RECORD_SCHEMA,
@@ -24,10 +24,10 @@ import {
   parseReportInputs,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-XUCLLTIO.js";
+} from "../chunks/chunk-JXMR3WNU.js";
 import {
   connectGcp
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown

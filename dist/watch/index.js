@@ -6,7 +6,7 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-PKP5YQE5.js";
+} from "../chunks/chunk-CAXA43LJ.js";
 import {
   runAction
 } from "../chunks/chunk-X4EBP34W.js";
@@ -15,16 +15,16 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-JWXHD2F4.js";
-import "../chunks/chunk-UF2XZHSH.js";
-import "../chunks/chunk-6Z5BJ3MP.js";
-import "../chunks/chunk-NRYHX2JZ.js";
+} from "../chunks/chunk-JNVWJXI3.js";
+import "../chunks/chunk-CIMRPDGY.js";
+import "../chunks/chunk-A7LQKUEY.js";
+import "../chunks/chunk-2H2Q5NPP.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-32MGGKOQ.js";
+import "../chunks/chunk-ZTUYS4JR.js";
 import "../chunks/chunk-MKS6WXQN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-5K4KZLX4.js";
+} from "../chunks/chunk-6P4N23CM.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -36,10 +36,10 @@ import {
 } from "../chunks/chunk-SUQMYN5M.js";
 import {
   systemClock
-} from "../chunks/chunk-XUCLLTIO.js";
+} from "../chunks/chunk-JXMR3WNU.js";
 import {
   connectGcp
-} from "../chunks/chunk-U22BNKSW.js";
+} from "../chunks/chunk-U5XA42CB.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown

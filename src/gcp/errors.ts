@@ -201,3 +201,9 @@ export class GcpError extends Error {
     this.failure = failure;
   }
 }
+
+/** The HTTP status the storage library puts in an error's `code` (412 for a failed precondition), if any. */
+export function httpStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}

@@ -24,12 +24,7 @@ import {
   runIdOfPendingObject,
   runRecordObjects,
 } from '../record.ts';
-import { GcpError, classifyError } from './errors.ts';
-
-function httpStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
+import { GcpError, classifyError, httpStatus } from './errors.ts';
 
 /** A lock this process holds: release it with its generation. */
 export interface HeldLock {

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { Storage } from '@google-cloud/storage';
 import type { Clock } from '../clock.ts';
-import { GcpError, classifyError } from '../gcp/errors.ts';
+import { GcpError, classifyError, httpStatus } from '../gcp/errors.ts';
 import type { RunLocation } from '../layout.ts';
 import type { SourceManifest } from './snapshot.ts';
 import { SOURCE_SCHEMA, manifestText, parseManifest, sourceObjects } from './snapshot.ts';
@@ -49,11 +49,6 @@ export interface StageOptions {
 export interface StagedSource {
   readonly manifest: SourceManifest;
   readonly uploaded: boolean;
-}
-
-function httpStatus(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 /** Makes sure the run's snapshot for `key` is in the bucket; returns its manifest. */
