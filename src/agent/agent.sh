@@ -454,13 +454,36 @@ gm_gcs_upload() {
   gm_u_url="$gm_ep_storage/upload/storage/v1/b/$gm_r/o?uploadType=media&name="
   gm_urlencode "$3"
   gm_u_url=$gm_u_url$gm_r
-  if gm_api POST "$gm_u_url" "$gm_tmp.up" -H "Content-Type: $4" -H 'Expect:' -T "$1"; then
+  gm_u_try=1
+  while :; do
+    if ! gm_api POST "$gm_u_url" "$gm_tmp.up" -H "Content-Type: $4" -H 'Expect:' -T "$1"; then
+      gm_log "upload of gs://$2/$3 failed: $(gm_http_problem "$gm_tmp.up")"
+      rm -f "$gm_tmp.up"
+      return 1
+    fi
+    # What Cloud Storage stored must be what was sent: its MD5 against the file's (when the image can tell).
+    gm_u_local=$(gm_md5_hex "$1")
+    gm_u_remote=$(gm_json_get 1 md5Hash <"$gm_tmp.up" | gm_b64decode | od -A n -t x1 -v | tr -d ' \n')
     rm -f "$gm_tmp.up"
-    return 0
+    if [ -z "$gm_u_local" ] || [ "$gm_u_local" = "$gm_u_remote" ]; then
+      return 0
+    fi
+    if [ "$gm_u_try" -ge 3 ]; then
+      gm_log "upload of gs://$2/$3 failed: Cloud Storage stored MD5 ${gm_u_remote:-none}, the file has $gm_u_local"
+      return 1
+    fi
+    gm_log "upload of gs://$2/$3 stored MD5 ${gm_u_remote:-none}, the file has $gm_u_local; sending it again"
+    gm_u_try=$((gm_u_try + 1))
+  done
+}
+
+# The MD5 (hex) of file $1, empty when the image has no tool for it (then uploads are not verified).
+gm_md5_hex() {
+  if command -v md5sum >/dev/null 2>&1; then
+    md5sum <"$1" | awk '{ print $1 }'
+  elif command -v openssl >/dev/null 2>&1; then
+    openssl dgst -md5 -r <"$1" | awk '{ print $1 }'
   fi
-  gm_log "upload of gs://$2/$3 failed: $(gm_http_problem "$gm_tmp.up")"
-  rm -f "$gm_tmp.up"
-  return 1
 }
 
 # gm_gcs_put_text BUCKET NAME CONTENT-TYPE TEXT

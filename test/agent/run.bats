@@ -152,3 +152,16 @@ setup() {
   [ ! -e "$(obj outputs/broken.bin)" ]
   log_of 1 | grep -q 'outputs incomplete: 1 file(s) could not be uploaded: broken.bin'
 }
+
+@test "an upload that Cloud Storage stores wrong (MD5 mismatch) is sent again; the status is written only when verified" {
+  attr command 'echo payload > "$GCE_MATRIX_OUTPUT_DIR/data.txt"; echo "{\"x\": 1}" > "$GCE_MATRIX_METRICS_FILE"'
+  printf 'outputs/data.txt\n' >"$FAKE/corrupt"
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = succeeded ]
+  [ "$(cat "$(obj outputs/data.txt)")" = payload ]
+  grep -q "corrupted bkt/$EXP/outputs/data.txt" "$FAKE/ops.log"
+  [ "$(grep -c "upload bkt/$EXP/outputs/data.txt" "$FAKE/ops.log")" = 2 ]
+  log_of 1 | grep -q 'outputs/data.txt stored MD5 .*; sending it again'
+}
