@@ -13,35 +13,37 @@ import {
   recordDetached,
   runExperiment,
   stageSource,
-  treeKey
-} from "../chunks/chunk-CT56JM76.js";
+  withSnapshot
+} from "../chunks/chunk-OXJCQLRB.js";
 import {
   cleanUp
-} from "../chunks/chunk-4JES3HA4.js";
+} from "../chunks/chunk-BQWEWHDC.js";
 import {
   withZones
-} from "../chunks/chunk-47U27TVK.js";
+} from "../chunks/chunk-A2MX4JHI.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-6VPEIFJJ.js";
+} from "../chunks/chunk-GCZHNJQ4.js";
+import "../chunks/chunk-N4WI5THG.js";
 import {
-  parseLaunchInputs
-} from "../chunks/chunk-K3Y6XK57.js";
+  parseLaunchInputs,
+  treeKey
+} from "../chunks/chunk-WM4WASXM.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-FTCWYYHI.js";
+} from "../chunks/chunk-WPBJKOS6.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-JNVWJXI3.js";
+} from "../chunks/chunk-KEIVREOA.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-CIMRPDGY.js";
+} from "../chunks/chunk-N75BTCAU.js";
 import {
   collectRun
-} from "../chunks/chunk-A7LQKUEY.js";
+} from "../chunks/chunk-I3UTW4DP.js";
 import {
   chartSeries,
   chooseAxes,
@@ -56,20 +58,20 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-2H2Q5NPP.js";
+} from "../chunks/chunk-M2PGDSX2.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-ZTUYS4JR.js";
-import "../chunks/chunk-MKS6WXQN.js";
+} from "../chunks/chunk-DYYZLX6M.js";
+import "../chunks/chunk-MA6LTTXN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-6P4N23CM.js";
+} from "../chunks/chunk-2I2SBKWT.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-SUQMYN5M.js";
+import "../chunks/chunk-RJG2KN6R.js";
 import {
   RunStore,
   baselineOf,
@@ -77,20 +79,20 @@ import {
   parseDirections,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-JXMR3WNU.js";
+} from "../chunks/chunk-Y4MLEO7Q.js";
 import {
   Storage,
   classifyError,
   connectGcp,
-  experimentObjects,
-  parseStatus,
   require_src
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
-  ConfigurationError
-} from "../chunks/chunk-F4ZOD4JQ.js";
+  ConfigurationError,
+  experimentObjects,
+  parseStatus
+} from "../chunks/chunk-HXMBV5WF.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -3176,12 +3178,11 @@ function parseInputOptions(values, option = "input") {
   return out;
 }
 function gitSha(cwd) {
+  return gitOutput(cwd, ["rev-parse", "HEAD"]);
+}
+function gitOutput(cwd, args) {
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], {
-      cwd,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"]
-    }).trim();
+    return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "";
   }
@@ -3302,9 +3303,7 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     info(
       `Source: the run's own snapshot (sha256 ${reuse.sha256.slice(0, 12)}${reuse.commit ? ` of ${reuse.commit.slice(0, 12)}` : ""}), as the first time.`
     );
-    return settings.map(
-      (s) => s.source.mode === "repository" ? { ...s, snapshot: reuse, sha: reuse.commit || s.sha } : s
-    );
+    return settings.map((s) => s.source.mode === "repository" ? withSnapshot(s, reuse) : s);
   }
   const rel = path5.relative(source.dir, runDir);
   const inside = rel !== "" && !rel.startsWith("..") && !path5.isAbsolute(rel);
@@ -3319,9 +3318,7 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     clock: systemClock,
     log: info
   });
-  return settings.map(
-    (s) => s.source.mode === "repository" ? { ...s, snapshot: manifest, sha: manifest.commit || s.sha } : s
-  );
+  return settings.map((s) => s.source.mode === "repository" ? withSnapshot(s, manifest) : s);
 }
 function localSource(args, cwd) {
   const mode = optionValue(args, "source") ?? "worktree";
@@ -3341,15 +3338,7 @@ function localSource(args, cwd) {
 }
 function sourceRoot(cwd, given) {
   if (given !== void 0) return path5.resolve(cwd, given);
-  try {
-    return execFileSync("git", ["rev-parse", "--show-toplevel"], {
-      cwd,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"]
-    }).trim();
-  } catch {
-    return cwd;
-  }
+  return gitOutput(cwd, ["rev-parse", "--show-toplevel"]) || cwd;
 }
 async function prepareLocalRun(opts) {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);

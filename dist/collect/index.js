@@ -6,20 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-CAXA43LJ.js";
+} from "../chunks/chunk-QZANEQUJ.js";
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-K3Y6XK57.js";
+} from "../chunks/chunk-WM4WASXM.js";
 import {
   collectRun
-} from "../chunks/chunk-A7LQKUEY.js";
+} from "../chunks/chunk-I3UTW4DP.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-ZTUYS4JR.js";
-import "../chunks/chunk-MKS6WXQN.js";
+} from "../chunks/chunk-DYYZLX6M.js";
+import "../chunks/chunk-MA6LTTXN.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -28,10 +28,10 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-SUQMYN5M.js";
+} from "../chunks/chunk-RJG2KN6R.js";
 import {
   connectGcp
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -48,7 +48,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

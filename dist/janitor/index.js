@@ -6,26 +6,26 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-FTCWYYHI.js";
-import "../chunks/chunk-6P4N23CM.js";
+} from "../chunks/chunk-WPBJKOS6.js";
+import "../chunks/chunk-2I2SBKWT.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   readBucket
-} from "../chunks/chunk-SUQMYN5M.js";
+} from "../chunks/chunk-RJG2KN6R.js";
 import {
   RunStore
-} from "../chunks/chunk-JXMR3WNU.js";
+} from "../chunks/chunk-Y4MLEO7Q.js";
 import {
   connectGcp
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
@@ -36,7 +36,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

@@ -5,54 +5,48 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  downloadTarball,
-  resolveCommit
-} from "../chunks/chunk-5MD2DLMW.js";
-import {
   readEvent
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
-  checkFitsBootDisk,
-  commitKey,
   loadAgentScript,
+  prepareSource,
   recordDetached,
-  runExperiment,
-  stageSource
-} from "../chunks/chunk-CT56JM76.js";
+  runExperiment
+} from "../chunks/chunk-OXJCQLRB.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-47U27TVK.js";
+} from "../chunks/chunk-A2MX4JHI.js";
+import "../chunks/chunk-N4WI5THG.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-K3Y6XK57.js";
+} from "../chunks/chunk-WM4WASXM.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-CIMRPDGY.js";
+} from "../chunks/chunk-N75BTCAU.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-6P4N23CM.js";
-import "../chunks/chunk-SUQMYN5M.js";
+} from "../chunks/chunk-2I2SBKWT.js";
+import "../chunks/chunk-RJG2KN6R.js";
 import {
   RunStore,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-JXMR3WNU.js";
+} from "../chunks/chunk-Y4MLEO7Q.js";
 import {
   connectGcp
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
 import {
-  ConfigurationError,
   endGroup,
   getInput,
   info,
@@ -62,62 +56,11 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
 import { randomBytes } from "node:crypto";
-
-// src/launch/source.ts
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-var FULL_SHA = /^[0-9a-f]{40}$/;
-async function prepareSource(settings, deps) {
-  if (settings.source.mode === "none") {
-    deps.log("Source: none (the command runs in an empty working directory; the image carries the code).");
-    return settings;
-  }
-  const ref = settings.source.ref;
-  if (!ref) {
-    throw new ConfigurationError(
-      "input source-ref is required here: on a PR comment pass the plan step's source-sha output (the head the permission gate approved); elsewhere give a branch, tag or SHA, or set source: none"
-    );
-  }
-  if (!settings.github.token) {
-    throw new ConfigurationError(
-      "input github-token is empty: the repository snapshot is read with the job token (github-token: ${{ github.token }}, permissions: contents: read), or set source: none"
-    );
-  }
-  const src = {
-    apiUrl: settings.github.apiUrl,
-    token: settings.github.token,
-    repository: settings.repository
-  };
-  const commit = FULL_SHA.test(ref) ? ref : await resolveCommit(src, ref, "input source-ref");
-  const dir = await mkdtemp(path.join(deps.tmpDir ?? tmpdir(), "gce-matrix-source-"));
-  try {
-    const staged = await stageSource({
-      storage: deps.storage,
-      location: settings.results,
-      key: commitKey(commit),
-      build: () => downloadTarball(src, commit, path.join(dir, `${commit}.tar.gz`)),
-      clock: deps.clock,
-      log: deps.log,
-      holder: settings.experiment.id
-    });
-    const m = staged.manifest;
-    checkFitsBootDisk(m, settings.bootDiskSizeGb);
-    deps.log(
-      `Source: ${settings.repository} at ${commit} (snapshot ${(m.size / 1e6).toFixed(1)} MB, sha256 ${m.sha256}${staged.uploaded ? ", uploaded by this launch" : ", already in the bucket"}).`
-    );
-    return { ...settings, sha: commit, snapshot: m };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-// src/launch/main.ts
 function actionsLogger(experimentId) {
   return {
     info: (m) => info(m),

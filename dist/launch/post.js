@@ -6,18 +6,18 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   post
-} from "../chunks/chunk-4JES3HA4.js";
-import "../chunks/chunk-47U27TVK.js";
-import "../chunks/chunk-K3Y6XK57.js";
-import "../chunks/chunk-6P4N23CM.js";
-import "../chunks/chunk-SUQMYN5M.js";
-import "../chunks/chunk-JXMR3WNU.js";
-import "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-BQWEWHDC.js";
+import "../chunks/chunk-A2MX4JHI.js";
+import "../chunks/chunk-WM4WASXM.js";
+import "../chunks/chunk-2I2SBKWT.js";
+import "../chunks/chunk-RJG2KN6R.js";
+import "../chunks/chunk-Y4MLEO7Q.js";
+import "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-F4ZOD4JQ.js";
+import "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post.ts

@@ -5,25 +5,28 @@ const require = __gceMatrixCreateRequire(import.meta.url);
 const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
-  resolveCommit
-} from "../chunks/chunk-5MD2DLMW.js";
-import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-6VPEIFJJ.js";
-import "../chunks/chunk-K3Y6XK57.js";
+} from "../chunks/chunk-GCZHNJQ4.js";
+import {
+  resolveCommit
+} from "../chunks/chunk-N4WI5THG.js";
+import {
+  FULL_SHA,
+  parseSourceRef
+} from "../chunks/chunk-WM4WASXM.js";
 import {
   getOctokit
-} from "../chunks/chunk-MKS6WXQN.js";
+} from "../chunks/chunk-MA6LTTXN.js";
 import {
   readInteger
-} from "../chunks/chunk-SUQMYN5M.js";
+} from "../chunks/chunk-RJG2KN6R.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -34,7 +37,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts
@@ -149,16 +152,6 @@ function commentOverrides(eventName, payload) {
   }
   return parseOverrides(args, `the comment's ${COMMENT_COMMAND} arguments`);
 }
-function parseSourceRef(text) {
-  const ref = text.trim();
-  if (!ref) return void 0;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) || ref.includes("..") || ref.endsWith("/")) {
-    throw new ConfigurationError(
-      `input source-ref ${JSON.stringify(ref)} is not a branch, tag or commit SHA of the repository`
-    );
-  }
-  return ref;
-}
 
 // src/plan/outputs.ts
 var OUTPUT_LIMIT = 1e6;
@@ -219,7 +212,6 @@ function planSummary(plan, runId) {
 }
 
 // src/plan/source.ts
-var FULL_SHA = /^[0-9a-f]{40}$/;
 async function plannedSource(opts) {
   const resolve = async (ref, input) => {
     if (FULL_SHA.test(ref)) return ref;

@@ -9,25 +9,25 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-2H2Q5NPP.js";
+} from "../chunks/chunk-M2PGDSX2.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-ZTUYS4JR.js";
-import "../chunks/chunk-MKS6WXQN.js";
+import "../chunks/chunk-DYYZLX6M.js";
+import "../chunks/chunk-MA6LTTXN.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv,
   systemClock
-} from "../chunks/chunk-JXMR3WNU.js";
+} from "../chunks/chunk-Y4MLEO7Q.js";
 import {
   connectGcp
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -38,7 +38,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

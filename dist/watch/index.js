@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-CAXA43LJ.js";
+} from "../chunks/chunk-QZANEQUJ.js";
 import {
   runAction
-} from "../chunks/chunk-X4EBP34W.js";
+} from "../chunks/chunk-PH65XGPB.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-JNVWJXI3.js";
-import "../chunks/chunk-CIMRPDGY.js";
-import "../chunks/chunk-A7LQKUEY.js";
-import "../chunks/chunk-2H2Q5NPP.js";
+} from "../chunks/chunk-KEIVREOA.js";
+import "../chunks/chunk-N75BTCAU.js";
+import "../chunks/chunk-I3UTW4DP.js";
+import "../chunks/chunk-M2PGDSX2.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-ZTUYS4JR.js";
-import "../chunks/chunk-MKS6WXQN.js";
+import "../chunks/chunk-DYYZLX6M.js";
+import "../chunks/chunk-MA6LTTXN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-6P4N23CM.js";
+} from "../chunks/chunk-2I2SBKWT.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -33,13 +33,13 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-SUQMYN5M.js";
+} from "../chunks/chunk-RJG2KN6R.js";
 import {
   systemClock
-} from "../chunks/chunk-JXMR3WNU.js";
+} from "../chunks/chunk-Y4MLEO7Q.js";
 import {
   connectGcp
-} from "../chunks/chunk-U5XA42CB.js";
+} from "../chunks/chunk-76YYHQNR.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -53,7 +53,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-F4ZOD4JQ.js";
+} from "../chunks/chunk-HXMBV5WF.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts

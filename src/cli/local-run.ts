@@ -27,6 +27,7 @@ import { optionValue } from './args.ts';
 import type { LocalSourceMode } from '../source/local.ts';
 import type { SourceManifest } from '../source/snapshot.ts';
 import { stageLocalSource } from '../source/local.ts';
+import { withSnapshot } from '../launch/source.ts';
 
 /** A local run's own record, beside its results: what rerun needs to run an experiment again. */
 export interface LocalRunRecord {
@@ -94,12 +95,13 @@ export function parseInputOptions(values: readonly string[], option = 'input'): 
 
 /** The commit being run, for provenance, when the directory is a git checkout. */
 export function gitSha(cwd: string): string {
+  return gitOutput(cwd, ['rev-parse', 'HEAD']);
+}
+
+/** What a git command prints in `cwd`, trimmed; '' outside a checkout or without git. */
+function gitOutput(cwd: string, args: readonly string[]): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return '';
   }
@@ -285,9 +287,7 @@ export async function withSourceSnapshot(
     info(
       `Source: the run's own snapshot (sha256 ${reuse.sha256.slice(0, 12)}${reuse.commit ? ` of ${reuse.commit.slice(0, 12)}` : ''}), as the first time.`,
     );
-    return settings.map((s) =>
-      s.source.mode === 'repository' ? { ...s, snapshot: reuse, sha: reuse.commit || s.sha } : s,
-    );
+    return settings.map((s) => (s.source.mode === 'repository' ? withSnapshot(s, reuse) : s));
   }
   const rel = path.relative(source.dir, runDir);
   const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
@@ -302,9 +302,7 @@ export async function withSourceSnapshot(
     clock: systemClock,
     log: info,
   });
-  return settings.map((s) =>
-    s.source.mode === 'repository' ? { ...s, snapshot: manifest, sha: manifest.commit || s.sha } : s,
-  );
+  return settings.map((s) => (s.source.mode === 'repository' ? withSnapshot(s, manifest) : s));
 }
 
 /** `--source` and `--source-dir`, checked. */
@@ -328,15 +326,7 @@ export function localSource(args: ParsedArgs, cwd: string): { dir: string; mode:
 /** The checkout a local run snapshots: `--source-dir`, else the git checkout around `cwd`, else `cwd`. */
 export function sourceRoot(cwd: string, given: string | undefined): string {
   if (given !== undefined) return path.resolve(cwd, given);
-  try {
-    return execFileSync('git', ['rev-parse', '--show-toplevel'], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return cwd;
-  }
+  return gitOutput(cwd, ['rev-parse', '--show-toplevel']) || cwd;
 }
 
 /** Plans a spec and prepares a local run: every setting checked before anything runs. */

@@ -25,6 +25,7 @@ import {
   runRecordObjects,
 } from '../record.ts';
 import { GcpError, classifyError, httpStatus } from './errors.ts';
+import { createObjectOnce } from './objects.ts';
 
 /** A lock this process holds: release it with its generation. */
 export interface HeldLock {
@@ -59,18 +60,8 @@ export class RunStore {
 
   /** Creates `name` unless it exists; true when this call created it. */
   private async createOnce(name: string, text: string): Promise<{ created: boolean; generation: string }> {
-    const file = this.file(name);
-    try {
-      await file.save(text, {
-        resumable: false,
-        contentType: 'application/json',
-        preconditionOpts: { ifGenerationMatch: 0 },
-      });
-      return { created: true, generation: String(file.metadata.generation ?? '') };
-    } catch (err) {
-      if (httpStatus(err) === 412) return { created: false, generation: '' };
-      throw new GcpError(`write gs://${this.bucket}/${name}`, classifyError(err));
-    }
+    const generation = await createObjectOnce(this.storage.bucket(this.bucket), name, text);
+    return { created: generation !== undefined, generation: generation ?? '' };
   }
 
   /** The object's text and generation, or undefined when it does not exist. */

@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors.ts';
 import { readBoolean, readBucket, readProject } from '../inputs.ts';
 import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
+import { parseSourceRef } from '../source/snapshot.ts';
 import type {
   Accelerator,
   Experiment,
@@ -257,8 +258,6 @@ export function pullRequestHeadOf(event: unknown): string | undefined {
   return typeof sha === 'string' && /^[0-9a-f]{40}$/.test(sha) ? sha : undefined;
 }
 
-const SOURCE_REF = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
-
 /**
  * `source` and `source-ref`: which commit the command's working directory is a snapshot of. On a PR comment the
  * plan step's `source-sha` (the head the gate approved) must be passed: launch never reads a PR's head itself,
@@ -271,13 +270,8 @@ export function parseSource(read: InputReader, ctx: RunContext): LaunchSettings[
       `input source must be repository (the repository at the commit under test becomes the working directory) or none (got ${JSON.stringify(mode)})`,
     );
   }
-  const given = read('source-ref').trim();
-  if (given && (!SOURCE_REF.test(given) || given.includes('..') || given.endsWith('/'))) {
-    throw new ConfigurationError(
-      `input source-ref ${JSON.stringify(given)} is not a branch, tag or commit SHA of the repository`,
-    );
-  }
-  if (mode === 'none') return { mode, ref: given || undefined };
+  const given = parseSourceRef(read('source-ref'));
+  if (mode === 'none') return { mode, ref: given };
   if (given) return { mode, ref: given };
   if (ctx.pullRequestHead) return { mode, ref: ctx.pullRequestHead };
   // On a PR comment GITHUB_SHA is the default branch, not the code under test: only the plan knows the head.

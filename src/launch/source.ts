@@ -6,11 +6,10 @@ import type { Clock } from '../clock.ts';
 import { ConfigurationError } from '../errors.ts';
 import { downloadTarball, resolveCommit } from '../source/github.ts';
 import type { GitHubSource } from '../source/github.ts';
-import { checkFitsBootDisk, commitKey } from '../source/snapshot.ts';
+import type { SourceManifest } from '../source/snapshot.ts';
+import { FULL_SHA, checkFitsBootDisk, commitKey } from '../source/snapshot.ts';
 import { stageSource } from '../source/stage.ts';
 import type { LaunchSettings } from './settings.ts';
-
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /**
  * Puts the repository at the commit under test into the run's bucket (once per run and commit, whichever launch
@@ -60,8 +59,13 @@ export async function prepareSource(
       `Source: ${settings.repository} at ${commit} (snapshot ${(m.size / 1e6).toFixed(1)} MB, sha256 ${m.sha256}` +
         `${staged.uploaded ? ', uploaded by this launch' : ', already in the bucket'}).`,
     );
-    return { ...settings, sha: commit, snapshot: m };
+    return withSnapshot(settings, m);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The settings of an experiment that runs in `snapshot`: its commit becomes the one provenance names. */
+export function withSnapshot(settings: LaunchSettings, snapshot: SourceManifest): LaunchSettings {
+  return { ...settings, sha: snapshot.commit || settings.sha, snapshot };
 }

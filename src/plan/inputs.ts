@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
+import { parseSourceRef } from '../source/snapshot.ts';
 import { readInteger } from '../inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
 import type { PlanLimits, RepetitionsInput } from './expand.ts';
@@ -103,15 +104,4 @@ export function commentOverrides(eventName: string, payload: unknown): Overrides
     );
   }
   return parseOverrides(args, `the comment's ${COMMENT_COMMAND} arguments`);
-}
-
-function parseSourceRef(text: string): string | undefined {
-  const ref = text.trim();
-  if (!ref) return undefined;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) || ref.includes('..') || ref.endsWith('/')) {
-    throw new ConfigurationError(
-      `input source-ref ${JSON.stringify(ref)} is not a branch, tag or commit SHA of the repository`,
-    );
-  }
-  return ref;
 }

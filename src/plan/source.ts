@@ -2,9 +2,8 @@ import { ConfigurationError } from '../errors.ts';
 import type { Experiment } from '../launch/settings.ts';
 import type { GitHubSource } from '../source/github.ts';
 import { resolveCommit } from '../source/github.ts';
+import { FULL_SHA } from '../source/snapshot.ts';
 import type { Plan } from './expand.ts';
-
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** The commit a run evaluates, and how it was chosen (for the log and the summary). */
 export interface PlannedSource {

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
 import { ConfigurationError } from '../errors.ts';
+import { FULL_SHA } from './snapshot.ts';
 import type { BuiltArchive } from './stage.ts';
 
 /** Where and as whom to ask GitHub. */
@@ -19,8 +20,6 @@ export interface GitHubSource {
   /** `owner/repo` */
   readonly repository: string;
 }
-
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 function headers(src: GitHubSource): Record<string, string> {
   return {

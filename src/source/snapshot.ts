@@ -43,6 +43,21 @@ export interface SourceManifest {
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** A full commit SHA, as GitHub answers it. */
+export const FULL_SHA = /^[0-9a-f]{40}$/;
+
+/** A `source-ref` as given (a branch, tag or SHA), or undefined when empty; `input` names it in the error. */
+export function parseSourceRef(text: string, input = 'input source-ref'): string | undefined {
+  const ref = text.trim();
+  if (!ref) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(ref) || ref.includes('..') || ref.endsWith('/')) {
+    throw new ConfigurationError(
+      `${input} ${JSON.stringify(ref)} is not a branch, tag or commit SHA of the repository`,
+    );
+  }
+  return ref;
+}
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Object names of a run's source snapshots. */

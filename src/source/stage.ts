@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { Storage } from '@google-cloud/storage';
 import type { Clock } from '../clock.ts';
 import { GcpError, classifyError, httpStatus } from '../gcp/errors.ts';
+import { createObjectOnce } from '../gcp/objects.ts';
 import type { RunLocation } from '../layout.ts';
 import type { SourceManifest } from './snapshot.ts';
 import { SOURCE_SCHEMA, manifestText, parseManifest, sourceObjects } from './snapshot.ts';
@@ -74,20 +75,8 @@ export async function stageSource(opts: StageOptions): Promise<StagedSource> {
     }
   };
 
-  const createOnce = async (name: string, text: string): Promise<string | undefined> => {
-    const file = bucket.file(name);
-    try {
-      await file.save(text, {
-        resumable: false,
-        contentType: 'application/json',
-        preconditionOpts: { ifGenerationMatch: 0 },
-      });
-      return String(file.metadata.generation ?? '');
-    } catch (err) {
-      if (httpStatus(err) === 412) return undefined;
-      throw new GcpError(`write ${where(name)}`, classifyError(err));
-    }
-  };
+  const createOnce = (name: string, text: string): Promise<string | undefined> =>
+    createObjectOnce(bucket, name, text);
 
   const removeLock = async (generation: string): Promise<void> => {
     try {
