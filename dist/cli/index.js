@@ -14,10 +14,10 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-OXJCQLRB.js";
+} from "../chunks/chunk-LGQQRA72.js";
 import {
   cleanUp
-} from "../chunks/chunk-BQWEWHDC.js";
+} from "../chunks/chunk-SKQ47XHL.js";
 import {
   withZones
 } from "../chunks/chunk-A2MX4JHI.js";
@@ -25,12 +25,12 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-GCZHNJQ4.js";
-import "../chunks/chunk-N4WI5THG.js";
+} from "../chunks/chunk-SK5GSDNN.js";
+import "../chunks/chunk-GSQ4VR5T.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-WM4WASXM.js";
+} from "../chunks/chunk-SCOGJ6CG.js";
 import {
   janitorSummary,
   runJanitor

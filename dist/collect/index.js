@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-PH65XGPB.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-WM4WASXM.js";
+} from "../chunks/chunk-SCOGJ6CG.js";
 import {
   collectRun
 } from "../chunks/chunk-I3UTW4DP.js";

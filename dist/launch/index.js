@@ -15,17 +15,17 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-OXJCQLRB.js";
+} from "../chunks/chunk-LGQQRA72.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-A2MX4JHI.js";
-import "../chunks/chunk-N4WI5THG.js";
+import "../chunks/chunk-GSQ4VR5T.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-WM4WASXM.js";
+} from "../chunks/chunk-SCOGJ6CG.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-N75BTCAU.js";

@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-PH65XGPB.js";
 import {
   post
-} from "../chunks/chunk-BQWEWHDC.js";
+} from "../chunks/chunk-SKQ47XHL.js";
 import "../chunks/chunk-A2MX4JHI.js";
-import "../chunks/chunk-WM4WASXM.js";
+import "../chunks/chunk-SCOGJ6CG.js";
 import "../chunks/chunk-2I2SBKWT.js";
 import "../chunks/chunk-RJG2KN6R.js";
 import "../chunks/chunk-Y4MLEO7Q.js";

@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-GCZHNJQ4.js";
+} from "../chunks/chunk-SK5GSDNN.js";
 import {
   resolveCommit
-} from "../chunks/chunk-N4WI5THG.js";
+} from "../chunks/chunk-GSQ4VR5T.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-WM4WASXM.js";
+} from "../chunks/chunk-SCOGJ6CG.js";
 import {
   getOctokit
 } from "../chunks/chunk-MA6LTTXN.js";

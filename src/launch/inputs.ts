@@ -214,6 +214,12 @@ function parseLabels(text: string): Record<string, string> {
     labels[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
   validateLabels(labels, 'input labels');
+  // Compute Engine allows 64 labels on an instance, and gce-matrix sets 8 of its own.
+  if (Object.keys(labels).length > 56) {
+    throw new ConfigurationError(
+      `input labels: at most 56 labels (gce-matrix adds 8 of the 64 Compute Engine allows); got ${Object.keys(labels).length}`,
+    );
+  }
   for (const key of Object.keys(labels)) {
     if (key.startsWith('gce-matrix')) {
       throw new ConfigurationError(

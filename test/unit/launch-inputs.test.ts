@@ -167,6 +167,23 @@ describe('buildInstance', () => {
       'gce-matrix-attempt': '1',
       'gce-matrix-gh-attempt': '2',
     });
+
+    it('keeps the VM within the 64 labels Compute Engine allows, with room for its own 8', () => {
+      const many = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=v`).join(',');
+      const s = parseLaunchInputs(reader({ labels: many(56) }), ctx);
+      const placed = buildInstance(s, {
+        name: 'gcem-7001-x-a1',
+        zone: 'us-central1-b',
+        attempt: 1,
+        spot: false,
+        agentScript: '',
+      });
+      assert.equal(Object.keys(placed.labels ?? {}).length, 64);
+      assert.throws(
+        () => parseLaunchInputs(reader({ labels: many(57) }), ctx),
+        /input labels: at most 56 labels/,
+      );
+    });
   });
 
   it('puts only secret references in metadata', () => {
