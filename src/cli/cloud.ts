@@ -11,6 +11,7 @@ import type { LaunchLogger } from '../launch/experiment.ts';
 import { runExperiment } from '../launch/experiment.ts';
 import type { RunContext } from '../launch/inputs.ts';
 import { parseLaunchInputs } from '../launch/inputs.ts';
+import { checkEachExperiment } from '../launch/preflight.ts';
 import type { LaunchSettings } from '../launch/settings.ts';
 import { withZones } from '../launch/zones.ts';
 import type { ParsedArgs } from './args.ts';
@@ -133,6 +134,10 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     const compute = new ComputeApi(clients, systemClock);
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
+    settings = await checkEachExperiment(settings, compute, {
+      info: (line) => say(io, line),
+      warning: (line) => say(io, `warning: ${line}`),
+    });
     settings = await withSourceSnapshot(settings, source, runDir, clients.storage, (line) => say(io, line));
     const agentScript = await loadAgentScript();
     if (detach) {

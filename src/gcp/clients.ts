@@ -1,11 +1,15 @@
 import { Storage } from '@google-cloud/storage';
+import { AcceleratorTypesClient } from '@google-cloud/compute/build/src/v1/accelerator_types_client.js';
+import { ImagesClient } from '@google-cloud/compute/build/src/v1/images_client.js';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
+import { MachineTypesClient } from '@google-cloud/compute/build/src/v1/machine_types_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
 import { ZonesClient } from '@google-cloud/compute/build/src/v1/zones_client.js';
 import type { AuthClient, GoogleAuth } from 'google-auth-library';
 import { createGoogleAuth } from './auth.ts';
 import type { GoogleEndpoints } from './endpoints.ts';
 import { endpointsFromEnv } from './endpoints.ts';
+import { STORAGE_RETRY } from './retry.ts';
 import { computeClientOptions } from './endpoints.ts';
 
 /** The Google clients every gce-matrix action shares, built once with one set of credentials and endpoints. */
@@ -14,6 +18,9 @@ export interface GcpClients {
   readonly instances: InstancesClient;
   readonly zoneOperations: ZoneOperationsClient;
   readonly zones: ZonesClient;
+  readonly machineTypes: MachineTypesClient;
+  readonly images: ImagesClient;
+  readonly acceleratorTypes: AcceleratorTypesClient;
   readonly storage: Storage;
   close(): Promise<void>;
 }
@@ -30,6 +37,7 @@ export function createGcpClients(opts: {
     projectId: opts.project,
   };
   const storage = new Storage({
+    ...STORAGE_RETRY,
     projectId: opts.project,
     authClient: opts.auth,
     // On a custom endpoint the library sends no token unless told to; resumable session starts still go
@@ -42,6 +50,9 @@ export function createGcpClients(opts: {
   let instances: InstancesClient | undefined;
   let zoneOperations: ZoneOperationsClient | undefined;
   let zones: ZonesClient | undefined;
+  let machineTypes: MachineTypesClient | undefined;
+  let images: ImagesClient | undefined;
+  let acceleratorTypes: AcceleratorTypesClient | undefined;
   return {
     project: opts.project,
     get instances() {
@@ -53,9 +64,25 @@ export function createGcpClients(opts: {
     get zones() {
       return (zones ??= new ZonesClient(compute));
     },
+    get machineTypes() {
+      return (machineTypes ??= new MachineTypesClient(compute));
+    },
+    get images() {
+      return (images ??= new ImagesClient(compute));
+    },
+    get acceleratorTypes() {
+      return (acceleratorTypes ??= new AcceleratorTypesClient(compute));
+    },
     storage,
     async close() {
-      await Promise.allSettled([instances?.close(), zoneOperations?.close(), zones?.close()]);
+      await Promise.allSettled([
+        instances?.close(),
+        zoneOperations?.close(),
+        zones?.close(),
+        machineTypes?.close(),
+        images?.close(),
+        acceleratorTypes?.close(),
+      ]);
     },
   };
 }

@@ -1,12 +1,17 @@
 import type { protos } from '@google-cloud/compute';
 import type { Clock } from '../clock.ts';
-import { backoffMs } from '../clock.ts';
 import type { Failure } from './errors.ts';
-import { GcpError, classifyError, classifyOperationError, isTransient } from './errors.ts';
+import { GcpError, classifyOperationError } from './errors.ts';
 import type { GcpClients } from './clients.ts';
+import type { RetryLog, RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, REQUEST_TIMEOUT_MS, withRetries } from './retry.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
 type Operation = protos.google.cloud.compute.v1.IOperation;
+type Zone = protos.google.cloud.compute.v1.IZone;
+type MachineType = protos.google.cloud.compute.v1.IMachineType;
+type Image = protos.google.cloud.compute.v1.IImage;
+type AcceleratorType = protos.google.cloud.compute.v1.IAcceleratorType;
 
 /** Counts the Compute Engine requests made, for the quota budget and the benchmark. */
 export interface RequestCounter {
@@ -14,8 +19,13 @@ export interface RequestCounter {
   storage: number;
 }
 
-/** How many times a transient failure (429, 5xx) is retried before it is reported. */
-const TRANSIENT_RETRIES = 6;
+/**
+ * Per-call options of the generated clients: their own retries off (ours is the one layer) and a bound on
+ * each request, so a hanging endpoint counts as a transient failure instead of holding the step.
+ */
+const CALL_OPTIONS = { retry: null, timeout: REQUEST_TIMEOUT_MS } as const;
+/** How long one `zoneOperations.wait` request may take: the server holds it for up to two minutes. */
+const OPERATION_WAIT_TIMEOUT_MS = 150_000;
 /** How long one operation may take before we stop waiting for it. */
 const OPERATION_DEADLINE_MS = 15 * 60_000;
 
@@ -29,38 +39,43 @@ export class ComputeApi {
   private readonly clients: GcpClients;
   private readonly clock: Clock;
   readonly counter: RequestCounter;
+  private readonly retry: RetryPolicy;
+  private readonly log: RetryLog | undefined;
 
-  constructor(clients: GcpClients, clock: Clock, counter: RequestCounter = { compute: 0, storage: 0 }) {
+  constructor(
+    clients: GcpClients,
+    clock: Clock,
+    counter: RequestCounter = { compute: 0, storage: 0 },
+    opts: { retry?: RetryPolicy; log?: RetryLog } = {},
+  ) {
     this.clients = clients;
     this.clock = clock;
     this.counter = counter;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.log = opts.log;
   }
 
   get project(): string {
     return this.clients.project;
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let retry = 0; ; retry++) {
-      this.counter.compute += 1;
-      try {
-        return await fn();
-      } catch (err) {
-        const failure = classifyError(err);
-        if (isTransient(failure) && retry < TRANSIENT_RETRIES) {
-          await this.clock.sleep(backoffMs(retry, 1000, 30_000));
-          continue;
-        }
-        throw new GcpError(what, failure);
-      }
-    }
+  /** One call with the one retry layer; `fn` gets the per-call options to pass to the generated client. */
+  private call<T>(what: string, fn: (options: typeof CALL_OPTIONS) => Promise<T>): Promise<T> {
+    return withRetries(what, () => fn(CALL_OPTIONS), {
+      clock: this.clock,
+      policy: this.retry,
+      ...(this.log ? { log: this.log } : {}),
+      onTry: () => {
+        this.counter.compute += 1;
+      },
+    });
   }
 
   /** The instance, or undefined when it does not exist. */
   async getInstance(zone: string, name: string): Promise<Instance | undefined> {
     try {
-      const [instance] = await this.call(`get instance ${name}`, () =>
-        this.clients.instances.get({ project: this.project, zone, instance: name }),
+      const [instance] = await this.call(`get instance ${name}`, (o) =>
+        this.clients.instances.get({ project: this.project, zone, instance: name }, o),
       );
       return instance;
     } catch (err) {
@@ -77,8 +92,11 @@ export class ComputeApi {
   async insertInstance(zone: string, resource: Instance, requestId: string): Promise<Failure | undefined> {
     let operation: Operation;
     try {
-      const [lro] = await this.call(`create instance ${resource.name ?? ''} in ${zone}`, () =>
-        this.clients.instances.insert({ project: this.project, zone, instanceResource: resource, requestId }),
+      const [lro] = await this.call(`create instance ${resource.name ?? ''} in ${zone}`, (o) =>
+        this.clients.instances.insert(
+          { project: this.project, zone, instanceResource: resource, requestId },
+          o,
+        ),
       );
       operation = lro.latestResponse as Operation;
     } catch (err) {
@@ -100,8 +118,8 @@ export class ComputeApi {
   async deleteInstance(zone: string, name: string): Promise<void> {
     let operation: Operation;
     try {
-      const [lro] = await this.call(`delete instance ${name}`, () =>
-        this.clients.instances.delete({ project: this.project, zone, instance: name }),
+      const [lro] = await this.call(`delete instance ${name}`, (o) =>
+        this.clients.instances.delete({ project: this.project, zone, instance: name }, o),
       );
       operation = lro.latestResponse as Operation;
     } catch (err) {
@@ -124,14 +142,66 @@ export class ComputeApi {
 
   /** The zones of a region that are UP, in name order. */
   async zonesOfRegion(region: string): Promise<string[]> {
-    const [zones] = await this.call(`list zones of ${region}`, () =>
-      this.clients.zones.list({ project: this.project }),
+    const [zones] = await this.call(`list zones of ${region}`, (o) =>
+      this.clients.zones.list({ project: this.project }, o),
     );
     return zones
       .filter((z) => (z.region ?? '').endsWith(`/regions/${region}`) && (z.status ?? 'UP') === 'UP')
       .map((z) => z.name ?? '')
       .filter((name) => name !== '')
       .sort();
+  }
+
+  /** The zone, or undefined when the project has no zone of that name. */
+  async getZone(zone: string): Promise<Zone | undefined> {
+    return this.found(
+      this.call(`get zone ${zone}`, (o) => this.clients.zones.get({ project: this.project, zone }, o)),
+    );
+  }
+
+  /** The machine type as `zone` offers it (custom types included), or undefined when the zone does not. */
+  async getMachineType(zone: string, machineType: string): Promise<MachineType | undefined> {
+    return this.found(
+      this.call(`get machine type ${machineType} in ${zone}`, (o) =>
+        this.clients.machineTypes.get({ project: this.project, zone, machineType }, o),
+      ),
+    );
+  }
+
+  /** An image of `project` (a public image project such as debian-cloud, or one's own), or undefined. */
+  async getImage(project: string, image: string): Promise<Image | undefined> {
+    return this.found(
+      this.call(`get image ${image} of ${project}`, (o) => this.clients.images.get({ project, image }, o)),
+    );
+  }
+
+  /** The newest image of a family that is not deprecated, or undefined when the family has none. */
+  async getImageFromFamily(project: string, family: string): Promise<Image | undefined> {
+    return this.found(
+      this.call(`get image family ${family} of ${project}`, (o) =>
+        this.clients.images.getFromFamily({ project, family }, o),
+      ),
+    );
+  }
+
+  /** The accelerator type as `zone` offers it, or undefined when the zone has none of that type. */
+  async getAcceleratorType(zone: string, acceleratorType: string): Promise<AcceleratorType | undefined> {
+    return this.found(
+      this.call(`get accelerator type ${acceleratorType} in ${zone}`, (o) =>
+        this.clients.acceleratorTypes.get({ project: this.project, zone, acceleratorType }, o),
+      ),
+    );
+  }
+
+  /** The answer of a get, with not-found as undefined. */
+  private async found<T>(answer: Promise<[T, ...unknown[]]>): Promise<T | undefined> {
+    try {
+      const [resource] = await answer;
+      return resource;
+    } catch (err) {
+      if (err instanceof GcpError && err.failure.kind === 'not-found') return undefined;
+      throw err;
+    }
   }
 
   /** Polls until the instance no longer exists. */
@@ -155,10 +225,10 @@ export class ComputeApi {
     const out: Instance[] = [];
     let pageToken: string | undefined;
     do {
-      const [items, , response] = await this.call(`list instances in ${zone}`, () =>
+      const [items, , response] = await this.call(`list instances in ${zone}`, (o) =>
         this.clients.instances.list(
           { project: this.project, zone, filter, maxResults: 500, ...(pageToken ? { pageToken } : {}) },
-          { autoPaginate: false },
+          { ...o, autoPaginate: false },
         ),
       );
       out.push(...items);
@@ -174,14 +244,11 @@ export class ComputeApi {
     start = 0,
   ): Promise<{ contents: string; next: number } | undefined> {
     try {
-      const [out] = await this.call(`read serial port of ${name}`, () =>
-        this.clients.instances.getSerialPortOutput({
-          project: this.project,
-          zone,
-          instance: name,
-          port: 1,
-          start,
-        }),
+      const [out] = await this.call(`read serial port of ${name}`, (o) =>
+        this.clients.instances.getSerialPortOutput(
+          { project: this.project, zone, instance: name, port: 1, start },
+          o,
+        ),
       );
       return { contents: out.contents ?? '', next: Number(out.next ?? start) };
     } catch (err) {
@@ -204,8 +271,12 @@ export class ComputeApi {
           message: `operation ${name} did not finish within ${OPERATION_DEADLINE_MS / 60_000} minutes`,
         });
       }
-      const [next] = await this.call(`wait for operation ${name}`, () =>
-        this.clients.zoneOperations.wait({ project: this.project, zone, operation: name }),
+      const [next] = await this.call(`wait for operation ${name}`, (o) =>
+        // Compute Engine answers a wait within about two minutes, DONE or not.
+        this.clients.zoneOperations.wait(
+          { project: this.project, zone, operation: name },
+          { ...o, timeout: OPERATION_WAIT_TIMEOUT_MS },
+        ),
       );
       current = next;
     }

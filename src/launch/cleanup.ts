@@ -55,15 +55,22 @@ export async function cleanUp(
   return deleted;
 }
 
-/** The post step of actions/launch. */
-export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/**
+ * The post step of actions/launch. It ends within `limitMs` whatever the endpoints do: calls still in flight
+ * then are abandoned and the process ends through `exit` (a runner waits for a step's process, not its promise).
+ */
+export async function post(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { limitMs?: number; exit?: (code: number) => void } = {},
+): Promise<void> {
   const state = readLaunchState();
   if (state?.finished) return;
   // The main step saves the VM before any call that could create it: without one, nothing was created, and
   // the main step has already said why it stopped.
   if (!state?.vm) return;
   const vm = state.vm;
-  const limit = POST_LIMIT_MS;
+  const limit = opts.limitMs ?? POST_LIMIT_MS;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
   let timer: NodeJS.Timeout | undefined;
   const outOfTime = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), limit);
@@ -76,7 +83,7 @@ export async function post(env: NodeJS.ProcessEnv = process.env): Promise<void> 
           'its own time limit (maxRunDuration) deletes it, and the janitor removes it earlier',
       );
       // Calls still in flight must not hold the job: the step ends now.
-      setTimeout(() => process.exit(0), 1000).unref();
+      setTimeout(() => exit(0), 1000).unref();
     }
   } finally {
     clearTimeout(timer);

@@ -13,6 +13,7 @@ import { loadAgentScript } from './agent-script.ts';
 import type { LaunchLogger, LaunchResult } from './experiment.ts';
 import { runExperiment } from './experiment.ts';
 import { parseLaunchInputs, pullRequestHeadOf, runContextFromEnv } from './inputs.ts';
+import { checkComputeResources } from './preflight.ts';
 import { prepareSource } from './source.ts';
 import { saveLaunchState } from './state.ts';
 import { withZones } from './zones.ts';
@@ -75,7 +76,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     });
     const compute = new ComputeApi(clients, systemClock, counter);
     const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
-    const result = await runExperiment(await withZones(settings, compute), {
+    const checked = await checkComputeResources(
+      await withZones(settings, compute),
+      compute,
+      actionsLogger(settings.experiment.id),
+    );
+    const result = await runExperiment(checked, {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,

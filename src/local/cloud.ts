@@ -4,6 +4,7 @@ import { startLocalMetadata } from './metadata-server.ts';
 import type { LocalMetadata } from './metadata-server.ts';
 import { LOCAL_BUCKET, LOCAL_PROJECT } from './settings.ts';
 import { startLocalStorage } from './storage-server.ts';
+import { STORAGE_RETRY } from '../gcp/retry.ts';
 import type { LocalStorage } from './storage-server.ts';
 
 /** The local stand-ins a local run talks to, and a Cloud Storage client for its results directory. */
@@ -32,6 +33,7 @@ export async function startLocalCloud(bucketRoot: string): Promise<LocalCloud> {
   const authClient = new OAuth2Client();
   authClient.setCredentials({ access_token: 'local', expiry_date: Date.now() + 365 * 24 * 3600 * 1000 });
   const storageClient = new Storage({
+    ...STORAGE_RETRY,
     projectId: LOCAL_PROJECT,
     apiEndpoint: storage.url,
     authClient,

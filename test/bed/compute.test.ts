@@ -4,8 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { AcceleratorTypesClient } from '@google-cloud/compute/build/src/v1/accelerator_types_client.js';
+import { ImagesClient } from '@google-cloud/compute/build/src/v1/images_client.js';
 import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
+import { MachineTypesClient } from '@google-cloud/compute/build/src/v1/machine_types_client.js';
 import { ZoneOperationsClient } from '@google-cloud/compute/build/src/v1/zone_operations_client.js';
+import { ZonesClient } from '@google-cloud/compute/build/src/v1/zones_client.js';
 import { OAuth2Client } from 'google-auth-library';
 import { computeClientOptions } from '../../src/gcp/endpoints.ts';
 import { BedClock } from './clock.ts';
@@ -48,6 +52,10 @@ const standIn = new ComputeStandIn({
 const server = new BedServer('compute', recorder, standIn.handle);
 let instances: InstancesClient;
 let zoneOps: ZoneOperationsClient;
+let zones: ZonesClient;
+let machineTypes: MachineTypesClient;
+let images: ImagesClient;
+let acceleratorTypes: AcceleratorTypesClient;
 /** Pids of background children the scripts report, checked dead at the end. */
 const childPids: number[] = [];
 
@@ -65,6 +73,10 @@ before(async () => {
   );
   instances = new InstancesClient(clientOptions(token, expiresAt));
   zoneOps = new ZoneOperationsClient(clientOptions(token, expiresAt));
+  zones = new ZonesClient(clientOptions(token, expiresAt));
+  machineTypes = new MachineTypesClient(clientOptions(token, expiresAt));
+  images = new ImagesClient(clientOptions(token, expiresAt));
+  acceleratorTypes = new AcceleratorTypesClient(clientOptions(token, expiresAt));
 });
 
 after(async () => {
@@ -73,6 +85,7 @@ after(async () => {
   await server.close();
   await instances.close();
   await zoneOps.close();
+  await Promise.all([zones.close(), machineTypes.close(), images.close(), acceleratorTypes.close()]);
   rmSync(workDir, { recursive: true, force: true });
   assert.ok(pids.length > 0, 'the suite booted VMs');
   assert.deepEqual([...pids, ...childPids].filter(isAlive), [], 'no VM process outlives the stand-in');
@@ -692,6 +705,268 @@ describe('instances with the real @google-cloud/compute client', () => {
       for (const i of list.instances ?? []) seen.push(`${scope}/${i.name}`);
     }
     assert.ok(seen.includes('zones/us-central1-a/vm-basic'));
+  });
+});
+
+/** The JSON error body Compute Engine sends with a 404 for a resource that does not exist. */
+function notFoundBody(resource: string): unknown {
+  const message = `The resource '${resource}' was not found`;
+  return { error: { code: 404, message, errors: [{ message, domain: 'global', reason: 'notFound' }] } };
+}
+
+describe('zones, machine types, images and accelerator types with the real clients', () => {
+  test('zones.get: a zone UP in its region; an unknown zone is 404 notFound', async () => {
+    const [zone] = await zones.get({ project: PROJECT, zone: 'europe-west4-b' });
+    assert.equal(zone.name, 'europe-west4-b');
+    assert.equal(zone.status, 'UP');
+    assert.match(zone.region ?? '', /\/projects\/bed-project\/regions\/europe-west4$/);
+    const err = await rejection(zones.get({ project: PROJECT, zone: 'us-east1-a' }));
+    assert.equal(err.httpStatusCode, 404);
+    assert.deepEqual(JSON.parse(rawBody(err)), notFoundBody('projects/bed-project/zones/us-east1-a'));
+  });
+
+  test('machineTypes.get: predefined types where the zone offers them, custom types of an offered series', async () => {
+    const [e2] = await machineTypes.get({ project: PROJECT, zone: ZONE, machineType: 'e2-standard-4' });
+    assert.deepEqual([e2.guestCpus, e2.memoryMb, e2.zone], [4, 16384, ZONE]);
+    const [g2] = await machineTypes.get({ project: PROJECT, zone: ZONE, machineType: 'g2-standard-4' });
+    assert.equal(g2.name, 'g2-standard-4');
+    const absent = await rejection(
+      machineTypes.get({ project: PROJECT, zone: 'us-central1-f', machineType: 'g2-standard-4' }),
+    );
+    assert.deepEqual(
+      JSON.parse(rawBody(absent)),
+      notFoundBody('projects/bed-project/zones/us-central1-f/machineTypes/g2-standard-4'),
+    );
+    const [listed] = await machineTypes.list({ project: PROJECT, zone: 'us-central1-f' });
+    assert.ok(listed.some((t) => t.name === 'e2-small'));
+    assert.ok(!listed.some((t) => t.name === 'g2-standard-4'));
+
+    const custom: [string, number, number][] = [
+      ['custom-2-4096', 2, 4096],
+      ['custom-1-1024', 1, 1024],
+      ['n2-custom-4-16384', 4, 16384],
+      ['n2-custom-4-40960-ext', 4, 40960],
+      ['e2-custom-small-2048', 2, 2048],
+    ];
+    for (const [name, cpus, memoryMb] of custom) {
+      const [t] = await machineTypes.get({ project: PROJECT, zone: ZONE, machineType: name });
+      assert.deepEqual([t.name, t.guestCpus, t.memoryMb], [name, cpus, memoryMb], name);
+    }
+    const noSeries = await rejection(
+      machineTypes.get({ project: PROJECT, zone: ZONE, machineType: 'zz9-custom-2-4096' }),
+    );
+    assert.equal(noSeries.httpStatusCode, 404);
+    const shapes: [string, RegExp][] = [
+      ['custom-3-4096', /takes 1 or an even number up to 96 vCPUs/],
+      ['e2-custom-4-40960', /at most 8192 MB of memory per vCPU/],
+      ['e2-custom-4-16384-ext', /Extended memory is not available for E2/],
+      ['n2-custom-4-1000', /multiple of 256 MB/],
+      ['n2d-custom-6-12288', /takes 2, 4, 8, 16, 32, 48, 64, 80 or 96 vCPUs/],
+    ];
+    for (const [name, why] of shapes) {
+      const err = await rejection(machineTypes.get({ project: PROJECT, zone: ZONE, machineType: name }));
+      assert.equal(err.httpStatusCode, 400, name);
+      assert.match(err.message, why, name);
+      assert.match(rawBody(err), /"reason":"invalid"/);
+    }
+  });
+
+  test('images.get and getFromFamily: public images for every caller, a family as its newest image that is not deprecated', async () => {
+    const [image] = await images.getFromFamily({ project: 'debian-cloud', family: 'debian-12' });
+    assert.equal(image.name, 'debian-12-bookworm-v20250212');
+    assert.equal(image.family, 'debian-12');
+    assert.equal(image.status, 'READY');
+    assert.match(
+      image.selfLink ?? '',
+      /\/projects\/debian-cloud\/global\/images\/debian-12-bookworm-v20250212$/,
+    );
+    const [old] = await images.get({ project: 'debian-cloud', image: 'debian-12-bookworm-v20250113' });
+    assert.equal(old.deprecated?.state, 'DEPRECATED');
+    assert.match(old.deprecated?.replacement ?? '', /\/images\/debian-12-bookworm-v20250212$/);
+    const [byId] = await images.get({ project: 'debian-cloud', image: String(image.id) });
+    assert.equal(byId.name, image.name);
+    for (const [project, family] of [
+      ['ubuntu-os-cloud', 'ubuntu-2204-lts'],
+      ['cos-cloud', 'cos-stable'],
+      ['deeplearning-platform-release', 'common-cu124-debian-11-py310'],
+    ] as const) {
+      const [found] = await images.getFromFamily({ project, family });
+      assert.equal(found.family, family);
+    }
+
+    const noFamily = await rejection(images.getFromFamily({ project: 'debian-cloud', family: 'debian-99' }));
+    assert.equal(noFamily.httpStatusCode, 404);
+    assert.deepEqual(
+      JSON.parse(rawBody(noFamily)),
+      notFoundBody('projects/debian-cloud/global/images/family/debian-99'),
+    );
+    const noImage = await rejection(images.get({ project: 'debian-cloud', image: 'debian-99-v1' }));
+    assert.deepEqual(
+      JSON.parse(rawBody(noImage)),
+      notFoundBody('projects/debian-cloud/global/images/debian-99-v1'),
+    );
+    const closed = await rejection(images.get({ project: 'someone-elses-project', image: 'secret-image' }));
+    assert.equal(closed.httpStatusCode, 403);
+    assert.equal(
+      closed.message,
+      "Required 'compute.images.get' permission for 'projects/someone-elses-project/global/images/secret-image'",
+    );
+    assert.match(rawBody(closed), /"reason":"forbidden"/);
+
+    const ownMissing = await rejection(images.getFromFamily({ project: PROJECT, family: 'bench-image' }));
+    assert.equal(ownMissing.httpStatusCode, 404);
+    standIn.addImage({
+      name: 'bench-image-v2',
+      family: 'bench-image',
+      description: 'bench tools',
+      created: '2025-03-01T00:00:00.000-08:00',
+      diskSizeGb: 20,
+    });
+    const [own] = await images.getFromFamily({ project: PROJECT, family: 'bench-image' });
+    assert.deepEqual([own.name, own.diskSizeGb], ['bench-image-v2', '20']);
+  });
+
+  test('acceleratorTypes.get: the type with its card limit in the zones that offer it, 404 elsewhere', async () => {
+    const [t4] = await acceleratorTypes.get({
+      project: PROJECT,
+      zone: ZONE,
+      acceleratorType: 'nvidia-tesla-t4',
+    });
+    assert.deepEqual(
+      [t4.name, t4.maximumCardsPerInstance, t4.description],
+      ['nvidia-tesla-t4', 4, 'NVIDIA T4'],
+    );
+    assert.match(t4.zone ?? '', /\/zones\/us-central1-a$/);
+    const [l4] = await acceleratorTypes.get({
+      project: PROJECT,
+      zone: 'us-east1-b',
+      acceleratorType: 'nvidia-l4',
+    });
+    assert.equal(l4.maximumCardsPerInstance, 8);
+    const [a100] = await acceleratorTypes.get({
+      project: PROJECT,
+      zone: ZONE,
+      acceleratorType: 'nvidia-tesla-a100',
+    });
+    assert.equal(a100.maximumCardsPerInstance, 16);
+    const absent = await rejection(
+      acceleratorTypes.get({ project: PROJECT, zone: 'us-central1-f', acceleratorType: 'nvidia-l4' }),
+    );
+    assert.deepEqual(
+      JSON.parse(rawBody(absent)),
+      notFoundBody('projects/bed-project/zones/us-central1-f/acceleratorTypes/nvidia-l4'),
+    );
+  });
+
+  test('insert refuses what Compute Engine refuses: images, accelerators and machine types the zone lacks', async () => {
+    const insert = (resource: InstanceResource, zone = ZONE) =>
+      rejection(instances.insert({ project: PROJECT, zone, instanceResource: resource }));
+    const withImage = (name: string, sourceImage: string) =>
+      vmResource(name, {
+        disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage } }],
+      });
+    const gpu = (name: string, type: string, count: number, onHostMaintenance = 'TERMINATE') =>
+      vmResource(name, {
+        guestAccelerators: [
+          { acceleratorType: `zones/${ZONE}/acceleratorTypes/${type}`, acceleratorCount: count },
+        ],
+        scheduling: { onHostMaintenance, automaticRestart: false },
+      });
+
+    const noImage = await insert(withImage('vm-noimg', 'projects/debian-cloud/global/images/debian-99-v1'));
+    assert.equal(noImage.httpStatusCode, 404);
+    assert.equal(
+      noImage.message,
+      "The resource 'projects/debian-cloud/global/images/debian-99-v1' was not found",
+    );
+    const noFamily = await insert(
+      withImage('vm-nofam', 'projects/debian-cloud/global/images/family/debian-99'),
+    );
+    assert.equal(
+      noFamily.message,
+      "The resource 'projects/debian-cloud/global/images/family/debian-99' was not found",
+    );
+    const closed = await insert(withImage('vm-closed', 'projects/someone-elses-project/global/images/x'));
+    assert.equal(closed.httpStatusCode, 403);
+    assert.match(closed.message, /^Required 'compute\.images\.useReadOnly' permission/);
+    const malformed = await insert(withImage('vm-badurl', 'debian-12'));
+    assert.equal(malformed.httpStatusCode, 400);
+    assert.match(
+      malformed.message,
+      /resource\.disks\[0\]\.initializeParams\.sourceImage': 'debian-12'\. The URL is malformed/,
+    );
+    standIn.addImage({
+      name: 'retired-image',
+      description: 'retired',
+      created: '2020-01-01T00:00:00.000-08:00',
+      diskSizeGb: 10,
+      deprecated: { state: 'OBSOLETE' },
+    });
+    const obsolete = await insert(withImage('vm-obsolete', 'global/images/retired-image'));
+    assert.equal(obsolete.httpStatusCode, 400);
+    assert.match(obsolete.message, /is obsolete/);
+
+    const absent = await insert(
+      vmResource('vm-nol4', {
+        guestAccelerators: [
+          { acceleratorType: 'zones/us-central1-f/acceleratorTypes/nvidia-l4', acceleratorCount: 1 },
+        ],
+        scheduling: { onHostMaintenance: 'TERMINATE', automaticRestart: false },
+        machineType: 'zones/us-central1-f/machineTypes/e2-small',
+      }),
+      'us-central1-f',
+    );
+    assert.equal(absent.httpStatusCode, 404);
+    assert.equal(
+      absent.message,
+      "The resource 'projects/bed-project/zones/us-central1-f/acceleratorTypes/nvidia-l4' was not found",
+    );
+    const tooMany = await insert(gpu('vm-t4x8', 'nvidia-tesla-t4', 8));
+    assert.equal(tooMany.httpStatusCode, 400);
+    assert.match(tooMany.message, /acceleratorCount': '8'\. Must be between 1 and 4/);
+    const migrating = await insert(gpu('vm-migrate', 'nvidia-tesla-t4', 1, 'MIGRATE'));
+    assert.equal(migrating.httpStatusCode, 400);
+    assert.equal(migrating.message, 'Instances with guest accelerators do not support live migration.');
+    const g2 = await insert(
+      vmResource('vm-g2', { machineType: 'zones/us-central1-f/machineTypes/g2-standard-4' }),
+      'us-central1-f',
+    );
+    assert.match(
+      g2.message,
+      /Machine type with name 'g2-standard-4' does not exist in zone 'us-central1-f'\./,
+    );
+    const refused = [
+      ...['vm-noimg', 'vm-nofam', 'vm-closed', 'vm-badurl', 'vm-obsolete'],
+      ...['vm-nol4', 'vm-t4x8', 'vm-migrate', 'vm-g2'],
+    ];
+    assert.deepEqual(
+      standIn.listAll().filter((i) => refused.includes(i.name)),
+      [],
+      'a refused insert makes no instance',
+    );
+  });
+
+  test('an instance from a family boots its newest image and keeps its accelerators', async () => {
+    await create(
+      vmResource('vm-gpu', {
+        guestAccelerators: [
+          { acceleratorType: `zones/${ZONE}/acceleratorTypes/nvidia-tesla-t4`, acceleratorCount: 2 },
+        ],
+        scheduling: { onHostMaintenance: 'TERMINATE', automaticRestart: false },
+      }),
+    );
+    const vm = await get('vm-gpu');
+    assert.equal(vm.guestAccelerators?.[0]?.acceleratorCount, 2);
+    assert.match(
+      vm.guestAccelerators?.[0]?.acceleratorType ?? '',
+      /\/zones\/us-central1-a\/acceleratorTypes\/nvidia-tesla-t4$/,
+    );
+    const host = standIn.inspect('vm-gpu')?.metadataHost;
+    const image = await fetch(`http://${host}/computeMetadata/v1/instance/image`, {
+      headers: { 'Metadata-Flavor': 'Google' },
+    });
+    assert.equal(await image.text(), 'projects/debian-cloud/global/images/debian-12-bookworm-v20250212');
+    await remove('vm-gpu');
   });
 });
 

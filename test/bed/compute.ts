@@ -41,7 +41,10 @@ export const DEFAULT_ZONES: readonly string[] = [
   'europe-west4-c',
 ];
 
-/** Predefined machine types the stand-in knows unless told otherwise (custom types are always accepted). */
+/**
+ * Predefined machine types the stand-in knows unless told otherwise. Custom types (`custom-2-4096`,
+ * `n2-custom-4-16384`, ...) exist where their series does, in the shapes Compute Engine allows.
+ */
 export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
   'e2-micro': { guestCpus: 2, memoryMb: 1024 },
   'e2-small': { guestCpus: 2, memoryMb: 2048 },
@@ -69,6 +72,181 @@ export const DEFAULT_MACHINE_TYPES: Readonly<Record<string, MachineType>> = {
   'a2-highgpu-1g': { guestCpus: 12, memoryMb: 87040 },
 };
 
+/** An image as its project publishes it. */
+export interface BedImage {
+  name: string;
+  family?: string;
+  description: string;
+  /** RFC 3339: a family's image is its newest one that is not deprecated. */
+  created: string;
+  diskSizeGb: number;
+  /** `DEPRECATED` images still boot; `OBSOLETE` and `DELETED` ones are refused. */
+  deprecated?: { state: 'DEPRECATED' | 'OBSOLETE' | 'DELETED'; replacement?: string };
+}
+
+/** An accelerator type, the zones that offer it and how many cards one instance may have. */
+export interface BedAccelerator {
+  description: string;
+  maximumCardsPerInstance: number;
+  zones: readonly string[];
+}
+
+/**
+ * Public images the stand-in serves unless told otherwise, by image project: a few of each project's families,
+ * with one deprecated image. Every authenticated caller may read them, as on Compute Engine.
+ */
+export const DEFAULT_IMAGES: Readonly<Record<string, readonly BedImage[]>> = {
+  'debian-cloud': [
+    {
+      name: 'debian-12-bookworm-v20250113',
+      family: 'debian-12',
+      description: 'Debian, Debian GNU/Linux, 12 (bookworm), amd64 built on 20250113',
+      created: '2025-01-13T18:04:11.114-08:00',
+      diskSizeGb: 10,
+      deprecated: { state: 'DEPRECATED', replacement: 'debian-12-bookworm-v20250212' },
+    },
+    {
+      name: 'debian-12-bookworm-v20250212',
+      family: 'debian-12',
+      description: 'Debian, Debian GNU/Linux, 12 (bookworm), amd64 built on 20250212',
+      created: '2025-02-12T10:31:52.406-08:00',
+      diskSizeGb: 10,
+    },
+    {
+      name: 'debian-11-bullseye-v20250212',
+      family: 'debian-11',
+      description: 'Debian, Debian GNU/Linux, 11 (bullseye), amd64 built on 20250212',
+      created: '2025-02-12T10:29:07.881-08:00',
+      diskSizeGb: 10,
+    },
+  ],
+  'ubuntu-os-cloud': [
+    {
+      name: 'ubuntu-2204-jammy-v20250128',
+      family: 'ubuntu-2204-lts',
+      description: 'Canonical, Ubuntu, 22.04 LTS, amd64 jammy image built on 2025-01-28',
+      created: '2025-01-28T15:12:40.307-08:00',
+      diskSizeGb: 10,
+    },
+    {
+      name: 'ubuntu-2404-noble-amd64-v20250130',
+      family: 'ubuntu-2404-lts-amd64',
+      description: 'Canonical, Ubuntu, 24.04 LTS, amd64 noble image built on 2025-01-30',
+      created: '2025-01-30T16:45:03.512-08:00',
+      diskSizeGb: 10,
+    },
+  ],
+  'cos-cloud': [
+    {
+      name: 'cos-stable-117-18613-164-4',
+      family: 'cos-stable',
+      description: 'Google, Container-Optimized OS, 117-18613.164.4 stable',
+      created: '2025-01-22T13:20:18.961-08:00',
+      diskSizeGb: 10,
+    },
+    {
+      name: 'cos-113-18244-291-3',
+      family: 'cos-113-lts',
+      description: 'Google, Container-Optimized OS, 113-18244.291.3 LTS',
+      created: '2025-01-22T13:18:44.215-08:00',
+      diskSizeGb: 10,
+    },
+  ],
+  'deeplearning-platform-release': [
+    {
+      name: 'common-cu124-v20250114-debian-11-py310',
+      family: 'common-cu124-debian-11-py310',
+      description:
+        'Google, Deep Learning VM with CUDA 12.4, M127, Debian 11, Python 3.10. With CUDA 12.4 preinstalled.',
+      created: '2025-01-14T21:07:36.027-08:00',
+      diskSizeGb: 50,
+    },
+    {
+      name: 'pytorch-2-4-cu124-v20250114-debian-11-py310',
+      family: 'pytorch-2-4-cu124-debian-11-py310',
+      description: 'Google, Deep Learning VM with PyTorch 2.4 and CUDA 12.4, M127, Debian 11, Python 3.10.',
+      created: '2025-01-14T21:40:12.650-08:00',
+      diskSizeGb: 50,
+    },
+  ],
+};
+
+const T4_ZONES = [
+  'us-central1-a',
+  'us-central1-b',
+  'us-central1-c',
+  'us-central1-f',
+  'us-east1-c',
+  'us-east1-d',
+  'europe-west4-a',
+  'europe-west4-b',
+  'europe-west4-c',
+];
+const L4_ZONES = [
+  'us-central1-a',
+  'us-central1-b',
+  'us-central1-c',
+  'us-east1-b',
+  'us-east1-c',
+  'us-east1-d',
+  'europe-west4-a',
+  'europe-west4-b',
+  'europe-west4-c',
+];
+const A100_ZONES = [
+  'us-central1-a',
+  'us-central1-b',
+  'us-central1-c',
+  'us-central1-f',
+  'us-east1-b',
+  'europe-west4-a',
+  'europe-west4-b',
+];
+
+/** Accelerator types the stand-in offers unless told otherwise, in some of the default zones only. */
+export const DEFAULT_ACCELERATORS: Readonly<Record<string, BedAccelerator>> = {
+  'nvidia-tesla-t4': { description: 'NVIDIA T4', maximumCardsPerInstance: 4, zones: T4_ZONES },
+  'nvidia-l4': { description: 'NVIDIA L4', maximumCardsPerInstance: 8, zones: L4_ZONES },
+  'nvidia-tesla-a100': { description: 'NVIDIA A100 40GB', maximumCardsPerInstance: 16, zones: A100_ZONES },
+  'nvidia-a100-80gb': {
+    description: 'NVIDIA A100 80GB',
+    maximumCardsPerInstance: 8,
+    zones: ['us-central1-a', 'us-central1-c', 'europe-west4-a'],
+  },
+  'nvidia-tesla-v100': {
+    description: 'NVIDIA V100',
+    maximumCardsPerInstance: 8,
+    zones: [
+      'us-central1-a',
+      'us-central1-b',
+      'us-central1-c',
+      'us-central1-f',
+      'europe-west4-a',
+      'europe-west4-b',
+      'europe-west4-c',
+    ],
+  },
+  'nvidia-tesla-p4': {
+    description: 'NVIDIA P4',
+    maximumCardsPerInstance: 4,
+    zones: ['us-central1-a', 'us-central1-c', 'europe-west4-b', 'europe-west4-c'],
+  },
+  'nvidia-h100-80gb': {
+    description: 'NVIDIA H100 80GB',
+    maximumCardsPerInstance: 8,
+    zones: ['us-central1-a', 'us-central1-c', 'europe-west4-b', 'europe-west4-c'],
+  },
+};
+
+/**
+ * Machine types only some zones offer (the series with GPUs built in go where their GPUs are); every other
+ * machine type is offered in every zone.
+ */
+export const DEFAULT_MACHINE_TYPE_ZONES: Readonly<Record<string, readonly string[]>> = {
+  'g2-standard-4': L4_ZONES,
+  'a2-highgpu-1g': A100_ZONES,
+};
+
 export interface ComputeStandInOptions {
   clock: BedClock;
   tokens: TokenRegistry;
@@ -78,6 +256,12 @@ export interface ComputeStandInOptions {
   projectNumber?: string;
   zones?: string[];
   machineTypes?: Record<string, MachineType>;
+  /** Zones offering a machine type, for the types not offered everywhere (default DEFAULT_MACHINE_TYPE_ZONES). */
+  machineTypeZones?: Record<string, readonly string[]>;
+  /** Images by image project (default DEFAULT_IMAGES); these projects' images are readable by everyone. */
+  images?: Record<string, readonly BedImage[]>;
+  /** Accelerator types by name (default DEFAULT_ACCELERATORS). */
+  accelerators?: Record<string, BedAccelerator>;
   /** Extra environment for booted VMs, read at each boot: the endpoint variables of the other stand-ins. */
   vmEnv?: () => Record<string, string>;
   /** Per-instance directories (the VM's "disk": its /var/tmp and /root) are made here. */
@@ -140,6 +324,8 @@ interface Vm {
   body: Record<string, unknown>;
   machineType: string;
   cpus: number;
+  /** The boot disk's image as `projects/P/global/images/NAME`, a family resolved to its image. */
+  image: string | undefined;
   status: InstanceStatus;
   createdAt: number;
   lastStartAt?: number;
@@ -219,7 +405,9 @@ class ComputeError extends Error {
  * really boot: each runs its `startup-script` as a local process group with a metadata server of its own, in a
  * bubblewrap sandbox that shows it the image and its own disk only (see `runScript`; the constructor fails when
  * no sandbox can be made), copies the script's output to serial port 1, runs its `shutdown-script` on delete, stop or preemption, and
- * honours `scheduling.maxRunDuration`. Timings run on the bed's virtual clock. Serve `handle` with
+ * honours `scheduling.maxRunDuration`. It also answers the gets a launch checks before its first insert (zones,
+ * machine types, accelerator types per zone, and images of public image projects and of its own project), and
+ * its inserts refuse what those gets would not find. Timings run on the bed's virtual clock. Serve `handle` with
  * `new BedServer('compute', recorder, standIn.handle)`; the REST base is `${origin}/compute/v1/`.
  */
 export class ComputeStandIn {
@@ -227,6 +415,8 @@ export class ComputeStandIn {
   readonly projectNumber: string;
   readonly zones: readonly string[];
   readonly machineTypes: Readonly<Record<string, MachineType>>;
+  readonly machineTypeZones: Readonly<Record<string, readonly string[]>>;
+  readonly accelerators: Readonly<Record<string, BedAccelerator>>;
   /** Boot delay (virtual ms, insert to RUNNING) of instances created from now on. */
   bootDelayMs: number;
   guestBootMs: number;
@@ -239,6 +429,8 @@ export class ComputeStandIn {
   private readonly recorder: Recorder;
   private readonly linkBase: string;
   private readonly vms: Vm[] = [];
+  /** Images by the project that publishes them; a project absent here does not let the caller read its images. */
+  private readonly images = new Map<string, BedImage[]>();
   private readonly ops = new Map<string, Operation>();
   private readonly requestIds = new Map<string, Operation>();
   private readonly opWaiters = new Map<string, Set<() => void>>();
@@ -267,6 +459,12 @@ export class ComputeStandIn {
     this.projectNumber = opts.projectNumber ?? '123456789012';
     this.zones = opts.zones ?? DEFAULT_ZONES;
     this.machineTypes = opts.machineTypes ?? DEFAULT_MACHINE_TYPES;
+    this.machineTypeZones = opts.machineTypeZones ?? DEFAULT_MACHINE_TYPE_ZONES;
+    this.accelerators = opts.accelerators ?? DEFAULT_ACCELERATORS;
+    for (const [imageProject, list] of Object.entries(opts.images ?? DEFAULT_IMAGES)) {
+      this.images.set(imageProject, [...list]);
+    }
+    if (!this.images.has(this.project)) this.images.set(this.project, []);
     this.bootDelayMs = opts.bootDelayMs ?? 15_000;
     this.guestBootMs = opts.guestBootMs ?? 8_000;
     this.shutdownBudgetMs = opts.shutdownBudgetMs ?? 90_000;
@@ -276,6 +474,31 @@ export class ComputeStandIn {
     checkSandbox();
     mkdirSync(opts.workDir, { recursive: true });
     process.on('exit', this.exitHook);
+  }
+
+  // ---------------------------------------------------------------- catalogue
+
+  /**
+   * Publishes an image in `imageProject` (the bed's own project by default), as a test's custom image; another
+   * project's images become readable by the caller, as if shared with it.
+   */
+  addImage(image: BedImage, imageProject: string = this.project): void {
+    const list = this.images.get(imageProject) ?? [];
+    list.push(image);
+    this.images.set(imageProject, list);
+  }
+
+  /** Whether `zone` offers the machine type (a custom one when its series is offered there and its shape allowed). */
+  offersMachineType(zone: string, type: string): boolean {
+    if (this.machineTypes[type]) return this.machineTypeZones[type]?.includes(zone) ?? true;
+    const custom = parseCustomMachineType(type);
+    return custom !== undefined && this.offersSeries(zone, custom.series);
+  }
+
+  private offersSeries(zone: string, series: string): boolean {
+    return Object.keys(this.machineTypes).some(
+      (t) => t.startsWith(`${series}-`) && (this.machineTypeZones[t]?.includes(zone) ?? true),
+    );
   }
 
   // ---------------------------------------------------------------- fault injection
@@ -452,12 +675,16 @@ export class ComputeStandIn {
     const m = /^\/compute\/v1\/projects\/([^/]+)\/(.*)$/.exec(req.url.pathname);
     if (!m) throw new ComputeError(404, 'notFound', `The requested URL ${req.url.pathname} was not found.`);
     const [, project, rest] = m as unknown as [string, string, string];
-    if (project !== this.project && project !== this.projectNumber) {
-      throw new ComputeError(404, 'notFound', `The resource 'projects/${project}' was not found`);
-    }
     const parts = rest.split('/').map(decodeURIComponent);
     const q = req.url.searchParams;
     const method = req.method;
+    // Images live in their publisher's project (debian-cloud, ...), which any caller may read from.
+    if (parts[0] === 'global' && parts[1] === 'images') {
+      return this.routeImages(decodeURIComponent(project), parts.slice(2), req, res);
+    }
+    if (project !== this.project && project !== this.projectNumber) {
+      throw new ComputeError(404, 'notFound', `The resource 'projects/${project}' was not found`);
+    }
 
     if (parts[0] === 'aggregated' && parts[1] === 'instances' && parts.length === 2 && method === 'GET') {
       return sendJson(res, 200, this.aggregatedList(q));
@@ -481,18 +708,36 @@ export class ComputeStandIn {
         return sendJson(res, 200, {
           kind: 'compute#machineTypeList',
           id: `projects/${this.project}/zones/${zone}/machineTypes`,
-          items: Object.keys(this.machineTypes).map((t) => this.machineTypeJson(zone, t)),
+          items: Object.keys(this.machineTypes)
+            .filter((t) => this.offersMachineType(zone, t))
+            .map((t) => this.machineTypeJson(zone, t)),
           selfLink: this.link(`zones/${zone}/machineTypes`),
         });
       }
-      if (!this.machineTypes[name] && !customCpus(name)) {
+      if (!this.offersMachineType(zone, name)) {
         throw new ComputeError(
           404,
           'notFound',
           `The resource 'projects/${this.project}/zones/${zone}/machineTypes/${name}' was not found`,
         );
       }
+      const why = customShapeProblem(name);
+      if (why) throw invalid('machineType', name, why);
       return sendJson(res, 200, this.machineTypeJson(zone, name));
+    }
+    if (kind === 'acceleratorTypes' && method === 'GET') {
+      if (name === undefined) {
+        return sendJson(res, 200, {
+          kind: 'compute#acceleratorTypeList',
+          id: `projects/${this.project}/zones/${zone}/acceleratorTypes`,
+          items: Object.keys(this.accelerators)
+            .filter((t) => this.accelerators[t]?.zones.includes(zone))
+            .map((t) => this.acceleratorTypeJson(zone, t)),
+          selfLink: this.link(`zones/${zone}/acceleratorTypes`),
+        });
+      }
+      if (!this.accelerators[name]?.zones.includes(zone)) throw this.acceleratorNotFound(zone, name);
+      return sendJson(res, 200, this.acceleratorTypeJson(zone, name));
     }
     if (kind === 'operations') {
       if (name === undefined && method === 'GET') return sendJson(res, 200, this.listOperations(zone, q));
@@ -524,6 +769,57 @@ export class ComputeStandIn {
     }
     if (sub === 'serialPort' && method === 'GET') return sendJson(res, 200, this.serialPort(zone, name, q));
     throw this.urlNotFound(req);
+  }
+
+  /** `images.get` and `images.getFromFamily`: `global/images/NAME` and `global/images/family/FAMILY`. */
+  private routeImages(imageProject: string, rest: string[], req: BedRequest, res: http.ServerResponse): void {
+    const [first, second] = rest;
+    if (req.method !== 'GET' || first === undefined || rest.length > 2) throw this.urlNotFound(req);
+    if (rest.length === 2 && first !== 'family') throw this.urlNotFound(req);
+    const image =
+      second !== undefined
+        ? this.lookUpImage(imageProject, 'family', second, 'compute.images.getFromFamily')
+        : this.lookUpImage(imageProject, 'image', first, 'compute.images.get');
+    sendJson(res, 200, this.imageJson(this.imageOwner(imageProject), image));
+  }
+
+  /** The project whose catalogue holds `imageProject`'s images (the bed's own project also by its number). */
+  private imageOwner(imageProject: string): string {
+    return imageProject === this.projectNumber ? this.project : imageProject;
+  }
+
+  /**
+   * An image by name (or numeric id), or a family's newest image that is not deprecated; what Compute Engine
+   * answers otherwise: 403 naming `permission` for a project whose images the caller may not read, 404 for none.
+   */
+  private lookUpImage(
+    imageProject: string,
+    kind: 'image' | 'family',
+    name: string,
+    permission: string,
+  ): BedImage {
+    const owner = this.imageOwner(imageProject);
+    const resource = `projects/${imageProject}/global/images/${kind === 'family' ? 'family/' : ''}${name}`;
+    const list = this.images.get(owner);
+    if (!list) {
+      throw new ComputeError(403, 'forbidden', `Required '${permission}' permission for '${resource}'`);
+    }
+    const image =
+      kind === 'family'
+        ? list
+            .filter((i) => i.family === name && !i.deprecated)
+            .sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0]
+        : list.find((i) => i.name === name || imageId(owner, i) === name);
+    if (!image) throw new ComputeError(404, 'notFound', `The resource '${resource}' was not found`);
+    return image;
+  }
+
+  private acceleratorNotFound(zone: string, type: string): ComputeError {
+    return new ComputeError(
+      404,
+      'notFound',
+      `The resource 'projects/${this.project}/zones/${zone}/acceleratorTypes/${type}' was not found`,
+    );
   }
 
   private urlNotFound(req: BedRequest): ComputeError {
@@ -617,7 +913,7 @@ export class ComputeStandIn {
       );
     }
     const machineType = this.parseMachineType(zone, body.machineType);
-    const cpus = this.machineTypes[machineType]?.guestCpus ?? customCpus(machineType)!;
+    const cpus = this.machineTypeSize(machineType).guestCpus;
     const labels = validateLabels(body.labels);
     const items = validateMetadata(body.metadata);
     const scheduling = this.normaliseScheduling(body.scheduling);
@@ -625,6 +921,8 @@ export class ComputeStandIn {
     if (!disks.some((d) => d.boot === true)) {
       throw invalid('resource.disks', '', 'Boot disk must be specified.');
     }
+    const image = this.bootImage(disks);
+    this.checkAccelerators(zone, body.guestAccelerators, scheduling);
     if (this.findVm(zone, name)) {
       throw new ComputeError(
         409,
@@ -658,6 +956,7 @@ export class ComputeStandIn {
       body,
       machineType,
       cpus,
+      image,
       status: 'PROVISIONING',
       createdAt: this.clock.now(),
       labels,
@@ -710,14 +1009,97 @@ export class ComputeStandIn {
     if (mtZone !== zone) {
       throw invalid('resource.machineType', value, `Machine type must be in zone '${zone}'.`);
     }
-    if (!this.machineTypes[type] && !customCpus(type)) {
+    if (!this.offersMachineType(zone, type)) {
       throw invalid(
         'resource.machineType',
         value,
         `Machine type with name '${type}' does not exist in zone '${zone}'.`,
       );
     }
+    const why = customShapeProblem(type);
+    if (why) throw invalid('resource.machineType', value, why);
     return type;
+  }
+
+  /** Guest CPUs and memory of a predefined or custom machine type. */
+  private machineTypeSize(type: string): MachineType {
+    const custom = parseCustomMachineType(type);
+    return this.machineTypes[type] ?? { guestCpus: custom?.cpus ?? 1, memoryMb: custom?.memoryMb ?? 1024 };
+  }
+
+  /**
+   * The boot disk's image as `projects/P/global/images/NAME`, resolved as Compute Engine resolves
+   * `initializeParams.sourceImage` (a URL, `projects/P/global/images/...`, or `global/images/...` of this
+   * project; a family becomes its newest image); undefined for a boot disk made from an existing disk.
+   */
+  private bootImage(disks: Record<string, unknown>[]): string | undefined {
+    const index = disks.findIndex((d) => d.boot === true);
+    const boot = disks[index] ?? {};
+    if (typeof boot.source === 'string' && boot.source !== '') return undefined;
+    const raw = str((boot.initializeParams as Record<string, unknown> | undefined)?.sourceImage);
+    if (raw === '') throw invalid(`resource.disks[${index}]`, '', 'Boot disk must have a source specified.');
+    const field = `resource.disks[${index}].initializeParams.sourceImage`;
+    const relative = raw.replace(/^https?:\/\/[^/]+\/compute\/v1\//, '');
+    const full = relative.startsWith('global/') ? `projects/${this.project}/${relative}` : relative;
+    const m = /^projects\/([^/]+)\/global\/images\/(?:(family)\/)?([^/]+)$/.exec(full);
+    if (!m) throw invalid(field, raw, 'The URL is malformed.');
+    const [, imageProject, family, name] = m as unknown as [string, string, string | undefined, string];
+    const image = this.lookUpImage(
+      imageProject,
+      family ? 'family' : 'image',
+      name,
+      'compute.images.useReadOnly',
+    );
+    const state = image.deprecated?.state;
+    if (state === 'OBSOLETE' || state === 'DELETED') {
+      throw invalid(
+        field,
+        raw,
+        `The image '${image.name}' is ${state.toLowerCase()} and can no longer be used.`,
+      );
+    }
+    return `projects/${this.imageOwner(imageProject)}/global/images/${image.name}`;
+  }
+
+  /** Refuses accelerators the zone does not offer, too many cards, and GPUs with live migration. */
+  private checkAccelerators(zone: string, raw: unknown, scheduling: Record<string, unknown>): void {
+    const list = Array.isArray(raw) ? (raw as Record<string, unknown>[]) : [];
+    for (const [i, g] of list.entries()) {
+      const value = str(g.acceleratorType);
+      const m = /(?:^|\/)zones\/([^/]+)\/acceleratorTypes\/([^/]+)$/.exec(value);
+      if (!m) {
+        throw invalid(
+          `resource.guestAccelerators[${i}].acceleratorType`,
+          value,
+          'Must be a URL to a valid Compute resource of the correct type.',
+        );
+      }
+      const [, accZone, type] = m as unknown as [string, string, string];
+      if (accZone !== zone) {
+        throw invalid(
+          `resource.guestAccelerators[${i}].acceleratorType`,
+          value,
+          `Accelerator type must be in zone '${zone}'.`,
+        );
+      }
+      const accelerator = this.accelerators[type];
+      if (!accelerator?.zones.includes(zone)) throw this.acceleratorNotFound(zone, type);
+      const count = Number(g.acceleratorCount ?? 1);
+      if (!Number.isInteger(count) || count < 1 || count > accelerator.maximumCardsPerInstance) {
+        throw invalid(
+          `resource.guestAccelerators[${i}].acceleratorCount`,
+          str(g.acceleratorCount),
+          `Must be between 1 and ${accelerator.maximumCardsPerInstance} for accelerator type '${type}'.`,
+        );
+      }
+    }
+    if (list.length > 0 && scheduling.onHostMaintenance === 'MIGRATE') {
+      throw new ComputeError(
+        400,
+        'badRequest',
+        'Instances with guest accelerators do not support live migration.',
+      );
+    }
   }
 
   private normaliseScheduling(raw: unknown): Record<string, unknown> {
@@ -900,10 +1282,10 @@ export class ComputeStandIn {
   }
 
   private writeBootLog(vm: Vm): void {
-    const mt = this.machineTypes[vm.machineType];
+    const mt = this.machineTypeSize(vm.machineType);
     const lines = [
       'SeaBIOS (version 1.8.2-google)',
-      `Total RAM Size = 0x${((mt?.memoryMb ?? 4096) * 1024 * 1024).toString(16).padStart(16, '0')} = ${mt?.memoryMb ?? 4096} MiB`,
+      `Total RAM Size = 0x${(mt.memoryMb * 1024 * 1024).toString(16).padStart(16, '0')} = ${mt.memoryMb} MiB`,
       'Booting from Hard Disk 0...',
       '[    0.000000] Linux version 6.1.0-31-cloud-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.1.128-1 (2025-02-07)',
       '[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz-6.1.0-31-cloud-amd64 root=PARTUUID=7c1a5e3b-01 ro console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200',
@@ -1295,11 +1677,7 @@ export class ComputeStandIn {
   }
 
   private snapshot(vm: Vm): MetadataSnapshot {
-    const boot = ((vm.body.disks ?? []) as Record<string, unknown>[]).find((d) => d.boot === true);
-    const image = str(
-      (boot?.initializeParams as Record<string, unknown> | undefined)?.sourceImage,
-      'projects/debian-cloud/global/images/debian-12-bookworm-v20250212',
-    ).replace(/^https:\/\/[^/]+\/compute\/v1\//, '');
+    const image = vm.image ?? 'projects/debian-cloud/global/images/debian-12-bookworm-v20250212';
     const tags = ((vm.body.tags as { items?: string[] } | undefined)?.items ?? []).slice();
     const s = vm.scheduling;
     return {
@@ -1361,23 +1739,76 @@ export class ComputeStandIn {
   }
 
   private machineTypeJson(zone: string, type: string): unknown {
-    const mt = this.machineTypes[type] ?? {
-      guestCpus: customCpus(type) ?? 1,
-      memoryMb: customMemory(type) ?? 1024,
-    };
+    const mt = this.machineTypeSize(type);
+    const custom = this.machineTypes[type] ? undefined : parseCustomMachineType(type);
     return {
       kind: 'compute#machineType',
       id: String(800000 + Object.keys(this.machineTypes).indexOf(type)),
       creationTimestamp: '1969-12-31T16:00:00.000-08:00',
       name: type,
-      description: `${mt.guestCpus} vCPUs, ${(mt.memoryMb / 1024).toFixed(0)} GB RAM`,
+      description: custom
+        ? 'Custom created machine type.'
+        : `${mt.guestCpus} vCPUs, ${(mt.memoryMb / 1024).toFixed(0)} GB RAM`,
       guestCpus: mt.guestCpus,
       memoryMb: mt.memoryMb,
       maximumPersistentDisks: 128,
       maximumPersistentDisksSizeGb: '263168',
       zone,
       selfLink: this.link(`zones/${zone}/machineTypes/${type}`),
-      isSharedCpu: /^e2-(micro|small|medium)$/.test(type),
+      isSharedCpu: /^e2-(micro|small|medium)$/.test(type) || custom?.sharedCore !== undefined,
+      architecture: 'X86_64',
+    };
+  }
+
+  private acceleratorTypeJson(zone: string, type: string): unknown {
+    const accelerator = this.accelerators[type];
+    return {
+      kind: 'compute#acceleratorType',
+      id: String(10000 + Object.keys(this.accelerators).indexOf(type)),
+      creationTimestamp: '1969-12-31T16:00:00.000-08:00',
+      name: type,
+      description: accelerator?.description ?? type,
+      zone: this.link(`zones/${zone}`),
+      selfLink: this.link(`zones/${zone}/acceleratorTypes/${type}`),
+      maximumCardsPerInstance: accelerator?.maximumCardsPerInstance ?? 1,
+    };
+  }
+
+  private imageJson(owner: string, image: BedImage): unknown {
+    const link = (rel: string) => `${this.linkBase}projects/${owner}/${rel}`;
+    const deprecated = image.deprecated
+      ? {
+          state: image.deprecated.state,
+          ...(image.deprecated.replacement
+            ? { replacement: link(`global/images/${image.deprecated.replacement}`) }
+            : {}),
+        }
+      : undefined;
+    return {
+      kind: 'compute#image',
+      id: imageId(owner, image),
+      creationTimestamp: image.created,
+      name: image.name,
+      description: image.description,
+      sourceType: 'RAW',
+      rawDisk: { source: '', containerType: 'TAR' },
+      ...(deprecated ? { deprecated } : {}),
+      status: 'READY',
+      archiveSizeBytes: String(
+        image.diskSizeGb * 74_000_000 + Number(BigInt(imageId(owner, image)) % 1_000_000n),
+      ),
+      diskSizeGb: String(image.diskSizeGb),
+      licenses: [link(`global/licenses/${image.family ?? image.name}`)],
+      ...(image.family ? { family: image.family } : {}),
+      selfLink: link(`global/images/${image.name}`),
+      labelFingerprint: '42WmSpB8rSM=',
+      guestOsFeatures: [
+        { type: 'UEFI_COMPATIBLE' },
+        { type: 'VIRTIO_SCSI_MULTIQUEUE' },
+        { type: 'GVNIC' },
+        { type: 'SEV_CAPABLE' },
+      ],
+      storageLocations: ['eu', 'asia', 'us'],
       architecture: 'X86_64',
     };
   }
@@ -1568,14 +1999,114 @@ function validateMetadata(raw: unknown): MetadataItem[] {
   return items;
 }
 
-function customCpus(type: string): number | undefined {
-  const m = /^(?:[a-z0-9]+-)?custom-(\d+)-(\d+)(?:-ext)?$/.exec(type);
-  return m ? Number(m[1]) : undefined;
+/** A custom machine type's series and shape. */
+interface CustomMachineType {
+  series: string;
+  cpus: number;
+  memoryMb: number;
+  /** `-ext`: memory beyond the series' per-vCPU limit. */
+  extended: boolean;
+  /** E2's shared-core custom types, `e2-custom-small-2048` and the like. */
+  sharedCore?: 'micro' | 'small' | 'medium';
 }
 
-function customMemory(type: string): number | undefined {
-  const m = /^(?:[a-z0-9]+-)?custom-(\d+)-(\d+)(?:-ext)?$/.exec(type);
-  return m ? Number(m[2]) : undefined;
+/** What each series allows of a custom machine type (Compute Engine's documented limits). */
+const CUSTOM_SERIES: Readonly<
+  Record<
+    string,
+    {
+      cpusAllowed: (n: number) => boolean;
+      cpus: string;
+      minMbPerCpu: number;
+      maxMbPerCpu: number;
+      extendedMaxMb?: number;
+    }
+  >
+> = {
+  n1: {
+    cpusAllowed: (n) => n === 1 || (n % 2 === 0 && n >= 2 && n <= 96),
+    cpus: '1 or an even number up to 96',
+    minMbPerCpu: 922,
+    maxMbPerCpu: 6656,
+    extendedMaxMb: 624 * 1024,
+  },
+  e2: {
+    cpusAllowed: (n) => n % 2 === 0 && n >= 2 && n <= 32,
+    cpus: 'an even number from 2 to 32',
+    minMbPerCpu: 512,
+    maxMbPerCpu: 8192,
+  },
+  n2: {
+    cpusAllowed: (n) => n >= 2 && (n <= 32 ? n % 2 === 0 : n <= 128 && n % 4 === 0),
+    cpus: 'an even number up to 32, then a multiple of 4 up to 128',
+    minMbPerCpu: 512,
+    maxMbPerCpu: 8192,
+    extendedMaxMb: 640 * 1024,
+  },
+  n2d: {
+    cpusAllowed: (n) => [2, 4, 8, 16, 32, 48, 64, 80, 96].includes(n),
+    cpus: '2, 4, 8, 16, 32, 48, 64, 80 or 96',
+    minMbPerCpu: 512,
+    maxMbPerCpu: 8192,
+    extendedMaxMb: 768 * 1024,
+  },
+};
+
+const SHARED_CORE_MEMORY_MB = { micro: [1024, 2048], small: [2048, 4096], medium: [4096, 8192] } as const;
+
+/**
+ * `custom-CPUS-MB` (N1), `SERIES-custom-CPUS-MB[-ext]` and `e2-custom-(micro|small|medium)-MB`; undefined for
+ * any other name, and for a series without custom types.
+ */
+function parseCustomMachineType(type: string): CustomMachineType | undefined {
+  const shared = /^e2-custom-(micro|small|medium)-(\d+)$/.exec(type);
+  if (shared) {
+    return {
+      series: 'e2',
+      cpus: 2,
+      memoryMb: Number(shared[2]),
+      extended: false,
+      sharedCore: shared[1] as CustomMachineType['sharedCore'],
+    };
+  }
+  const m = /^(?:([a-z][a-z0-9]*)-)?custom-(\d+)-(\d+)(-ext)?$/.exec(type);
+  if (!m || !CUSTOM_SERIES[m[1] ?? 'n1']) return undefined;
+  return { series: m[1] ?? 'n1', cpus: Number(m[2]), memoryMb: Number(m[3]), extended: m[4] !== undefined };
+}
+
+/** Why a custom machine type's shape is not allowed, or undefined when it is (or the type is not custom). */
+function customShapeProblem(type: string): string | undefined {
+  const c = parseCustomMachineType(type);
+  if (!c) return undefined;
+  if (c.memoryMb % 256 !== 0) return `Memory of a custom machine type must be a multiple of 256 MB.`;
+  if (c.sharedCore) {
+    const [min, max] = SHARED_CORE_MEMORY_MB[c.sharedCore];
+    return c.memoryMb < min || c.memoryMb > max
+      ? `Memory of an e2-custom-${c.sharedCore} machine type must be between ${min} MB and ${max} MB.`
+      : undefined;
+  }
+  const rules = CUSTOM_SERIES[c.series];
+  const series = c.series.toUpperCase();
+  if (!rules.cpusAllowed(c.cpus)) return `A custom ${series} machine type takes ${rules.cpus} vCPUs.`;
+  if (c.memoryMb < rules.minMbPerCpu * c.cpus) {
+    return `A custom ${series} machine type needs at least ${rules.minMbPerCpu} MB of memory per vCPU.`;
+  }
+  if (c.extended && rules.extendedMaxMb === undefined) {
+    return `Extended memory is not available for ${series} machine types.`;
+  }
+  if (!c.extended && c.memoryMb > rules.maxMbPerCpu * c.cpus) {
+    return `A custom ${series} machine type takes at most ${rules.maxMbPerCpu} MB of memory per vCPU without extended memory.`;
+  }
+  if (c.extended && c.memoryMb > rules.extendedMaxMb!) {
+    return `A custom ${series} machine type takes at most ${rules.extendedMaxMb} MB of memory.`;
+  }
+  return undefined;
+}
+
+/** An image's numeric id, stable for its project and name. */
+function imageId(project: string, image: BedImage): string {
+  const digest = createHash('sha1').update(`${project}/${image.name}`).digest('hex').slice(0, 15);
+  return BigInt.asUintN(62, BigInt(`0x${digest}`)).toString();
 }
 
 function cpuPlatform(machineType: string): string {
