@@ -5,11 +5,13 @@
  * gs://BUCKET/PREFIX/runs/RUN_ID/
  *   experiments/EXPERIMENT_ID/
  *     status.json                  written last: a reader that sees it sees complete results
- *     heartbeat.json               rewritten every heartbeat period while the agent lives
  *     outputs/...                  the experiment's output directory (metrics.json among them)
  *     checkpoint/...               the checkpoint directory, synced and restored across attempts
- *     attempts/N/log/000001.txt    the command's log of attempt N, in chunks, in order
- *     attempts/N/status.json       attempt N's own status; N counts on across GitHub re-runs of the job
+ *     attempts/N/                  attempt N's own objects; N counts on across GitHub re-runs of the job
+ *       heartbeat.json             rewritten every heartbeat period while the agent lives
+ *       preempted.json             written first thing when the VM is preempted (the status follows)
+ *       log/000001.txt             the command's log, in chunks, in order
+ *       status.json                the attempt's own copy of its status, written after status.json
  */
 
 /** Where one run's results live. */
@@ -37,11 +39,17 @@ export function experimentObjects(loc: RunLocation, experimentId: string) {
   return {
     base,
     status: `${base}status.json`,
-    heartbeat: `${base}heartbeat.json`,
     outputs: `${base}outputs/`,
     metrics: `${base}outputs/metrics.json`,
     checkpoint: `${base}checkpoint/`,
+    attempts: `${base}attempts/`,
     logs: (attempt: number) => `${base}attempts/${attempt}/log/`,
+    attempt: (attempt: number) => ({
+      prefix: `${base}attempts/${attempt}/`,
+      status: `${base}attempts/${attempt}/status.json`,
+      heartbeat: `${base}attempts/${attempt}/heartbeat.json`,
+      preempted: `${base}attempts/${attempt}/preempted.json`,
+    }),
   };
 }
 

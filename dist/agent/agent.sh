@@ -624,7 +624,7 @@ gm_load_settings() {
   gm_read "$gm_a/gce-matrix-checkpoint-interval-seconds"
   gm_int "$gm_r" 0
   gm_ckpt_every=$gm_r
-  [ "$gm_hb_every" -ge 1 ] || gm_hb_every=60
+  [ "$gm_hb_every" -ge 1 ] || gm_hb_every=10
   [ "$gm_log_every" -ge 1 ] || gm_log_every=10
   gm_read "$gm_a/gce-matrix-repo-sha"
   gm_repo_sha=$gm_r
@@ -714,7 +714,7 @@ gm_set_phase() {
 gm_heartbeat() {
   gm_read "$gm_state/phase"
   gm_hb_phase=${gm_r:-staging}
-  gm_gcs_put_text "$gm_bucket" "${gm_prefix}heartbeat.json" application/json \
+  gm_gcs_put_text "$gm_bucket" "${gm_prefix}attempts/$gm_attempt/heartbeat.json" application/json \
     "{\"attempt\":$gm_attempt,\"at\":\"$(gm_iso)\",\"phase\":\"$gm_hb_phase\"}" >/dev/null
 }
 
@@ -794,6 +794,7 @@ gm_start_reporter() {
 }
 
 # Stops the reporter and waits until it has finished what it was sending (so nothing lands after the status).
+# Another process's reporter (shutdown mode) gets $1 seconds (default 10), then is killed.
 gm_stop_reporter() {
   if [ -n "$gm_reporter_pid" ]; then
     # it may be finishing an upload: give it two minutes before KILL
@@ -805,10 +806,12 @@ gm_stop_reporter() {
     if gm_alive "$gm_sr_pid"; then
       kill -TERM "$gm_sr_pid" 2>/dev/null
       gm_sr_n=0
-      while gm_alive "$gm_sr_pid" && [ "$gm_sr_n" -lt 10 ]; do
+      while gm_alive "$gm_sr_pid" && [ "$gm_sr_n" -lt "${1:-10}" ]; do
         sleep 1
         gm_sr_n=$((gm_sr_n + 1))
       done
+      # an upload it was in the middle of is dropped whole (a single-request upload is all or nothing)
+      gm_alive "$gm_sr_pid" && gm_kill_tree KILL "$gm_sr_pid"
     fi
   fi
   rm -f "$gm_state/reporter.pid"
@@ -843,16 +846,16 @@ gm_status_json() {
     "$(gm_jfield reason "$3")" "$(gm_jfield startedAt "$gm_started_at")" "$(gm_iso)" "$gm_sj_outputs" "$gm_sj_prov"
 }
 
-# Writes attempts/N/status.json, then status.json (the completion marker) last.
+# Writes status.json (the completion marker), then the attempt's own copy attempts/N/status.json: launch waits
+# on the copy, so when it moves on the marker is already there for collect and report.
 gm_write_status() {
   gm_ws_json=$(gm_status_json "$1" "$2" "$3")
-  gm_ws_ok=0
-  gm_gcs_put_text "$gm_bucket" "${gm_prefix}attempts/$gm_attempt/status.json" application/json "$gm_ws_json" || gm_ws_ok=1
   if gm_gcs_put_text "$gm_bucket" "${gm_prefix}status.json" application/json "$gm_ws_json"; then
     : >"$gm_state/status-written"
     gm_status_done=1
     gm_log "status written: $1${2:+ (exit code $2)}${3:+: $3}"
-    return $gm_ws_ok
+    gm_gcs_put_text "$gm_bucket" "${gm_prefix}attempts/$gm_attempt/status.json" application/json "$gm_ws_json"
+    return $?
   fi
   gm_log "COULD NOT WRITE THE STATUS gs://$gm_bucket/${gm_prefix}status.json"
   return 1
@@ -1585,7 +1588,18 @@ gm_main_shutdown() {
   fi
   gm_sd_preempted=$(gm_md_value instance/preempted)
   gm_set_phase uploading
-  gm_stop_reporter
+  if [ "$gm_sd_preempted" = TRUE ]; then
+    # First, before anything that may not finish in the 30 s: launch starts the next attempt on this record
+    # as soon as the status follows or the VM is down, instead of waiting for the heartbeat to go stale.
+    gm_retries=1
+    gm_gcs_put_text "$gm_bucket" "${gm_prefix}attempts/$gm_attempt/preempted.json" application/json \
+      "{\"attempt\":$gm_attempt,\"at\":\"$(gm_iso)\"}" >/dev/null
+    gm_retries=2
+    # the 30 s are for the checkpoint: a periodic sync in flight is cut short and redone below
+    gm_stop_reporter 3
+  else
+    gm_stop_reporter
+  fi
   gm_sd_pid=$(cat "$gm_state/command.pid" 2>/dev/null)
   if [ -n "$gm_sd_pid" ] && [ ! -f "$gm_state/exit-code" ]; then
     gm_log "shutdown: stopping the command"

@@ -8,42 +8,43 @@ const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   TTL_MARGIN_MINUTES,
   agentAttributes,
+  checkEachExperiment,
   checkMetadataLimits,
   loadAgentScript,
   recordDetached,
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-LGQQRA72.js";
+} from "../chunks/chunk-6NTAZUOM.js";
 import {
   cleanUp
-} from "../chunks/chunk-SKQ47XHL.js";
+} from "../chunks/chunk-GEZ5GW7P.js";
 import {
   withZones
-} from "../chunks/chunk-A2MX4JHI.js";
+} from "../chunks/chunk-66OBQNE5.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-SK5GSDNN.js";
-import "../chunks/chunk-GSQ4VR5T.js";
+} from "../chunks/chunk-D5LNYQRQ.js";
+import "../chunks/chunk-DK7M3IUM.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-SCOGJ6CG.js";
+} from "../chunks/chunk-CID4GYLK.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-WPBJKOS6.js";
+} from "../chunks/chunk-JPIOGK53.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-KEIVREOA.js";
+} from "../chunks/chunk-5DFKXDL4.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-N75BTCAU.js";
+} from "../chunks/chunk-NWX27XFD.js";
 import {
   collectRun
-} from "../chunks/chunk-I3UTW4DP.js";
+} from "../chunks/chunk-YEHZSL2F.js";
 import {
   chartSeries,
   chooseAxes,
@@ -58,41 +59,42 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-M2PGDSX2.js";
+} from "../chunks/chunk-NCUEJWXJ.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-DYYZLX6M.js";
-import "../chunks/chunk-MA6LTTXN.js";
+} from "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
-} from "../chunks/chunk-2I2SBKWT.js";
+} from "../chunks/chunk-4HV3HYP7.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-RJG2KN6R.js";
+import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
   baselineOf,
   compare,
   parseDirections,
-  runRecordFromEnv,
-  systemClock
-} from "../chunks/chunk-Y4MLEO7Q.js";
+  runRecordFromEnv
+} from "../chunks/chunk-CO33JGQY.js";
 import {
+  STORAGE_RETRY,
   Storage,
   classifyError,
   connectGcp,
-  require_src
-} from "../chunks/chunk-76YYHQNR.js";
+  require_src,
+  systemClock
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
   ConfigurationError,
   experimentObjects,
   parseStatus
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -1943,6 +1945,7 @@ async function startLocalCloud(bucketRoot) {
   const authClient = new import_google_auth_library.OAuth2Client();
   authClient.setCredentials({ access_token: "local", expiry_date: Date.now() + 365 * 24 * 3600 * 1e3 });
   const storageClient = new Storage({
+    ...STORAGE_RETRY,
     projectId: LOCAL_PROJECT,
     apiEndpoint: storage.url,
     authClient,
@@ -3574,6 +3577,14 @@ async function readText(storage, location, name) {
     throw err;
   }
 }
+async function lastAttempt(storage, location, prefix) {
+  const [, , response] = await storage.bucket(location.bucket).getFiles({ prefix, delimiter: "/", autoPaginate: false });
+  const prefixes = response?.prefixes ?? [];
+  return Math.max(
+    0,
+    ...prefixes.map((p) => Number(/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger)
+  );
+}
 async function readRunStatus(storage, location, ids, now = Date.now()) {
   const rows = [];
   for (const id of ids) {
@@ -3601,7 +3612,8 @@ async function readRunStatus(storage, location, ids, now = Date.now()) {
       }
       continue;
     }
-    const beat = await readText(storage, location, objects.heartbeat);
+    const last = await lastAttempt(storage, location, objects.attempts);
+    const beat = last === 0 ? void 0 : await readText(storage, location, objects.attempt(last).heartbeat);
     const hb = beat === void 0 ? void 0 : parseHeartbeat(beat);
     rows.push(
       hb ? {
@@ -3728,9 +3740,13 @@ async function runCloud(args, io) {
     `Planned ${settings.length} experiment(s) from ${args.positionals[0]} for Compute Engine project ${first.project}, run ${first.results.runId}, results in gs://${first.results.bucket}/${first.results.prefix}/; ${parallel} VM(s) at a time; authenticating with ${description}.`
   );
   try {
-    const compute = new ComputeApi(clients, systemClock);
+    const compute = new ComputeApi(clients, systemClock, void 0, { log: (m) => say(io, m) });
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
+    settings = await checkEachExperiment(settings, compute, {
+      info: (line) => say(io, line),
+      warning: (line) => say(io, `warning: ${line}`)
+    });
     settings = await withSourceSnapshot(settings, source, runDir, clients.storage, (line) => say(io, line));
     const agentScript = await loadAgentScript();
     if (detach) {
@@ -3891,7 +3907,7 @@ async function cloudStatus(args, io) {
   const { clients } = connectGcp({ project: project2, env: io.env });
   try {
     const store = new RunStore(clients.storage, bucket, prefix);
-    const compute = new ComputeApi(clients, systemClock);
+    const compute = new ComputeApi(clients, systemClock, void 0, { log: (m) => say(io, m) });
     const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
     const [, , listing] = await clients.storage.bucket(bucket).getFiles({ prefix: experimentsPrefix, delimiter: "/", autoPaginate: false, maxResults: 1e3 });
     const ids = /* @__PURE__ */ new Set();
@@ -4112,11 +4128,11 @@ async function rerunCommand(args, io) {
     runPaths(runDir).bucket,
     ...experimentObjects(base.results, id).status.split("/")
   );
-  let lastAttempt = 0;
+  let lastAttempt2 = 0;
   let params = planned.params;
   try {
     const status = parseStatus(await readFile3(statusObject, "utf8"), statusObject);
-    lastAttempt = status.attempt;
+    lastAttempt2 = status.attempt;
     const recorded = status.provenance.parameters;
     if (recorded && typeof recorded === "object") params = recorded;
     say(
@@ -4136,7 +4152,7 @@ async function rerunCommand(args, io) {
     (hooks) => executeLocal({
       runDir,
       record,
-      jobs: [{ settings: { ...settings, maxAttempts: 1 }, firstAttempt: lastAttempt + 1 }],
+      jobs: [{ settings: { ...settings, maxAttempts: 1 }, firstAttempt: lastAttempt2 + 1 }],
       secrets,
       parallel,
       hooks

@@ -6,20 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-QZANEQUJ.js";
+} from "../chunks/chunk-ZA5AB24O.js";
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-SCOGJ6CG.js";
+} from "../chunks/chunk-CID4GYLK.js";
 import {
   collectRun
-} from "../chunks/chunk-I3UTW4DP.js";
+} from "../chunks/chunk-YEHZSL2F.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-DYYZLX6M.js";
-import "../chunks/chunk-MA6LTTXN.js";
+} from "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -28,10 +28,10 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-RJG2KN6R.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   connectGcp
-} from "../chunks/chunk-76YYHQNR.js";
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -48,7 +48,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

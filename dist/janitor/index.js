@@ -6,26 +6,26 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-WPBJKOS6.js";
-import "../chunks/chunk-2I2SBKWT.js";
+} from "../chunks/chunk-JPIOGK53.js";
+import "../chunks/chunk-4HV3HYP7.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   readBucket
-} from "../chunks/chunk-RJG2KN6R.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore
-} from "../chunks/chunk-Y4MLEO7Q.js";
+} from "../chunks/chunk-CO33JGQY.js";
 import {
   connectGcp
-} from "../chunks/chunk-76YYHQNR.js";
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-QUTAAEM7.js";
 import {
@@ -36,7 +36,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

@@ -9,39 +9,40 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
+  checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-LGQQRA72.js";
+} from "../chunks/chunk-6NTAZUOM.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-A2MX4JHI.js";
-import "../chunks/chunk-GSQ4VR5T.js";
+} from "../chunks/chunk-66OBQNE5.js";
+import "../chunks/chunk-DK7M3IUM.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-SCOGJ6CG.js";
+} from "../chunks/chunk-CID4GYLK.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-N75BTCAU.js";
+} from "../chunks/chunk-NWX27XFD.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-2I2SBKWT.js";
-import "../chunks/chunk-RJG2KN6R.js";
+} from "../chunks/chunk-4HV3HYP7.js";
+import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
-  runRecordFromEnv,
-  systemClock
-} from "../chunks/chunk-Y4MLEO7Q.js";
+  runRecordFromEnv
+} from "../chunks/chunk-CO33JGQY.js";
 import {
-  connectGcp
-} from "../chunks/chunk-76YYHQNR.js";
+  connectGcp,
+  systemClock
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -56,7 +57,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
@@ -115,9 +116,14 @@ async function run(env = process.env) {
       log: (m) => info(m),
       ...env.RUNNER_TEMP ? { tmpDir: env.RUNNER_TEMP } : {}
     });
-    const compute = new ComputeApi(clients, systemClock, counter);
+    const compute = new ComputeApi(clients, systemClock, counter, { log: (m) => warning(m) });
     const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
-    const result = await runExperiment(await withZones(settings, compute), {
+    const checked = await checkComputeResources(
+      await withZones(settings, compute),
+      compute,
+      actionsLogger(settings.experiment.id)
+    );
+    const result = await runExperiment(checked, {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
       clock: systemClock,

@@ -6,18 +6,18 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   post
-} from "../chunks/chunk-SKQ47XHL.js";
-import "../chunks/chunk-A2MX4JHI.js";
-import "../chunks/chunk-SCOGJ6CG.js";
-import "../chunks/chunk-2I2SBKWT.js";
-import "../chunks/chunk-RJG2KN6R.js";
-import "../chunks/chunk-Y4MLEO7Q.js";
-import "../chunks/chunk-76YYHQNR.js";
+} from "../chunks/chunk-GEZ5GW7P.js";
+import "../chunks/chunk-66OBQNE5.js";
+import "../chunks/chunk-CID4GYLK.js";
+import "../chunks/chunk-4HV3HYP7.js";
+import "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-CO33JGQY.js";
+import "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-HXMBV5WF.js";
+import "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post.ts

@@ -6,27 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-SK5GSDNN.js";
+} from "../chunks/chunk-D5LNYQRQ.js";
 import {
   resolveCommit
-} from "../chunks/chunk-GSQ4VR5T.js";
+} from "../chunks/chunk-DK7M3IUM.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-SCOGJ6CG.js";
+} from "../chunks/chunk-CID4GYLK.js";
 import {
   getOctokit
-} from "../chunks/chunk-MA6LTTXN.js";
+} from "../chunks/chunk-C5PB5HGX.js";
 import {
   readInteger
-} from "../chunks/chunk-RJG2KN6R.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-QUTAAEM7.js";
@@ -37,7 +37,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

@@ -9,25 +9,25 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-M2PGDSX2.js";
+} from "../chunks/chunk-NCUEJWXJ.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-DYYZLX6M.js";
-import "../chunks/chunk-MA6LTTXN.js";
+import "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
-  runRecordFromEnv,
-  systemClock
-} from "../chunks/chunk-Y4MLEO7Q.js";
+  runRecordFromEnv
+} from "../chunks/chunk-CO33JGQY.js";
 import {
-  connectGcp
-} from "../chunks/chunk-76YYHQNR.js";
+  connectGcp,
+  systemClock
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -38,7 +38,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

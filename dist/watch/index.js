@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-QZANEQUJ.js";
+} from "../chunks/chunk-ZA5AB24O.js";
 import {
   runAction
-} from "../chunks/chunk-PH65XGPB.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-KEIVREOA.js";
-import "../chunks/chunk-N75BTCAU.js";
-import "../chunks/chunk-I3UTW4DP.js";
-import "../chunks/chunk-M2PGDSX2.js";
+} from "../chunks/chunk-5DFKXDL4.js";
+import "../chunks/chunk-NWX27XFD.js";
+import "../chunks/chunk-YEHZSL2F.js";
+import "../chunks/chunk-NCUEJWXJ.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-DYYZLX6M.js";
-import "../chunks/chunk-MA6LTTXN.js";
+import "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
-} from "../chunks/chunk-2I2SBKWT.js";
+} from "../chunks/chunk-4HV3HYP7.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -33,13 +33,12 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-RJG2KN6R.js";
+} from "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-CO33JGQY.js";
 import {
+  connectGcp,
   systemClock
-} from "../chunks/chunk-Y4MLEO7Q.js";
-import {
-  connectGcp
-} from "../chunks/chunk-76YYHQNR.js";
+} from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
@@ -53,7 +52,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HXMBV5WF.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
@@ -136,7 +135,7 @@ async function run(env = process.env) {
   try {
     const results = await runWatcher({
       storage: clients.storage,
-      compute: new ComputeApi(clients, systemClock),
+      compute: new ComputeApi(clients, systemClock, void 0, { log: (m) => warning(m) }),
       bucket: s.bucket,
       prefix: s.prefix,
       repository: s.repository,

@@ -131,7 +131,7 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
       `run ${first.results.runId}, results in gs://${first.results.bucket}/${first.results.prefix}/; ${parallel} VM(s) at a time; authenticating with ${description}.`,
   );
   try {
-    const compute = new ComputeApi(clients, systemClock);
+    const compute = new ComputeApi(clients, systemClock, undefined, { log: (m) => say(io, m) });
     const counter = { compute: 0, storage: 0 };
     await new ExperimentResults(clients.storage, first.results, first.experiment.id, counter).checkBucket();
     settings = await checkEachExperiment(settings, compute, {
@@ -328,7 +328,7 @@ export async function cloudStatus(args: ParsedArgs, io: CliIo): Promise<number> 
   const { clients } = connectGcp({ project, env: io.env });
   try {
     const store = new RunStore(clients.storage, bucket, prefix);
-    const compute = new ComputeApi(clients, systemClock);
+    const compute = new ComputeApi(clients, systemClock, undefined, { log: (m) => say(io, m) });
     const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
     const [, , listing] = await clients.storage
       .bucket(bucket)

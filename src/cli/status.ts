@@ -29,6 +29,18 @@ async function readText(storage: Storage, location: RunLocation, name: string): 
   }
 }
 
+/** The highest attempt number with objects under `prefix` (`.../attempts/`), 0 when there is none. */
+async function lastAttempt(storage: Storage, location: RunLocation, prefix: string): Promise<number> {
+  const [, , response] = await storage
+    .bucket(location.bucket)
+    .getFiles({ prefix, delimiter: '/', autoPaginate: false });
+  const prefixes = (response as { prefixes?: string[] } | undefined)?.prefixes ?? [];
+  return Math.max(
+    0,
+    ...prefixes.map((p) => Number(/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger),
+  );
+}
+
 /** Reads each experiment's status (or heartbeat) from the run's bucket, as launch and collect read them. */
 export async function readRunStatus(
   storage: Storage,
@@ -63,7 +75,8 @@ export async function readRunStatus(
       }
       continue;
     }
-    const beat = await readText(storage, location, objects.heartbeat);
+    const last = await lastAttempt(storage, location, objects.attempts);
+    const beat = last === 0 ? undefined : await readText(storage, location, objects.attempt(last).heartbeat);
     const hb = beat === undefined ? undefined : parseHeartbeat(beat);
     rows.push(
       hb

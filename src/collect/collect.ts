@@ -219,7 +219,7 @@ async function collectExperiment(
 ): Promise<{ experiment: ManifestExperiment; written: string[] }> {
   const { id, dir, ctx } = job;
   const names = experimentObjects(ctx.location, id);
-  const attemptsPrefix = `${names.base}attempts/`;
+  const attemptsPrefix = names.attempts;
   const [top, outputs, attempts] = job.inBucket
     ? await Promise.all([
         ctx.listings.run(() => listObjects(ctx.bucket, names.base, '/')),
@@ -256,7 +256,14 @@ async function collectExperiment(
 
   // status.json, or the heartbeat of an experiment without one
   const statusObj = top?.objects.find((o) => o.name === names.status);
-  const heartbeatObj = top?.objects.find((o) => o.name === names.heartbeat);
+  // the heartbeat of the highest attempt that wrote one
+  const heartbeatObj = (attempts?.objects ?? [])
+    .map((o) => ({
+      o,
+      n: Number(/^(\d+)\/heartbeat\.json$/.exec(relName(o.name, attemptsPrefix))?.[1] ?? NaN),
+    }))
+    .filter((x) => Number.isSafeInteger(x.n))
+    .sort((a, b) => b.n - a.n)[0]?.o;
   let status: ExperimentStatus | undefined;
   let corrupt = false;
   let heartbeat: Heartbeat | undefined;

@@ -5,12 +5,13 @@ import type { RequestCounter } from './compute.ts';
 import { ConfigurationError } from '../errors.ts';
 import { GcpError, classifyError } from './errors.ts';
 
-/** What one cheap look at an experiment's folder shows. */
-export interface ExperimentProbe {
-  /** Generation of status.json, when it exists. */
+/** What one cheap look at an attempt's folder shows: the generations of its objects that exist. */
+export interface AttemptProbe {
+  /** attempts/N/status.json, written after the experiment's status.json. */
   readonly statusGeneration: string | undefined;
-  /** Generation of heartbeat.json, when it exists. */
   readonly heartbeatGeneration: string | undefined;
+  /** attempts/N/preempted.json, written first thing by the shutdown run of a preempted VM. */
+  readonly preemptedGeneration: string | undefined;
 }
 
 /** A piece of the VM's log. */
@@ -59,12 +60,13 @@ export class ExperimentResults {
     }
   }
 
-  /** One list request over the experiment's top level: whether status and heartbeat exist, and their generations. */
-  async probe(): Promise<ExperimentProbe> {
+  /** One list request over attempt `attempt`'s folder: which of its status, heartbeat and preemption record exist. */
+  async probe(attempt: number): Promise<AttemptProbe> {
+    const names = this.objects.attempt(attempt);
     this.counter.storage += 1;
     try {
       const [files] = await this.bucket.getFiles({
-        prefix: this.objects.base,
+        prefix: names.prefix,
         delimiter: '/',
         autoPaginate: false,
         maxResults: 50,
@@ -74,24 +76,29 @@ export class ExperimentResults {
         return f ? String(f.metadata.generation ?? '') : undefined;
       };
       return {
-        statusGeneration: generation(this.objects.status),
-        heartbeatGeneration: generation(this.objects.heartbeat),
+        statusGeneration: generation(names.status),
+        heartbeatGeneration: generation(names.heartbeat),
+        preemptedGeneration: generation(names.preempted),
       };
     } catch (err) {
-      throw new GcpError(`list gs://${this.bucket.name}/${this.objects.base}`, classifyError(err));
+      throw new GcpError(`list gs://${this.bucket.name}/${names.prefix}`, classifyError(err));
     }
   }
 
-  /** The completion marker, or undefined when the agent has not written it. */
-  async readStatus(): Promise<ExperimentStatus | undefined> {
+  /**
+   * The completion marker (`status.json`), or attempt `attempt`'s own copy of it; undefined when the agent has
+   * not written it.
+   */
+  async readStatus(attempt?: number): Promise<ExperimentStatus | undefined> {
+    const name = attempt === undefined ? this.objects.status : this.objects.attempt(attempt).status;
     this.counter.storage += 1;
     try {
-      const [data] = await this.bucket.file(this.objects.status).download();
-      return parseStatus(data.toString('utf8'), `gs://${this.bucket.name}/${this.objects.status}`);
+      const [data] = await this.bucket.file(name).download();
+      return parseStatus(data.toString('utf8'), `gs://${this.bucket.name}/${name}`);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       if (err instanceof Error && !('code' in err)) throw err;
-      throw new GcpError(`read gs://${this.bucket.name}/${this.objects.status}`, classifyError(err));
+      throw new GcpError(`read gs://${this.bucket.name}/${name}`, classifyError(err));
     }
   }
 
@@ -125,7 +132,7 @@ export class ExperimentResults {
    * so a GitHub re-run numbers its attempts after it and never writes into another attempt's objects.
    */
   async previousAttempt(): Promise<{ attempt: number; status: ExperimentStatus | undefined }> {
-    const prefix = `${this.objects.base}attempts/`;
+    const prefix = this.objects.attempts;
     this.counter.storage += 1;
     let prefixes: string[] = [];
     try {
@@ -139,15 +146,12 @@ export class ExperimentResults {
       ...prefixes.map((p) => Number(/attempts\/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger),
     );
     if (attempt === 0) return { attempt, status: undefined };
-    const name = `${prefix}${attempt}/status.json`;
-    this.counter.storage += 1;
     try {
-      const [data] = await this.bucket.file(name).download();
-      return { attempt, status: parseStatus(data.toString('utf8'), `gs://${this.bucket.name}/${name}`) };
+      return { attempt, status: await this.readStatus(attempt) };
     } catch (err) {
-      if (isNotFound(err) || (err instanceof Error && !('code' in err)))
-        return { attempt, status: undefined };
-      throw new GcpError(`read gs://${this.bucket.name}/${name}`, classifyError(err));
+      // a torn status says as much as none
+      if (err instanceof GcpError) throw err;
+      return { attempt, status: undefined };
     }
   }
 
@@ -173,9 +177,9 @@ export class ExperimentResults {
     return names.length;
   }
 
-  /** Removes an earlier run's completion marker and heartbeat, so a fresh start never reads a stale one. */
+  /** Removes an earlier run's completion marker, so a fresh start never reads a stale one. */
   async clearMarkers(): Promise<void> {
-    for (const name of [this.objects.status, this.objects.heartbeat]) {
+    for (const name of [this.objects.status]) {
       this.counter.storage += 1;
       try {
         await this.bucket.file(name).delete();

@@ -42,6 +42,8 @@ export async function withRetries<T>(
     onTry?: () => void;
     /** Classifies a failure; the default reads Google API errors. */
     classify?: (err: unknown) => Failure;
+    /** The jitter's source (tests make it repeatable). */
+    random?: () => number;
   },
 ): Promise<T> {
   const policy = opts.policy ?? DEFAULT_RETRY;
@@ -54,7 +56,7 @@ export async function withRetries<T>(
     } catch (err) {
       const failure = classify(err);
       if (!isTransient(failure)) throw new GcpError(what, failure);
-      const wait = backoffMs(tryNo - 1, policy.baseMs, policy.capMs);
+      const wait = backoffMs(tryNo - 1, policy.baseMs, policy.capMs, opts.random);
       const spent = opts.clock.now() - start;
       if (spent + wait > policy.budgetMs) {
         const given = new GcpError(what, {

@@ -104,7 +104,7 @@ export async function runJanitor(opts: JanitorOptions): Promise<JanitorResult> {
       serviceAccount: opts.serviceAccount,
     });
     log(`Authenticating with ${description}.`);
-    compute = new ComputeApi(clients, clock);
+    compute = new ComputeApi(clients, clock, undefined, { log });
     close = () => clients.close();
   }
   try {

@@ -103,7 +103,7 @@ async function deleteLeftovers(env: NodeJS.ProcessEnv): Promise<void> {
   });
   core.info(`Authenticating with ${description}.`);
   try {
-    const compute = new ComputeApi(clients, systemClock);
+    const compute = new ComputeApi(clients, systemClock, undefined, { log: (m) => core.warning(m) });
     // A step cancelled just after it recorded the experiment as detached has not saved that yet.
     const detached = new Set<string>();
     try {

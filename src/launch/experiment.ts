@@ -33,36 +33,70 @@ export interface VmHandle {
   readonly creating?: boolean;
 }
 
-/** How often launch looks at what, while an experiment runs. */
+/**
+ * How often launch looks at what while an attempt runs. The agent's records come first (each look is one Cloud
+ * Storage list of the attempt's folder); Compute Engine is asked about the instance only when they fall silent,
+ * so an experiment-hour costs a few Compute requests, not one a minute.
+ */
 export interface PollPolicy {
-  /** Status/heartbeat probe (one Cloud Storage list). */
+  /** Look at the attempt's folder (status, heartbeat, preemption record): one Cloud Storage list. */
   readonly statusMs: number;
-  /** Instance state check (one Compute Engine get). */
+  /** No new heartbeat for this long (or none yet this long after the VM was made): look at the instance. */
+  readonly heartbeatLateMs: number;
+  /** While the heartbeat is late, the instance is looked at this often. */
+  readonly lateCheckMs: number;
+  /** While heartbeats come, the instance is still looked at this often, as a safety net. */
   readonly instanceMs: number;
-  /** How long without a new heartbeat (after the first) before the VM counts as dead. */
-  readonly staleHeartbeatMs: number;
-  /** How long to wait for the very first heartbeat (boot and agent start). */
+  /** A RUNNING instance whose agent has been silent this long is given up as hung. */
+  readonly hungMs: number;
+  /** How long to wait for the very first heartbeat (boot and agent start) of a RUNNING instance. */
   readonly bootGraceMs: number;
-  /** After the VM is found gone or stopped, how long its shutdown script may take to write a status. */
-  readonly goneGraceMs: number;
+  /** While a preempted or stopping VM's shutdown run works, the instance is looked at this often. */
+  readonly shutdownCheckMs: number;
+  /**
+   * After the preemption record is seen, the longest its shutdown run can still be working: Compute Engine
+   * stops a preempted guest 30 s after its notice, and the record is written and seen a moment after it.
+   */
+  readonly preemptionMs: number;
 }
 
-/** The default policy for a heartbeat period: Compute stays near 60 requests per experiment-hour. */
+/** The default policy for a heartbeat period; see PollPolicy. */
 export function defaultPollPolicy(settings: LaunchSettings): PollPolicy {
   const heartbeat = settings.heartbeatSeconds * 1000;
   return {
     statusMs: 1000,
-    instanceMs: 60_000,
-    staleHeartbeatMs: Math.max(3 * heartbeat, 5000),
+    heartbeatLateMs: Math.max(2 * heartbeat, heartbeat + 5000),
+    lateCheckMs: 10_000,
+    instanceMs: 10 * 60_000,
+    hungMs: Math.max(10 * heartbeat, 5 * 60_000),
     bootGraceMs: 10 * 60_000,
-    goneGraceMs: Math.max(2 * heartbeat, 5000),
+    shutdownCheckMs: 2000,
+    preemptionMs: 28_000,
   };
 }
 
+/** The Compute Engine calls launch makes (ComputeApi; tests may give a stand-in of the same shape). */
+export type LaunchCompute = Pick<
+  ComputeApi,
+  'getInstance' | 'insertInstance' | 'deleteInstance' | 'serialOutput'
+>;
+
+/** The Cloud Storage reads launch makes (ExperimentResults; tests may give a stand-in of the same shape). */
+export type LaunchResults = Pick<
+  ExperimentResults,
+  | 'checkBucket'
+  | 'previousAttempt'
+  | 'clearMarkers'
+  | 'clearCheckpoint'
+  | 'probe'
+  | 'readStatus'
+  | 'newLogChunks'
+>;
+
 /** What launch needs from the outside, all injected. */
 export interface LaunchDeps {
-  readonly compute: ComputeApi;
-  readonly results: ExperimentResults;
+  readonly compute: LaunchCompute;
+  readonly results: LaunchResults;
   readonly clock: Clock;
   readonly log: LaunchLogger;
   readonly agentScript: string;
@@ -111,6 +145,8 @@ export interface LaunchResult {
 type AttemptEnd =
   | { kind: 'status'; status: ExperimentStatus }
   | { kind: 'handover' }
+  /** Preempted, and its shutdown run ended before the status: the checkpoint is the last one synced. */
+  | { kind: 'preempted'; reason: string }
   | { kind: 'lost'; reason: string }
   | { kind: 'no-capacity'; reason: string };
 
@@ -132,6 +168,8 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
   let attempt = 0;
   /** Attempts this launch made (or adopted). */
   let used = 0;
+  /** Deletions of earlier attempts' VMs, under way while the next attempt runs. */
+  const deleting: Promise<void>[] = [];
   if (settings.detach && !deps.recordDetached) {
     throw new ConfigurationError(
       'input detach: this runner cannot record detached experiments; set detach: false',
@@ -150,6 +188,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     logTail: tail.slice(-LOG_TAIL_LINES),
   });
   const detach = async (vm: VmHandle, reason: DetachReason, createdAt: number): Promise<LaunchResult> => {
+    await Promise.all(deleting);
     await deps.recordDetached!({ vm, reason, createdAt, ttlSeconds });
     const base = resultOf(vm, vmSeconds + (deps.clock.now() - createdAt) / 1000, lastSpot);
     const minutes = Math.round((deps.clock.now() - started) / 60_000);
@@ -228,26 +267,24 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
       return detach(vm, 'handover', vmStarted);
     }
     if (end.kind !== 'status' || end.status.state !== 'succeeded') await printSerialTail(deps, vm);
-    await deleteVm(deps, vm);
     vmSeconds += (deps.clock.now() - vmStarted) / 1000;
-
-    if (end.kind === 'status') {
-      const s = end.status;
-      if (s.state === 'succeeded') break;
-      if (s.state === 'preempted') {
-        deps.log.warning(`${vm.name} was preempted during attempt ${attempt}; the checkpoint was saved.`);
-        continue;
-      }
-      if (settings.retryOnFailure && used < settings.maxAttempts) {
-        deps.log.warning(
-          `Attempt ${attempt} ${s.state} (${s.reason ?? `exit code ${String(s.exitCode)}`}); retrying as asked.`,
-        );
-        continue;
-      }
+    const again = retryReason(settings, end, attempt, used);
+    if (again === undefined) {
+      await deleteVm(deps, vm);
       break;
     }
-    deps.log.warning(`Attempt ${attempt} lost its VM: ${end.reason}`);
+    deps.log.warning(again);
+    // The next attempt's VM is created while this one is deleted: a preempted experiment loses no time to it.
+    // Until it is gone, the post step finds it by its labels.
+    deleting.push(
+      deps.compute.deleteInstance(vm.zone, vm.name).catch((err: unknown) => {
+        deps.log.warning(
+          `Could not delete ${vm.name}: ${(err as Error).message}. Its time limit ends it; the janitor removes it earlier.`,
+        );
+      }),
+    );
   }
+  await Promise.all(deleting);
   used = Math.min(used, settings.maxAttempts);
 
   const base = resultOf(lastVm, vmSeconds, lastSpot);
@@ -256,6 +293,15 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     return { ...base, status: 'error', exitCode: null, reason: end.reason, final: undefined };
   }
   if (end.kind === 'handover') throw new Error('bug: a hand-over was not returned');
+  if (end.kind === 'preempted') {
+    return {
+      ...base,
+      status: 'lost',
+      exitCode: null,
+      reason: `preempted on all ${used} attempts`,
+      final: undefined,
+    };
+  }
   if (end.kind === 'lost') {
     return {
       ...base,
@@ -282,6 +328,31 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     reason: s.reason ?? (s.state === 'succeeded' ? '' : `exit code ${String(s.exitCode)}`),
     final: s,
   };
+}
+
+/** Why the experiment goes on to another attempt after `end`, or undefined when it is over. */
+function retryReason(
+  settings: LaunchSettings,
+  end: AttemptEnd,
+  attempt: number,
+  used: number,
+): string | undefined {
+  if (used >= settings.maxAttempts) return undefined;
+  switch (end.kind) {
+    case 'status': {
+      const s = end.status;
+      if (s.state === 'succeeded') return undefined;
+      if (s.state === 'preempted') return `Attempt ${attempt} was preempted; the checkpoint was saved.`;
+      if (!settings.retryOnFailure) return undefined;
+      return `Attempt ${attempt} ${s.state} (${s.reason ?? `exit code ${String(s.exitCode)}`}); retrying as asked.`;
+    }
+    case 'preempted':
+      return `Attempt ${attempt} was preempted: ${end.reason}.`;
+    case 'lost':
+      return `Attempt ${attempt} lost its VM: ${end.reason}.`;
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -438,7 +509,16 @@ function explain(err: unknown, settings: LaunchSettings, zone: string): unknown 
   return err;
 }
 
-/** Waits for the attempt's status, streaming the VM's log; notices a dead or vanished VM. */
+/** Instance states in which the guest is off: whatever its shutdown run wrote is in the bucket already. */
+const DOWN_STATES = new Set(['TERMINATED', 'STOPPED', 'SUSPENDED', 'GONE']);
+/** Instance states in which the guest is shutting down: its shutdown run may still write the status. */
+const STOPPING_STATES = new Set(['STOPPING', 'SUSPENDING']);
+
+/**
+ * Waits for the attempt's status, streaming the VM's log. A preemption is noticed by the record its shutdown
+ * run writes first; a VM that dies without a word by its heartbeat falling late, confirmed by the instance's
+ * state.
+ */
 async function waitForEnd(
   settings: LaunchSettings,
   deps: LaunchDeps,
@@ -455,7 +535,8 @@ async function waitForEnd(
   let lastBeat: string | undefined;
   let lastBeatAt = start;
   let lastInstanceAt = start;
-  let goneSince: number | undefined;
+  let preemptedAt: number | undefined;
+  let stopping = false;
 
   const drainLog = async (): Promise<void> => {
     const chunks = await deps.results.newLogChunks(vm.attempt, lastChunk);
@@ -467,17 +548,25 @@ async function waitForEnd(
       lastChunk = c.name;
     }
   };
+  /** The attempt's status: its own copy, or the experiment's marker when only that was written. */
+  const finalStatus = async (): Promise<ExperimentStatus | undefined> => {
+    const own = await deps.results.readStatus(vm.attempt);
+    if (own) return own;
+    const marker = await deps.results.readStatus();
+    return marker?.attempt === vm.attempt ? marker : undefined;
+  };
+  const ended = async (status: ExperimentStatus): Promise<AttemptEnd> => {
+    await drainLog();
+    return { kind: 'status', status };
+  };
 
   for (;;) {
     deps.signal?.throwIfAborted();
     const now = deps.clock.now();
-    const probe = await deps.results.probe();
+    const probe = await deps.results.probe(vm.attempt);
     if (probe.statusGeneration) {
-      const status = await deps.results.readStatus();
-      if (status && status.attempt === vm.attempt) {
-        await drainLog();
-        return { kind: 'status', status };
-      }
+      const status = await finalStatus();
+      if (status) return ended(status);
     }
     if (now >= handoverAt) {
       await drainLog();
@@ -487,38 +576,71 @@ async function waitForEnd(
       lastBeat = probe.heartbeatGeneration;
       lastBeatAt = now;
     }
+    if (probe.preemptedGeneration && preemptedAt === undefined) {
+      preemptedAt = now;
+      deps.log.warning(
+        `${vm.name} was preempted; its shutdown run is saving the checkpoint (Compute Engine gives it 30 s).`,
+      );
+    }
     if (now - lastLogAt >= logEvery) {
       lastLogAt = now;
       await drainLog();
     }
 
-    const stale = lastBeat ? now - lastBeatAt > poll.staleHeartbeatMs : now - start > poll.bootGraceMs;
-    if (goneSince === undefined && (stale || now - lastInstanceAt >= poll.instanceMs)) {
+    const silentFor = now - lastBeatAt;
+    const every =
+      preemptedAt !== undefined || stopping
+        ? poll.shutdownCheckMs
+        : silentFor > poll.heartbeatLateMs
+          ? poll.lateCheckMs
+          : poll.instanceMs;
+    if (now - lastInstanceAt >= every) {
       lastInstanceAt = now;
       const instance = await deps.compute.getInstance(vm.zone, vm.name);
       const state = instance?.status ?? 'GONE';
-      if (
-        state === 'TERMINATED' ||
-        state === 'STOPPING' ||
-        state === 'STOPPED' ||
-        state === 'SUSPENDED' ||
-        state === 'GONE'
-      ) {
-        goneSince = now;
-        deps.log.warning(
-          `${vm.name} is ${state === 'GONE' ? 'gone' : state} without a completion status; waiting briefly for its shutdown script.`,
-        );
-      } else if (stale) {
+      if (DOWN_STATES.has(state)) {
+        const status = await finalStatus();
+        if (status) return ended(status);
+        await drainLog();
+        if (preemptedAt !== undefined || (await deps.results.probe(vm.attempt)).preemptedGeneration) {
+          return {
+            kind: 'preempted',
+            reason: `${vm.name} was preempted and its shutdown run ended before it wrote the status; the checkpoint is the last one synced`,
+          };
+        }
         return {
           kind: 'lost',
-          reason: lastBeat
-            ? `no heartbeat from ${vm.name} for ${Math.round((now - lastBeatAt) / 1000)} s although it is ${state}`
-            : `${vm.name} never started its agent within ${Math.round(poll.bootGraceMs / 1000)} s`,
+          reason: `${vm.name} is ${state === 'GONE' ? 'gone' : state} without a status (last heartbeat ${Math.round(silentFor / 1000)} s before)`,
         };
       }
+      if (STOPPING_STATES.has(state) && !stopping) {
+        deps.log.warning(`${vm.name} is ${state}; waiting for its shutdown run to write the status.`);
+      }
+      stopping = STOPPING_STATES.has(state);
+      if (!stopping && preemptedAt === undefined) {
+        if (lastBeat && silentFor > poll.hungMs) {
+          return {
+            kind: 'lost',
+            reason: `no heartbeat from ${vm.name} for ${Math.round(silentFor / 1000)} s although it is ${state}`,
+          };
+        }
+        if (!lastBeat && silentFor > poll.bootGraceMs) {
+          return {
+            kind: 'lost',
+            reason: `${vm.name} never started its agent within ${Math.round(poll.bootGraceMs / 1000)} s`,
+          };
+        }
+      }
     }
-    if (goneSince !== undefined && now - goneSince > poll.goneGraceMs) {
-      return { kind: 'lost', reason: `${vm.name} stopped or vanished without writing a status` };
+    if (preemptedAt !== undefined && now - preemptedAt > poll.preemptionMs) {
+      // The guest is stopped by now whatever the instance's state says: nothing more will be written.
+      const status = await finalStatus();
+      if (status) return ended(status);
+      await drainLog();
+      return {
+        kind: 'preempted',
+        reason: `${vm.name} was preempted and wrote no status within ${Math.round(poll.preemptionMs / 1000)} s; the checkpoint is the last one synced`,
+      };
     }
     if (now > hardLimit) {
       return { kind: 'lost', reason: `${vm.name} outlived the timeout without writing a status` };

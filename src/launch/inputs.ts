@@ -360,7 +360,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     maxAttempts: integer(read, 'max-attempts', 3, 1, 20),
     retryOnFailure: readBoolean(read, 'retry-on-failure', false),
     rerunCheckpoint: parseRerunCheckpoint(read('rerun-checkpoint')),
-    heartbeatSeconds: integer(read, 'heartbeat-seconds', 60, 1, 3600),
+    heartbeatSeconds: integer(read, 'heartbeat-seconds', 10, 1, 3600),
     checkpointIntervalSeconds: integer(read, 'checkpoint-interval', 300, 0, 86400),
     logIntervalSeconds: integer(read, 'log-interval-seconds', 10, 1, 3600),
     detach: readBoolean(read, 'detach', false),

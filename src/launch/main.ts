@@ -74,7 +74,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       log: (m) => core.info(m),
       ...(env.RUNNER_TEMP ? { tmpDir: env.RUNNER_TEMP } : {}),
     });
-    const compute = new ComputeApi(clients, systemClock, counter);
+    const compute = new ComputeApi(clients, systemClock, counter, { log: (m) => core.warning(m) });
     const store = new RunStore(clients.storage, settings.results.bucket, settings.results.prefix);
     const checked = await checkComputeResources(
       await withZones(settings, compute),

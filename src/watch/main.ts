@@ -122,7 +122,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const results = await runWatcher({
       storage: clients.storage,
-      compute: new ComputeApi(clients, systemClock),
+      compute: new ComputeApi(clients, systemClock, undefined, { log: (m) => core.warning(m) }),
       bucket: s.bucket,
       prefix: s.prefix,
       repository: s.repository,

@@ -65,16 +65,17 @@ setup() {
   grep -q '^line two$' "$BATS_TEST_TMPDIR/shipped"
   grep -q 'gce-matrix-agent: skipping symlink link' "$BATS_TEST_TMPDIR/shipped"
 
-  # heartbeat
-  [ "$(js "$(obj heartbeat.json)" 's.attempt === 1 && ["staging","running","uploading"].includes(s.phase) && /Z$/.test(s.at)')" = true ]
+  # heartbeat, the attempt's own
+  [ "$(js "$(obj attempts/1/heartbeat.json)" 's.attempt === 1 && ["staging","running","uploading"].includes(s.phase) && /Z$/.test(s.at)')" = true ]
+  refute [ -e "$(obj heartbeat.json)" ]
 
-  # ordering: every output, checkpoint, log chunk and heartbeat before attempts/1/status.json, status.json last
+  # ordering: every output, checkpoint, log chunk and heartbeat before status.json, then attempts/1/status.json
   st=$(op_line "upload bkt/$EXP/status.json")
   ast=$(op_line "upload bkt/$EXP/attempts/1/status.json")
-  [ "$st" -gt 0 ] && [ "$ast" -gt 0 ] && [ "$ast" -lt "$st" ]
-  [ "$(op_last_line "upload bkt/$EXP/outputs/")" -lt "$ast" ]
-  [ "$(op_last_line "upload bkt/$EXP/attempts/1/log/")" -lt "$ast" ]
-  [ "$(op_last_line "upload bkt/$EXP/heartbeat.json")" -lt "$ast" ]
+  [ "$st" -gt 0 ] && [ "$ast" -gt 0 ] && [ "$st" -lt "$ast" ]
+  [ "$(op_last_line "upload bkt/$EXP/outputs/")" -lt "$st" ]
+  [ "$(op_last_line "upload bkt/$EXP/attempts/1/log/")" -lt "$st" ]
+  [ "$(op_last_line "upload bkt/$EXP/attempts/1/heartbeat.json")" -lt "$st" ]
   [ "$(grep -c "upload bkt/$EXP/status.json" "$FAKE/ops.log")" = 1 ]
   [ "$(sed -n '$p' "$FAKE/ops.log")" = "compute DELETE projects/bed-project/zones/us-central1-a/instances/vm-e1" ]
   grep -qx 'DELETE http://compute.test/compute/v1/projects/bed-project/zones/us-central1-a/instances/vm-e1' "$FAKE/calls.log"

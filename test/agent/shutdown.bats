@@ -41,7 +41,12 @@ start_background_agent() {
   [ "$(grep -c "upload bkt/$EXP/status.json" "$FAKE/ops.log")" = 1 ]
   grep -q 'the shutdown script writes the status' "$BATS_TEST_TMPDIR/startup.out"
   refute grep -q '^compute ' "$FAKE/ops.log"
-  [ "$(op_last_line "upload bkt/$EXP/")" = "$(op_line "upload bkt/$EXP/status.json")" ]
+  # the preemption record first, before the checkpoint; status.json after everything but its attempt copy
+  p=$(obj attempts/1/preempted.json)
+  [ "$(js "$p" 's.attempt === 1 && /Z$/.test(s.at)')" = true ]
+  [ "$(op_line "upload bkt/$EXP/attempts/1/preempted.json")" -lt "$(op_last_line "upload bkt/$EXP/checkpoint/state.txt")" ]
+  [ "$(op_last_line "upload bkt/$EXP/")" = "$(op_line "upload bkt/$EXP/attempts/1/status.json")" ]
+  [ "$(op_line "upload bkt/$EXP/status.json")" -lt "$(op_line "upload bkt/$EXP/attempts/1/status.json")" ]
 }
 
 @test "stopped, not preempted: the shutdown script writes error; the startup agent does not write over it" {

@@ -92,7 +92,7 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     put(`${ok.outputs}data/result.csv`, 'a,b\n1,2\n');
     put(ok.logs(1) + '000001.txt', 'first line\n');
     put(ok.logs(1) + '000002.txt', 'second line\n');
-    put(ok.heartbeat, '{"attempt":1,"at":"2025-01-01T00:09:00Z","phase":"uploading"}');
+    put(ok.attempt(1).heartbeat, '{"attempt":1,"at":"2025-01-01T00:09:00Z","phase":"uploading"}');
     put(`${ok.checkpoint}state.bin`, 'not collected');
     put(
       ok.status,
@@ -126,7 +126,7 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     );
 
     const lost = experimentObjects(loc, 'lost-3');
-    put(lost.heartbeat, '{"attempt":1,"at":"2025-01-01T00:05:00Z","phase":"running"}');
+    put(lost.attempt(1).heartbeat, '{"attempt":1,"at":"2025-01-01T00:05:00Z","phase":"running"}');
     put(lost.logs(1) + '000001.txt', 'still going\n');
 
     const hostile = experimentObjects(loc, 'hostile-5');

@@ -172,7 +172,7 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     assert.equal(r.conclusion, 'success', log(r));
     assert.equal(r.outputs.attempts, '2');
     assert.match(log(r), /lost its VM/);
-    assert.ok(Date.now() - killedAt < 60_000);
+    assert.ok(Date.now() - killedAt < 30_000, `noticed after ${Date.now() - killedAt} ms`);
     assert.deepEqual(liveInstances(), []);
   });
 

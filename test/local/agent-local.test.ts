@@ -175,7 +175,9 @@ describe('the real VM agent, run as a local process against the local servers', 
     assert.equal(await readFile(objectFile(`${names.checkpoint}state.txt`), 'utf8'), 'step 7\n');
     const attemptStatus = await readFile(objectFile(`${names.base}attempts/1/status.json`), 'utf8');
     assert.equal(parseStatus(attemptStatus, 'attempts/1/status.json').state, 'succeeded');
-    const heartbeat = JSON.parse(await readFile(objectFile(names.heartbeat), 'utf8')) as { attempt: number };
+    const heartbeat = JSON.parse(await readFile(objectFile(names.attempt(1).heartbeat), 'utf8')) as {
+      attempt: number;
+    };
     assert.equal(heartbeat.attempt, 1);
 
     const chunks = (await readdir(objectFile(names.logs(1)))).sort();

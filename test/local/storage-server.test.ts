@@ -545,7 +545,7 @@ describe('collect (the real code) against a directory laid out as the agent writ
       status('bad-2', { state: 'failed', exitCode: 3, reason: 'the command exited with code 3' }),
     );
     const running = experimentObjects(loc, 'running-3');
-    await put(running.heartbeat, '{"attempt":1,"at":"2025-01-01T00:00:30Z","phase":"running"}');
+    await put(running.attempt(1).heartbeat, '{"attempt":1,"at":"2025-01-01T00:00:30Z","phase":"running"}');
 
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: 'local', expiry_date: Date.now() + 3600e3 });
