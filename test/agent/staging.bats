@@ -72,9 +72,46 @@ setup() {
   [ "$(js "$(obj status.json)" 's.state')" = succeeded ]
   [ "$(cat "$(obj outputs/check.txt)")" = $'api-ok\ntoken-ok' ]
   grep -q '^secret projects/other/secrets/token/versions/latest$' "$FAKE/ops.log"
-  refute grep -rqF 's3cr3t' "$FAKE/gcs" "$VM" "$FAKE/calls.log"
+  # only the agent's own redaction list holds the value, readable by the agent alone
+  refute grep -rqF --exclude=redact 's3cr3t' "$FAKE/gcs" "$VM" "$FAKE/calls.log"
+  [ "$(stat -c %a "$VM/state/redact")" = 600 ]
   refute grep -qF 's3cr3t' <<<"$output"
   log_of 1 | grep -q 'secret API_KEY read from projects/bed-project/secrets/api-key/versions/3'
+}
+
+@test "a secret the command prints is shipped as *** in every form, also split over chunks and in a status reason" {
+  secret='pa55-w0rd/with+slash=&more'
+  mkdir -p "$FAKE/secrets/bed-project/pw" "$FAKE/secrets/bed-project/pem"
+  printf '%s' "$secret" >"$FAKE/secrets/bed-project/pw/1"
+  printf -- '-----BEGIN KEY-----\nAAAAbodyline1\nBBBBbodyline2\n-----END KEY-----' >"$FAKE/secrets/bed-project/pem/1"
+  attr secrets $'PW=projects/bed-project/secrets/pw/versions/1\nPEM=projects/bed-project/secrets/pem/versions/1'
+  attr log-interval-seconds 1
+  attr command '
+    echo "plain: $PW"
+    echo "base64: $(printf %s "$PW" | base64 | tr -d "\n")"
+    echo "url: $(node -e "process.stdout.write(encodeURIComponent(process.argv[1]))" "$PW")"
+    echo "pem: $PEM"
+    printf "half a line, then "; sleep 2; echo "the $PW after a chunk went"
+    mkdir -p "$GCE_MATRIX_OUTPUT_DIR/pa55-w0rd"; echo out > "$GCE_MATRIX_OUTPUT_DIR/$PW.txt"'
+  # the output named after the secret will not upload
+  printf '%s\n' "503 99 /o?uploadType=media&name=pfx%2Fruns%2Fr1%2Fexperiments%2Fe1%2Foutputs%2Fpa55-w0rd" >"$FAKE/faults"
+  run_agent
+  dump
+  log_of 1 >"$BATS_TEST_TMPDIR/shipped"
+  cat "$BATS_TEST_TMPDIR/shipped"
+  grep -qx 'plain: \*\*\*' "$BATS_TEST_TMPDIR/shipped"
+  grep -qx 'base64: \*\*\*' "$BATS_TEST_TMPDIR/shipped"
+  grep -qx 'url: \*\*\*' "$BATS_TEST_TMPDIR/shipped"
+  grep -qx 'half a line, then the \*\*\* after a chunk went' "$BATS_TEST_TMPDIR/shipped"
+  grep -qx '\*\*\*' "$BATS_TEST_TMPDIR/shipped"
+  [ "$(ls "$FAKE/gcs/bkt/$EXP/attempts/1/log" | wc -l)" -gt 1 ]
+  for form in "$secret" "$(printf %s "$secret" | base64)" pa55-w0rd%2Fwith AAAAbodyline1 BBBBbodyline2; do
+    refute grep -qF -- "$form" "$BATS_TEST_TMPDIR/shipped"
+  done
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = error ]
+  [[ "$(js "$s" 's.reason')" == "outputs incomplete"*"***"* ]]
+  refute grep -qF -- "$secret" "$s"
 }
 
 @test "a missing secret: status error naming the secret" {

@@ -192,6 +192,29 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     }
   });
 
+  it('redacts a secret the command prints from the job log, the failure annotation, the summary and the bucket', async () => {
+    const command = 'echo "the key is $API_KEY"; echo "encoded $(printf %s "$API_KEY" | base64)"; exit 4';
+    const r = await runStep(
+      step({ experiment: experiment('prints-secret'), command, secrets: 'API_KEY=api-key' }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.match(log(r), /\[prints-secret\] the key is \*\*\*/);
+    assert.match(log(r), /\[prints-secret\] encoded \*\*\*/);
+    const surfaces = [
+      log(r),
+      JSON.stringify(r.annotations),
+      r.summary ?? '',
+      ...bed.storage
+        .listObjects(BUCKET, `gce-matrix/runs/${RUN_ID}/experiments/prints-secret/`)
+        .map((o) => bed.storage.getObject(BUCKET, o.name)?.data.toString('utf8') ?? ''),
+    ];
+    for (const text of surfaces) {
+      assert.doesNotMatch(text, /sup3r-s3cret-value/);
+      assert.doesNotMatch(text, new RegExp(Buffer.from('sup3r-s3cret-value').toString('base64')));
+    }
+    assert.match(JSON.stringify(r.annotations), /the key is \*\*\*/);
+  });
+
   it('gives every VM a hard time limit that deletes it', () => {
     const inserts = bed.recorder.of('compute', 'POST', /\/instances$/);
     assert.ok(inserts.length > 0);
