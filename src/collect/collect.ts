@@ -364,6 +364,14 @@ async function collectExperiment(
       files.push(logFile);
       written.push(local(rel));
     }
+    const ended = (attempts?.objects ?? []).some((o) => o.name === names.attempt(n).status);
+    if (!ended && attempt !== undefined && n < attempt) {
+      problems.push({
+        kind: 'log-incomplete',
+        object: names.attempt(n).prefix,
+        message: `attempt ${n} ended without a status (preempted with its shutdown cut short, or its VM lost): ${rel} holds what its VM shipped and may lack its last lines`,
+      });
+    }
   }
 
   if (status && Array.isArray(status.outputs)) {

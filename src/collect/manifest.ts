@@ -48,6 +48,11 @@ export type ProblemKind =
   | 'missing-output'
   /** The log was longer than max-file-size: only its tail was kept. */
   | 'log-truncated'
+  /**
+   * An earlier attempt ended without a status (preempted with its shutdown run cut short, or its VM lost): its
+   * log is what its VM shipped, and may lack its last lines.
+   */
+  | 'log-incomplete'
   /** Found in the bucket but not in the plan given as `experiments`. */
   | 'unplanned';
 

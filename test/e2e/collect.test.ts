@@ -201,9 +201,13 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     assert.equal(fail.exitCode, 3);
     assert.equal(fail.attempts, 2);
     assert.equal(fail.reason, 'the command exited with 3');
+    // attempt 1 left a log but no status of its own: its log may lack its end, and the manifest says so
     assert.deepEqual(
-      fail.problems.map((p) => p.kind),
-      ['missing-output'],
+      fail.problems.map((p) => [p.kind, p.object]),
+      [
+        ['log-incomplete', `${experimentObjects(loc, 'fail-2').attempt(1).prefix}`],
+        ['missing-output', `${experimentObjects(loc, 'fail-2').outputs}gone.txt`],
+      ],
     );
 
     const lost = experimentOf(manifest, 'lost-3');
