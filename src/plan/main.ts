@@ -60,12 +60,14 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (!gate.allowed) {
       core.setOutput('allowed', 'false');
       core.warning(
-        `${gate.login} has ${gate.permission} permission; /gce-matrix run needs ${settings.requiredPermission}. Nothing is planned.`,
+        `/gce-matrix run needs ${settings.requiredPermission} permission; ${gate.login} has ${gate.held}. Nothing is planned.`,
       );
       core.setOutput('count', '0');
       return;
     }
-    core.info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
+    core.info(
+      `${gate.login} has ${gate.held}, enough for ${settings.requiredPermission}: the comment command may run.`,
+    );
   }
   const repository = env.GITHUB_REPOSITORY ?? '';
   const gh: GitHubSource | undefined =

@@ -177,12 +177,69 @@ describe('GitHub stand-in through the real octokit', () => {
     assert.equal(owner.data.permission, 'admin');
     const stranger = await bot.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: 'stranger' });
     assert.equal(stranger.data.permission, 'read', 'a public repository grants read to everyone');
+    assert.equal(stranger.data.role_name, 'read');
     await assert.rejects(
       bot.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: 'nobody-here' }),
       {
         status: 404,
       },
     );
+  });
+
+  it('names each role in role_name while permission keeps the legacy base roles', async () => {
+    const cases: [string, () => void, string, string, Record<string, boolean>][] = [
+      [
+        'triager',
+        () => gh.setRole('octo-org/octo-repo', 'triager', 'triage'),
+        'read',
+        'triage',
+        { admin: false, maintain: false, push: false, triage: true, pull: true },
+      ],
+      [
+        'keeper',
+        () => gh.setRole('octo-org/octo-repo', 'keeper', 'maintain'),
+        'write',
+        'maintain',
+        { admin: false, maintain: true, push: true, triage: true, pull: true },
+      ],
+      [
+        'deployer',
+        () => gh.setCustomRole('octo-org/octo-repo', 'deployer', 'release-manager', 'maintain'),
+        'write',
+        'release-manager',
+        { admin: false, maintain: true, push: true, triage: true, pull: true },
+      ],
+      [
+        'octo-org',
+        () => undefined,
+        'admin',
+        'admin',
+        { admin: true, maintain: true, push: true, triage: true, pull: true },
+      ],
+    ];
+    for (const [login, give, permission, roleName, flags] of cases) {
+      give();
+      const { data } = await bot.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
+      assert.deepEqual(
+        [data.permission, data.role_name, data.user?.role_name, data.user?.permissions],
+        [permission, roleName, roleName, flags],
+        login,
+      );
+    }
+    // A built-in role replaces a custom one.
+    gh.setRole('octo-org/octo-repo', 'deployer', 'write');
+    const { data } = await bot.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: 'deployer' });
+    assert.deepEqual([data.permission, data.role_name], ['write', 'write']);
+  });
+
+  it('answers none for a user without access to a private repository', async () => {
+    gh.addRepo('octo-org/secret-repo', { private: true });
+    const { data } = await bot.rest.repos.getCollaboratorPermissionLevel({
+      owner: 'octo-org',
+      repo: 'secret-repo',
+      username: 'stranger',
+    });
+    assert.deepEqual([data.permission, data.user?.permissions?.pull], ['none', false]);
   });
 
   it('serves a pull request from a fork with head/base and merge_commit_sha', async () => {

@@ -60,6 +60,9 @@ export interface TokenOptions {
 /** A repository role; `permission` in GitHub's answer is derived from it. */
 export type RepoRole = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
+/** The roles a custom repository role can inherit from. */
+export type CustomRoleBase = 'read' | 'triage' | 'write' | 'maintain';
+
 /** A stored issue comment. */
 export interface StoredComment {
   id: number;
@@ -136,6 +139,8 @@ interface StoredRepo {
   nextIssue: number;
   issues: Map<number, { number: number; title: string; author: string; pull: boolean; created_at: string }>;
   roles: Map<string, RepoRole>;
+  /** Users whose role is a custom repository role, by login: its name (`roles` holds the role it inherits). */
+  customRoles: Map<string, string>;
   /** The local git repository whose commits this repository serves. */
   gitDir: string | undefined;
 }
@@ -283,6 +288,7 @@ export class GitHubStandIn {
       nextIssue: 1,
       issues: new Map(),
       roles: new Map([[owner.toLowerCase(), 'admin']]),
+      customRoles: new Map(),
       gitDir: undefined,
     });
   }
@@ -337,7 +343,18 @@ export class GitHubStandIn {
   /** Gives a user a role on a repository (`none` removes access). */
   setRole(fullName: string, login: string, role: RepoRole): void {
     this.addUser(login);
-    this.repo(...splitRepo(fullName)).roles.set(login.toLowerCase(), role);
+    const r = this.repo(...splitRepo(fullName));
+    r.roles.set(login.toLowerCase(), role);
+    r.customRoles.delete(login.toLowerCase());
+  }
+
+  /**
+   * Gives a user a custom repository role (an organization's own, e.g. `deployer`) that inherits `base`: the
+   * user can do what `base` allows, and the collaborator permission API names the role in `role_name`.
+   */
+  setCustomRole(fullName: string, login: string, name: string, base: CustomRoleBase): void {
+    this.setRole(fullName, login, base);
+    this.repo(...splitRepo(fullName)).customRoles.set(login.toLowerCase(), name);
   }
 
   /** Opens an issue; returns its number. */
@@ -714,10 +731,16 @@ export class GitHubStandIn {
         throw notFound(
           'https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user',
         );
+      // Anyone has read on a public repository without being a collaborator.
       const role = repo.roles.get(login.toLowerCase()) ?? (repo.private ? 'none' : 'read');
+      const roleName = repo.customRoles.get(login.toLowerCase()) ?? role;
       return {
         status: 200,
-        body: { permission: permissionOf(role), role_name: role, user: this.userJson(user) },
+        body: {
+          permission: permissionOf(role),
+          role_name: roleName,
+          user: { ...this.userJson(user), permissions: permissionFlags(role), role_name: roleName },
+        },
       };
     }
     if ((g = /^\/pulls\/(\d+)$/.exec(rest)) && m === 'GET') {
@@ -1278,6 +1301,18 @@ function validationFailed(resource: string, field: string, code: string, message
     errors: [{ resource, code, field, message }],
     documentation_url: 'https://docs.github.com/rest/issues/comments',
   });
+}
+
+/** The `permissions` flags GitHub shows on a collaborator, each implied by the stronger ones. */
+function permissionFlags(role: RepoRole): Record<'admin' | 'maintain' | 'push' | 'triage' | 'pull', boolean> {
+  const heldBy = (roles: RepoRole[]): boolean => roles.includes(role);
+  return {
+    admin: heldBy(['admin']),
+    maintain: heldBy(['admin', 'maintain']),
+    push: heldBy(['admin', 'maintain', 'write']),
+    triage: heldBy(['admin', 'maintain', 'write', 'triage']),
+    pull: heldBy(['admin', 'maintain', 'write', 'triage', 'read']),
+  };
 }
 
 function permissionOf(role: RepoRole): 'admin' | 'write' | 'read' | 'none' {

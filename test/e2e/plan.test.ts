@@ -8,6 +8,7 @@ import { parseExperiment } from '../../src/launch/inputs.ts';
 import type { Experiment } from '../../src/launch/settings.ts';
 import { issueCommentOnPullRequest, scheduleEvent, workflowDispatchEvent } from '../bed/events.ts';
 import type { WorkflowEvent } from '../bed/events.ts';
+import type { RepoRole } from '../bed/github.ts';
 import { GitHubStandIn } from '../bed/github.ts';
 import { BedServer, Recorder } from '../bed/http.ts';
 import type { StepOptions, StepResult } from '../bed/step-runner.ts';
@@ -41,7 +42,7 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
   gh.addPullRequest({ repo: REPO, number: 7 });
 
   /** A real issue_comment payload for a comment that exists on the GitHub stand-in, by a user with `role`. */
-  const commentEvent = (body: string, author: string, role: 'read' | 'write' | 'admin'): WorkflowEvent => {
+  const commentEvent = (body: string, author: string, role: RepoRole): WorkflowEvent => {
     gh.setRole(REPO, author, role);
     const stored = gh.addComment(REPO, 7, body, author);
     const event = issueCommentOnPullRequest({ repo: REPO, number: 7, body, author });
@@ -158,6 +159,27 @@ describe('plan (root action.yml) end to end (real bundle, real payloads)', () =>
     assert.deepEqual(
       asked?.reactions.map((x) => x.content),
       ['-1'],
+    );
+  });
+
+  it('decides on the role: maintain passes where maintain is needed, a custom role counts as its base', async () => {
+    const keeper = await runStep(
+      step(
+        { spec: SPEC, 'required-permission': 'maintain' },
+        { event: commentEvent('/gce-matrix run tool=a', 'keeper', 'maintain') },
+      ),
+    );
+    assert.equal(keeper.conclusion, 'success', log(keeper));
+    assert.equal(keeper.outputs.allowed, 'true');
+    const event = commentEvent('/gce-matrix run tool=a', 'deployer', 'write');
+    gh.setCustomRole(REPO, 'deployer', 'release-manager', 'maintain');
+    const deployer = await runStep(step({ spec: SPEC, 'required-permission': 'maintain' }, { event }));
+    assert.equal(deployer.conclusion, 'success', log(deployer));
+    assert.equal(deployer.outputs.allowed, 'false');
+    const replies = gh.comments(REPO, 7).filter((c) => c.user.type === 'Bot');
+    assert.match(
+      replies.at(-1)?.body ?? '',
+      /needs maintain permission on this repository; the commenter has the custom role &#34;release-manager&#34;, counted as its base permission write\./,
     );
   });
 

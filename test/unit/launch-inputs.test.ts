@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigurationError } from '../../src/errors.ts';
 import { experimentKey, runKey } from '../../src/naming.ts';
 import { buildInstance, checkMetadataLimits, paramEnvLines } from '../../src/launch/instance.ts';
 import type { RunContext } from '../../src/launch/inputs.ts';
 import { parseAccelerators, parseInputs, parseLaunchInputs, parseSecrets } from '../../src/launch/inputs.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const ctx: RunContext = {
   runId: '7001',
@@ -101,20 +107,114 @@ describe('small parsers', () => {
   });
 
   it('parses inputs and refuses escaping destinations', () => {
-    assert.deepEqual(parseInputs('gs://b/data/set.tar\ngs://b/models/ models'), [
+    assert.deepEqual(parseInputs('gs://b/data/set.tar\ngs://b/models/ models\ngs://b/w/ weights/'), [
       { source: 'gs://b/data/set.tar', dest: 'set.tar' },
       { source: 'gs://b/models/', dest: 'models' },
+      { source: 'gs://b/w/', dest: 'weights/' },
     ]);
     assert.throws(() => parseInputs('gs://b/x ../etc'), /relative path/);
     assert.throws(() => parseInputs('/local/file'), /is not "gs:\/\/bucket/);
   });
+
+  // Destinations the VM agent would refuse only once the VM runs.
+  for (const line of [
+    'gs://b/x /etc/x',
+    'gs://b/x a/../b',
+    'gs://b/x ./data',
+    'gs://b/x data/.',
+    'gs://b/x a//b',
+    'gs://b/x data//',
+    'gs://b/dir/.',
+  ]) {
+    it(`refuses the destination of ${JSON.stringify(line)}, naming the input`, () => {
+      assert.throws(
+        () => parseInputs(line),
+        (err: unknown) =>
+          err instanceof ConfigurationError &&
+          /^input inputs: destination ".*" must be a relative path without \., \.\. or empty parts/.test(
+            err.message,
+          ),
+      );
+    });
+  }
 
   it('parses secrets, completing short references', () => {
     assert.deepEqual(parseSecrets('API_KEY=api-key\nTOKEN=projects/p/secrets/t/versions/3', 'proj'), [
       { env: 'API_KEY', resource: 'projects/proj/secrets/api-key/versions/latest' },
       { env: 'TOKEN', resource: 'projects/p/secrets/t/versions/3' },
     ]);
-    assert.throws(() => parseSecrets('1BAD=x', 'p'), /ENV_NAME=/);
+    assert.throws(() => parseSecrets('1BAD=x', 'p'), /ENV_NAME/);
+  });
+
+  // [line, what the message must say]: each a name the VM agent refuses for a secret's variable.
+  const refusedSecretNames: [string, RegExp][] = [
+    ['PATH=api-key', /^input secrets: PATH cannot hold a secret \(.*own PATH\); .* e\.g\. MY_PATH=/],
+    ['HOME=api-key', /^input secrets: HOME cannot hold a secret \(.*own HOME\); .* e\.g\. MY_HOME=/],
+    [
+      'GCE_MATRIX_TOKEN=api-key',
+      /^input secrets: GCE_MATRIX_TOKEN cannot hold .*GCE_MATRIX_.*e\.g\. MY_TOKEN=/,
+    ],
+    ['GCE_MATRIX_RUN_ID=api-key', /^input secrets: GCE_MATRIX_RUN_ID cannot hold a secret/],
+    ['GCE_MATRIX_=api-key', /^input secrets: GCE_MATRIX_ cannot hold a secret/],
+    ['1BAD=api-key', /^input secrets: "1BAD" is not a variable name; ENV_NAME takes letters, digits and _/],
+    ['API-KEY=api-key', /^input secrets: "API-KEY" is not a variable name/],
+    ['API.KEY=api-key', /^input secrets: "API\.KEY" is not a variable name/],
+    ['API KEY=api-key', /^input secrets: "API KEY" is not a variable name/],
+    ['CLÉ=api-key', /^input secrets: "CLÉ" is not a variable name/],
+    ['=api-key', /^input secrets: "=api-key" is not "ENV_NAME=/],
+  ];
+  for (const [line, message] of refusedSecretNames) {
+    it(`refuses the secret variable of ${JSON.stringify(line)} before any VM, naming the input`, () => {
+      assert.throws(
+        () => parseSecrets(line, 'p'),
+        (err: unknown) => err instanceof ConfigurationError && message.test(err.message),
+      );
+    });
+  }
+
+  it('keeps names that only look like the refused ones', () => {
+    const names = [
+      'path',
+      'Home',
+      'MY_PATH',
+      'HOMEDIR',
+      'GCE_MATRIX',
+      'GCE_MATRIXX',
+      'gce_matrix_x',
+      '_X',
+      'x1',
+    ];
+    assert.deepEqual(
+      parseSecrets(names.map((n) => `${n}=s`).join('\n'), 'p').map((s) => s.env),
+      names,
+    );
+  });
+
+  it("refuses exactly the secret variable names the agent's own check refuses", () => {
+    const agent = readFileSync(path.join(root, 'src/agent/agent.sh'), 'utf8');
+    const fetch = agent.slice(agent.indexOf('gm_fetch_secrets() {'));
+    const pattern = /case \$gm_fs_name in\s*\n\s*(.+)\)\n/.exec(fetch)?.[1];
+    assert.ok(pattern, "the agent's check of secret variable names is where this test looks for it");
+    const names = [
+      ...refusedSecretNames.map(([line]) => line.slice(0, line.indexOf('='))).filter((n) => n !== ''),
+      ...['path', 'Home', 'MY_PATH', 'HOMEDIR', 'GCE_MATRIX', 'gce_matrix_x', '_X', 'x1', 'A', 'PATHS'],
+    ];
+    const script = `for n in "$@"; do case $n in ${pattern}) echo refused ;; *) echo allowed ;; esac; done`;
+    const verdicts = execFileSync('sh', ['-c', script, 'sh', ...names], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' },
+    }).split('\n');
+    names.forEach((name, i) => {
+      const ours = (() => {
+        try {
+          parseSecrets(`${name}=s`, 'p');
+          return 'allowed';
+        } catch {
+          return 'refused';
+        }
+      })();
+      assert.equal(ours, verdicts[i], `${name}: the agent says ${verdicts[i]}, launch says ${ours}`);
+    });
   });
 
   it('folds parameter names and refuses collisions and line breaks', () => {

@@ -232,6 +232,15 @@ describe('escaping hostile text', () => {
     { text: '$\\sqrt{x}$', bad: /\$/ },
     { text: 'a\u202eb', bad: /\u202e/ },
     { text: '</details><script>', bad: /<\// },
+    // Every form of GitHub's autolinked references (issues, pull requests, commits) and mentions.
+    { text: 'fixes GH-12', bad: /GH-\d/ },
+    { text: 'fixes gh-12', bad: /gh-\d/i },
+    { text: 'github-linguist/linguist#4039', bad: /#4039|&#35;4039/ },
+    { text: 'https://github.com/jlord/sheetsee.js/issues/26', bad: /https:\/\// },
+    { text: 'jlord@a5c3785ed8d6a35868bc169f07e40e889087fd2e', bad: /@[0-9a-z]/i },
+    { text: 'jlord/sheetsee.js@a5c3785', bad: /@[0-9a-z]/i },
+    { text: 'cc @octo-org/core-team', bad: /@octo-org/ },
+    { text: 'mail octocat@example.com', bad: /octocat@example/ },
   ];
   for (const h of hostile) {
     it(`neutralises ${JSON.stringify(h.text)}`, () => {
@@ -244,6 +253,10 @@ describe('escaping hostile text', () => {
       assert.equal(decoded, h.text.replace(/[\u202a-\u202e]/g, '').replace(/[\r\n]+/g, ' '));
     });
   }
+  it('keeps a bare commit SHA whole: its link notifies no one, and it is there to be copied', () => {
+    const sha = 'a5c3785ed8d6a35868bc169f07e40e889087fd2e';
+    assert.equal(escapeMarkdown(`commit ${sha}`), `commit ${sha}`);
+  });
   it('keeps every untrusted field out of the markup of the whole report', () => {
     const evil = '@admin #1 <img src=x> | `x` ](javascript:alert(1))';
     const xs = [
