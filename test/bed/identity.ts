@@ -217,6 +217,11 @@ export class GitHubOidcStandIn {
     };
   }
 
+  /** The repository's numeric id, as the `repository_id` claim carries it (unless `extra` replaces it). */
+  get repositoryId(): string {
+    return numericId(this.claims.repository);
+  }
+
   /** Path and query of `ACTIONS_ID_TOKEN_REQUEST_URL` (append it to the server's origin). */
   get requestPath(): string {
     return `${this.path}?api-version=2.0`;
@@ -263,7 +268,7 @@ export class GitHubOidcStandIn {
       sha: c.sha,
       repository: c.repository,
       repository_owner: owner,
-      repository_id: numericId(c.repository),
+      repository_id: this.repositoryId,
       repository_owner_id: numericId(owner ?? ''),
       repository_visibility: 'private',
       run_id: c.run_id,

@@ -137,12 +137,24 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
   const pool = 'github';
   const provider = 'bed-provider';
   const workloadIdentityProvider = `projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/providers/${provider}`;
-  sts.addProvider({ projectNumber, pool, provider, attributeCondition: { repository } });
+  // As the README sets it up: the repository's numeric id, which a deleted and recreated repository of the same
+  // name does not share, and its name.
+  sts.addProvider({
+    projectNumber,
+    pool,
+    provider,
+    attributeMapping: {
+      'google.subject': 'assertion.sub',
+      'attribute.repository': 'assertion.repository',
+      'attribute.repository_id': 'assertion.repository_id',
+    },
+    attributeCondition: `assertion.repository_id == '${oidc.repositoryId}' && assertion.repository == '${repository}'`,
+  });
   const serviceAccount = `gce-matrix-launcher@${project}.iam.gserviceaccount.com`;
   const vmServiceAccount = `gce-matrix-vm@${project}.iam.gserviceaccount.com`;
   iamCredentials.allow(
     serviceAccount,
-    `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository/${repository}`,
+    `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_id/${oidc.repositoryId}`,
   );
 
   const oidcRequestToken = oidc.requestToken;

@@ -13,6 +13,24 @@ describe('the whole test bed with the real clients', () => {
     await bed.close();
   });
 
+  it("admits only the README's repository by its numeric id: a recreated repository of the same name is refused", async () => {
+    const token = async (): Promise<string | null | undefined> => {
+      const { clients } = bedClients(bed);
+      try {
+        return (await clients.storage.authClient.getAccessToken()) ?? undefined;
+      } finally {
+        await clients.close();
+      }
+    };
+    assert.ok(await token());
+    bed.oidc.claims.extra = { repository_id: String(Number(bed.oidc.repositoryId) + 1) };
+    try {
+      await assert.rejects(token(), /rejected by the attribute condition/);
+    } finally {
+      delete bed.oidc.claims.extra;
+    }
+  });
+
   it('exchanges an external_account credential and uses it for Compute Engine and Cloud Storage', async () => {
     const result = await runBootScenario(bed);
     assert.match(result.credentialSource, /credentials file/);
