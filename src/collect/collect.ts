@@ -125,7 +125,17 @@ export async function collectRun(opts: CollectOptions): Promise<CollectResult> {
     const inBucket = found.prefixes.map((p) => p.slice(base.length, -1)).filter((id) => id.length > 0);
     const present = new Set(inBucket);
     const planned = opts.expected ? new Map(opts.expected.map((e) => [e.id, e])) : undefined;
-    const ids = [...new Set([...(opts.expected ?? []).map((e) => e.id), ...inBucket])];
+    // With a plan, only its experiments are the run: anything else under experiments/ was not launched by it
+    // (or was planted there), and is named, not collected or counted.
+    const unplanned = planned ? inBucket.filter((id) => !planned.has(id)) : [];
+    for (const id of unplanned) {
+      runProblems.push({
+        kind: 'unplanned',
+        object: `${base}${id}/`,
+        message: `${id} is in the bucket but not in the plan given as experiments: not collected, not counted`,
+      });
+    }
+    const ids = planned ? [...planned.keys()] : inBucket;
     if (ids.length === 0) {
       log.warning(`No experiments found under gs://${opts.location.bucket}/${base} (and no plan given).`);
     } else {
@@ -377,12 +387,6 @@ async function collectExperiment(
   if (status && Array.isArray(status.outputs)) {
     const present = new Map(outputObjects.map((o) => [relName(o.name, names.outputs), o.size]));
     problems.push(...checkDeclaredOutputs(status.outputs, present, names.outputs));
-  }
-  if (job.planGiven && !job.expected) {
-    problems.push({
-      kind: 'unplanned',
-      message: `${id} is in the bucket but not in the plan given as experiments`,
-    });
   }
   const anyObjects = (top?.objects.length ?? 0) + (top?.prefixes.length ?? 0) > 0;
   const params =

@@ -465,6 +465,16 @@ export function renderHtml(data: ReportData, opts: RenderOptions, rowLimit = 100
     '<header>',
     `<h1>${h(opts.title)}</h1>`,
     `<p class="muted">Run <code>${h(data.runId)}</code> · ${h(data.source)}${(data.commits ?? []).length > 0 ? ` · code at ${(data.commits ?? []).map((c) => `<code>${h(c.slice(0, 12))}</code>`).join(', ')}` : ''}</p>`,
+    ...((data.unplanned ?? []).length > 0
+      ? [
+          `<p class="note">Not counted: the bucket also holds ${(data.unplanned ?? []).length} experiment(s) that are not in the plan (${(
+            data.unplanned ?? []
+          )
+            .slice(0, 5)
+            .map((id) => `<code>${h(id)}</code>`)
+            .join(', ')}${(data.unplanned ?? []).length > 5 ? ', …' : ''}).</p>`,
+        ]
+      : []),
     '</header>',
     '<main>',
     summarySection(data, opts.baseline),

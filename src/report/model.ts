@@ -235,6 +235,8 @@ export interface ReportData {
   readonly metrics: readonly string[];
   /** The commits the experiments ran, most common first. */
   readonly commits?: readonly string[];
+  /** Experiments found in the bucket that the plan does not list (untrusted text): not counted. */
+  readonly unplanned?: readonly string[];
 }
 
 /** Builds the report's data from a manifest and the files found for each experiment (by id). */
@@ -247,6 +249,15 @@ export function reportData(manifest: Manifest, files: ReadonlyMap<string, Experi
     totals: totalsOf(experiments),
     metrics: metricNames(experiments),
     commits: commitsOf(experiments),
+    unplanned: (manifest.problems ?? [])
+      .filter((p) => p.kind === 'unplanned')
+      .map(
+        (p) =>
+          String(p.object ?? '')
+            .replace(/\/$/, '')
+            .split('/')
+            .pop() ?? '',
+      ),
   };
 }
 

@@ -143,6 +143,20 @@ export function headline(data: ReportData, baseline: BaselineInfo): string {
   return `${parts.join('; ')}.`;
 }
 
+/** Says which experiments the bucket holds that the plan never had: they are left out of every count. */
+export function unplannedNote(data: ReportData, shown = 5): string[] {
+  const ids = data.unplanned ?? [];
+  if (ids.length === 0) return [];
+  const names = ids
+    .slice(0, shown)
+    .map((id) => `\`${e(id)}\``)
+    .join(', ');
+  return [
+    `**Not counted:** the bucket also holds ${ids.length} experiment(s) that are not in the plan ` +
+      `(${names}${ids.length > shown ? ', ...' : ''}).`,
+  ];
+}
+
 function baselineSection(b: BaselineInfo): string[] {
   switch (b.kind) {
     case 'off':
@@ -396,6 +410,7 @@ export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1
     [`## ${e(opts.title)}`],
     [headline(data, opts.baseline)],
     opts.note ? [opts.note] : [],
+    unplannedNote(data),
     baselineSection(opts.baseline),
     regressionSection(opts.baseline, rowLimit),
     failureSection(data, MAX_PROBLEM_ROWS),
@@ -421,6 +436,7 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
     headline(data, opts.baseline),
     '',
     ...(opts.note ? [opts.note, ''] : []),
+    ...unplannedNote(data).flatMap((line) => [line, '']),
     ...baselineSection(opts.baseline),
     '',
     `The full report is too long for a comment. ${links(opts).join('') || 'See the job summary of the run.'}`,

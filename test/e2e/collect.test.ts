@@ -141,6 +141,11 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     put(hostile.status, status('hostile-5', { state: 'succeeded', exitCode: 0 }));
 
     put(experimentObjects(loc, 'corrupt-6').status, '{"schema": 1, "state": "succ');
+
+    // planted by someone who could write to the bucket: the plan never had it
+    const planted = experimentObjects(loc, 'planted-9');
+    put(`${planted.outputs}metrics.json`, '{"score": 1000}');
+    put(planted.status, status('planted-9', { state: 'succeeded', exitCode: 0 }));
   });
 
   after(async () => {
@@ -156,7 +161,11 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     assert.equal(r.outputs.succeeded, '2');
     assert.equal(r.outputs.failed, '2', 'fail-2 and corrupt-6');
     assert.equal(r.outputs.missing, '2', 'lost-3 and never-4');
-    assert.equal(r.outputs.experiments, '6');
+    assert.equal(r.outputs.experiments, '6', 'only the planned ones');
+    assert.ok(
+      r.annotations.some((x) => /planted-9 is in the bucket but not in the plan/.test(x.message)),
+      JSON.stringify(r.annotations),
+    );
     assert.equal(r.outputs['artifact-name'], `gce-matrix-${RUN_ID}`);
     assert.ok(Number(r.outputs['artifact-id']) > 0);
 
@@ -168,6 +177,11 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     const manifest = JSON.parse(await readFile(r.outputs.manifest, 'utf8')) as Manifest;
     assert.equal(manifest.runId, RUN_ID);
     assert.equal(manifest.source, `gs://${BUCKET}/gce-matrix/runs/${RUN_ID}/`);
+    assert.deepEqual(
+      manifest.problems.map((p) => [p.kind, p.object]),
+      [['unplanned', `${experimentObjects(loc, 'planted-9').base}`]],
+    );
+    assert.ok(![...(await readdir(path.dirname(r.outputs.manifest)))].includes('planted-9'), 'not collected');
     assert.deepEqual(
       manifest.experiments.map((e) => [e.id, e.status]),
       [

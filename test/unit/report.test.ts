@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ManifestExperiment } from '../../src/collect/manifest.ts';
+import type { Manifest, ManifestExperiment } from '../../src/collect/manifest.ts';
+import { countExperiments } from '../../src/collect/manifest.ts';
 import { escapeMarkdown } from '../../src/markdown.ts';
 import type { Baseline } from '../../src/report/compare.ts';
 import { baselineOf, compare, parseDirections, verdictOf } from '../../src/report/compare.ts';
 import { markerKey, prNumberOf } from '../../src/report/inputs.ts';
 import type { ReportData, ReportExperiment } from '../../src/report/model.ts';
-import { chooseAxes, pivotOf, toReportExperiment, totalsOf } from '../../src/report/model.ts';
+import { chooseAxes, pivotOf, reportData, toReportExperiment, totalsOf } from '../../src/report/model.ts';
+import { renderHtml } from '../../src/report/html.ts';
 import type { BaselineInfo, RenderOptions } from '../../src/report/render.ts';
 import {
   COMMENT_LIMIT,
@@ -387,5 +389,42 @@ describe('manifest experiments and events', () => {
       '0.0001',
       '-2.5',
     ]);
+  });
+});
+
+describe('experiments the plan never had', () => {
+  const manifest = (problems: Manifest['problems']): Manifest => ({
+    schema: 1,
+    runId: 'r1',
+    bucket: 'b',
+    prefix: 'p/runs/r1/',
+    source: 'gs://b/p/runs/r1/',
+    collectedAt: '2026-01-01T00:00:00Z',
+    counts: countExperiments([]),
+    experiments: [],
+    problems,
+  });
+
+  it('are named, escaped, and left out of every count, in the comment and the HTML report', () => {
+    const d = reportData(
+      manifest([
+        { kind: 'unplanned', object: 'p/runs/r1/experiments/@evil_planted/', message: 'x' },
+        { kind: 'unsafe-name', object: 'p/runs/r1/experiments/stray', message: 'y' },
+      ]),
+      new Map(),
+    );
+    assert.deepEqual(d.unplanned, ['@evil_planted']);
+    assert.equal(d.totals.experiments, 0);
+    const md = renderReport(d, opts());
+    assert.match(md, /\*\*Not counted:\*\* the bucket also holds 1 experiment\(s\) that are not in the plan/);
+    assert.ok(md.includes(escapeMarkdown('@evil_planted')));
+    assert.ok(!md.includes('`@evil_planted`'), 'the mention is neutralised');
+    assert.match(renderComment(d, opts()), /Not counted/);
+    assert.match(renderHtml(d, opts()), /Not counted: the bucket also holds 1 experiment\(s\)/);
+  });
+
+  it('says nothing when there are none', () => {
+    const md = renderReport(reportData(manifest([]), new Map()), opts());
+    assert.doesNotMatch(md, /Not counted/);
   });
 });
