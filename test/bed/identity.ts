@@ -13,6 +13,7 @@ import type { BedClock } from './clock.ts';
 import { crc32c } from './crc32c.ts';
 import { googleError, sendGoogleError, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
+import { memberMatches } from './iam.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
 
 /** The issuer of GitHub Actions OIDC tokens. */
@@ -140,28 +141,8 @@ export interface FederatedPrincipal extends Principal {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-function isFederated(p: Principal): p is FederatedPrincipal {
-  return p.kind === 'federated' && 'pool' in p && 'attributes' in p;
-}
-
-/**
- * Whether an IAM member string names `p`: `principal://...subject/S`, `principalSet://.../attribute.NAME/VALUE`,
- * `principalSet://.../POOL/*`, `serviceAccount:EMAIL`, or `allAuthenticatedUsers`.
- */
-export function memberMatches(member: string, p: Principal): boolean {
-  if (member === 'allAuthenticatedUsers') return true;
-  if (member.startsWith('serviceAccount:')) return p.email !== undefined && member.slice(15) === p.email;
-  if (member.startsWith('principal://')) return member === p.subject;
-  if (!member.startsWith('principalSet://iam.googleapis.com/') || !isFederated(p)) return false;
-  const rest = member.slice('principalSet://iam.googleapis.com/'.length);
-  if (rest === `${p.pool}/*`) return true;
-  const prefix = `${p.pool}/attribute.`;
-  if (!rest.startsWith(prefix)) return false;
-  const attr = rest.slice(prefix.length);
-  const slash = attr.indexOf('/');
-  if (slash < 0) return false;
-  return p.attributes[attr.slice(0, slash)] === attr.slice(slash + 1);
-}
+/** Whether an IAM member string names a principal; the IAM model's matching, kept here for existing importers. */
+export { memberMatches };
 
 // ---------------------------------------------------------------------------------------------------------------
 // GitHub Actions OIDC token endpoint
