@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,11 +194,17 @@ describe('the real VM agent, run as a local process against the local servers', 
     assert.match(log, /^secret length 18$/m, 'the command got the secret');
   });
 
-  it('leaves the secret in no file, in the bucket directory or on the "VM"', async () => {
+  it('leaves the secret in no file, in the bucket directory or on the "VM", but the agent\'s own redaction list', async () => {
     const run = await runs.get('exp1')!;
     const files = [...(await filesUnder(storage.root)), ...(await filesUnder(run.tmp))];
     assert.ok(files.length > 10, `only ${files.length} files`);
+    const redactionList = files.filter(
+      (f) => path.basename(f) === 'redact' && path.basename(path.dirname(f)) === 'state',
+    );
+    assert.equal(redactionList.length, 1, 'the agent keeps the forms it redacts');
+    assert.equal((await stat(redactionList[0]!)).mode & 0o777, 0o600, 'readable by the agent alone');
     for (const f of files) {
+      if (redactionList.includes(f)) continue;
       assert.ok(!(await readFile(f)).includes(SECRET), `${f} holds the secret value`);
     }
   });
