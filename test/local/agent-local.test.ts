@@ -202,7 +202,7 @@ describe('the real VM agent, run as a local process against the local servers', 
       (f) => path.basename(f) === 'redact' && path.basename(path.dirname(f)) === 'state',
     );
     assert.equal(redactionList.length, 1, 'the agent keeps the forms it redacts');
-    assert.equal((await stat(redactionList[0]!)).mode & 0o777, 0o600, 'readable by the agent alone');
+    assert.equal((await stat(redactionList[0])).mode & 0o777, 0o600, 'readable by the agent alone');
     for (const f of files) {
       if (redactionList.includes(f)) continue;
       assert.ok(!(await readFile(f)).includes(SECRET), `${f} holds the secret value`);
