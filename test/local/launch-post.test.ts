@@ -118,10 +118,10 @@ describe('actions/launch post step, endpoints that never answer', () => {
       ...bed.env,
       'STATE_gce-matrix-launch': JSON.stringify({ project: 'p', finished: false }),
     };
-    process.stdout.write = ((chunk: string | Uint8Array) => {
+    process.stdout.write = (chunk: string | Uint8Array) => {
       lines.push(String(chunk));
       return true;
-    });
+    };
     try {
       await post(process.env, { limitMs: 3000, exit: () => assert.fail('no exit') });
     } finally {
