@@ -970,11 +970,13 @@ describe('zones, machine types, images and accelerator types with the real clien
   });
 });
 
+// The metadata server's HTTP behaviour is tested against the shared emulator (test/emulator/metadata.test.ts);
+// here only what the bed adds: its snapshot, recording and faults, registry tokens and virtual time.
 describe('metadata server', () => {
+  const state = { preempted: false };
   const snapshot = (): MetadataSnapshot => ({
     project: PROJECT,
     projectNumber: '123456789012',
-    projectAttributes: { team: 'bench' },
     name: 'vm-md',
     id: '4242',
     zone: ZONE,
@@ -982,85 +984,47 @@ describe('metadata server', () => {
     cpuPlatform: 'Intel Broadwell',
     image: 'projects/debian-cloud/global/images/debian-12',
     hostname: `vm-md.${ZONE}.c.${PROJECT}.internal`,
-    description: '',
     preempted: state.preempted,
-    maintenanceEvent: 'NONE',
-    attributes: { 'gce-matrix-run': 'r1', 'startup-script': 'true' },
-    tags: [],
-    networkIP: '10.128.0.9',
+    attributes: { 'gce-matrix-run': 'r1' },
     serviceAccounts: [{ email: VM_SA, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
-    scheduling: {
-      automaticRestart: false,
-      onHostMaintenance: 'TERMINATE',
-      preemptible: true,
-      provisioningModel: 'SPOT',
-    },
   });
-  const state = { preempted: false };
-  const mds = new MetadataServer({ clock, tokens, snapshot });
-  const md = (p: string, headers: Record<string, string> = { 'Metadata-Flavor': 'Google' }) =>
-    fetch(`http://${mds.host}/computeMetadata/v1/${p}`, { headers, redirect: 'manual' });
+  const mdRecorder = new Recorder();
+  const mds = new MetadataServer({
+    clock,
+    tokens,
+    snapshot,
+    recorder: mdRecorder,
+    service: 'metadata:vm-md',
+  });
+  const md = (p: string) =>
+    fetch(`http://${mds.host}/computeMetadata/v1/${p}`, { headers: { 'Metadata-Flavor': 'Google' } });
 
   before(() => mds.listen());
   after(() => mds.close());
 
-  test('requires Metadata-Flavor and answers with it', async () => {
-    const denied = await md('instance/name', {});
-    assert.equal(denied.status, 403);
-    assert.equal(denied.headers.get('metadata-flavor'), 'Google');
-    const root = await fetch(`http://${mds.host}/`);
-    assert.equal(root.headers.get('metadata-flavor'), 'Google');
-    const ok = await md('instance/name');
-    assert.equal(await ok.text(), 'vm-md');
+  test('serves its snapshot on 127.0.0.1, recorded and open to faults under its service name', async () => {
+    assert.equal(mds.host, `127.0.0.1:${mds.port}`);
+    assert.equal(await (await md('instance/zone')).text(), `projects/123456789012/zones/${ZONE}`);
+    assert.equal(mdRecorder.of('metadata:vm-md', 'GET', '/computeMetadata/v1/instance/zone').length, 1);
+    mdRecorder.inject({ service: 'metadata:vm-md', path: '/instance/name', status: 503 });
+    assert.equal((await md('instance/name')).status, 503);
+    assert.equal(await (await md('instance/name')).text(), 'vm-md');
   });
 
-  test('attributes, directories, recursive JSON and redirects', async () => {
-    assert.equal(await (await md('instance/attributes/')).text(), 'gce-matrix-run\nstartup-script\n');
-    assert.deepEqual(await (await md('instance/attributes/?recursive=true')).json(), {
-      'gce-matrix-run': 'r1',
-      'startup-script': 'true',
-    });
-    assert.equal(await (await md('instance/attributes/gce-matrix-run')).text(), 'r1');
-    assert.equal((await md('instance/attributes/missing')).status, 404);
-    const redirect = await md('instance/attributes');
-    assert.equal(redirect.status, 301);
-    assert.equal(redirect.headers.get('location'), '/computeMetadata/v1/instance/attributes/');
-    assert.equal(await (await md('project/project-id')).text(), PROJECT);
-    assert.equal(await (await md('project/numeric-project-id')).text(), '123456789012');
-    assert.equal(await (await md('project/attributes/team')).text(), 'bench');
-    assert.equal(await (await md('instance/scheduling/preemptible')).text(), 'TRUE');
-    assert.equal(
-      await (await md('instance/machine-type')).text(),
-      'projects/123456789012/machineTypes/e2-small',
-    );
-    const inst = (await (await md('instance/?recursive=true')).json()) as Record<string, unknown>;
-    assert.equal(inst.machineType, 'projects/123456789012/machineTypes/e2-small');
-    assert.equal(inst.id, 4242);
-  });
-
-  test('service account token, email and identity', async () => {
+  test("its tokens are the registry's, for the VM service account, in virtual time", async () => {
     const tok = (await (await md('instance/service-accounts/default/token')).json()) as Record<
       string,
       unknown
     >;
-    assert.equal(tok.token_type, 'Bearer');
-    assert.ok(Number(tok.expires_in) > 3500);
-    assert.equal(tokens.check(`Bearer ${String(tok.access_token)}`)?.email, VM_SA);
-    assert.equal(await (await md('instance/service-accounts/default/email')).text(), VM_SA);
-    const jwt = await (
-      await md('instance/service-accounts/default/identity?audience=https://x&format=full')
-    ).text();
-    const claims = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as Record<
-      string,
-      unknown
-    >;
-    assert.equal(claims.aud, 'https://x');
-    assert.equal(claims.email, VM_SA);
-    assert.equal((await md('instance/service-accounts/default/identity')).status, 400);
+    assert.ok(Number(tok.expires_in) > 3500 && Number(tok.expires_in) < 3600);
+    const principal = tokens.check(`Bearer ${String(tok.access_token)}`);
+    assert.equal(principal?.email, VM_SA);
+    assert.deepEqual(principal?.scopes, ['https://www.googleapis.com/auth/cloud-platform']);
   });
 
-  test('preempted supports wait_for_change', async () => {
-    const waiting = md('instance/preempted?wait_for_change=true');
+  test('changed() wakes wait_for_change after preemption', async () => {
+    const etag = (await md('instance/preempted')).headers.get('etag') ?? '';
+    const waiting = md(`instance/preempted?wait_for_change=true&last_etag=${etag}`);
     await new Promise((r) => setTimeout(r, 50));
     state.preempted = true;
     mds.changed();
