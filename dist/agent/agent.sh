@@ -718,7 +718,54 @@ gm_heartbeat() {
     "{\"attempt\":$gm_attempt,\"at\":\"$(gm_iso)\",\"phase\":\"$gm_hb_phase\"}" >/dev/null
 }
 
-# Uploads the bytes of the log appended since the last chunk as the next numbered chunk.
+# Adds the forms in which a secret value ($1, base64 $2) can show up in a log to the redaction list (agent-only
+# file): the value, each line of a multi-line value of 4 characters or more, its base64 with and without padding,
+# its percent-encoding. Longest first, so a longer form is never half-replaced through a shorter one.
+gm_note_redactions() {
+  [ -n "$1" ] || return 0
+  gm_nr_file=$gm_state/redact
+  (
+    umask 077
+    {
+      [ -f "$gm_nr_file" ] && cat "$gm_nr_file"
+      printf '%s\n' "$1" | awk 'length($0) >= 4'
+      printf '%s\n' "$1" | awk 'END { if (NR == 1) print }'
+      if [ -n "$2" ]; then
+        printf '%s\n' "$2"
+        printf '%s\n' "${2%%=*}"
+      fi
+      gm_urlencode "$1"
+      [ "$gm_r" = "$1" ] || printf '%s\n' "$gm_r"
+    } | awk 'length($0) > 0 && !seen[$0]++ { print length($0) "\t" $0 }' | sort -rn | cut -f2- >"$gm_nr_file.new"
+    mv "$gm_nr_file.new" "$gm_nr_file"
+  )
+}
+
+# stdin to stdout with every entry of the redaction list replaced by ***.
+gm_redact() {
+  if [ ! -s "$gm_state/redact" ]; then
+    cat
+    return
+  fi
+  LC_ALL=C awk '
+    NR == FNR { pat[++n] = $0; next }
+    {
+      line = $0
+      for (i = 1; i <= n; i++) {
+        out = ""
+        while ((j = index(line, pat[i])) > 0) {
+          out = out substr(line, 1, j - 1) "***"
+          line = substr(line, j + length(pat[i]))
+        }
+        line = out line
+      }
+      print line
+    }' "$gm_state/redact" -
+}
+
+# Uploads the bytes of the log appended since the last chunk as the next numbered chunk, with secrets
+# redacted. While secrets are in play and more may follow ($1 is not `final`), a chunk ends at a line's end, so
+# no secret is split across two chunks where neither half would match.
 gm_ship_log() {
   [ -n "$gm_logfile" ] && [ -f "$gm_logfile" ] || return 0
   gm_lock "$gm_state/ship.lock"
@@ -732,7 +779,21 @@ gm_ship_log() {
   gm_sl_rc=0
   if [ "$gm_sl_size" -gt "$gm_sl_off" ]; then
     tail -c "+$((gm_sl_off + 1))" "$gm_logfile" >"$gm_tmp.chunk"
-    gm_sl_n=$(wc -c <"$gm_tmp.chunk" | tr -d ' ')
+    if [ -s "$gm_state/redact" ]; then
+      if [ "$1" != final ] && [ "$(tail -c 1 "$gm_tmp.chunk" | wc -l | tr -d ' ')" = 0 ]; then
+        # up to the last complete line (a line longer than 1 MB goes as it is)
+        sed '$d' "$gm_tmp.chunk" >"$gm_tmp.chunk.lines"
+        if [ -s "$gm_tmp.chunk.lines" ] || [ "$(wc -c <"$gm_tmp.chunk" | tr -d ' ')" -lt 1048576 ]; then
+          mv "$gm_tmp.chunk.lines" "$gm_tmp.chunk"
+        fi
+        rm -f "$gm_tmp.chunk.lines"
+      fi
+      gm_sl_n=$(wc -c <"$gm_tmp.chunk" | tr -d ' ')
+      gm_redact <"$gm_tmp.chunk" >"$gm_tmp.chunk.redacted"
+      mv "$gm_tmp.chunk.redacted" "$gm_tmp.chunk"
+    else
+      gm_sl_n=$(wc -c <"$gm_tmp.chunk" | tr -d ' ')
+    fi
     if [ "$gm_sl_n" -gt 0 ]; then
       gm_sl_seq=$((gm_sl_seq + 1))
       gm_sl_name=$gm_logs_prefix$(printf '%06d' "$gm_sl_seq").txt
@@ -843,7 +904,7 @@ gm_status_json() {
   gm_sj_prov=${gm_sj_prov#,}
   printf '{"schema":1,"runId":"%s","experiment":"%s","attempt":%s,"state":"%s","exitCode":%s%s%s,"endedAt":"%s","outputs":[%s],"provenance":{%s}}\n' \
     "$(gm_json_escape "$gm_run_id")" "$(gm_json_escape "$gm_experiment")" "$gm_attempt" "$1" "$2" \
-    "$(gm_jfield reason "$3")" "$(gm_jfield startedAt "$gm_started_at")" "$(gm_iso)" "$gm_sj_outputs" "$gm_sj_prov"
+    "$(gm_jfield reason "$(printf '%s\n' "$3" | gm_redact)")" "$(gm_jfield startedAt "$gm_started_at")" "$(gm_iso)" "$gm_sj_outputs" "$gm_sj_prov"
 }
 
 # Writes status.json (the completion marker), then the attempt's own copy attempts/N/status.json: launch waits
@@ -1161,9 +1222,12 @@ gm_fetch_secrets() {
       rm -f "$gm_tmp.secret"
       return 1
     fi
+    gm_fs_b64=$(gm_json_get 2 data <"$gm_tmp.secret")
     # shellcheck disable=SC2034 # read by the eval below
-    gm_fs_value=$(gm_json_get 2 data <"$gm_tmp.secret" | gm_b64decode)
+    gm_fs_value=$(printf '%s' "$gm_fs_b64" | gm_b64decode)
     rm -f "$gm_tmp.secret"
+    gm_note_redactions "$gm_fs_value" "$gm_fs_b64"
+    unset gm_fs_b64
     gm_secret_count=$((gm_secret_count + 1))
     eval "gm_secret_name_$gm_secret_count=\$gm_fs_name"
     eval "gm_secret_value_$gm_secret_count=\$gm_fs_value"
@@ -1410,7 +1474,7 @@ gm_finish() {
     checkpoint) gm_sync_checkpoint ;;
   esac
   gm_stop_reporter
-  gm_ship_log
+  gm_ship_log final
   gm_write_status "$1" "$2" "$3"
   gm_fn_rc=$?
   gm_self_delete_vm
@@ -1614,12 +1678,12 @@ gm_main_shutdown() {
   if [ "$gm_sd_preempted" = TRUE ]; then
     gm_log "shutdown: the VM was preempted"
     gm_sync_checkpoint
-    gm_ship_log
+    gm_ship_log final
     gm_write_status preempted null "the VM was preempted"
   else
     gm_ship_log
     gm_sync_checkpoint
-    gm_ship_log
+    gm_ship_log final
     gm_write_status error null "the VM was stopped before the command finished"
   fi
   exit $?

@@ -15,10 +15,10 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-6NTAZUOM.js";
+} from "../chunks/chunk-Z5YT5MQF.js";
 import {
   cleanUp
-} from "../chunks/chunk-GEZ5GW7P.js";
+} from "../chunks/chunk-DUV3FEUS.js";
 import {
   withZones
 } from "../chunks/chunk-66OBQNE5.js";
@@ -26,25 +26,25 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-D5LNYQRQ.js";
-import "../chunks/chunk-DK7M3IUM.js";
+} from "../chunks/chunk-KUJJ333Z.js";
+import "../chunks/chunk-FOBJWLW3.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-CID4GYLK.js";
+} from "../chunks/chunk-PXJBEJLU.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-JPIOGK53.js";
+} from "../chunks/chunk-SB3Z6ET4.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-5DFKXDL4.js";
+} from "../chunks/chunk-5KLLMWR2.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-NWX27XFD.js";
 import {
   collectRun
-} from "../chunks/chunk-YEHZSL2F.js";
+} from "../chunks/chunk-XLD344D2.js";
 import {
   chartSeries,
   chooseAxes,
@@ -59,7 +59,7 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-NCUEJWXJ.js";
+} from "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
@@ -89,7 +89,7 @@ import {
   systemClock
 } from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-QUTAAEM7.js";
+import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   experimentObjects,
@@ -395,8 +395,7 @@ import path5 from "node:path";
 var import_google_auth_library = __toESM(require_src(), 1);
 
 // src/local/metadata-server.ts
-import { createHash, randomBytes } from "node:crypto";
-import http from "node:http";
+import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
 import os from "node:os";
 
 // src/local/crc32c.ts
@@ -447,289 +446,297 @@ var Crc32c = class {
   }
 };
 
-// src/local/metadata-server.ts
-var TEXT = "text/plain; charset=utf-8";
-var TOKEN_LIFETIME_MS = 36e5;
+// src/emulator/metadata.ts
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import http from "node:http";
+
+// src/html-escape.ts
+var ENTITIES = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;"
+};
+function escapeHtml(text) {
+  return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, "").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, " ").replace(/[&<>"']/g, (c) => ENTITIES[c]);
+}
+
+// src/emulator/metadata.ts
+var PREFIX = "/computeMetadata/v1";
+var TEXT = "application/text";
+var JSON_TYPE = "application/json";
+var HTML = "text/html; charset=UTF-8";
+var STANDARD_SCHEDULING = {
+  automaticRestart: true,
+  onHostMaintenance: "MIGRATE",
+  preemptible: false,
+  provisioningModel: "STANDARD"
+};
 var TOKEN_RENEW_MS = 3e5;
-async function startLocalMetadata(opts) {
-  const project2 = opts.project;
-  const projectNumber = numberFor(project2);
-  const instances = /* @__PURE__ */ new Map();
-  const tokens = /* @__PURE__ */ new Map();
-  const serviceAccount = `${projectNumber}-compute@developer.gserviceaccount.com`;
-  const cpuPlatform = (os.cpus()[0]?.model ?? "").replace(/\s+/g, " ").trim() || "unknown";
-  const issueToken = (r) => {
-    const now = Date.now();
-    if (!r.token || r.token.expiresAt - now < TOKEN_RENEW_MS) {
-      r.token = {
-        value: `local.${randomBytes(24).toString("base64url")}`,
-        expiresAt: now + TOKEN_LIFETIME_MS
-      };
-      tokens.set(r.token.value, { instance: r.instance.name, expiresAt: r.token.expiresAt });
-    }
-    return { value: r.token.value, expiresIn: Math.floor((r.token.expiresAt - now) / 1e3) };
-  };
-  const metadataTree = (r) => {
-    const name = r.instance.name;
-    return {
-      instance: {
-        attributes: { ...r.instance.attributes },
-        "cpu-platform": cpuPlatform,
-        description: "",
-        hostname: `${name}.local.c.${project2}.internal`,
-        id: r.id,
-        image: "local",
-        "machine-type": `projects/${projectNumber}/machineTypes/local`,
-        name,
-        preempted: r.preempted ? "TRUE" : "FALSE",
-        "service-accounts": {
-          default: {
-            aliases: "default",
-            email: serviceAccount,
-            scopes: "https://www.googleapis.com/auth/cloud-platform\n",
-            token: () => {
-              const t = issueToken(r);
-              return {
-                contentType: "application/json",
-                body: JSON.stringify({
-                  access_token: t.value,
-                  expires_in: t.expiresIn,
-                  token_type: "Bearer"
-                })
-              };
-            }
-          }
-        },
-        zone: `projects/${projectNumber}/zones/local`
-      },
-      project: {
-        attributes: {},
-        "numeric-project-id": projectNumber,
-        "project-id": project2
+var dir = (entries, keepKeys = false) => ({ dir: entries, keepKeys });
+var isDir = (n) => typeof n === "object" && "dir" in n;
+var isDynamic = (n) => typeof n === "object" && "dynamic" in n;
+var MetadataEmulator = class {
+  opts;
+  clock;
+  waiters = /* @__PURE__ */ new Set();
+  tokenCache = /* @__PURE__ */ new Map();
+  closed = false;
+  constructor(opts) {
+    this.opts = opts;
+    this.clock = opts.clock ?? {
+      now: () => Date.now(),
+      after(ms, fn) {
+        const timer = setTimeout(fn, ms).unref();
+        return () => clearTimeout(timer);
       }
     };
-  };
-  const serveMetadata = (req, res, name, rest, query) => {
-    if (req.headers["x-forwarded-for"] !== void 0) {
-      return sendMetadata(res, 403, "Request had an X-Forwarded-For header.\n", TEXT);
+  }
+  /** Wakes `wait_for_change` requests so they compare their value again. */
+  changed() {
+    for (const wake of [...this.waiters]) wake();
+  }
+  /** Answers every waiting request with the value it has now; later waits answer at once. */
+  close() {
+    this.closed = true;
+    this.changed();
+  }
+  /**
+   * Answers one request. `mount` is the path the server is reached under (`/instances/NAME` when one HTTP
+   * server holds several instances); the request's path must start with it.
+   */
+  async handle(req, res, mount = "") {
+    const out = await this.respond(req, res, mount);
+    if (out) send(res, out);
+  }
+  async respond(req, res, mount) {
+    const full = req.url.pathname;
+    const path9 = full.startsWith(mount) ? full.slice(mount.length) : void 0;
+    if (path9 === "" || path9 === "/") return ok("computeMetadata/\n");
+    if (path9 === "/computeMetadata" || path9 === "/computeMetadata/") return ok("v1/\n");
+    const forwarded = req.headers["x-forwarded-for"] !== void 0;
+    if (forwarded || req.headers["metadata-flavor"] !== "Google") {
+      const why = forwarded ? "Request had an X-Forwarded-For header." : "Missing Metadata-Flavor:Google header.";
+      return error(403, `Your client does not have permission to get URL ${full} from this server. ${why}`);
     }
-    if (req.headers["metadata-flavor"] !== "Google") {
-      return sendMetadata(res, 403, "Missing Metadata-Flavor:Google header.\n", TEXT);
+    if (req.method !== "GET") return error(405, `Method ${req.method} is not allowed; use GET.`);
+    if (path9 === void 0 || path9 !== PREFIX && !path9.startsWith(`${PREFIX}/`)) return notFound(full);
+    const q = req.url.searchParams;
+    const wait = q.get("wait_for_change") === "true";
+    const timeout = q.get("timeout_sec");
+    if (wait && timeout !== null && !/^[1-9]\d*$/.test(timeout)) {
+      return error(400, `timeout_sec must be a positive whole number of seconds, not "${timeout}".`);
     }
-    if (req.method !== "GET" && req.method !== "HEAD")
-      return sendMetadata(res, 405, "Method not allowed.\n", TEXT);
-    const r = instances.get(name);
-    if (!r) return sendMetadata(res, 404, `No instance ${name} on this local metadata server.
-`, TEXT);
-    if (query.has("wait_for_change")) {
-      return sendMetadata(
-        res,
-        400,
-        "wait_for_change is not supported by the gce-matrix local metadata server.\n",
-        TEXT
-      );
-    }
-    const prefix = "/computeMetadata/v1";
-    if (rest !== prefix && !rest.startsWith(`${prefix}/`))
-      return sendMetadata(res, 404, "Not found.\n", TEXT);
-    const sub = rest.slice(prefix.length);
+    const base = `${req.url.origin}${mount}${PREFIX}`;
+    const render = () => this.render(path9.slice(PREFIX.length), q, base, wait);
+    const now = render();
+    if (!wait || now.status !== 200 || now.fresh) return now;
+    return this.waitForChange(render, q.get("last_etag") ?? etag(now.body), Number(timeout ?? 0), res);
+  }
+  /** The value once it differs from `lastEtag`, or at the timeout; undefined when the client went away first. */
+  waitForChange(render, lastEtag, timeoutSec, res) {
+    return new Promise((resolve2) => {
+      const finish = (out) => {
+        this.waiters.delete(wake);
+        cancel();
+        res.off("close", gone);
+        resolve2(out);
+      };
+      const check = (force) => {
+        const now = render();
+        if (force || this.closed || now.status !== 200 || etag(now.body) !== lastEtag) finish(now);
+      };
+      const wake = () => check(false);
+      const gone = () => finish(void 0);
+      const cancel = timeoutSec > 0 ? this.clock.after(timeoutSec * 1e3, () => check(true)) : () => {
+      };
+      this.waiters.add(wake);
+      res.once("close", gone);
+      check(false);
+    });
+  }
+  render(sub, q, base, wait) {
     const parts = sub.split("/").filter((p) => p !== "");
-    let node = metadataTree(r);
+    let node = this.tree();
     for (const raw of parts) {
       const part = decoded(raw);
-      if (part === void 0) return sendMetadata(res, 400, `Invalid path segment ${raw}.
-`, TEXT);
-      if (!isDir(node) || !Object.hasOwn(node, part)) return sendMetadata(res, 404, "Not found.\n", TEXT);
-      node = node[part];
+      if (part === void 0) return error(400, `Invalid path segment ${raw}.`);
+      if (!isDir(node) || !Object.hasOwn(node.dir, part)) return notFound(`${PREFIX}${sub}`);
+      node = node.dir[part];
     }
     const trailingSlash = sub === "" || sub.endsWith("/");
+    const alt = q.get("alt");
     if (isDir(node)) {
-      if (query.get("recursive") === "true") {
-        return sendMetadata(
-          res,
-          200,
-          JSON.stringify(toJson(node, parts[parts.length - 1] === "attributes")),
-          "application/json"
-        );
+      if (q.get("recursive") === "true") {
+        return alt === "text" ? ok(toText(node).join("")) : ok(JSON.stringify(toJson(node)), JSON_TYPE);
       }
+      if (wait) return error(400, "Non-recursive directory listings do not support wait_for_change option.");
       if (!trailingSlash) {
-        res.setHeader("location", `${hostFor(name)}${prefix}${sub}/`);
-        return sendMetadata(res, 301, "Moved permanently.\n", TEXT);
+        const location = `${base}${sub}/${q.size > 0 ? `?${q.toString()}` : ""}`;
+        return { ...error(301, `Moved Permanently: ${location}`), location };
       }
-      const lines = Object.entries(node).map(([k, child]) => isDir(child) ? `${k}/` : k);
-      return sendMetadata(res, 200, lines.map((l) => `${l}
-`).join(""), TEXT);
+      const lines = Object.entries(node.dir).map(([k, child]) => isDir(child) ? `${k}/
+` : `${k}
+`);
+      return ok(lines.join(""));
     }
-    if (trailingSlash) return sendMetadata(res, 404, "Not found.\n", TEXT);
-    if (typeof node === "function") {
-      const out = node();
-      return sendMetadata(res, 200, out.body, out.contentType);
+    if (trailingSlash) return notFound(`${PREFIX}${sub}`);
+    if (isDynamic(node)) return node.dynamic(q);
+    const leaf = typeof node === "string" ? { text: node } : node;
+    const json = alt === "json" || alt !== "text" && leaf.jsonByDefault;
+    return json ? ok(JSON.stringify(leaf.json ?? leaf.text), JSON_TYPE) : ok(leaf.text);
+  }
+  tree() {
+    const s = this.opts.instance();
+    const tf = (b) => b ? "TRUE" : "FALSE";
+    const lines = (items) => items.map((x) => `${x}
+`).join("");
+    const accounts = {};
+    s.serviceAccounts.forEach((sa, i) => {
+      const entry = dir({
+        aliases: i === 0 ? "default" : "",
+        email: sa.email,
+        scopes: { text: lines(sa.scopes), json: sa.scopes },
+        token: { dynamic: (q) => this.token(sa, q) },
+        identity: { dynamic: (q) => this.identity(s, sa.email, q) }
+      });
+      if (i === 0) accounts.default = entry;
+      accounts[sa.email] = entry;
+    });
+    const sch = s.scheduling ?? STANDARD_SCHEDULING;
+    const scheduling = dir({
+      "automatic-restart": tf(sch.automaticRestart),
+      "on-host-maintenance": sch.onHostMaintenance,
+      preemptible: tf(sch.preemptible),
+      "provisioning-model": sch.provisioningModel,
+      ...sch.instanceTerminationAction ? { "instance-termination-action": sch.instanceTerminationAction } : {},
+      ...sch.maxRunDurationSeconds !== void 0 ? { "max-run-duration": `${sch.maxRunDurationSeconds}s` } : {}
+    });
+    const number = (v) => ({ text: v, json: Number(v) });
+    const instance = {
+      attributes: dir({ ...s.attributes }, true),
+      "cpu-platform": s.cpuPlatform,
+      description: s.description ?? "",
+      hostname: s.hostname,
+      id: number(s.id),
+      image: s.image,
+      "machine-type": `projects/${s.projectNumber}/machineTypes/${s.machineType}`,
+      "maintenance-event": s.maintenanceEvent ?? "NONE",
+      name: s.name,
+      preempted: tf(s.preempted),
+      scheduling,
+      "service-accounts": dir(accounts, true),
+      tags: { text: lines(s.tags ?? []), json: s.tags ?? [], jsonByDefault: true },
+      zone: `projects/${s.projectNumber}/zones/${s.zone}`
+    };
+    if (s.networkIP !== void 0) {
+      const network = `projects/${s.projectNumber}/networks/default`;
+      instance["network-interfaces"] = dir({ "0": dir({ ip: s.networkIP, network }) });
     }
-    if (query.get("alt") === "json") return sendMetadata(res, 200, JSON.stringify(node), "application/json");
-    sendMetadata(res, 200, node, TEXT);
-  };
-  const serveSecret = (req, res, rest) => {
-    const m = /^\/v1\/projects\/([^/]+)\/secrets\/([^/]+)\/versions\/([^/:]+):access$/.exec(rest);
-    if (!m) {
-      return sendGoogleError(
-        res,
-        501,
-        "UNIMPLEMENTED",
-        `${req.method ?? "GET"} /secretmanager${rest} is not supported by the gce-matrix local server (only versions/V:access is)`
-      );
+    return dir({
+      instance: dir(instance),
+      project: dir({
+        attributes: dir({ ...s.projectAttributes }, true),
+        "numeric-project-id": number(s.projectNumber),
+        "project-id": s.project
+      })
+    });
+  }
+  token(sa, q) {
+    const scopes = q.get("scopes")?.split(",").filter(Boolean) ?? sa.scopes;
+    const key = `${sa.email} ${scopes.join(",")}`;
+    const now = this.clock.now();
+    let t = this.tokenCache.get(key);
+    if (!t || t.expiresAt - now <= TOKEN_RENEW_MS) {
+      t = this.opts.tokens(sa.email, scopes);
+      this.tokenCache.set(key, t);
     }
-    if (req.method !== "GET") {
-      return sendGoogleError(
-        res,
-        501,
-        "UNIMPLEMENTED",
-        `${req.method} ${rest} is not supported; access is a GET.`
-      );
-    }
-    const auth = /^Bearer\s+(\S+)$/i.exec(headerValue(req.headers.authorization) ?? "");
-    const token = auth ? tokens.get(auth[1]) : void 0;
-    if (!token || token.expiresAt <= Date.now()) {
-      if (auth) tokens.delete(auth[1]);
-      return sendGoogleError(
-        res,
-        401,
-        "UNAUTHENTICATED",
-        "Request had invalid authentication credentials. Expected an access token of a registered local instance (from its metadata server)."
-      );
-    }
-    const r = instances.get(token.instance);
-    const [projectRef, secret, version] = m.slice(1).map((s) => decoded(s) ?? s);
-    if (projectRef !== project2 && projectRef !== projectNumber) {
-      return sendGoogleError(
-        res,
-        403,
-        "PERMISSION_DENIED",
-        `Permission denied on project ${projectRef} (this local server serves ${project2}).`
-      );
-    }
-    const found = r && findSecret(r.instance.secrets ?? {}, project2, projectNumber, secret, version);
-    if (!found) {
-      return sendGoogleError(
-        res,
-        404,
-        "NOT_FOUND",
-        `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${version}] not found, or instance ${token.instance} was not given it.`
-      );
-    }
-    const data = Buffer.from(found.value, "utf8");
-    sendMetadata(
-      res,
-      200,
-      JSON.stringify({
-        name: `projects/${projectNumber}/secrets/${secret}/versions/${found.version}`,
-        payload: { data: data.toString("base64"), dataCrc32c: String(crc32cUpdate(0, data)) }
-      }),
-      "application/json; charset=UTF-8",
-      false
-    );
-  };
-  const server = http.createServer((req, res) => {
-    req.resume();
-    try {
-      const raw = req.url ?? "/";
-      const q = raw.indexOf("?");
-      const rawPath = q < 0 ? raw : raw.slice(0, q);
-      const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
-      const inst = /^\/instances\/([^/]+)(\/.*)?$/.exec(rawPath);
-      const name = inst ? decoded(inst[1]) : void 0;
-      if (inst && name !== void 0) return serveMetadata(req, res, name, inst[2] ?? "", query);
-      if (rawPath.startsWith("/secretmanager/"))
-        return serveSecret(req, res, rawPath.slice("/secretmanager".length));
-      sendMetadata(
-        res,
-        404,
-        "Not found: the local metadata server serves /instances/NAME/computeMetadata/v1/ and /secretmanager/v1/.\n",
-        TEXT
-      );
-    } catch (err) {
-      if (!res.headersSent)
-        sendMetadata(res, 500, `gce-matrix local metadata server: ${err.message}
-`, TEXT);
-      else res.destroy();
-    }
-  });
-  const host = opts.host ?? "127.0.0.1";
-  await new Promise((resolve2, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      server.off("error", reject);
-      resolve2();
+    const expiresIn = Math.max(0, Math.floor((t.expiresAt - now) / 1e3) - 1);
+    const body = JSON.stringify({ access_token: t.token, expires_in: expiresIn, token_type: "Bearer" });
+    return { ...ok(body, JSON_TYPE), fresh: true };
+  }
+  identity(s, email, q) {
+    const aud = q.get("audience");
+    if (!aud) return error(400, "non-empty audience parameter required");
+    const iat = Math.floor(this.clock.now() / 1e3);
+    const sub = String(BigInt("0x" + createHash("sha256").update(email).digest("hex").slice(0, 15)));
+    const claims = { aud, azp: email, exp: iat + 3600, iat, iss: "https://accounts.google.com", sub };
+    const where = { instance_id: s.id, instance_name: s.name, project_id: s.project, zone: s.zone };
+    const engine = { ...where, instance_creation_timestamp: iat, project_number: Number(s.projectNumber) };
+    const full = { email, email_verified: true, google: { compute_engine: engine } };
+    const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const payload = b64(q.get("format") === "full" ? { ...claims, ...full } : claims);
+    const jwt = `${b64({ alg: "RS256", typ: "JWT" })}.${payload}.${randomBytes(64).toString("base64url")}`;
+    return { status: 200, body: jwt, contentType: "text/html; charset=utf-8", fresh: true };
+  }
+};
+async function listenMetadata(handler, at = {}) {
+  let origin = "";
+  const server = http.createServer((raw, res) => {
+    raw.resume();
+    const req = {
+      method: raw.method ?? "GET",
+      url: new URL(`${origin}${raw.url ?? "/"}`),
+      headers: raw.headers
+    };
+    Promise.resolve().then(() => handler(req, res)).then(() => {
+      if (!res.headersSent) send(res, notFound(req.url.pathname));
+    }).catch((err) => {
+      if (res.headersSent) res.destroy();
+      else send(res, error(500, `The metadata server failed: ${err.message}`));
     });
   });
+  const host = at.host ?? "127.0.0.1";
+  await once(server.listen(at.port ?? 0, host), "listening");
   const { port } = server.address();
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  const hostFor = (name) => `${url}/instances/${encodeURIComponent(name)}`;
-  let closed;
+  origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
-    url,
-    hostFor,
-    secretManagerEndpoint: `${url}/secretmanager/`,
-    register(instance) {
-      if (!instance.name) throw new Error("a local instance needs a name");
-      if (instances.has(instance.name))
-        throw new Error(`local instance ${instance.name} is already registered`);
-      instances.set(instance.name, {
-        instance: {
-          name: instance.name,
-          attributes: { ...instance.attributes },
-          ...instance.secrets ? { secrets: { ...instance.secrets } } : {}
-        },
-        id: BigInt(`0x${randomBytes(8).toString("hex")}`).toString().slice(0, 19),
-        preempted: false,
-        token: void 0
-      });
-    },
-    unregister(name) {
-      instances.delete(name);
-      for (const [value, t] of tokens) if (t.instance === name) tokens.delete(value);
-    },
-    setPreempted(name, preempted) {
-      const r = instances.get(name);
-      if (!r) throw new Error(`no local instance ${name} is registered`);
-      r.preempted = preempted;
-    },
-    close() {
-      closed ??= new Promise((resolve2) => {
-        server.close(() => resolve2());
-        server.closeAllConnections();
-      });
-      return closed;
-    }
+    url: origin,
+    close: () => new Promise((resolve2) => {
+      server.close(() => resolve2());
+      server.closeAllConnections();
+    })
   };
 }
-function isDir(n) {
-  return typeof n === "object";
-}
-function toJson(dir, keepKeys = false) {
+function toJson(node) {
   const out = {};
-  for (const [key, child] of Object.entries(dir)) {
-    if (typeof child === "function") continue;
-    const jsonKey = keepKeys ? key : key.replace(/-([a-z])/g, (_m, c) => c.toUpperCase());
-    out[jsonKey] = typeof child === "string" ? child : toJson(child, key === "attributes");
+  for (const [k, child] of Object.entries(node.dir)) {
+    if (isDynamic(child)) continue;
+    const key = node.keepKeys ? k : k.replace(/-([a-z])/g, (_m, c) => c.toUpperCase());
+    if (isDir(child)) out[key] = toJson(child);
+    else out[key] = typeof child === "string" ? child : child.json ?? child.text;
   }
   return out;
 }
-function findSecret(secrets, project2, projectNumber, secret, version) {
-  const numbered = [];
-  for (const [ref, value] of Object.entries(secrets)) {
-    const m = /^projects\/([^/]+)\/secrets\/([^/]+)(?:\/versions\/([^/]+))?$/.exec(ref);
-    if (!m || m[2] !== secret || m[1] !== project2 && m[1] !== projectNumber) continue;
-    const v = m[3] ?? "latest";
-    if (v === version) return { value, version: v === "latest" ? "1" : v };
-    if (/^\d+$/.test(v)) numbered.push({ version: Number(v), value });
+function toText(node, prefix = "") {
+  const out = [];
+  for (const [k, child] of Object.entries(node.dir)) {
+    if (isDynamic(child)) continue;
+    if (isDir(child)) {
+      out.push(...toText(child, `${prefix}${k}/`));
+      continue;
+    }
+    const text = typeof child === "string" ? child : child.text;
+    for (const line of text.replace(/\n$/, "").split("\n")) out.push(`${prefix}${k} ${line}
+`);
   }
-  if (version !== "latest" || numbered.length === 0) return void 0;
-  const newest = numbered.reduce((a, b) => b.version > a.version ? b : a);
-  return { value: newest.value, version: String(newest.version) };
+  return out;
 }
-function numberFor(project2) {
-  const n = BigInt(`0x${createHash("sha256").update(project2).digest("hex").slice(0, 12)}`) % 900000000000n;
-  return String(n + 100000000000n);
+function ok(body, contentType = TEXT) {
+  return { status: 200, body, contentType };
+}
+function error(status, message) {
+  const body = `<!DOCTYPE html>
+<html lang=en>
+<title>Error ${status}</title>
+<p><b>${status}.</b> ${escapeHtml(message)}
+`;
+  return { status, body, contentType: HTML };
+}
+function notFound(path9) {
+  return error(404, `The requested URL ${path9} was not found on this server.`);
 }
 function decoded(segment) {
   try {
@@ -738,157 +745,914 @@ function decoded(segment) {
     return void 0;
   }
 }
-function headerValue(v) {
-  return Array.isArray(v) ? v[0] : v;
+function etag(body) {
+  return createHash("md5").update(body).digest("hex").slice(0, 16);
 }
-function sendMetadata(res, status, body, contentType, flavor = true) {
-  res.writeHead(status, {
-    ...flavor ? { "metadata-flavor": "Google" } : {},
-    "content-type": contentType,
-    "content-length": Buffer.byteLength(body)
-  }).end(body);
+function send(res, out) {
+  const headers = {
+    "metadata-flavor": "Google",
+    "content-type": out.contentType,
+    "content-length": Buffer.byteLength(out.body),
+    etag: etag(out.body),
+    server: "Metadata Server for VM",
+    "x-xss-protection": "0",
+    "x-frame-options": "SAMEORIGIN"
+  };
+  if (out.location) headers.location = out.location;
+  res.writeHead(out.status, headers).end(out.body);
 }
-function sendGoogleError(res, code, status, message) {
-  sendMetadata(
-    res,
-    code,
-    JSON.stringify({ error: { code, message, status } }),
-    "application/json; charset=UTF-8",
-    false
+
+// src/local/metadata-server.ts
+var TOKEN_LIFETIME_MS = 36e5;
+var SECRET_ERRORS = {
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  501: "UNIMPLEMENTED"
+};
+async function startLocalMetadata(opts) {
+  const project = opts.project;
+  const projectNumber = numberFor(project);
+  const instances = /* @__PURE__ */ new Map();
+  const tokens = /* @__PURE__ */ new Map();
+  const serviceAccount = `${projectNumber}-compute@developer.gserviceaccount.com`;
+  const cpuPlatform = (os.cpus()[0]?.model ?? "").replace(/\s+/g, " ").trim() || "unknown";
+  const accessSecret = (req, rest) => {
+    const fail = (code, message) => ({
+      status: code,
+      body: { error: { code, message, status: SECRET_ERRORS[code] } }
+    });
+    const m = /^\/v1\/projects\/([^/]+)\/secrets\/([^/]+)\/versions\/([^/:]+):access$/.exec(rest);
+    if (!m || req.method !== "GET") {
+      return fail(
+        501,
+        `${req.method} /secretmanager${rest} is not supported locally (only GET of versions/V:access is)`
+      );
+    }
+    const auth = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+    const token = auth ? tokens.get(auth[1]) : void 0;
+    if (!token || token.expiresAt <= Date.now()) {
+      return fail(
+        401,
+        "Request had invalid authentication credentials. Expected an access token of a registered local instance (from its metadata server)."
+      );
+    }
+    const [projectRef, secret, version] = m.slice(1).map((s) => decoded(s) ?? s);
+    if (projectRef !== project && projectRef !== projectNumber) {
+      return fail(403, `Permission denied on project ${projectRef} (this local server serves ${project}).`);
+    }
+    const given = instances.get(token.instance)?.instance.secrets ?? {};
+    const found = findSecret(given, project, projectNumber, secret, version);
+    if (!found) {
+      return fail(
+        404,
+        `Secret Version [projects/${projectNumber}/secrets/${secret}/versions/${version}] not found, or instance ${token.instance} was not given it.`
+      );
+    }
+    const data = Buffer.from(found.value, "utf8");
+    const name = `projects/${projectNumber}/secrets/${secret}/versions/${found.version}`;
+    const payload = { data: data.toString("base64"), dataCrc32c: String(crc32cUpdate(0, data)) };
+    return { status: 200, body: { name, payload } };
+  };
+  const listener = await listenMetadata(
+    (req, res) => {
+      const path9 = req.url.pathname;
+      const inst = /^\/instances\/([^/]+)/.exec(path9);
+      const r = inst ? instances.get(decoded(inst[1]) ?? "") : void 0;
+      if (r && inst) return r.emulator.handle(req, res, inst[0]);
+      if (!path9.startsWith("/secretmanager/")) return;
+      const { status, body } = accessSecret(req, path9.slice("/secretmanager".length));
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        "content-type": "application/json; charset=UTF-8",
+        "content-length": Buffer.byteLength(text)
+      });
+      res.end(text);
+    },
+    { host: opts.host }
   );
+  const url = listener.url;
+  return {
+    url,
+    hostFor: (name) => `${url}/instances/${encodeURIComponent(name)}`,
+    secretManagerEndpoint: `${url}/secretmanager/`,
+    register({ name, attributes, secrets }) {
+      if (!name) throw new Error("a local instance needs a name");
+      if (instances.has(name)) throw new Error(`local instance ${name} is already registered`);
+      const id = BigInt(`0x${randomBytes2(8).toString("hex")}`).toString().slice(0, 19);
+      const r = {
+        instance: { name, attributes: { ...attributes }, ...secrets ? { secrets: { ...secrets } } : {} },
+        preempted: false,
+        emulator: new MetadataEmulator({
+          instance: () => ({
+            project,
+            projectNumber,
+            name,
+            id,
+            zone: "local",
+            machineType: "local",
+            cpuPlatform,
+            image: "local",
+            hostname: `${name}.local.c.${project}.internal`,
+            preempted: r.preempted,
+            attributes: r.instance.attributes,
+            serviceAccounts: [
+              { email: serviceAccount, scopes: ["https://www.googleapis.com/auth/cloud-platform"] }
+            ]
+          }),
+          tokens: () => {
+            const token = `local.${randomBytes2(24).toString("base64url")}`;
+            const expiresAt = Date.now() + TOKEN_LIFETIME_MS;
+            tokens.set(token, { instance: name, expiresAt });
+            return { token, expiresAt };
+          }
+        })
+      };
+      instances.set(name, r);
+    },
+    unregister(name) {
+      instances.get(name)?.emulator.close();
+      instances.delete(name);
+      for (const [value, t] of tokens) if (t.instance === name) tokens.delete(value);
+    },
+    setPreempted(name, preempted) {
+      const r = instances.get(name);
+      if (!r) throw new Error(`no local instance ${name} is registered`);
+      r.preempted = preempted;
+      r.emulator.changed();
+    },
+    close: () => listener.close()
+  };
+}
+function findSecret(secrets, project, projectNumber, secret, version) {
+  const numbered = [];
+  for (const [ref, value] of Object.entries(secrets)) {
+    const m = /^projects\/([^/]+)\/secrets\/([^/]+)(?:\/versions\/([^/]+))?$/.exec(ref);
+    if (!m || m[2] !== secret || m[1] !== project && m[1] !== projectNumber) continue;
+    const v = m[3] ?? "latest";
+    if (v === version) return { value, version: v === "latest" ? "1" : v };
+    if (/^\d+$/.test(v)) numbered.push({ version: Number(v), value });
+  }
+  if (version !== "latest" || numbered.length === 0) return void 0;
+  const newest = numbered.reduce((a, b) => b.version > a.version ? b : a);
+  return { value: newest.value, version: String(newest.version) };
+}
+function numberFor(project) {
+  const n = BigInt(`0x${createHash2("sha256").update(project).digest("hex").slice(0, 12)}`) % 900000000000n;
+  return String(n + 100000000000n);
 }
 
 // src/local/storage-server.ts
-import { createHash as createHash2, randomBytes as randomBytes2 } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import {
-  link,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  unlink,
-  utimes
-} from "node:fs/promises";
 import http2 from "node:http";
+
+// src/emulator/storage/directory-store.ts
+import { createHash as createHash3, randomBytes as randomBytes3 } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import * as fs from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-async function startLocalStorage(opts) {
-  const root = path.resolve(opts.root);
-  await mkdir(root, { recursive: true });
-  const realRoot = await realpath(root);
-  const uploads = path.join(root, UPLOADS_DIR, randomBytes2(8).toString("hex"));
-  await mkdir(uploads, { recursive: true });
-  const bucket = new DirectoryBucket(opts.bucket, root, realRoot, uploads);
-  const server = http2.createServer((req, res) => {
-    void bucket.handle(req, res);
-  });
-  const host = opts.host ?? "127.0.0.1";
-  await new Promise((resolve2, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      server.off("error", reject);
-      resolve2();
-    });
-  });
-  const { port } = server.address();
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  bucket.origin = url;
-  let closed;
-  return {
-    url,
-    bucket: opts.bucket,
-    root,
-    close() {
-      closed ??= (async () => {
-        const done = new Promise((resolve2) => server.close(() => resolve2()));
-        server.closeAllConnections();
-        await done;
-        await rm(uploads, { recursive: true, force: true });
-        await rmdir(path.dirname(uploads)).catch(() => void 0);
-      })();
-      return closed;
-    }
-  };
-}
-var UPLOADS_DIR = ".gce-matrix-uploads";
-var MAX_NAME_BYTES = 1024;
-var MAX_PAGE = 1e3;
-var MAX_JSON_BYTES = 1024 * 1024;
-var CACHE_ENTRIES = 1e5;
-var HASH_CONCURRENCY = 16;
-var CONTENT_TYPES = {
-  json: "application/json",
-  txt: "text/plain",
-  log: "text/plain",
-  csv: "text/csv",
-  tsv: "text/tab-separated-values",
-  md: "text/markdown",
-  html: "text/html",
-  htm: "text/html",
-  css: "text/css",
-  js: "text/javascript",
-  xml: "application/xml",
-  yaml: "application/yaml",
-  yml: "application/yaml",
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  svg: "image/svg+xml",
-  webp: "image/webp",
-  pdf: "application/pdf",
-  gz: "application/gzip",
-  tgz: "application/gzip",
-  zip: "application/zip",
-  tar: "application/x-tar"
-};
-var ApiError = class extends Error {
+
+// src/emulator/storage/protocol.ts
+var StorageApiError = class extends Error {
   status;
   reason;
   headers;
-  constructor(status, reason, message, headers = {}) {
+  /** Fields added to the `errors[0]` entry, e.g. `locationType` and `location` of a 401. */
+  detail;
+  constructor(status, reason, message, opts = {}) {
     super(message);
     this.status = status;
     this.reason = reason;
-    this.headers = headers;
+    this.headers = opts.headers ?? {};
+    this.detail = opts.detail ?? {};
+  }
+  /** The JSON body Cloud Storage sends with this error. */
+  body() {
+    const entry = { domain: "global", reason: this.reason, message: this.message, ...this.detail };
+    return { error: { code: this.status, message: this.message, errors: [entry] } };
   }
 };
-var NotModified = class extends Error {
-};
-var invalid = (message) => new ApiError(400, "invalid", message);
-var notImplemented = (what) => new ApiError(501, "notImplemented", `${what} is not supported by the gce-matrix local storage server`);
-var conditionNotMet = () => new ApiError(412, "conditionNotMet", "At least one of the pre-conditions you specified did not hold.");
-var PRECONDITIONS = [
-  "ifGenerationMatch",
-  "ifGenerationNotMatch",
-  "ifMetagenerationMatch",
-  "ifMetagenerationNotMatch"
+var invalid = (message) => new StorageApiError(400, "invalid", message);
+var required = (message) => new StorageApiError(400, "required", message);
+var forbidden = (message) => new StorageApiError(403, "forbidden", message);
+var notFound2 = (message) => new StorageApiError(404, "notFound", message);
+var conflict = (message) => new StorageApiError(409, "conflict", message);
+var methodNotAllowed = () => new StorageApiError(405, "methodNotAllowed", "Method not allowed for this resource.");
+var notImplemented = (what) => new StorageApiError(501, "notImplemented", `${what} is not supported by this Cloud Storage emulator.`);
+var conditionNotMet = () => new StorageApiError(
+  412,
+  "conditionNotMet",
+  "At least one of the pre-conditions you specified did not hold."
+);
+var notModified = () => new StorageApiError(304, "notModified", "Not Modified");
+var bucketNotFound = () => notFound2("The specified bucket does not exist.");
+var rangeNotSatisfiable = (size) => new StorageApiError(416, "requestedRangeNotSatisfiable", "The requested range cannot be satisfied.", {
+  headers: { "content-range": `bytes */${size}` }
+});
+var objectNotFound = (bucket, name) => notFound2(`No such object: ${bucket}/${name}`);
+var WWW_AUTHENTICATE = 'Bearer realm="https://accounts.google.com/"';
+var AT_AUTHORIZATION = { locationType: "header", location: "Authorization" };
+function invalidCredentials() {
+  return new StorageApiError(401, "authError", "Invalid Credentials", {
+    headers: { "www-authenticate": `${WWW_AUTHENTICATE}, error="invalid_token"` },
+    detail: AT_AUTHORIZATION
+  });
+}
+function resourceName(bucket, object) {
+  return object === void 0 ? `projects/_/buckets/${bucket}` : `projects/_/buckets/${bucket}/objects/${object}`;
+}
+function objectNameProblem(name) {
+  if (name === "") return "it is empty";
+  if (!name.isWellFormed() || name.includes("\uFFFD")) return "it is not valid UTF-8";
+  if (Buffer.byteLength(name) > 1024) return "it is longer than 1024 bytes";
+  if (/[\r\n]/.test(name)) return "it contains CR or LF";
+  if (name === "." || name === "..") return "it is . or ..";
+  if (name.startsWith(".well-known/acme-challenge/")) return "it starts with .well-known/acme-challenge/";
+  return void 0;
+}
+function compareNames(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+function headerValue(v) {
+  return Array.isArray(v) ? v[0] : v;
+}
+function decodeSegment(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw invalid(`Invalid percent-encoding in the path: ${s}`);
+  }
+}
+function parseJsonObject(body) {
+  const text = body.toString("utf8").trim();
+  if (text === "") return {};
+  try {
+    const v = JSON.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return v;
+  } catch {
+  }
+  throw new StorageApiError(400, "parseError", "Parse Error: the body is not a JSON object.");
+}
+var PRECONDITION_NAMES = [
+  "GenerationMatch",
+  "GenerationNotMatch",
+  "MetagenerationMatch",
+  "MetagenerationNotMatch"
 ];
-var DirectoryBucket = class {
-  name;
+function readPreconditions(query, prefix = "if") {
+  const out = {};
+  for (const name of PRECONDITION_NAMES) {
+    const v = query.get(prefix + name);
+    if (v === null) continue;
+    if (!/^-?\d+$/.test(v)) throw invalid(`Invalid value for ${prefix}${name}: ${v}`);
+    out[`if${name}`] = Number(v);
+  }
+  return out;
+}
+function checkPreconditions(pre, current, mode) {
+  const { ifGenerationMatch: gm, ifGenerationNotMatch: gnm } = pre;
+  const { ifMetagenerationMatch: mm, ifMetagenerationNotMatch: mnm } = pre;
+  if (gm !== void 0 && (current ? current.generation !== gm : gm !== 0)) throw conditionNotMet();
+  if (mm !== void 0 && current?.metageneration !== mm) throw conditionNotMet();
+  const notMatchFailed = gnm !== void 0 && (current ? current.generation === gnm : gnm === 0) || mnm !== void 0 && current?.metageneration === mnm;
+  if (notMatchFailed) throw mode === "read" ? notModified() : conditionNotMet();
+}
+function clientChecksums(headers, metadata = {}) {
+  const out = {};
+  if (typeof metadata.md5Hash === "string") out.md5 = metadata.md5Hash;
+  if (typeof metadata.crc32c === "string") out.crc32c = metadata.crc32c;
+  const h2 = headers["x-goog-hash"];
+  for (const value of Array.isArray(h2) ? h2 : h2 ? [h2] : []) {
+    for (const pair of value.split(",")) {
+      const i = pair.indexOf("=");
+      const key = pair.slice(0, Math.max(0, i)).trim().toLowerCase();
+      if (key === "md5" || key === "crc32c") out[key] = pair.slice(i + 1).trim();
+    }
+  }
+  return out;
+}
+function checkChecksums(actual, given) {
+  if (given.crc32c !== void 0 && given.crc32c !== actual.crc32c) {
+    throw invalid(`Provided CRC32C "${given.crc32c}" doesn't match calculated CRC32C "${actual.crc32c}".`);
+  }
+  if (given.md5 !== void 0 && given.md5 !== actual.md5) {
+    throw invalid(`Provided MD5 hash "${given.md5}" doesn't match calculated MD5 hash "${actual.md5}".`);
+  }
+}
+function parseRange(header, size) {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!m || m[1] === "" && m[2] === "" || size === 0) return void 0;
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    return n === 0 ? "unsatisfiable" : { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (start >= size) return "unsatisfiable";
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  return end < start ? void 0 : { start, end };
+}
+function parseUploadRange(header) {
+  if (header === void 0) return { kind: "whole" };
+  const m = /^bytes (?:(\*)|(\d+)-(\d+|\*))\/(\d+|\*)$/.exec(header.trim());
+  if (!m) throw invalid(`Invalid Content-Range header: ${header}`);
+  const total = m[4] === "*" ? void 0 : Number(m[4]);
+  if (m[1] === "*") return { kind: "status", total };
+  return { kind: "chunk", start: Number(m[2]), end: m[3] === "*" ? void 0 : Number(m[3]), total };
+}
+function parseFields(spec) {
+  if (spec === null || spec.trim() === "") return void 0;
+  const s = spec.replace(/\s+/g, "");
+  let i = 0;
+  const fail = () => new StorageApiError(400, "invalidParameter", `Invalid field selection ${spec}`);
+  const parsePath = (into) => {
+    const m = /^[A-Za-z0-9_*]+/.exec(s.slice(i));
+    if (!m) throw fail();
+    i += m[0].length;
+    const c = s[i];
+    if (c !== "/" && c !== "(") {
+      into.set(m[0], null);
+      return;
+    }
+    i++;
+    const known = into.get(m[0]);
+    const sub = known ?? /* @__PURE__ */ new Map();
+    if (known === void 0) into.set(m[0], sub);
+    if (c === "/") parsePath(sub);
+    else parseList(sub, true);
+  };
+  const parseList = (into, nested) => {
+    for (; ; ) {
+      parsePath(into);
+      if (i >= s.length && !nested) return;
+      if (s[i] === ",") i++;
+      else if (s[i] === ")" && nested) {
+        i++;
+        return;
+      } else throw fail();
+    }
+  };
+  const root = /* @__PURE__ */ new Map();
+  parseList(root, false);
+  return root;
+}
+function projectFields(value, fields) {
+  if (fields === void 0) return value;
+  if (Array.isArray(value)) return value.map((v) => projectFields(v, fields));
+  if (!value || typeof value !== "object") return value;
+  const src = value;
+  const out = {};
+  for (const [key, sub] of fields) {
+    for (const k of key === "*" ? Object.keys(src) : key in src ? [key] : []) {
+      out[k] = sub === null ? src[k] : projectFields(src[k], sub);
+    }
+  }
+  return out;
+}
+function globToRegExp(glob) {
+  const bad = () => invalid(`Invalid matchGlob: ${glob}`);
+  let re = "";
+  let braces = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*" && glob[i + 1] === "*") {
+      i++;
+      if (glob[i + 1] === "/") {
+        i++;
+        re += "(?:.*/)?";
+      } else re += ".*";
+    } else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else if (c === "[") {
+      const close = glob.indexOf("]", i + 1);
+      if (close < 0) throw bad();
+      const cls = glob.slice(i + 1, close).replace(/\\/g, "\\\\");
+      re += `[${cls.startsWith("!") ? `^${cls.slice(1)}` : cls}]`;
+      i = close;
+    } else if (c === "{") {
+      braces++;
+      re += "(?:";
+    } else if (c === "}" && braces > 0) {
+      braces--;
+      re += ")";
+    } else if (c === "," && braces > 0) re += "|";
+    else re += c.replace(/[.+^$()|\\{}[\]]/g, "\\$&");
+  }
+  if (braces) throw bad();
+  return new RegExp(`^${re}$`, "s");
+}
+var MAX_JSON_BYTES = 1024 * 1024;
+async function readJsonBody(body) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_JSON_BYTES) throw invalid(`The request body is larger than ${MAX_JSON_BYTES} bytes.`);
+    chunks.push(chunk);
+  }
+  return parseJsonObject(Buffer.concat(chunks));
+}
+async function readMultipart(contentType, body) {
+  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? "");
+  if (!/^multipart\//i.test(contentType ?? "") || !m) {
+    throw invalid("A multipart upload needs a multipart/related Content-Type with a boundary.");
+  }
+  const delimiter = Buffer.from(`\r
+--${m[1] ?? m[2]}`);
+  const input = new ByteReader(body, Buffer.from("\r\n"));
+  const crlf = Buffer.from("\r\n");
+  const twoParts = () => invalid("A multipart upload must have exactly two parts: metadata and media.");
+  const partHeaders = async () => {
+    if ((await input.until(crlf)).subarray(0, 2).toString() === "--") throw twoParts();
+    const headers = {};
+    for (; ; ) {
+      const line = (await input.until(crlf)).toString("latin1");
+      if (line === "") return headers;
+      const i = line.indexOf(":");
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+  };
+  await input.until(delimiter);
+  await partHeaders();
+  const metadata = parseJsonObject(await input.until(delimiter));
+  const mediaHeaders = await partHeaders();
+  const media = async function* () {
+    yield* input.streamUntil(delimiter);
+    if (!(await input.peek(2)).equals(Buffer.from("--"))) throw twoParts();
+    await input.drain();
+  };
+  return { metadata, mediaType: mediaHeaders["content-type"], media: media() };
+}
+var ByteReader = class {
+  source;
+  buf;
+  ended = false;
+  constructor(body, start) {
+    this.source = (async function* () {
+      for await (const chunk of body) yield chunk;
+    })();
+    this.buf = start;
+  }
+  async more() {
+    if (this.ended) return false;
+    const next = await this.source.next();
+    if (next.done) this.ended = true;
+    else this.buf = Buffer.concat([this.buf, next.value]);
+    return !this.ended;
+  }
+  /** Consumes everything up to and including `marker` (looking at most a JSON body's size ahead). */
+  async until(marker) {
+    for (; ; ) {
+      const at = this.buf.indexOf(marker);
+      if (at >= 0) {
+        const before = this.buf.subarray(0, at);
+        this.buf = this.buf.subarray(at + marker.length);
+        return before;
+      }
+      if (this.buf.length > MAX_JSON_BYTES + marker.length || !await this.more()) {
+        throw invalid("Malformed multipart body: expected a metadata part and a media part.");
+      }
+    }
+  }
+  /** Yields everything before `marker`, consuming the marker too. */
+  async *streamUntil(marker) {
+    for (; ; ) {
+      const at = this.buf.indexOf(marker);
+      if (at >= 0) {
+        if (at > 0) yield this.buf.subarray(0, at);
+        this.buf = this.buf.subarray(at + marker.length);
+        return;
+      }
+      const keep = marker.length - 1;
+      if (this.buf.length > keep) {
+        yield this.buf.subarray(0, this.buf.length - keep);
+        this.buf = this.buf.subarray(this.buf.length - keep);
+      }
+      if (!await this.more()) throw invalid("The multipart body ends before its closing boundary.");
+    }
+  }
+  async peek(n) {
+    while (this.buf.length < n && await this.more()) ;
+    return this.buf.subarray(0, n);
+  }
+  async drain() {
+    while (await this.more()) this.buf = Buffer.alloc(0);
+  }
+};
+
+// src/emulator/storage/directory-store.ts
+var UPLOADS_DIR = ".gce-matrix-uploads";
+var REMEMBERED_OBJECTS = 1e5;
+var CONTENT_TYPES = new Map(
+  [
+    "json application/json|txt text/plain|log text/plain|csv text/csv|tsv text/tab-separated-values",
+    "md text/markdown|html text/html|htm text/html|css text/css|js text/javascript|xml application/xml",
+    "yaml application/yaml|yml application/yaml|png image/png|jpg image/jpeg|jpeg image/jpeg|gif image/gif",
+    "svg image/svg+xml|webp image/webp|pdf application/pdf|gz application/gzip|tgz application/gzip",
+    "zip application/zip|tar application/x-tar"
+  ].join("|").split("|").map((pair) => pair.split(" "))
+);
+var DirectoryObjectStore = class _DirectoryObjectStore {
+  /** The directory that holds the bucket's objects. */
   root;
+  bucket;
   realRoot;
   uploads;
-  hashes = /* @__PURE__ */ new Map();
-  /** Content types sent with uploads, valid while the object is still the generation uploaded. */
-  contentTypes = /* @__PURE__ */ new Map();
-  sessions = /* @__PURE__ */ new Map();
-  locks = /* @__PURE__ */ new Map();
-  created = (/* @__PURE__ */ new Date()).toISOString();
-  /** `http://host:port` of the server, for the links in resources; known once it listens. */
-  origin = "";
-  constructor(name, root, realRoot, uploads) {
-    this.name = name;
+  /** The records of files written or read here, valid while the file is the generation recorded. */
+  known = /* @__PURE__ */ new Map();
+  constructor(root, realRoot, bucket, uploads) {
     this.root = root;
     this.realRoot = realRoot;
     this.uploads = uploads;
+    this.bucket = { name: bucket, timeCreated: Date.now() };
   }
+  /** Serves `root` (created if needed) as the bucket `bucket`. */
+  static async open(root, bucket) {
+    const dir2 = path.resolve(root);
+    await fs.mkdir(dir2, { recursive: true });
+    const uploads = path.join(dir2, UPLOADS_DIR, randomBytes3(8).toString("hex"));
+    await fs.mkdir(uploads, { recursive: true });
+    return new _DirectoryObjectStore(dir2, await fs.realpath(dir2), bucket, uploads);
+  }
+  /** Removes the staged bytes of unfinished uploads; the objects stay. */
+  async close() {
+    await fs.rm(this.uploads, { recursive: true, force: true });
+    await fs.rmdir(path.dirname(this.uploads)).catch(() => void 0);
+  }
+  nameProblem(name) {
+    if (name.includes("\0")) return "it contains NUL";
+    if (name.startsWith("/")) return "it starts with /";
+    const segments = name.split("/");
+    if (segments.includes("")) return "it has an empty path segment (// or a trailing /)";
+    if (segments.some((s) => s === "." || s === "..")) return "it has a . or .. path segment";
+    if (segments[0] === UPLOADS_DIR) return `${UPLOADS_DIR}/ is reserved for partial uploads`;
+    return void 0;
+  }
+  listBuckets() {
+    return [this.bucket];
+  }
+  getBucket(name) {
+    return name === this.bucket.name ? this.bucket : void 0;
+  }
+  createBucket(name) {
+    if (name !== this.bucket.name)
+      throw notImplemented("Creating buckets besides the one a directory serves");
+    throw conflict("Your previous request to create the named bucket succeeded and you already own it.");
+  }
+  deleteBucket() {
+    throw notImplemented("Deleting the bucket a directory serves");
+  }
+  async version(bucket, name) {
+    const file = await this.readableFile(bucket, name);
+    const st = file && await this.current(file);
+    if (!st || st === "directory") return void 0;
+    const generation = generationOf(st);
+    const known = this.known.get(name);
+    return { generation, metageneration: known?.generation === generation ? known.metageneration : 1 };
+  }
+  async head(bucket, name) {
+    const opened = await this.open(bucket, name);
+    await opened?.close();
+    return opened?.record;
+  }
+  async open(bucket, name) {
+    const file = await this.readableFile(bucket, name);
+    let fh;
+    try {
+      if (!file) return void 0;
+      fh = await fs.open(file, "r");
+    } catch (err) {
+      if (isCode(err, "ENOENT", "ENOTDIR", "EISDIR", "ELOOP")) return void 0;
+      throw err;
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!st.isFile()) {
+        await fh.close();
+        return void 0;
+      }
+      const record = await this.recordOf(name, st, fh);
+      return {
+        record,
+        read: (start, end) => fh.createReadStream({ start, end, autoClose: false }),
+        close: () => fh.close()
+      };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+  async listNames(bucket, range) {
+    if (bucket !== this.bucket.name) return [];
+    const { prefix } = range;
+    const cut = prefix.lastIndexOf("/");
+    const base = cut < 0 ? "" : prefix.slice(0, cut + 1);
+    if (base && this.nameProblem(base.slice(0, -1))) return [];
+    if (!await this.inside(path.join(this.root, ...base.split("/").filter(Boolean)))) return [];
+    const from = range.from === void 0 ? void 0 : Buffer.from(range.from);
+    const to = range.to === void 0 ? void 0 : Buffer.from(range.to);
+    const skipDir = (dirKey) => from !== void 0 && Buffer.compare(dirKey, from) < 0 && !startsWith(from, dirKey) || to !== void 0 && Buffer.compare(dirKey, to) > 0 && !startsWith(to, dirKey);
+    const out = [];
+    const pending = [base];
+    while (pending.length > 0) {
+      const rel = pending.pop();
+      let entries;
+      try {
+        entries = await fs.readdir(path.join(this.root, ...rel.split("/").filter(Boolean)), {
+          withFileTypes: true
+        });
+      } catch (err) {
+        if (isCode(err, "ENOENT", "ENOTDIR")) continue;
+        throw err;
+      }
+      for (const e of entries) {
+        const name = rel + e.name;
+        if (!name.startsWith(prefix) && !prefix.startsWith(name)) continue;
+        if (e.isDirectory()) {
+          if (!(rel === "" && e.name === UPLOADS_DIR) && !skipDir(Buffer.from(`${name}/`)))
+            pending.push(`${name}/`);
+        } else if (e.isFile() && name.startsWith(prefix) && !this.nameProblem(name)) {
+          out.push(name);
+        }
+      }
+    }
+    return out;
+  }
+  async stage() {
+    const file = path.join(this.uploads, randomBytes3(12).toString("hex"));
+    await (await fs.open(file, "wx")).close();
+    return new FileStagedBytes(file);
+  }
+  async commit(bucket, name, staged, object, opts) {
+    if (!(staged instanceof FileStagedBytes)) throw new Error("bytes staged by another store");
+    const file = this.fileOf(bucket, name);
+    const existing = await this.current(file);
+    if (existing === "directory") {
+      throw conflict(
+        `Cannot store ${name}: objects named ${name}/... exist, and a directory cannot be a file too.`
+      );
+    }
+    if (existing) await distinctGeneration(staged.file, generationOf(existing));
+    for (let attempt = 1; ; attempt++) {
+      await this.makeParent(name, file);
+      try {
+        if (opts.createOnly) {
+          await fs.link(staged.file, file);
+          await fs.unlink(staged.file);
+        } else {
+          await fs.rename(staged.file, file);
+        }
+        break;
+      } catch (err) {
+        if (isCode(err, "EEXIST") && opts.createOnly) throw conditionNotMet();
+        if (isCode(err, "ENOENT") && attempt < 5) continue;
+        if (isCode(err, "EISDIR", "ENOTEMPTY", "EEXIST", "ENOTDIR")) {
+          throw conflict(`Cannot store ${name}: a directory of other objects has that name.`);
+        }
+        if (isCode(err, "ENAMETOOLONG"))
+          throw invalid(`Object name ${name} is too long for the file system.`);
+        throw err;
+      }
+    }
+    const st = await fs.lstat(file, { bigint: true });
+    return this.remember({ ...object, ...timesOf(st), bucket, name, metageneration: 1 });
+  }
+  async updateMetadata(record) {
+    if ((await this.version(record.bucket, record.name))?.generation === record.generation)
+      this.remember(record);
+  }
+  async delete(bucket, name) {
+    const file = await this.readableFile(bucket, name);
+    try {
+      if (!file || await this.current(file) === "directory") return false;
+      await fs.unlink(file);
+    } catch (err) {
+      if (isCode(err, "ENOENT", "ENOTDIR")) return false;
+      throw err;
+    }
+    this.known.delete(name);
+    for (let dir2 = path.dirname(file); dir2 !== this.root && dir2.startsWith(this.root); dir2 = path.dirname(dir2)) {
+      try {
+        await fs.rmdir(dir2);
+      } catch {
+        break;
+      }
+    }
+    return true;
+  }
+  /** The file of an object name; a name that cannot be a file here is a 400. */
+  fileOf(bucket, name) {
+    const why = this.nameProblem(name);
+    if (why) throw invalid(`Invalid object name ${JSON.stringify(name)}: ${why}.`);
+    if (bucket !== this.bucket.name) throw new Error(`this store serves ${this.bucket.name} only`);
+    return path.join(this.root, ...name.split("/"));
+  }
+  /** The file to read for an object; undefined when no such object can be here. */
+  async readableFile(bucket, name) {
+    if (bucket !== this.bucket.name) return void 0;
+    const file = this.fileOf(bucket, name);
+    return await this.inside(path.dirname(file)) ? file : void 0;
+  }
+  /** Whether a directory's real location is inside the root (no symbolic link planted in the tree leads out). */
+  async inside(dir2) {
+    let real;
+    try {
+      real = await fs.realpath(dir2);
+    } catch {
+      return true;
+    }
+    return real === this.realRoot || real.startsWith(this.realRoot + path.sep);
+  }
+  async current(file) {
+    try {
+      const st = await fs.lstat(file, { bigint: true });
+      if (st.isDirectory()) return "directory";
+      return st.isFile() ? st : void 0;
+    } catch (err) {
+      if (isCode(err, "ENOENT", "ENOTDIR")) return void 0;
+      throw err;
+    }
+  }
+  /** The record of an opened file: the one remembered for its generation, or one made from its bytes. */
+  async recordOf(name, st, fh) {
+    const times = timesOf(st);
+    const known = this.known.get(name);
+    if (known && known.generation === times.generation && known.size === times.size) return known;
+    const md5 = createHash3("md5");
+    const crc = new Crc32c();
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(times.size, 1024 * 1024)));
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      md5.update(buf.subarray(0, bytesRead));
+      crc.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+    const dot = name.lastIndexOf(".");
+    const ext = dot > name.lastIndexOf("/") ? name.slice(dot + 1).toLowerCase() : "";
+    return this.remember({
+      ...times,
+      bucket: this.bucket.name,
+      name,
+      metageneration: 1,
+      contentType: CONTENT_TYPES.get(ext) ?? "application/octet-stream",
+      metadata: {},
+      headerFields: {},
+      md5Hash: md5.digest("base64"),
+      crc32c: crc.base64(),
+      componentCount: void 0
+    });
+  }
+  remember(record) {
+    this.known.delete(record.name);
+    this.known.set(record.name, record);
+    if (this.known.size > REMEMBERED_OBJECTS) this.known.delete(this.known.keys().next().value);
+    return record;
+  }
+  /** Creates the directories above an object's file; an object standing where one must go is a 409. */
+  async makeParent(name, file) {
+    const dir2 = path.dirname(file);
+    try {
+      await fs.mkdir(dir2, { recursive: true });
+    } catch (err) {
+      if (isCode(err, "ENAMETOOLONG")) throw invalid(`Object name ${name} is too long for the file system.`);
+      if (!isCode(err, "ENOTDIR", "EEXIST")) throw err;
+      const parts = name.split("/");
+      let blocker = parts[0];
+      for (let i = 1; i < parts.length; i++) {
+        const st = await this.current(path.join(this.root, ...parts.slice(0, i)));
+        if (st && st !== "directory") {
+          blocker = parts.slice(0, i).join("/");
+          break;
+        }
+      }
+      throw conflict(`Cannot store ${name}: ${blocker} is an object, and a directory cannot be a file too.`);
+    }
+    if (!await this.inside(dir2)) {
+      throw forbidden(`Cannot store ${name}: its directory leads outside the served root.`);
+    }
+  }
+};
+var FileStagedBytes = class {
+  file;
+  size = 0;
+  constructor(file) {
+    this.file = file;
+  }
+  async append(chunks) {
+    try {
+      await pipeline(chunks, createWriteStream(this.file, { flags: "r+", start: this.size }));
+    } finally {
+      this.size = Number((await fs.stat(this.file)).size);
+    }
+  }
+  async truncate(size) {
+    await fs.truncate(this.file, size);
+    this.size = size;
+  }
+  read() {
+    return createReadStream(this.file);
+  }
+  async discard() {
+    await fs.rm(this.file, { force: true });
+  }
+};
+function generationOf(st) {
+  return Number(st.mtimeNs / 1000n);
+}
+function timesOf(st) {
+  const born = st.birthtimeNs > 0n && st.birthtimeNs < st.mtimeNs ? st.birthtimeNs : st.mtimeNs;
+  return {
+    generation: generationOf(st),
+    size: Number(st.size),
+    timeCreated: Number(born / 1000000n),
+    updated: Number(st.mtimeNs / 1000000n)
+  };
+}
+async function distinctGeneration(file, previous) {
+  let st = await fs.stat(file, { bigint: true });
+  for (const step of [1, 1e3, 1e6, 2e6]) {
+    if (generationOf(st) > previous) return;
+    const targetNs = (BigInt(previous) + BigInt(step)) * 1000n + 500n;
+    const seconds = Number(targetNs / 1000000000n) + Number(targetNs % 1000000000n) / 1e9;
+    await fs.utimes(file, seconds, seconds);
+    st = await fs.stat(file, { bigint: true });
+  }
+  if (generationOf(st) <= previous) {
+    throw new Error("the file system keeps modification times too coarse to tell generations apart");
+  }
+}
+function isCode(err, ...codes) {
+  return !!err && typeof err === "object" && codes.includes(err.code ?? "");
+}
+function startsWith(buf, head) {
+  return buf.length >= head.length && buf.subarray(0, head.length).equals(head);
+}
+
+// src/emulator/storage/emulator.ts
+import { createHash as createHash4, randomBytes as randomBytes4 } from "node:crypto";
+import { pipeline as pipeline2 } from "node:stream/promises";
+
+// src/emulator/storage/store.ts
+var OBJECT_HEADER_FIELDS = [
+  "cacheControl",
+  "contentDisposition",
+  "contentEncoding",
+  "contentLanguage",
+  "customTime"
+];
+
+// src/emulator/storage/emulator.ts
+var CHUNK_GRANULARITY = 256 * 1024;
+var MAX_PAGE = 1e3;
+var LIST_CONCURRENCY = 16;
+function objectResource(r, origin) {
+  const path9 = `b/${encodeURIComponent(r.bucket)}/o/${encodeURIComponent(r.name)}`;
+  return {
+    kind: "storage#object",
+    id: `${r.bucket}/${r.name}/${r.generation}`,
+    selfLink: `${origin}/storage/v1/${path9}`,
+    mediaLink: `${origin}/download/storage/v1/${path9}?generation=${r.generation}&alt=media`,
+    name: r.name,
+    bucket: r.bucket,
+    generation: String(r.generation),
+    metageneration: String(r.metageneration),
+    contentType: r.contentType,
+    storageClass: "STANDARD",
+    size: String(r.size),
+    ...r.md5Hash === void 0 ? {} : { md5Hash: r.md5Hash },
+    crc32c: r.crc32c,
+    etag: etagOf(r),
+    timeCreated: new Date(r.timeCreated).toISOString(),
+    updated: new Date(r.updated).toISOString(),
+    timeStorageClassUpdated: new Date(r.timeCreated).toISOString(),
+    ...r.componentCount === void 0 ? {} : { componentCount: r.componentCount },
+    ...r.headerFields,
+    ...Object.keys(r.metadata).length > 0 ? { metadata: { ...r.metadata } } : {}
+  };
+}
+var StorageEmulator = class {
+  store;
+  now;
+  access;
+  placement;
+  sessions = /* @__PURE__ */ new Map();
+  locks = /* @__PURE__ */ new Map();
+  constructor(opts) {
+    this.store = opts.store;
+    this.now = opts.now ?? Date.now;
+    this.access = opts.access;
+    this.placement = {
+      projectNumber: opts.projectNumber ?? "0",
+      location: opts.location ?? "US",
+      locationType: opts.locationType ?? "multi-region"
+    };
+  }
+  /** A `node:http` request listener. */
+  listener = (req, res) => {
+    const request = { method: req.method ?? "GET", target: req.url ?? "/", headers: req.headers, body: req };
+    void this.handle(request, res).finally(() => req.resume());
+  };
+  /** Answers one request; never throws. */
   async handle(req, res) {
     try {
       await this.route(req, res);
@@ -897,115 +1661,583 @@ var DirectoryBucket = class {
         res.destroy();
         return;
       }
-      if (err instanceof NotModified) {
-        res.writeHead(304).end();
-        return;
-      }
-      const e = err instanceof ApiError ? err : new ApiError(500, "backendError", `gce-matrix local storage server: ${err.message}`);
-      sendJson(
-        res,
-        e.status,
-        {
-          error: {
-            code: e.status,
-            message: e.message,
-            errors: [{ message: e.message, domain: "global", reason: e.reason }]
-          }
-        },
-        e.headers
-      );
+      const e = err instanceof StorageApiError ? err : new StorageApiError(500, "backendError", `Cloud Storage emulator: ${err.message}`);
+      if (e.status === 304) res.writeHead(304).end();
+      else sendJson(res, e.status, e.body(), e.headers);
     }
   }
+  /** Resumable staged sessions started and neither committed nor cancelled. */
+  openUploads() {
+    return [...this.sessions.values()].filter((s) => !s.result).length;
+  }
+  /** Drops unfinished uploads. */
+  async close() {
+    for (const s of this.sessions.values()) await s.staged.discard();
+    this.sessions.clear();
+  }
+  /** The bucket resource of a record, with links on `origin`. */
+  bucketResource(b, origin) {
+    const created = new Date(b.timeCreated).toISOString();
+    return {
+      kind: "storage#bucket",
+      id: b.name,
+      selfLink: `${origin}/storage/v1/b/${encodeURIComponent(b.name)}`,
+      ...this.placement,
+      name: b.name,
+      timeCreated: created,
+      updated: created,
+      metageneration: "1",
+      storageClass: "STANDARD",
+      etag: "CAE="
+    };
+  }
   async route(req, res) {
-    const raw = req.url ?? "/";
-    const q = raw.indexOf("?");
-    const rawPath = q < 0 ? raw : raw.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
-    const method = req.method ?? "GET";
-    let kind = "json";
-    let rest = rawPath;
-    for (const k of ["upload", "download"]) {
-      if (rest.startsWith(`/${k}/`)) {
-        kind = k;
-        rest = rest.slice(k.length + 1);
-      }
-    }
+    const q = req.target.indexOf("?");
+    const rawPath = q < 0 ? req.target : req.target.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : req.target.slice(q + 1));
+    const m = /^\/(upload|download)(?=\/)/.exec(rawPath);
+    let rest = m ? rawPath.slice(m[0].length) : rawPath;
     if (rest.startsWith("/storage/v1/")) rest = rest.slice("/storage/v1".length);
+    const origin = `http://${headerValue(req.headers.host) ?? "localhost"}`;
+    const uploadId = query.get("upload_id");
+    if (m?.[1] === "upload" && uploadId !== null && req.method !== "POST") {
+      return this.resumableRequest({ req, res, query, origin, who: void 0 }, uploadId);
+    }
+    const c = { req, res, query, origin, who: this.identify(req.headers.authorization) };
     const seg = rest.split("/").slice(1);
-    if (seg[seg.length - 1] === "" && seg.length <= 4) seg.pop();
-    if (seg[0] !== "b") throw new ApiError(404, "notFound", `Not Found: ${rawPath}`);
+    if (seg.length <= 4 && seg[seg.length - 1] === "") seg.pop();
+    if (seg[0] !== "b") throw notFound2(`Not Found: ${rawPath}`);
+    const method = req.method === "HEAD" ? "GET" : req.method;
     if (seg.length === 1) {
-      if (method === "GET")
-        return sendJson(res, 200, { kind: "storage#buckets", items: [this.bucketResource()] });
-      throw notImplemented(`${method} on the bucket list`);
+      if (method === "GET") return this.listBuckets(c);
+      if (method === "POST") return this.insertBucket(c);
+      throw methodNotAllowed();
     }
-    const bucketName = decodeSegment(seg[1]);
-    if (bucketName !== this.name) {
-      throw new ApiError(
-        404,
-        "notFound",
-        `The specified bucket does not exist (this server serves only ${this.name}).`
-      );
-    }
+    const bucket = decodeSegment(seg[1]);
     if (seg.length === 2) {
-      if (method === "GET") return sendJson(res, 200, this.bucketResource());
-      throw notImplemented(`${method} on a bucket`);
+      if (method === "GET") return this.getBucket(c, bucket);
+      if (method === "DELETE") return this.deleteBucket(c, bucket);
+      throw methodNotAllowed();
     }
     if (seg[2] !== "o") throw notImplemented(`The bucket sub-resource ${seg[2]}`);
     if (seg.length === 3) {
-      if (kind === "upload") {
-        if (query.has("upload_id")) return this.resumableRequest(req, res, query.get("upload_id"), method);
-        if (method !== "POST")
-          throw new ApiError(405, "methodNotAllowed", `${method} is not allowed on uploads.`);
-        return this.upload(req, res, query);
+      if (m?.[1] === "upload") {
+        if (method !== "POST") throw methodNotAllowed();
+        return this.upload(c, bucket);
       }
-      if (method === "GET") return this.list(res, query);
-      if (method === "POST") throw notImplemented("Creating an object without data (POST .../o)");
-      throw new ApiError(405, "methodNotAllowed", `${method} is not allowed on the object list.`);
+      if (method === "GET") return this.list(c, bucket);
+      if (method === "POST") return this.upload(c, bucket, true);
+      throw methodNotAllowed();
     }
-    const objectPath = seg.slice(3).join("/");
-    if (method === "POST") throw notImplemented("Copy, rewrite and compose (POST on an object)");
-    const name = decodeSegment(objectPath);
+    const objectPath = seg.slice(3);
+    if (method === "POST") {
+      const to = objectPath.findIndex((s) => s === "rewriteTo" || s === "copyTo");
+      if (to > 0 && objectPath[to + 1] === "b" && objectPath[to + 3] === "o" && objectPath.length > to + 4) {
+        const source = decodeSegment(objectPath.slice(0, to).join("/"));
+        const target = {
+          bucket: decodeSegment(objectPath[to + 2]),
+          name: decodeSegment(objectPath.slice(to + 4).join("/"))
+        };
+        return this.copy(c, { bucket, name: source }, target, objectPath[to] === "rewriteTo");
+      }
+      if (objectPath.length > 1 && objectPath[objectPath.length - 1] === "compose") {
+        return this.compose(c, bucket, decodeSegment(objectPath.slice(0, -1).join("/")));
+      }
+      throw notImplemented("This POST on an object");
+    }
+    const name = decodeSegment(objectPath.join("/"));
     switch (method) {
       case "GET":
-      case "HEAD":
-        if (query.get("alt") === "media" || kind === "download") return this.download(req, res, name, query);
-        return this.getMetadata(res, name, query);
-      case "DELETE":
-        return this.remove(res, name, query);
+        if (query.get("alt") === "media" || m?.[1] === "download") return this.download(c, bucket, name);
+        return this.getObject(c, bucket, name);
       case "PATCH":
       case "PUT":
-        throw notImplemented("Updating object metadata");
+        return this.updateObject(c, bucket, name, method === "PUT");
+      case "DELETE":
+        return this.deleteObject(c, bucket, name);
       default:
-        throw new ApiError(405, "methodNotAllowed", `${method} is not allowed on an object.`);
+        throw methodNotAllowed();
     }
   }
-  // ---- names and files
-  /** The file of an object name, after checking the name can be one. */
-  fileOf(name) {
-    const why = nameProblem(name);
+  // ---- access
+  identify(authorization) {
+    const header = headerValue(authorization);
+    if (!this.access || header === void 0) return void 0;
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const who = token === void 0 ? void 0 : this.access.identify(token);
+    if (who === void 0) throw invalidCredentials();
+    return who;
+  }
+  authorize(who, permission, resource) {
+    const refusal = this.access?.authorize(who, permission, resource);
+    if (refusal) throw refusal;
+  }
+  // ---- buckets
+  async listBuckets(c) {
+    const project = c.query.get("project");
+    if (!project) throw required("Required parameter: project");
+    this.authorize(c.who, "storage.buckets.list", `projects/${project}`);
+    const items = (await this.store.listBuckets()).sort((a, b) => compareNames(a.name, b.name)).map((b) => this.bucketResource(b, c.origin));
+    this.reply(c, { kind: "storage#buckets", ...items.length > 0 ? { items } : {} });
+  }
+  async insertBucket(c) {
+    const project = c.query.get("project");
+    if (!project) throw required("Required parameter: project");
+    this.authorize(c.who, "storage.buckets.create", `projects/${project}`);
+    const body = await readJsonBody(c.req.body);
+    const name = typeof body.name === "string" ? body.name : "";
+    if (!name) throw required("Required: the bucket name.");
+    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(name)) throw invalid(`Invalid bucket name: '${name}'`);
+    this.reply(c, this.bucketResource(await this.store.createBucket(name, this.now()), c.origin));
+  }
+  async getBucket(c, bucket) {
+    this.authorize(c.who, "storage.buckets.get", resourceName(bucket));
+    this.reply(c, this.bucketResource(await this.requireBucket(bucket), c.origin));
+  }
+  async deleteBucket(c, bucket) {
+    this.authorize(c.who, "storage.buckets.delete", resourceName(bucket));
+    await this.store.deleteBucket(bucket);
+    c.res.writeHead(204, { "content-length": 0 }).end();
+  }
+  async requireBucket(bucket) {
+    const b = await this.store.getBucket(bucket);
+    if (!b) throw bucketNotFound();
+    return b;
+  }
+  // ---- reads
+  async getObject(c, bucket, name) {
+    this.authorize(c.who, "storage.objects.get", resourceName(bucket, name));
+    const record = await this.found(
+      bucket,
+      name,
+      await this.store.head(bucket, name),
+      c.query.get("generation")
+    );
+    checkPreconditions(readPreconditions(c.query), record, "read");
+    this.reply(c, objectResource(record, c.origin));
+  }
+  async download(c, bucket, name) {
+    this.authorize(c.who, "storage.objects.get", resourceName(bucket, name));
+    const opened = await this.store.open(bucket, name);
+    try {
+      const r = await this.found(bucket, name, opened?.record, c.query.get("generation"));
+      checkPreconditions(readPreconditions(c.query), r, "read");
+      const headers = {
+        "content-type": r.contentType,
+        "x-goog-hash": r.md5Hash ? `crc32c=${r.crc32c},md5=${r.md5Hash}` : `crc32c=${r.crc32c}`,
+        "x-goog-generation": String(r.generation),
+        "x-goog-metageneration": String(r.metageneration),
+        "x-goog-stored-content-length": String(r.size),
+        "x-goog-stored-content-encoding": r.headerFields.contentEncoding ?? "identity",
+        "x-goog-storage-class": "STANDARD",
+        etag: etagOf(r),
+        "last-modified": new Date(r.updated).toUTCString(),
+        "accept-ranges": "bytes"
+      };
+      if (r.headerFields.cacheControl) headers["cache-control"] = r.headerFields.cacheControl;
+      if (r.headerFields.contentDisposition)
+        headers["content-disposition"] = r.headerFields.contentDisposition;
+      if (r.headerFields.contentLanguage) headers["content-language"] = r.headerFields.contentLanguage;
+      const range = parseRange(headerValue(c.req.headers.range), r.size);
+      if (range === "unsatisfiable") throw rangeNotSatisfiable(r.size);
+      const start = range?.start ?? 0;
+      const end = range?.end ?? r.size - 1;
+      if (range) headers["content-range"] = `bytes ${start}-${end}/${r.size}`;
+      headers["content-length"] = end - start + 1;
+      c.res.writeHead(range ? 206 : 200, headers);
+      if (c.req.method === "HEAD" || end < start) c.res.end();
+      else await pipeline2(opened.read(start, end), c.res);
+    } finally {
+      await opened?.close();
+    }
+  }
+  /** `record` when it is there and is the generation asked for (only the current one is kept); else the 404. */
+  async found(bucket, name, record, generation) {
+    if (record && (!generation || generation === String(record.generation))) return record;
+    throw await this.store.getBucket(bucket) ? objectNotFound(bucket, name) : bucketNotFound();
+  }
+  async list(c, bucket) {
+    this.authorize(c.who, "storage.objects.list", resourceName(bucket));
+    await this.requireBucket(bucket);
+    const q = c.query;
+    const prefix = q.get("prefix") ?? "";
+    const delimiter = q.get("delimiter") ?? "";
+    const startOffset = q.get("startOffset") || void 0;
+    const endOffset = q.get("endOffset") || void 0;
+    const glob = q.get("matchGlob");
+    const matcher = glob ? globToRegExp(glob) : void 0;
+    const fields = parseFields(q.get("fields"));
+    let max = MAX_PAGE;
+    const maxRaw = q.get("maxResults");
+    if (maxRaw !== null && maxRaw !== "") {
+      if (!/^\d+$/.test(maxRaw)) throw invalid(`Invalid value for maxResults: ${maxRaw}`);
+      max = Math.min(MAX_PAGE, Math.max(1, Number(maxRaw)));
+    }
+    let after;
+    const token = q.get("pageToken");
+    if (token) {
+      const decoded2 = Buffer.from(token, "base64url").toString("utf8");
+      if (!decoded2.startsWith("after:")) throw invalid(`Invalid page token: ${token}`);
+      after = decoded2.slice("after:".length);
+    }
+    const from = [after, startOffset].reduce(
+      (a, b) => a === void 0 || b !== void 0 && compareNames(b, a) > 0 ? b : a,
+      void 0
+    );
+    const names = (await this.store.listNames(bucket, { prefix, from, to: endOffset })).filter(
+      (n) => n.startsWith(prefix) && (!startOffset || compareNames(n, startOffset) >= 0) && (!endOffset || compareNames(n, endOffset) < 0) && (!matcher || matcher.test(n))
+    ).sort(compareNames);
+    const entries = [];
+    for (const name of names) {
+      const cut = delimiter ? name.indexOf(delimiter, prefix.length) : -1;
+      if (cut >= 0) {
+        const p = name.slice(0, cut + delimiter.length);
+        if (entries.at(-1)?.key !== p) entries.push({ key: p, isPrefix: true });
+        if (!(q.get("includeTrailingDelimiter") === "true" && p === name)) continue;
+      }
+      entries.push({ key: name, isPrefix: false });
+    }
+    let first = 0;
+    if (after !== void 0) {
+      const a = after;
+      first = entries.findIndex((e) => compareNames(e.key, a) > 0);
+      if (first < 0) first = entries.length;
+    }
+    const page = entries.slice(first, first + max);
+    const itemFields = fields?.get("items");
+    const namesOnly = itemFields instanceof Map && [...itemFields.keys()].every((k) => k === "name");
+    const items = await mapLimit(
+      page.filter((e) => !e.isPrefix),
+      LIST_CONCURRENCY,
+      async (e) => {
+        if (namesOnly) return { name: e.key };
+        const record = await this.store.head(bucket, e.key);
+        return record && objectResource(record, c.origin);
+      }
+    );
+    const out = { kind: "storage#objects" };
+    const prefixes = page.filter((e) => e.isPrefix).map((e) => e.key);
+    if (prefixes.length > 0) out.prefixes = prefixes;
+    const found = items.filter((r) => r !== void 0);
+    if (found.length > 0) out.items = found;
+    if (first + max < entries.length) {
+      out.nextPageToken = Buffer.from(`after:${page[page.length - 1].key}`).toString("base64url");
+    }
+    this.reply(c, out);
+  }
+  // ---- metadata updates and deletes
+  async updateObject(c, bucket, name, replace) {
+    this.authorize(c.who, "storage.objects.update", resourceName(bucket, name));
+    const pre = readPreconditions(c.query);
+    const body = await readJsonBody(c.req.body);
+    const updated = await this.locked(`${bucket}/${name}`, async () => {
+      const r = await this.found(
+        bucket,
+        name,
+        await this.store.head(bucket, name),
+        c.query.get("generation")
+      );
+      checkPreconditions(pre, r, "write");
+      const next = {
+        ...r,
+        metadata: replace ? {} : { ...r.metadata },
+        headerFields: replace ? {} : { ...r.headerFields },
+        metageneration: r.metageneration + 1,
+        updated: this.now()
+      };
+      if (body.metadata === null) next.metadata = {};
+      else if (body.metadata !== void 0) {
+        if (typeof body.metadata !== "object" || Array.isArray(body.metadata))
+          throw invalid("Invalid value for metadata");
+        for (const [k, v] of Object.entries(body.metadata)) {
+          if (v === null) delete next.metadata[k];
+          else next.metadata[k] = scalar(v, `metadata.${k}`);
+        }
+      }
+      if (typeof body.contentType === "string") next.contentType = body.contentType;
+      for (const f of OBJECT_HEADER_FIELDS) {
+        if (body[f] === null) delete next.headerFields[f];
+        else if (body[f] !== void 0) next.headerFields[f] = scalar(body[f], f);
+      }
+      await this.store.updateMetadata(next);
+      return next;
+    });
+    this.reply(c, objectResource(updated, c.origin));
+  }
+  async deleteObject(c, bucket, name) {
+    this.authorize(c.who, "storage.objects.delete", resourceName(bucket, name));
+    const pre = readPreconditions(c.query);
+    await this.locked(`${bucket}/${name}`, async () => {
+      const version = await this.found(
+        bucket,
+        name,
+        await this.store.version(bucket, name),
+        c.query.get("generation")
+      );
+      checkPreconditions(pre, version, "write");
+      if (!await this.store.delete(bucket, name)) throw objectNotFound(bucket, name);
+    });
+    c.res.writeHead(204, { "content-length": 0 }).end();
+  }
+  // ---- writes
+  /** An upload; `withoutData`: `POST .../o` (not on the upload path) with metadata only, an empty object. */
+  async upload(c, bucket, withoutData = false) {
+    const type = withoutData ? "metadata" : c.query.get("uploadType");
+    const pre = readPreconditions(c.query);
+    if (type === "resumable") return this.startResumable(c, bucket, pre);
+    if (type !== "media" && type !== "multipart" && type !== "metadata") {
+      throw invalid(
+        type ? `uploadType=${type} is not supported (media, multipart and resumable are).` : "Upload requests must include an uploadType URL parameter and a URL-encoded object name."
+      );
+    }
+    let name = c.query.get("name") ?? "";
+    let metadata = {};
+    let media = c.req.body;
+    let mediaType = headerValue(c.req.headers["content-type"]);
+    if (type === "multipart") ({ metadata, mediaType, media } = await readMultipart(mediaType, c.req.body));
+    if (type === "metadata") [metadata, mediaType, media] = [await readJsonBody(c.req.body), void 0, []];
+    name ||= typeof metadata.name === "string" ? metadata.name : "";
+    await this.checkNewObject(c.who, bucket, name);
+    const record = await this.withStaged(async (staged) => {
+      await appendBody(staged, media);
+      const checksums = clientChecksums(c.req.headers, metadata);
+      return this.commit(c.who, bucket, name, staged, {
+        pre,
+        checksums,
+        metadata: objectMetadata(metadata, mediaType)
+      });
+    });
+    this.reply(c, objectResource(record, c.origin));
+  }
+  /** Refuses an object name Cloud Storage or the store cannot take, a caller without create, a missing bucket. */
+  async checkNewObject(who, bucket, name) {
+    if (!name) throw required("Required: the object name (the name parameter or the metadata).");
+    const why = objectNameProblem(name) ?? this.store.nameProblem?.(name);
     if (why) throw invalid(`Invalid object name ${JSON.stringify(name)}: ${why}.`);
-    return path.join(this.root, ...name.split("/"));
+    this.authorize(who, "storage.objects.create", resourceName(bucket, name));
+    await this.requireBucket(bucket);
   }
-  /** Refuses a path whose real location is outside the root (a symbolic link planted in the tree). */
-  async checkInside(dir) {
-    let real;
+  /** Runs `task` with newly staged bytes, dropped afterwards (committed ones have moved). */
+  async withStaged(task) {
+    const staged = await this.store.stage();
     try {
-      real = await realpath(dir);
-    } catch {
-      return true;
+      return await task(staged);
+    } finally {
+      await staged.discard();
     }
-    return real === this.realRoot || real.startsWith(this.realRoot + path.sep);
   }
-  async current(file) {
+  /**
+   * Stores an upload's bytes as the new generation of an object, under the preconditions. Replacing an
+   * object also takes `storage.objects.delete`, as in Cloud Storage.
+   */
+  async commit(who, bucket, name, staged, opts) {
+    const digest = await digestOf(staged);
+    if (opts.checksums) checkChecksums(digest, opts.checksums);
+    return this.locked(`${bucket}/${name}`, async () => {
+      await this.requireBucket(bucket);
+      const existing = await this.store.version(bucket, name);
+      checkPreconditions(opts.pre, existing, "write");
+      if (existing) this.authorize(who, "storage.objects.delete", resourceName(bucket, name));
+      const object = {
+        ...opts.metadata,
+        md5Hash: opts.componentCount === void 0 ? digest.md5 : void 0,
+        crc32c: digest.crc32c,
+        componentCount: opts.componentCount
+      };
+      const createOnly = opts.pre.ifGenerationMatch === 0;
+      return this.store.commit(bucket, name, staged, object, { now: this.now(), createOnly });
+    });
+  }
+  async copy(c, source, target, isRewrite) {
+    this.authorize(c.who, "storage.objects.get", resourceName(source.bucket, source.name));
+    const body = await readJsonBody(c.req.body);
+    await this.checkNewObject(c.who, target.bucket, target.name);
+    const record = await this.withStaged(async (staged) => {
+      const from = await this.appendObject(
+        staged,
+        source,
+        c.query.get("sourceGeneration"),
+        (r) => checkPreconditions(readPreconditions(c.query, "ifSource"), r, "write")
+      );
+      const { contentType, metadata, headerFields } = Object.keys(body).length > 0 ? objectMetadata(body) : from;
+      const pre = readPreconditions(c.query);
+      return this.commit(c.who, target.bucket, target.name, staged, {
+        pre,
+        metadata: { contentType, metadata, headerFields }
+      });
+    });
+    const resource = objectResource(record, c.origin);
+    const size = String(record.size);
+    const rewritten = {
+      kind: "storage#rewriteResponse",
+      totalBytesRewritten: size,
+      objectSize: size,
+      done: true
+    };
+    this.reply(c, isRewrite ? { ...rewritten, resource } : resource);
+  }
+  async compose(c, bucket, name) {
+    const body = await readJsonBody(c.req.body);
+    const sources = body.sourceObjects;
+    if (!Array.isArray(sources) || sources.length === 0) throw required("Required: sourceObjects.");
+    if (sources.length > 32)
+      throw invalid(`The number of source components provided (${sources.length}) exceeds 32.`);
+    await this.checkNewObject(c.who, bucket, name);
+    const record = await this.withStaged(async (staged) => {
+      let componentCount = 0;
+      for (const source of sources) {
+        if (!source.name) throw required("Required: sourceObjects[].name.");
+        this.authorize(c.who, "storage.objects.get", resourceName(bucket, source.name));
+        const want = source.objectPreconditions?.ifGenerationMatch;
+        const from = await this.appendObject(
+          staged,
+          { bucket, name: source.name },
+          source.generation,
+          (r) => {
+            if (want !== void 0) checkPreconditions({ ifGenerationMatch: Number(want) }, r, "write");
+          }
+        );
+        componentCount += from.componentCount ?? 1;
+      }
+      const metadata = objectMetadata(body.destination ?? {});
+      return this.commit(c.who, bucket, name, staged, {
+        pre: readPreconditions(c.query),
+        metadata,
+        componentCount
+      });
+    });
+    this.reply(c, objectResource(record, c.origin));
+  }
+  /** Appends an object's bytes to an staged, once `check` accepts its record; returns the record. */
+  async appendObject(staged, source, generation, check) {
+    const opened = await this.store.open(source.bucket, source.name);
     try {
-      const st = await lstat(file, { bigint: true });
-      if (st.isDirectory()) return "directory";
-      return st.isFile() ? st : void 0;
+      const r = await this.found(source.bucket, source.name, opened?.record, generation);
+      check(r);
+      if (r.size > 0) await appendBody(staged, opened.read(0, r.size - 1));
+      return r;
+    } finally {
+      await opened?.close();
+    }
+  }
+  // ---- resumable uploads
+  async startResumable(c, bucket, pre) {
+    const metadata = await readJsonBody(c.req.body);
+    const name = c.query.get("name") || (typeof metadata.name === "string" ? metadata.name : "");
+    await this.checkNewObject(c.who, bucket, name);
+    checkPreconditions(pre, await this.store.version(bucket, name), "write");
+    const declared = headerValue(c.req.headers["x-upload-content-length"]);
+    const contentType = typeof metadata.contentType === "string" && metadata.contentType || headerValue(c.req.headers["x-upload-content-type"]);
+    const id = randomBytes4(24).toString("base64url");
+    this.sessions.set(id, {
+      id,
+      bucket,
+      name,
+      metadata,
+      contentType,
+      preconditions: pre,
+      declaredSize: declared && /^\d+$/.test(declared) ? Number(declared) : void 0,
+      who: c.who,
+      staged: await this.store.stage(),
+      result: void 0
+    });
+    const location = new URLSearchParams({ uploadType: "resumable", name, upload_id: id });
+    c.res.writeHead(200, {
+      location: `${c.origin}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?${location.toString()}`,
+      "x-guploader-uploadid": id,
+      "content-length": 0
+    }).end();
+  }
+  async resumableRequest(c, id) {
+    const s = this.sessions.get(id);
+    if (!s) throw notFound2(`No such staged session: ${id}`);
+    await this.locked(`\0upload:${id}`, async () => {
+      if (c.req.method === "DELETE") {
+        this.sessions.delete(id);
+        await s.staged.discard();
+        c.res.writeHead(499, { "content-length": 0 }).end();
+        return;
+      }
+      if (c.req.method !== "PUT") throw methodNotAllowed();
+      if (s.result) return this.reply(c, objectResource(s.result, c.origin));
+      const rangeHeader = headerValue(c.req.headers["content-range"]);
+      const range = parseUploadRange(rangeHeader);
+      const held = s.staged.size;
+      if (range.kind === "status") {
+        for await (const chunk of c.req.body) {
+          if (chunk.length > 0) throw invalid("Content-Range bytes */N carries no data.");
+        }
+        if (range.total === held) return this.finishResumable(c, s);
+        if (range.total !== void 0 && range.total < held) throw badTotal(range.total, held);
+        return incomplete(c.res, held);
+      }
+      if (range.kind === "whole" && held > 0)
+        throw invalid("Missing Content-Range on an staged already in progress.");
+      const start = range.kind === "whole" ? 0 : range.start;
+      if (start > held) {
+        throw invalid(
+          `Invalid request. According to the Content-Range header, the upload offset is ${start} byte(s), which exceeds already uploaded size of ${held} byte(s).`
+        );
+      }
+      const keepWhole = async () => {
+        await s.staged.truncate(
+          Math.max(held, Math.floor(s.staged.size / CHUNK_GRANULARITY) * CHUNK_GRANULARITY)
+        );
+      };
+      let received;
+      try {
+        received = await appendBody(s.staged, c.req.body, held - start);
+      } catch (err) {
+        await keepWhole();
+        throw err;
+      }
+      const last = start + received - 1;
+      const total = range.kind === "whole" ? received : range.total;
+      const refuse = async (e) => {
+        await s.staged.truncate(held);
+        throw e;
+      };
+      if (range.kind === "chunk" && range.end !== void 0 && range.end !== last) {
+        await refuse(invalid(`Content-Range ${rangeHeader} does not match the ${received} byte(s) sent.`));
+      }
+      if (total !== void 0 && last + 1 > total) await refuse(badTotal(total, last + 1));
+      const isFinal = total !== void 0 ? last + 1 === total : range.kind === "chunk" && range.end === void 0;
+      if (isFinal) return this.finishResumable(c, s);
+      if (received < CHUNK_GRANULARITY) {
+        await refuse(
+          invalid(
+            `Invalid request. The number of bytes uploaded is required to be equal or greater than ${CHUNK_GRANULARITY}, except for the final request (it's recommended to be the exact multiple of ${CHUNK_GRANULARITY}). The received request contained ${received} bytes, which does not meet this requirement.`
+          )
+        );
+      }
+      await keepWhole();
+      incomplete(c.res, s.staged.size);
+    });
+  }
+  async finishResumable(c, s) {
+    try {
+      if (s.declaredSize !== void 0 && s.declaredSize !== s.staged.size) {
+        throw invalid(
+          `Upload size ${s.staged.size} does not match X-Upload-Content-Length ${s.declaredSize}.`
+        );
+      }
+      s.result = await this.commit(s.who, s.bucket, s.name, s.staged, {
+        pre: s.preconditions,
+        checksums: clientChecksums(c.req.headers, s.metadata),
+        metadata: objectMetadata(s.metadata, s.contentType)
+      });
     } catch (err) {
-      if (isCode(err, "ENOENT", "ENOTDIR")) return void 0;
+      this.sessions.delete(s.id);
       throw err;
+    } finally {
+      await s.staged.discard();
     }
+    this.reply(c, objectResource(s.result, c.origin));
+  }
+  // ---- plumbing
+  /** Answers 200 with a JSON body, cut down to the request's `fields`. */
+  reply(c, body) {
+    sendJson(c.res, 200, projectFields(body, parseFields(c.query.get("fields"))));
   }
   async locked(key, task) {
     const before = this.locks.get(key) ?? Promise.resolve();
@@ -1018,556 +2250,29 @@ var DirectoryBucket = class {
       if (this.locks.get(key) === settled) this.locks.delete(key);
     }
   }
-  /** MD5 and CRC32C of a file, from the cache when the file is the one hashed. */
-  async hashesOf(file, st, fh) {
-    const hit = this.hashes.get(file);
-    if (hit && hit.ino === st.ino && hit.size === st.size && hit.mtimeNs === st.mtimeNs) return hit;
-    const own = fh ?? await open(file, "r");
-    try {
-      const md5 = createHash2("md5");
-      const crc = new Crc32c();
-      const buf = Buffer.allocUnsafe(Math.max(1, Math.min(Number(st.size), 1024 * 1024)));
-      for (let pos = 0; ; ) {
-        const { bytesRead } = await own.read(buf, 0, buf.length, pos);
-        if (bytesRead === 0) break;
-        md5.update(buf.subarray(0, bytesRead));
-        crc.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-      const hashes = { md5: md5.digest("base64"), crc32c: crc.base64() };
-      this.remember(file, st, hashes);
-      return hashes;
-    } finally {
-      if (!fh) await own.close();
-    }
-  }
-  remember(file, st, hashes) {
-    this.hashes.delete(file);
-    this.hashes.set(file, { ...hashes, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs });
-    if (this.hashes.size > CACHE_ENTRIES) this.hashes.delete(this.hashes.keys().next().value);
-  }
-  contentTypeOf(name, st) {
-    const known = this.contentTypes.get(name);
-    if (known && known.generation === generationOf(st)) return known.contentType;
-    const dot = name.lastIndexOf(".");
-    const ext = dot > name.lastIndexOf("/") ? name.slice(dot + 1).toLowerCase() : "";
-    return CONTENT_TYPES[ext] ?? "application/octet-stream";
-  }
-  // ---- resources
-  bucketResource() {
-    return {
-      kind: "storage#bucket",
-      id: this.name,
-      selfLink: `${this.origin}/storage/v1/b/${encodeURIComponent(this.name)}`,
-      projectNumber: "0",
-      name: this.name,
-      timeCreated: this.created,
-      updated: this.created,
-      metageneration: "1",
-      location: "LOCAL",
-      locationType: "region",
-      storageClass: "STANDARD",
-      etag: "CAE="
-    };
-  }
-  objectResource(name, st, hashes) {
-    const generation = generationOf(st).toString();
-    const enc = encodeURIComponent(name);
-    const bucket = encodeURIComponent(this.name);
-    const updated = isoFromNs(st.mtimeNs);
-    const born = st.birthtimeNs > 0n && st.birthtimeNs < st.mtimeNs ? st.birthtimeNs : st.mtimeNs;
-    return {
-      kind: "storage#object",
-      id: `${this.name}/${name}/${generation}`,
-      selfLink: `${this.origin}/storage/v1/b/${bucket}/o/${enc}`,
-      mediaLink: `${this.origin}/download/storage/v1/b/${bucket}/o/${enc}?generation=${generation}&alt=media`,
-      name,
-      bucket: this.name,
-      generation,
-      metageneration: "1",
-      contentType: this.contentTypeOf(name, st),
-      storageClass: "STANDARD",
-      size: st.size.toString(),
-      ...hashes ? { md5Hash: hashes.md5, crc32c: hashes.crc32c } : {},
-      etag: Buffer.from(`${generation}/1`).toString("base64"),
-      timeCreated: isoFromNs(born),
-      updated,
-      timeStorageClassUpdated: isoFromNs(born)
-    };
-  }
-  /** The object's stat (and hashes when wanted), opened once so that both describe the same file. */
-  async describe(name, file, wantHashes) {
-    const st = await this.current(file);
-    if (!st || st === "directory") return void 0;
-    if (!wantHashes) return { st, hashes: void 0 };
-    const hit = this.hashes.get(file);
-    if (hit && hit.ino === st.ino && hit.size === st.size && hit.mtimeNs === st.mtimeNs)
-      return { st, hashes: hit };
-    let fh;
-    try {
-      fh = await open(file, "r");
-    } catch (err) {
-      if (isCode(err, "ENOENT", "ENOTDIR", "EISDIR")) return void 0;
-      throw err;
-    }
-    try {
-      const now = await fh.stat({ bigint: true });
-      if (!now.isFile()) return void 0;
-      return { st: now, hashes: await this.hashesOf(file, now, fh) };
-    } catch (err) {
-      throw new Error(`cannot read ${name}: ${err.message}`);
-    } finally {
-      await fh.close();
-    }
-  }
-  // ---- reads
-  async getMetadata(res, name, query) {
-    const file = this.fileOf(name);
-    const fields = parseFields(query.get("fields"));
-    if (!await this.checkInside(path.dirname(file))) throw noSuchObject(this.name, name);
-    const found = await this.describe(name, file, wants(fields, ["md5Hash"]) || wants(fields, ["crc32c"]));
-    if (!found) throw noSuchObject(this.name, name);
-    const generation = query.get("generation");
-    if (generation && generation !== generationOf(found.st).toString()) throw noSuchObject(this.name, name);
-    checkPreconditions(readPreconditions(query), generationOf(found.st), "read");
-    sendJson(res, 200, project(this.objectResource(name, found.st, found.hashes), fields));
-  }
-  async download(req, res, name, query) {
-    const file = this.fileOf(name);
-    if (!await this.checkInside(path.dirname(file))) throw noSuchObject(this.name, name);
-    let fh;
-    try {
-      fh = await open(file, "r");
-    } catch (err) {
-      if (isCode(err, "ENOENT", "ENOTDIR", "EISDIR", "ELOOP")) throw noSuchObject(this.name, name);
-      throw err;
-    }
-    try {
-      const st = await fh.stat({ bigint: true });
-      if (!st.isFile()) throw noSuchObject(this.name, name);
-      const generation = query.get("generation");
-      if (generation && generation !== generationOf(st).toString()) throw noSuchObject(this.name, name);
-      checkPreconditions(readPreconditions(query), generationOf(st), "read");
-      const hashes = await this.hashesOf(file, st, fh);
-      const size = Number(st.size);
-      const headers = {
-        "content-type": this.contentTypeOf(name, st),
-        "x-goog-hash": `crc32c=${hashes.crc32c},md5=${hashes.md5}`,
-        "x-goog-generation": generationOf(st).toString(),
-        "x-goog-metageneration": "1",
-        "x-goog-stored-content-length": String(size),
-        "x-goog-stored-content-encoding": "identity",
-        "x-goog-storage-class": "STANDARD",
-        etag: Buffer.from(`${generationOf(st)}/1`).toString("base64"),
-        "last-modified": new Date(Number(st.mtimeNs / 1000000n)).toUTCString(),
-        "accept-ranges": "bytes"
-      };
-      const range = parseRange(headerValue2(req.headers.range), size);
-      if (range === "unsatisfiable") {
-        throw new ApiError(416, "requestedRangeNotSatisfiable", "The requested range cannot be satisfied.", {
-          "content-range": `bytes */${size}`
-        });
-      }
-      const start = range?.start ?? 0;
-      const end = range?.end ?? size - 1;
-      if (range) headers["content-range"] = `bytes ${start}-${end}/${size}`;
-      headers["content-length"] = end - start + 1;
-      res.writeHead(range ? 206 : 200, headers);
-      if (req.method === "HEAD" || end < start) {
-        res.end();
-        return;
-      }
-      await pipeline(fh.createReadStream({ start, end, autoClose: false }), res);
-    } finally {
-      await fh.close();
-    }
-  }
-  async list(res, query) {
-    if (query.has("matchGlob")) throw notImplemented("Listing with matchGlob");
-    const prefix = query.get("prefix") ?? "";
-    const delimiter = query.get("delimiter") ?? "";
-    const startOffset = query.get("startOffset") ?? "";
-    const endOffset = query.get("endOffset") ?? "";
-    const includeTrailing = query.get("includeTrailingDelimiter") === "true";
-    const fields = parseFields(query.get("fields"));
-    let max = MAX_PAGE;
-    const maxRaw = query.get("maxResults");
-    if (maxRaw !== null && maxRaw !== "") {
-      if (!/^\d+$/.test(maxRaw)) throw invalid(`Invalid value for maxResults: ${maxRaw}`);
-      max = Math.min(MAX_PAGE, Math.max(1, Number(maxRaw)));
-    }
-    let after;
-    const token = query.get("pageToken");
-    if (token) {
-      const decoded2 = Buffer.from(token, "base64url").toString("utf8");
-      if (!decoded2.startsWith("after:")) throw invalid(`Invalid page token: ${token}`);
-      after = Buffer.from(decoded2.slice("after:".length));
-    }
-    const bytes = (s) => Buffer.from(s);
-    const startKey = startOffset ? bytes(startOffset) : void 0;
-    const endKey = endOffset ? bytes(endOffset) : void 0;
-    const from = [after, startKey].filter((b) => b !== void 0);
-    const names = (await this.walk(prefix, from, endKey)).map((name) => ({ name, key: bytes(name) })).filter(
-      (n) => (!startKey || Buffer.compare(n.key, startKey) >= 0) && (!endKey || Buffer.compare(n.key, endKey) < 0)
-    ).sort((a, b) => Buffer.compare(a.key, b.key));
-    const entries = [];
-    let lastPrefix;
-    for (const n of names) {
-      if (delimiter) {
-        const cut = n.name.indexOf(delimiter, prefix.length);
-        if (cut >= 0) {
-          const p = n.name.slice(0, cut + delimiter.length);
-          if (p !== lastPrefix) {
-            lastPrefix = p;
-            entries.push({ key: bytes(p), name: p, isPrefix: true });
-          }
-          if (!(includeTrailing && p === n.name)) continue;
-        }
-      }
-      entries.push({ key: n.key, name: n.name, isPrefix: false });
-    }
-    let first = 0;
-    if (after) {
-      const a = after;
-      first = entries.findIndex((e) => Buffer.compare(e.key, a) > 0);
-      if (first < 0) first = entries.length;
-    }
-    const page = entries.slice(first, first + max);
-    const wantHashes = wants(fields, ["items", "md5Hash"]) || wants(fields, ["items", "crc32c"]);
-    const itemFields = fields?.get("items");
-    const namesOnly = itemFields instanceof Map && [...itemFields.keys()].every((k) => k === "name");
-    const described = await mapLimit(
-      page.filter((e) => !e.isPrefix),
-      HASH_CONCURRENCY,
-      async (e) => {
-        if (namesOnly) return { name: e.name };
-        const found = await this.describe(e.name, path.join(this.root, ...e.name.split("/")), wantHashes);
-        return found && this.objectResource(e.name, found.st, found.hashes);
-      }
-    );
-    const out = { kind: "storage#objects" };
-    const prefixes = page.filter((e) => e.isPrefix).map((e) => e.name);
-    if (prefixes.length > 0) out.prefixes = prefixes;
-    const items = described.filter((r) => r !== void 0);
-    if (items.length > 0) out.items = items;
-    if (first + max < entries.length) {
-      out.nextPageToken = Buffer.from(`after:${page[page.length - 1].name}`).toString("base64url");
-    }
-    sendJson(res, 200, project(out, fields));
-  }
-  /**
-   * Every object name under `prefix`, unsorted: one walk of the directories the prefix can reach, leaving
-   * out directories whose names all sort below `from` (the page token, startOffset) or from `to` on.
-   */
-  async walk(prefix, from, to) {
-    const cut = prefix.lastIndexOf("/");
-    const base = cut < 0 ? "" : prefix.slice(0, cut + 1);
-    if (base && nameProblem(base.slice(0, -1))) return [];
-    const baseDir = path.join(this.root, ...base.split("/").filter(Boolean));
-    if (!await this.checkInside(baseDir)) return [];
-    const skipDir = (dirKey) => from.some((b) => Buffer.compare(dirKey, b) < 0 && !startsWith(b, dirKey)) || to !== void 0 && Buffer.compare(dirKey, to) > 0 && !startsWith(to, dirKey);
-    const out = [];
-    const pending = [base];
-    while (pending.length > 0) {
-      const rel = pending.pop();
-      let entries;
-      try {
-        entries = await readdir(path.join(this.root, ...rel.split("/").filter(Boolean)), {
-          withFileTypes: true
-        });
-      } catch (err) {
-        if (isCode(err, "ENOENT", "ENOTDIR")) continue;
-        throw err;
-      }
-      for (const e of entries) {
-        if (rel === "" && e.name === UPLOADS_DIR) continue;
-        const name = rel + e.name;
-        if (!name.startsWith(prefix) && !prefix.startsWith(name)) continue;
-        if (e.isDirectory()) {
-          if (!skipDir(Buffer.from(`${name}/`))) pending.push(`${name}/`);
-        } else if (e.isFile() && name.startsWith(prefix) && !nameProblem(name)) {
-          out.push(name);
-        }
-      }
-    }
-    return out;
-  }
-  // ---- deletes
-  async remove(res, name, query) {
-    const file = this.fileOf(name);
-    const pre = readPreconditions(query);
-    if (!await this.checkInside(path.dirname(file))) throw noSuchObject(this.name, name);
-    await this.locked(name, async () => {
-      const st = await this.current(file);
-      if (!st || st === "directory") throw noSuchObject(this.name, name);
-      const generation = query.get("generation");
-      if (generation && generation !== generationOf(st).toString()) throw noSuchObject(this.name, name);
-      checkPreconditions(pre, generationOf(st), "write");
-      try {
-        await unlink(file);
-      } catch (err) {
-        if (isCode(err, "ENOENT")) throw noSuchObject(this.name, name);
-        throw err;
-      }
-      this.hashes.delete(file);
-      this.contentTypes.delete(name);
-      for (let dir = path.dirname(file); dir !== this.root && dir.startsWith(this.root); dir = path.dirname(dir)) {
-        try {
-          await rmdir(dir);
-        } catch {
-          break;
-        }
-      }
-    });
-    res.writeHead(204, { "content-length": 0 }).end();
-  }
-  // ---- uploads
-  async upload(req, res, query) {
-    const type = query.get("uploadType");
-    const pre = readPreconditions(query);
-    if (type === "media") {
-      const name = query.get("name");
-      if (!name)
-        throw new ApiError(400, "required", "A media upload needs the object name in the name parameter.");
-      this.fileOf(name);
-      const tmp = this.tempFile();
-      try {
-        const received = await receive(req, tmp);
-        checkClientHashes(received, hashesFromHeader(req.headers["x-goog-hash"]));
-        const contentType = headerValue2(req.headers["content-type"]);
-        sendJson(res, 200, await this.commit(name, tmp, pre, received, contentType));
-      } finally {
-        await rm(tmp, { force: true });
-      }
-      return;
-    }
-    if (type === "multipart") {
-      const tmp = this.tempFile();
-      try {
-        const { metadata, mediaType, received } = await receiveMultipart(req, tmp);
-        const name = query.get("name") || (typeof metadata.name === "string" ? metadata.name : "");
-        if (!name)
-          throw new ApiError(400, "required", "A multipart upload needs the object name in its metadata.");
-        this.fileOf(name);
-        checkClientHashes(received, {
-          ...hashesFromMetadata(metadata),
-          ...hashesFromHeader(req.headers["x-goog-hash"])
-        });
-        const contentType = typeof metadata.contentType === "string" && metadata.contentType || mediaType;
-        sendJson(res, 200, await this.commit(name, tmp, pre, received, contentType));
-      } finally {
-        await rm(tmp, { force: true });
-      }
-      return;
-    }
-    if (type === "resumable") return this.startResumable(req, res, query, pre);
-    throw invalid(
-      type ? `uploadType=${type} is not supported by the gce-matrix local storage server (media, multipart and resumable are)` : "Upload requests must include an uploadType URL parameter and a URL-encoded object name."
-    );
-  }
-  tempFile() {
-    return path.join(this.uploads, randomBytes2(12).toString("hex"));
-  }
-  async startResumable(req, res, query, pre) {
-    const metadata = await readJson(req);
-    const name = query.get("name") || (typeof metadata.name === "string" ? metadata.name : "");
-    if (!name) throw new ApiError(400, "required", "A resumable upload needs the object name.");
-    const file = this.fileOf(name);
-    const st = await this.current(file);
-    checkPreconditions(pre, st && st !== "directory" ? generationOf(st) : void 0, "write");
-    const declared = headerValue2(req.headers["x-upload-content-length"]);
-    const id = randomBytes2(24).toString("base64url");
-    const session = {
-      id,
-      name,
-      tmp: path.join(this.uploads, `session-${id}`),
-      size: 0,
-      contentType: typeof metadata.contentType === "string" && metadata.contentType || headerValue2(req.headers["x-upload-content-type"]),
-      declaredSize: declared && /^\d+$/.test(declared) ? Number(declared) : void 0,
-      preconditions: pre,
-      result: void 0
-    };
-    await (await open(session.tmp, "wx")).close();
-    this.sessions.set(id, session);
-    const location = new URLSearchParams({ uploadType: "resumable", name, upload_id: id });
-    const origin = `http://${headerValue2(req.headers.host) ?? "localhost"}`;
-    res.writeHead(200, {
-      location: `${origin}/upload/storage/v1/b/${encodeURIComponent(this.name)}/o?${location.toString()}`,
-      "x-guploader-uploadid": id,
-      "content-length": 0
-    }).end();
-  }
-  async resumableRequest(req, res, id, method) {
-    const session = this.sessions.get(id);
-    if (!session) throw new ApiError(404, "notFound", `No such upload session: ${id}`);
-    await this.locked(`\0upload:${id}`, async () => {
-      if (method === "DELETE") {
-        this.sessions.delete(id);
-        await rm(session.tmp, { force: true });
-        res.writeHead(499, { "content-length": 0 }).end();
-        return;
-      }
-      if (method !== "PUT" && method !== "POST") {
-        throw new ApiError(405, "methodNotAllowed", `${method} is not allowed on an upload session.`);
-      }
-      if (session.result) return sendJson(res, 200, session.result);
-      const range = parseContentRange(headerValue2(req.headers["content-range"]));
-      if (range.kind === "status") {
-        if (range.total !== void 0 && range.total === session.size) {
-          return sendJson(res, 200, await this.finishResumable(req, session));
-        }
-        if (range.total !== void 0 && range.total < session.size) {
-          throw invalid(
-            `Content-Range total ${range.total} is less than the ${session.size} bytes already uploaded.`
-          );
-        }
-        return incomplete(res, session.size);
-      }
-      if (range.kind === "whole" && session.size > 0) {
-        throw invalid("Missing Content-Range on an upload already in progress.");
-      }
-      const start = range.kind === "whole" ? 0 : range.start;
-      if (start > session.size) {
-        throw invalid(
-          `The upload offset ${start} is past the ${session.size} byte(s) already uploaded; query the session for its offset.`
-        );
-      }
-      let sent;
-      try {
-        sent = await appendFrom(req, session.tmp, session.size, session.size - start);
-      } finally {
-        session.size = Number((await stat(session.tmp)).size);
-      }
-      if (range.kind === "chunk" && range.end !== void 0 && sent !== range.end - start + 1) {
-        throw invalid(
-          `Content-Range ${headerValue2(req.headers["content-range"])} does not match the ${sent} byte(s) sent.`
-        );
-      }
-      const total = range.kind === "whole" ? session.size : range.total;
-      if (total !== void 0 && session.size > total) {
-        throw invalid(`Content-Range total ${total} is less than the ${session.size} bytes uploaded.`);
-      }
-      const last = total !== void 0 ? session.size === total : range.kind === "chunk" && range.end === void 0;
-      if (!last) return incomplete(res, session.size);
-      sendJson(res, 200, await this.finishResumable(req, session));
-    });
-  }
-  async finishResumable(req, session) {
-    try {
-      if (session.declaredSize !== void 0 && session.declaredSize !== session.size) {
-        throw invalid(
-          `The upload has ${session.size} bytes but X-Upload-Content-Length declared ${session.declaredSize}.`
-        );
-      }
-      const st = await stat(session.tmp, { bigint: true });
-      const hashes = await this.hashesOf(session.tmp, st);
-      this.hashes.delete(session.tmp);
-      checkClientHashes(hashes, hashesFromHeader(req.headers["x-goog-hash"]));
-      session.result = await this.commit(
-        session.name,
-        session.tmp,
-        session.preconditions,
-        { ...hashes, size: session.size },
-        session.contentType
-      );
-      return session.result;
-    } catch (err) {
-      this.sessions.delete(session.id);
-      await rm(session.tmp, { force: true });
-      throw err;
-    }
-  }
-  /**
-   * Moves a received temporary file into place as object `name`, under the preconditions; answers the new
-   * object's resource. Writes to one name are serialized, so checking a precondition and replacing the file
-   * are one step.
-   */
-  async commit(name, tmp, pre, received, contentType) {
-    const file = this.fileOf(name);
-    return this.locked(name, async () => {
-      const existing = await this.current(file);
-      if (existing === "directory") {
-        throw new ApiError(
-          409,
-          "conflict",
-          `Cannot store ${name}: objects named ${name}/... exist, and a directory-backed bucket cannot hold an object and names under it.`
-        );
-      }
-      checkPreconditions(pre, existing && generationOf(existing), "write");
-      if (existing) await distinctGeneration(tmp, generationOf(existing));
-      for (let attempt = 1; ; attempt++) {
-        await this.makeParent(name, file);
-        try {
-          if (pre.ifGenerationMatch === 0n) {
-            await link(tmp, file);
-            await unlink(tmp);
-          } else {
-            await rename(tmp, file);
-          }
-          break;
-        } catch (err) {
-          if (isCode(err, "EEXIST") && pre.ifGenerationMatch === 0n) throw conditionNotMet();
-          if (isCode(err, "ENOENT") && attempt < 5) continue;
-          if (isCode(err, "EISDIR", "ENOTEMPTY", "EEXIST", "ENOTDIR")) {
-            throw new ApiError(
-              409,
-              "conflict",
-              `Cannot store ${name}: a directory of other objects has that name.`
-            );
-          }
-          if (isCode(err, "ENAMETOOLONG"))
-            throw invalid(`Object name ${name} is too long for the file system.`);
-          throw err;
-        }
-      }
-      const st = await lstat(file, { bigint: true });
-      this.remember(file, st, received);
-      if (contentType) {
-        this.contentTypes.delete(name);
-        this.contentTypes.set(name, { generation: generationOf(st), contentType });
-        if (this.contentTypes.size > CACHE_ENTRIES)
-          this.contentTypes.delete(this.contentTypes.keys().next().value);
-      } else {
-        this.contentTypes.delete(name);
-      }
-      return this.objectResource(name, st, received);
-    });
-  }
-  /** Creates the directories above an object's file; an object standing where one must go is a 409. */
-  async makeParent(name, file) {
-    const dir = path.dirname(file);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      if (!isCode(err, "ENOTDIR", "EEXIST")) {
-        if (isCode(err, "ENAMETOOLONG"))
-          throw invalid(`Object name ${name} is too long for the file system.`);
-        throw err;
-      }
-      const parts = name.split("/");
-      let blocker = parts[0];
-      for (let i = 1; i < parts.length; i++) {
-        const st = await this.current(path.join(this.root, ...parts.slice(0, i)));
-        if (st && st !== "directory") {
-          blocker = parts.slice(0, i).join("/");
-          break;
-        }
-      }
-      throw new ApiError(
-        409,
-        "conflict",
-        `Cannot store ${name}: ${blocker} is an object, and a directory-backed bucket cannot hold an object and names under it.`
-      );
-    }
-    if (!await this.checkInside(dir)) {
-      throw new ApiError(
-        403,
-        "forbidden",
-        `Cannot store ${name}: its directory leads outside the served root.`
-      );
-    }
-  }
 };
+async function appendBody(staged, body, skip = 0) {
+  let received = 0;
+  await staged.append(
+    (async function* () {
+      for await (const chunk of body) {
+        const from = Math.min(chunk.length, Math.max(0, skip - received));
+        received += chunk.length;
+        if (from < chunk.length) yield from > 0 ? chunk.subarray(from) : chunk;
+      }
+    })()
+  );
+  return received;
+}
+async function digestOf(staged) {
+  const md5 = createHash4("md5");
+  const crc = new Crc32c();
+  for await (const chunk of staged.read()) {
+    md5.update(chunk);
+    crc.update(chunk);
+  }
+  return { md5: md5.digest("base64"), crc32c: crc.base64() };
+}
 function sendJson(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -1582,342 +2287,30 @@ function incomplete(res, size) {
     size > 0 ? { range: `bytes=0-${size - 1}`, "content-length": 0 } : { "content-length": 0 }
   ).end();
 }
-function noSuchObject(bucket, name) {
-  return new ApiError(404, "notFound", `No such object: ${bucket}/${name}`);
+function badTotal(total, atLeast) {
+  return invalid(`Content-Range total ${total} is less than the ${atLeast} byte(s) of the upload.`);
 }
-function isCode(err, ...codes) {
-  return !!err && typeof err === "object" && codes.includes(err.code ?? "");
+function etagOf(r) {
+  return Buffer.from(`${r.generation}/${r.metageneration}`).toString("base64");
 }
-function headerValue2(v) {
-  return Array.isArray(v) ? v[0] : v;
-}
-function decodeSegment(s) {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw invalid(`Invalid percent-encoding in the path: ${s}`);
-  }
-}
-function startsWith(buf, head) {
-  return buf.length >= head.length && buf.subarray(0, head.length).equals(head);
-}
-function isoFromNs(ns) {
-  return new Date(Number(ns / 1000000n)).toISOString();
-}
-function nameProblem(name) {
-  if (name === "") return "it is empty";
-  if (!name.isWellFormed() || name.includes("\uFFFD")) return "it is not valid UTF-8";
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `it is longer than ${MAX_NAME_BYTES} bytes`;
-  if (/[\0\r\n]/.test(name)) return "it contains NUL, CR or LF";
-  if (name.startsWith("/")) return "it starts with /";
-  const segments = name.split("/");
-  if (segments.includes("")) return "it has an empty path segment (// or a trailing /)";
-  if (segments.some((s) => s === "." || s === "..")) return "it has a . or .. path segment";
-  if (segments[0] === UPLOADS_DIR) return `${UPLOADS_DIR}/ is reserved for the server's partial uploads`;
-  return void 0;
-}
-function readPreconditions(query) {
-  const out = {};
-  for (const key of PRECONDITIONS) {
-    const v = query.get(key);
-    if (v === null) continue;
-    if (!/^-?\d+$/.test(v)) throw invalid(`Invalid value for ${key}: ${v}`);
-    out[key] = BigInt(v);
-  }
-  return out;
-}
-function checkPreconditions(pre, generation, mode) {
-  const exists = generation !== void 0;
-  if (pre.ifGenerationMatch !== void 0 && (exists ? generation !== pre.ifGenerationMatch : pre.ifGenerationMatch !== 0n)) {
-    throw conditionNotMet();
-  }
-  if (pre.ifMetagenerationMatch !== void 0 && (!exists || pre.ifMetagenerationMatch !== 1n))
-    throw conditionNotMet();
-  const notMatchFailed = pre.ifGenerationNotMatch !== void 0 && (exists ? generation === pre.ifGenerationNotMatch : pre.ifGenerationNotMatch === 0n) || pre.ifMetagenerationNotMatch !== void 0 && exists && pre.ifMetagenerationNotMatch === 1n;
-  if (notMatchFailed) {
-    if (mode === "read") throw new NotModified();
-    throw conditionNotMet();
-  }
-}
-function generationOf(st) {
-  return st.mtimeNs / 1000n;
-}
-async function distinctGeneration(tmp, previous) {
-  let st = await stat(tmp, { bigint: true });
-  for (const step of [1n, 1000n, 1000000n, 2000000n]) {
-    if (generationOf(st) > previous) return;
-    const targetNs = (previous + step) * 1000n + 500n;
-    const seconds = Number(targetNs / 1000000000n) + Number(targetNs % 1000000000n) / 1e9;
-    await utimes(tmp, seconds, seconds);
-    st = await stat(tmp, { bigint: true });
-  }
-  if (generationOf(st) <= previous) {
-    throw new Error("the file system keeps modification times too coarse to tell generations apart");
-  }
-}
-async function receive(source, tmp) {
-  const md5 = createHash2("md5");
-  const crc = new Crc32c();
-  let size = 0;
-  await pipeline(
-    source,
-    async function* (chunks) {
-      for await (const chunk of chunks) {
-        md5.update(chunk);
-        crc.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-    },
-    createWriteStream(tmp, { flags: "wx" })
-  );
-  return { md5: md5.digest("base64"), crc32c: crc.base64(), size };
-}
-async function appendFrom(source, file, offset, skip) {
-  let sent = 0;
-  let toSkip = skip;
-  await pipeline(
-    source,
-    async function* (chunks) {
-      for await (const chunk of chunks) {
-        sent += chunk.length;
-        if (toSkip >= chunk.length) {
-          toSkip -= chunk.length;
-          continue;
-        }
-        const fresh = toSkip > 0 ? chunk.subarray(toSkip) : chunk;
-        toSkip = 0;
-        yield fresh;
-      }
-    },
-    createWriteStream(file, { flags: "r+", start: offset })
-  );
-  return sent;
-}
-async function readJson(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_JSON_BYTES) throw invalid(`The object metadata is larger than ${MAX_JSON_BYTES} bytes.`);
-    chunks.push(chunk);
-  }
-  return parseJsonObject(Buffer.concat(chunks));
-}
-function parseJsonObject(body) {
-  const text = body.toString("utf8").trim();
-  if (text === "") return {};
-  try {
-    const v = JSON.parse(text);
-    if (v && typeof v === "object" && !Array.isArray(v)) return v;
-  } catch {
-  }
-  throw new ApiError(400, "parseError", "The object metadata is not a JSON object.");
-}
-async function receiveMultipart(req, tmp) {
-  const type = headerValue2(req.headers["content-type"]) ?? "";
-  const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
-  if (!/^multipart\//i.test(type) || !m) {
-    throw invalid("A multipart upload needs a multipart/related Content-Type with a boundary.");
-  }
-  const delimiter = Buffer.from(`\r
---${m[1] ?? m[2]}`);
-  const input = req[Symbol.asyncIterator]();
-  let buf = Buffer.from("\r\n");
-  let ended = false;
-  const more = async () => {
-    if (ended) return false;
-    const next = await input.next();
-    if (next.done) {
-      ended = true;
-      return false;
-    }
-    buf = Buffer.concat([buf, next.value]);
-    if (buf.length > MAX_JSON_BYTES + delimiter.length * 4) {
-      throw invalid("The multipart metadata part is too large or the body is malformed.");
-    }
-    return true;
-  };
-  const malformed = () => invalid("Malformed multipart body: expected a metadata part and a media part.");
-  const until = async (needle) => {
-    for (; ; ) {
-      const at = buf.indexOf(needle);
-      if (at >= 0) {
-        const before = buf.subarray(0, at);
-        buf = buf.subarray(at + needle.length);
-        return before;
-      }
-      if (!await more()) throw malformed();
-    }
-  };
-  const partHeaders = async () => {
-    const restOfLine = await until(Buffer.from("\r\n"));
-    if (restOfLine.subarray(0, 2).toString() === "--") {
-      throw invalid("A multipart upload must have exactly two parts: metadata and media.");
-    }
-    const headers = {};
-    for (; ; ) {
-      const line = (await until(Buffer.from("\r\n"))).toString("latin1");
-      if (line === "") return headers;
-      const i = line.indexOf(":");
-      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-    }
-  };
-  await until(delimiter);
-  await partHeaders();
-  const metadata = parseJsonObject(await until(delimiter));
-  const mediaHeaders = await partHeaders();
-  const body = async function* () {
-    for (; ; ) {
-      const at = buf.indexOf(delimiter);
-      if (at >= 0) {
-        if (at > 0) yield buf.subarray(0, at);
-        const tail = buf.subarray(at + delimiter.length);
-        buf = tail;
-        while (buf.length < 2 && await more()) ;
-        if (!buf.subarray(0, 2).equals(Buffer.from("--"))) {
-          throw invalid("A multipart upload must have exactly two parts: metadata and media.");
-        }
-        while (await more()) buf = Buffer.alloc(0);
-        return;
-      }
-      const keep = delimiter.length - 1;
-      if (buf.length > keep) {
-        yield buf.subarray(0, buf.length - keep);
-        buf = buf.subarray(buf.length - keep);
-      }
-      if (ended) throw invalid("The multipart body ends before its closing boundary.");
-      const next = await input.next();
-      if (next.done) {
-        ended = true;
-        continue;
-      }
-      buf = Buffer.concat([buf, next.value]);
-    }
-  };
-  const received = await receive(body(), tmp);
-  return { metadata, mediaType: mediaHeaders["content-type"], received };
-}
-function hashesFromHeader(h2) {
-  const out = {};
-  for (const value of Array.isArray(h2) ? h2 : h2 ? [h2] : []) {
-    for (const pair of value.split(",")) {
-      const i = pair.indexOf("=");
-      if (i < 0) continue;
-      const key = pair.slice(0, i).trim().toLowerCase();
-      const v = pair.slice(i + 1).trim();
-      if (key === "md5") out.md5 = v;
-      else if (key === "crc32c") out.crc32c = v;
+function objectMetadata(meta, fallbackContentType) {
+  const metadata = {};
+  if (meta.metadata && typeof meta.metadata === "object") {
+    for (const [k, v] of Object.entries(meta.metadata)) {
+      if (v !== null && v !== void 0) metadata[k] = scalar(v, `metadata.${k}`);
     }
   }
-  return out;
-}
-function hashesFromMetadata(metadata) {
-  const out = {};
-  if (typeof metadata.md5Hash === "string") out.md5 = metadata.md5Hash;
-  if (typeof metadata.crc32c === "string") out.crc32c = metadata.crc32c;
-  return out;
-}
-function checkClientHashes(actual, given) {
-  if (given.crc32c !== void 0 && given.crc32c !== actual.crc32c) {
-    throw invalid(`Provided CRC32C "${given.crc32c}" doesn't match calculated CRC32C "${actual.crc32c}".`);
+  const headerFields = {};
+  for (const f of OBJECT_HEADER_FIELDS) {
+    if (meta[f] !== void 0 && meta[f] !== null) headerFields[f] = scalar(meta[f], f);
   }
-  if (given.md5 !== void 0 && given.md5 !== actual.md5) {
-    throw invalid(`Provided MD5 hash "${given.md5}" doesn't match calculated MD5 hash "${actual.md5}".`);
-  }
+  const contentType = typeof meta.contentType === "string" && meta.contentType || fallbackContentType || "application/octet-stream";
+  return { contentType, metadata, headerFields };
 }
-function parseContentRange(header) {
-  if (header === void 0) return { kind: "whole" };
-  const m = /^bytes (?:(\*)|(\d+)-(\d+|\*))\/(\d+|\*)$/.exec(header.trim());
-  if (!m) throw invalid(`Invalid Content-Range header: ${header}`);
-  const total = m[4] === "*" ? void 0 : Number(m[4]);
-  if (m[1] === "*") return { kind: "status", total };
-  return { kind: "chunk", start: Number(m[2]), end: m[3] === "*" ? void 0 : Number(m[3]), total };
-}
-function parseRange(header, size) {
-  if (!header) return void 0;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || m[1] === "" && m[2] === "") return void 0;
-  if (size === 0) return void 0;
-  if (m[1] === "") {
-    const n = Number(m[2]);
-    if (n === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  if (start >= size) return "unsatisfiable";
-  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (end < start) return void 0;
-  return { start, end };
-}
-function parseFields(spec) {
-  if (spec === null || spec.trim() === "") return void 0;
-  const s = spec.replace(/\s+/g, "");
-  let i = 0;
-  const fail = () => new ApiError(400, "invalidParameter", `Invalid field selection ${spec}`);
-  const parsePath = (into) => {
-    const m = /^[A-Za-z0-9_*]+/.exec(s.slice(i));
-    if (!m) throw fail();
-    i += m[0].length;
-    const key = m[0];
-    const c = s[i];
-    if (c !== "/" && c !== "(") {
-      into.set(key, null);
-      return;
-    }
-    i++;
-    let sub = into.get(key);
-    if (sub === null) sub = /* @__PURE__ */ new Map();
-    else if (sub === void 0) {
-      sub = /* @__PURE__ */ new Map();
-      into.set(key, sub);
-    }
-    if (c === "/") parsePath(sub);
-    else parseList(sub, true);
-  };
-  const parseList = (into, nested) => {
-    for (; ; ) {
-      parsePath(into);
-      if (i >= s.length) {
-        if (nested) throw fail();
-        return;
-      }
-      if (s[i] === ",") {
-        i++;
-        continue;
-      }
-      if (s[i] === ")" && nested) {
-        i++;
-        return;
-      }
-      throw fail();
-    }
-  };
-  const root = /* @__PURE__ */ new Map();
-  parseList(root, false);
-  return root;
-}
-function wants(fields, at) {
-  let node = fields;
-  for (const key of at) {
-    if (node === void 0 || node === null) return true;
-    const next = node.get(key) ?? node.get("*");
-    if (next === void 0) return false;
-    node = next;
-  }
-  return true;
-}
-function project(value, fields) {
-  if (fields === void 0) return value;
-  if (Array.isArray(value)) return value.map((v) => project(v, fields));
-  if (!value || typeof value !== "object") return value;
-  const src = value;
-  const out = {};
-  for (const [key, sub] of fields) {
-    const keys = key === "*" ? Object.keys(src) : key in src ? [key] : [];
-    for (const k of keys) out[k] = sub === null ? src[k] : project(src[k], sub);
-  }
-  return out;
+function scalar(v, field) {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  throw invalid(`Invalid value for ${field}: ${JSON.stringify(v)}`);
 }
 async function mapLimit(items, limit, task) {
   const out = new Array(items.length);
@@ -1930,6 +2323,48 @@ async function mapLimit(items, limit, task) {
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+// src/local/storage-server.ts
+async function startLocalStorage(opts) {
+  const store = await DirectoryObjectStore.open(opts.root, opts.bucket);
+  const emulator = new StorageEmulator({
+    store,
+    projectNumber: "0",
+    location: "LOCAL",
+    locationType: "region"
+  });
+  const server = http2.createServer(emulator.listener);
+  const host = opts.host ?? "127.0.0.1";
+  try {
+    await new Promise((resolve2, reject) => {
+      server.once("error", reject);
+      server.listen(0, host, () => {
+        server.off("error", reject);
+        resolve2();
+      });
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const { port } = server.address();
+  let closed;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    bucket: opts.bucket,
+    root: store.root,
+    close() {
+      closed ??= (async () => {
+        const done = new Promise((resolve2) => server.close(() => resolve2()));
+        server.closeAllConnections();
+        await done;
+        await emulator.close();
+        await store.close();
+      })();
+      return closed;
+    }
+  };
 }
 
 // src/local/cloud.ts
@@ -2049,8 +2484,8 @@ var LocalExecutor = class {
   }
   async runAttempt(s, attempt) {
     const id = s.experiment.id;
-    const dir = path2.join(this.opts.workRoot, id, `attempt-${attempt}`);
-    await mkdir2(dir, { recursive: true });
+    const dir2 = path2.join(this.opts.workRoot, id, `attempt-${attempt}`);
+    await mkdir2(dir2, { recursive: true });
     const name = `${id}-${attempt}`;
     const attributes = {
       ...agentAttributes(s, {
@@ -2068,12 +2503,12 @@ var LocalExecutor = class {
     const secrets = {};
     for (const ref of s.secrets) secrets[ref.resource] = this.opts.secrets[ref.resource] ?? "";
     this.opts.metadata.register({ name, attributes, secrets });
-    const agentFile = path2.join(dir, "agent.sh");
+    const agentFile = path2.join(dir2, "agent.sh");
     await writeFile(agentFile, attributes["startup-script"], { mode: 448 });
-    const consoleFile = path2.join(dir, "console.log");
+    const consoleFile = path2.join(dir2, "console.log");
     const env = {
       ...this.opts.env,
-      TMPDIR: dir,
+      TMPDIR: dir2,
       GCE_METADATA_HOST: this.opts.metadata.hostFor(name),
       // The local servers must be reached directly even where the user's shell sets a proxy.
       NO_PROXY: noProxy(this.opts.env.NO_PROXY ?? this.opts.env.no_proxy),
@@ -2177,18 +2612,6 @@ var LocalExecutor = class {
 // src/cli/report-files.ts
 import { writeFile as writeFile2 } from "node:fs/promises";
 import path3 from "node:path";
-
-// src/html-escape.ts
-var ENTITIES = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;"
-};
-function escapeHtml(text) {
-  return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, "").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, " ").replace(/[&<>"']/g, (c) => ENTITIES[c]);
-}
 
 // src/report/html.ts
 var MAX_PIVOT_ROWS = 200;
@@ -2483,11 +2906,11 @@ function metricSections(data, opts) {
     "<h2>Metrics</h2>",
     `<p class="note">Mean over repetitions (n = experiments) by ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}; charts by ${h(axes.rows)}.</p>`,
     ...data.metrics.map((metric) => {
-      const dir = opts.directions.get(metric);
+      const dir2 = opts.directions.get(metric);
       const series = charts.get(metric);
       return [
         '<section class="metric">',
-        `<h3>${h(metric)}${dir ? ` <span class="muted">(${dir} is better)</span>` : ""}</h3>`,
+        `<h3>${h(metric)}${dir2 ? ` <span class="muted">(${dir2} is better)</span>` : ""}</h3>`,
         pivotTable(data, metric, axes.rows, axes.columns),
         ...series ? [`<figure>${barChartSvg(series)}</figure>`] : [],
         "</section>"
@@ -2530,6 +2953,9 @@ function renderHtml(data, opts, rowLimit = 1e3) {
     "<header>",
     `<h1>${h(opts.title)}</h1>`,
     `<p class="muted">Run <code>${h(data.runId)}</code> \xB7 ${h(data.source)}${(data.commits ?? []).length > 0 ? ` \xB7 code at ${(data.commits ?? []).map((c) => `<code>${h(c.slice(0, 12))}</code>`).join(", ")}` : ""}</p>`,
+    ...(data.unplanned ?? []).length > 0 ? [
+      `<p class="note">Not counted: the bucket also holds ${(data.unplanned ?? []).length} experiment(s) that are not in the plan (${(data.unplanned ?? []).slice(0, 5).map((id) => `<code>${h(id)}</code>`).join(", ")}${(data.unplanned ?? []).length > 5 ? ", \u2026" : ""}).</p>`
+    ] : [],
     "</header>",
     "<main>",
     summarySection(data, opts.baseline),
@@ -2588,11 +3014,11 @@ async function writeLocalReport(resultsDir, outDir, o) {
   await writeFile2(html, renderHtml(data, opts));
   return { markdown, html, data };
 }
-async function compareWith(dir, data, opts, thresholdPercent) {
-  const results = path3.join(dir, "results");
+async function compareWith(dir2, data, opts, thresholdPercent) {
+  const results = path3.join(dir2, "results");
   const manifest = await readManifest(results).catch((err) => {
     throw new ConfigurationError(
-      `option --baseline: ${dir} holds no collected run (${err.message}); give the directory of an earlier gce-matrix run`
+      `option --baseline: ${dir2} holds no collected run (${err.message}); give the directory of an earlier gce-matrix run`
     );
   });
   const before = reportData(manifest, await readExperimentFiles(results, manifest));
@@ -2624,11 +3050,11 @@ import { join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 
 // src/source/tar.ts
-import { createHash as createHash3 } from "node:crypto";
-import { once } from "node:events";
+import { createHash as createHash5 } from "node:crypto";
+import { once as once2 } from "node:events";
 import { constants, open as open2 } from "node:fs/promises";
 import { Transform } from "node:stream";
-import { pipeline as pipeline2 } from "node:stream/promises";
+import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var BLOCK = 512;
 var USTAR_MAX_OCTAL = 8 ** 11 - 1;
@@ -2725,7 +3151,7 @@ function padding(size) {
 }
 var TarGzWriter = class {
   #gzip = createGzip({ level: 6 });
-  #hash = createHash3("sha256");
+  #hash = createHash5("sha256");
   #mtime;
   #done;
   #compressedBytes = 0;
@@ -2739,7 +3165,7 @@ var TarGzWriter = class {
         callback(null, chunk);
       }
     });
-    this.#done = pipeline2(this.#gzip, measure, out);
+    this.#done = pipeline3(this.#gzip, measure, out);
     this.#done.catch(() => {
     });
   }
@@ -2798,7 +3224,7 @@ var TarGzWriter = class {
   async #write(bytes) {
     if (bytes.length === 0) return;
     this.#tarBytes += bytes.length;
-    if (!this.#gzip.write(bytes)) await Promise.race([once(this.#gzip, "drain"), this.#done]);
+    if (!this.#gzip.write(bytes)) await Promise.race([once2(this.#gzip, "drain"), this.#done]);
   }
 };
 async function* readTarFile(file) {
@@ -2872,32 +3298,32 @@ async function git(cwd, args) {
 function zSeparated(output) {
   return output.split("\0").filter((p) => p !== "");
 }
-async function findRepository(dir) {
+async function findRepository(dir2) {
   let lines;
   try {
-    lines = (await git(dir, ["rev-parse", "--show-toplevel", "--show-prefix"])).split("\n");
+    lines = (await git(dir2, ["rev-parse", "--show-toplevel", "--show-prefix"])).split("\n");
   } catch (err) {
     if (err.code === "ENOENT") return "git was not found";
     const said = (err.stderr ?? "").split("\n")[0];
     return `it is not in a git repository (git: ${said})`;
   }
-  const [toplevel = dir, prefix = ""] = lines;
+  const [toplevel = dir2, prefix = ""] = lines;
   try {
-    const [commit, time] = (await git(dir, ["show", "-s", "--format=%H %ct", "HEAD^{commit}"])).trim().split(" ");
+    const [commit, time] = (await git(dir2, ["show", "-s", "--format=%H %ct", "HEAD^{commit}"])).trim().split(" ");
     return { toplevel, prefix, commit, commitTime: Number(time) };
   } catch {
     return { toplevel, prefix, commit: void 0, commitTime: void 0 };
   }
 }
 async function snapshotWorktree(opts) {
-  const dir = resolve(opts.dir);
+  const dir2 = resolve(opts.dir);
   const topDir = opts.topDir ?? "snapshot";
   if (topDir.includes("/")) throw new Error(`topDir ${JSON.stringify(topDir)} must be a single path segment`);
   checkEntryPath(topDir);
-  if (!(await stat2(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
-  const repository = await findRepository(dir);
+  if (!(await stat2(dir2)).isDirectory()) throw new Error(`${dir2} is not a directory`);
+  const repository = await findRepository(dir2);
   const notes = [];
-  const leftOut = [relative(dir, resolve(opts.out)).split(sep).join("/"), ...opts.exclude ?? []].map(
+  const leftOut = [relative(dir2, resolve(opts.out)).split(sep).join("/"), ...opts.exclude ?? []].map(
     (p) => p.replace(/\/+$/, "")
   );
   const ownOutput = (path9) => leftOut.some((x) => path9 === x || path9.startsWith(`${x}/`));
@@ -2909,21 +3335,21 @@ async function snapshotWorktree(opts) {
   let cleanup;
   try {
     if (typeof repository === "string") {
-      if (opts.mode === "head") throw new Error(`cannot snapshot HEAD of ${dir}: ${repository}`);
+      if (opts.mode === "head") throw new Error(`cannot snapshot HEAD of ${dir2}: ${repository}`);
       mode = "directory";
-      notes.push(`${dir} is archived as a plain directory (every file except .git): ${repository}`);
-      collected = await collectDirectory(dir, ownOutput, notes);
+      notes.push(`${dir2} is archived as a plain directory (every file except .git): ${repository}`);
+      collected = await collectDirectory(dir2, ownOutput, notes);
     } else {
       commit = repository.commit;
       mtime = repository.commitTime ?? FALLBACK_MTIME;
       mode = opts.mode ?? "worktree";
       if (mode === "head") {
-        if (!commit) throw new Error(`cannot snapshot HEAD of ${dir}: the repository has no commit yet`);
+        if (!commit) throw new Error(`cannot snapshot HEAD of ${dir2}: the repository has no commit yet`);
         cleanup = await mkdtemp(join(tmpdir(), "gce-matrix-head-"));
         collected = await collectHead(repository, join(cleanup, "head.tar"), notes);
       } else {
-        collected = await collectWorktree(dir, ownOutput, notes);
-        const status = await git(dir, ["status", "--porcelain", "-z", "--ignore-submodules=all", "--", "."]);
+        collected = await collectWorktree(dir2, ownOutput, notes);
+        const status = await git(dir2, ["status", "--porcelain", "-z", "--ignore-submodules=all", "--", "."]);
         dirty = status !== "";
       }
     }
@@ -2984,11 +3410,11 @@ async function diskEntry(path9, absolute, info, lfsPointers) {
   if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path9);
   return { kind: "file", path: path9, mode, content };
 }
-async function collectWorktree(dir, ownOutput, notes) {
+async function collectWorktree(dir2, ownOutput, notes) {
   const [listedPaths, staged, deletedPaths] = await Promise.all([
-    git(dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]),
-    git(dir, ["ls-files", "-z", "--stage"]),
-    git(dir, ["ls-files", "-z", "--deleted"])
+    git(dir2, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]),
+    git(dir2, ["ls-files", "-z", "--stage"]),
+    git(dir2, ["ls-files", "-z", "--deleted"])
   ]);
   const submodules = new Set(
     zSeparated(staged).filter((line) => line.startsWith("160000 ")).map((line) => line.slice(line.indexOf("	") + 1))
@@ -3008,8 +3434,8 @@ async function collectWorktree(dir, ownOutput, notes) {
       continue;
     }
     checkEntryPath(path9);
-    const absolute = join(dir, path9);
-    if (!await insideRealDirectories(dir, path9, realDirectories)) continue;
+    const absolute = join(dir2, path9);
+    if (!await insideRealDirectories(dir2, path9, realDirectories)) continue;
     const info = await lstat2(absolute).catch(() => void 0);
     if (!info) {
       if (deleted.has(path9)) continue;
@@ -3025,29 +3451,29 @@ async function collectWorktree(dir, ownOutput, notes) {
   }
   return { entries, lfsPointers };
 }
-async function insideRealDirectories(dir, path9, cache) {
+async function insideRealDirectories(dir2, path9, cache) {
   const segments = path9.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments.slice(0, i).join("/");
     let real = cache.get(parent);
     if (real === void 0) {
-      real = (await lstat2(join(dir, parent)).catch(() => void 0))?.isDirectory() ?? false;
+      real = (await lstat2(join(dir2, parent)).catch(() => void 0))?.isDirectory() ?? false;
       cache.set(parent, real);
     }
     if (!real) return false;
   }
   return true;
 }
-async function collectDirectory(dir, ownOutput, notes) {
+async function collectDirectory(dir2, ownOutput, notes) {
   const entries = [];
   const lfsPointers = [];
   const walk = async (relativeDir) => {
-    const absoluteDir = relativeDir ? join(dir, relativeDir) : dir;
+    const absoluteDir = relativeDir ? join(dir2, relativeDir) : dir2;
     for (const name of await readdir2(absoluteDir)) {
       if (name === ".git") continue;
       const path9 = relativeDir ? `${relativeDir}/${name}` : name;
       if (ownOutput(path9)) continue;
-      const absolute = join(dir, path9);
+      const absolute = join(dir2, path9);
       let info;
       try {
         info = await lstat2(absolute);
@@ -3208,24 +3634,24 @@ function localSecrets(settings, env) {
   }
   return out;
 }
-async function ensureEmptyDir(dir) {
+async function ensureEmptyDir(dir2) {
   let entries = [];
   try {
-    entries = await readdir3(dir);
+    entries = await readdir3(dir2);
   } catch (err) {
     if (err.code === "ENOTDIR") {
       throw new ConfigurationError(
-        `option --out: ${dir} is a file; give a directory that does not exist yet`
+        `option --out: ${dir2} is a file; give a directory that does not exist yet`
       );
     }
     if (err.code !== "ENOENT") throw err;
   }
   if (entries.length > 0) {
     throw new ConfigurationError(
-      `option --out: ${dir} already holds files; give a new directory (or another --run-id) so runs never mix`
+      `option --out: ${dir2} already holds files; give a new directory (or another --run-id) so runs never mix`
     );
   }
-  await mkdir3(dir, { recursive: true });
+  await mkdir3(dir2, { recursive: true });
 }
 async function writeRunRecord(runDir, record) {
   await writeFile3(runPaths(runDir).record, `${JSON.stringify(record, null, 2)}
@@ -3331,13 +3757,13 @@ function localSource(args, cwd) {
     );
   }
   const given = optionValue(args, "source-dir");
-  const dir = sourceRoot(cwd, given);
-  if (mode !== "none" && !existsSync(dir)) {
+  const dir2 = sourceRoot(cwd, given);
+  if (mode !== "none" && !existsSync(dir2)) {
     throw new ConfigurationError(
-      `option --source-dir: ${given ?? dir} does not exist; give the checkout to run`
+      `option --source-dir: ${given ?? dir2} does not exist; give the checkout to run`
     );
   }
-  return { dir, mode };
+  return { dir: dir2, mode };
 }
 function sourceRoot(cwd, given) {
   if (given !== void 0) return path5.resolve(cwd, given);
@@ -3896,15 +4322,15 @@ async function withLost(rows, store, compute, runId) {
 }
 async function cloudStatus(args, io) {
   const runId = args.positionals[0];
-  const project2 = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
+  const project = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
   const bucket = optionValue(args, "bucket")?.replace(/^gs:\/\//, "").replace(/\/+$/, "");
-  if (!project2)
+  if (!project)
     throw new ConfigurationError("option --project is required with --cloud (or set GOOGLE_CLOUD_PROJECT)");
   if (!bucket)
     throw new ConfigurationError("option --bucket is required with --cloud: the bucket the run wrote to");
   const prefix = (optionValue(args, "prefix") ?? "gce-matrix").replace(/^\/+|\/+$/g, "");
   const location = { bucket, prefix, runId };
-  const { clients } = connectGcp({ project: project2, env: io.env });
+  const { clients } = connectGcp({ project, env: io.env });
   try {
     const store = new RunStore(clients.storage, bucket, prefix);
     const compute = new ComputeApi(clients, systemClock, void 0, { log: (m) => say(io, m) });
@@ -3968,8 +4394,8 @@ async function cloudStatus(args, io) {
 async function cloudJanitor(args, io) {
   if (args.positionals.length > 0)
     throw new ConfigurationError(`janitor takes no arguments (got ${args.positionals.join(" ")})`);
-  const project2 = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
-  if (!project2) throw new ConfigurationError("option --project is required (or set GOOGLE_CLOUD_PROJECT)");
+  const project = optionValue(args, "project") || io.env.GOOGLE_CLOUD_PROJECT || io.env.CLOUDSDK_CORE_PROJECT;
+  if (!project) throw new ConfigurationError("option --project is required (or set GOOGLE_CLOUD_PROJECT)");
   const zones = (optionValue(args, "zones") ?? "").split(",").map((z) => z.trim()).filter(Boolean);
   const regions = (optionValue(args, "region") ?? "").split(",").map((r) => r.trim()).filter(Boolean);
   if (zones.length === 0 && regions.length === 0) {
@@ -3977,7 +4403,7 @@ async function cloudJanitor(args, io) {
   }
   const maxAge = optionValue(args, "max-age-hours");
   const result = await runJanitor({
-    project: project2,
+    project,
     env: io.env,
     ...zones.length ? { zones } : {},
     ...regions.length ? { regions } : {},
@@ -4097,10 +4523,10 @@ async function newestRun(cwd) {
   } catch {
   }
   for (const name of names) {
-    const dir = path8.join(root, name);
+    const dir2 = path8.join(root, name);
     try {
-      const s = await stat3(runPaths(dir).record);
-      if (!best || s.mtimeMs > best.mtime) best = { dir, mtime: s.mtimeMs };
+      const s = await stat3(runPaths(dir2).record);
+      if (!best || s.mtimeMs > best.mtime) best = { dir: dir2, mtime: s.mtimeMs };
     } catch {
     }
   }

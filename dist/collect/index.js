@@ -12,10 +12,10 @@ import {
 } from "../chunks/chunk-OGHS24ND.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-CID4GYLK.js";
+} from "../chunks/chunk-PXJBEJLU.js";
 import {
   collectRun
-} from "../chunks/chunk-YEHZSL2F.js";
+} from "../chunks/chunk-XLD344D2.js";
 import {
   INFRASTRUCTURE_PROBLEMS
 } from "../chunks/chunk-TOTSYWRJ.js";
@@ -35,7 +35,7 @@ import {
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
-} from "../chunks/chunk-QUTAAEM7.js";
+} from "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   endGroup,

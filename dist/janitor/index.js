@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-JPIOGK53.js";
+} from "../chunks/chunk-SB3Z6ET4.js";
 import "../chunks/chunk-4HV3HYP7.js";
 import {
   printable
@@ -27,7 +27,7 @@ import {
   connectGcp
 } from "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-QUTAAEM7.js";
+import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   getInput,

@@ -16,17 +16,17 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-6NTAZUOM.js";
+} from "../chunks/chunk-Z5YT5MQF.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-66OBQNE5.js";
-import "../chunks/chunk-DK7M3IUM.js";
+import "../chunks/chunk-FOBJWLW3.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-CID4GYLK.js";
+} from "../chunks/chunk-PXJBEJLU.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-NWX27XFD.js";
@@ -46,7 +46,7 @@ import {
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
-} from "../chunks/chunk-QUTAAEM7.js";
+} from "../chunks/chunk-J3GQTCY5.js";
 import {
   endGroup,
   getInput,

@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-OGHS24ND.js";
 import {
   post
-} from "../chunks/chunk-GEZ5GW7P.js";
+} from "../chunks/chunk-DUV3FEUS.js";
 import "../chunks/chunk-66OBQNE5.js";
-import "../chunks/chunk-CID4GYLK.js";
+import "../chunks/chunk-PXJBEJLU.js";
 import "../chunks/chunk-4HV3HYP7.js";
 import "../chunks/chunk-HYROZFKP.js";
 import "../chunks/chunk-CO33JGQY.js";

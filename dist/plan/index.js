@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-D5LNYQRQ.js";
+} from "../chunks/chunk-KUJJ333Z.js";
 import {
   resolveCommit
-} from "../chunks/chunk-DK7M3IUM.js";
+} from "../chunks/chunk-FOBJWLW3.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-CID4GYLK.js";
+} from "../chunks/chunk-PXJBEJLU.js";
 import {
   getOctokit
 } from "../chunks/chunk-C5PB5HGX.js";
@@ -29,7 +29,7 @@ import {
 } from "../chunks/chunk-HYROZFKP.js";
 import {
   escapeMarkdown
-} from "../chunks/chunk-QUTAAEM7.js";
+} from "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   getInput,
@@ -45,9 +45,21 @@ import { readFile } from "node:fs/promises";
 
 // src/plan/gate.ts
 var LEVELS = ["none", "read", "triage", "write", "maintain", "admin"];
+function isLevel(text) {
+  return LEVELS.includes(text);
+}
 function permits(have, need) {
-  const i = LEVELS.indexOf(have);
-  return i >= 0 && i >= LEVELS.indexOf(need);
+  return isLevel(have) && LEVELS.indexOf(have) >= LEVELS.indexOf(need);
+}
+function decidePermission(answer, required) {
+  const role = answer.roleName ?? "";
+  if (isLevel(role)) return { allowed: permits(role, required), held: role };
+  const allowed = permits(answer.permission, required);
+  if (!role) return { allowed, held: answer.permission };
+  return {
+    allowed,
+    held: `the custom role ${JSON.stringify(role)}, counted as its base permission ${answer.permission}`
+  };
 }
 async function gateComment(octokit, payload, required) {
   const p = payload;
@@ -56,18 +68,18 @@ async function gateComment(octokit, payload, required) {
   const login = p.comment?.user?.login ?? "";
   const commentId = p.comment?.id;
   const issueNumber = p.issue?.number;
-  let permission = "none";
+  let answer = { permission: "none", roleName: "none" };
   try {
     const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({
       owner,
       repo,
       username: login
     });
-    permission = data.permission;
+    answer = { permission: data.permission, roleName: data.role_name };
   } catch (err) {
     if (err.status !== 404) throw err;
   }
-  const allowed = permits(permission, required);
+  const { allowed, held } = decidePermission(answer, required);
   if (commentId !== void 0) {
     await octokit.rest.reactions.createForIssueComment({
       owner,
@@ -81,10 +93,10 @@ async function gateComment(octokit, payload, required) {
       owner,
       repo,
       issue_number: issueNumber,
-      body: `gce-matrix: \`/gce-matrix run\` needs ${required} permission on this repository; the commenter has ${permission}. Nothing was launched.`
+      body: `gce-matrix: \`/gce-matrix run\` needs ${required} permission on this repository; the commenter has ${escapeMarkdown(held)}. Nothing was launched.`
     });
   }
-  return { allowed, login, permission };
+  return { allowed, login, held };
 }
 
 // src/plan/inputs.ts
@@ -313,12 +325,14 @@ async function run(env = process.env) {
     if (!gate.allowed) {
       setOutput("allowed", "false");
       warning(
-        `${gate.login} has ${gate.permission} permission; /gce-matrix run needs ${settings.requiredPermission}. Nothing is planned.`
+        `/gce-matrix run needs ${settings.requiredPermission} permission; ${gate.login} has ${gate.held}. Nothing is planned.`
       );
       setOutput("count", "0");
       return;
     }
-    info(`${gate.login} has ${gate.permission} permission: the comment command may run.`);
+    info(
+      `${gate.login} has ${gate.held}, enough for ${settings.requiredPermission}: the comment command may run.`
+    );
   }
   const repository = env.GITHUB_REPOSITORY ?? "";
   const gh = token && repository ? { apiUrl: env.GITHUB_API_URL || "https://api.github.com", token, repository } : void 0;

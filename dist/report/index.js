@@ -14,7 +14,7 @@ import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-NCUEJWXJ.js";
+} from "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-TOTSYWRJ.js";
 import "../chunks/chunk-C5PB5HGX.js";
@@ -31,7 +31,7 @@ import {
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
-} from "../chunks/chunk-QUTAAEM7.js";
+} from "../chunks/chunk-J3GQTCY5.js";
 import {
   getInput,
   info,

@@ -15,10 +15,10 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-5DFKXDL4.js";
+} from "../chunks/chunk-5KLLMWR2.js";
 import "../chunks/chunk-NWX27XFD.js";
-import "../chunks/chunk-YEHZSL2F.js";
-import "../chunks/chunk-NCUEJWXJ.js";
+import "../chunks/chunk-XLD344D2.js";
+import "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-TOTSYWRJ.js";
 import "../chunks/chunk-C5PB5HGX.js";
@@ -42,7 +42,7 @@ import {
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
-} from "../chunks/chunk-QUTAAEM7.js";
+} from "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   getInput,
