@@ -38,10 +38,10 @@ import {
 } from "../chunks/chunk-SB3Z6ET4.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-5KLLMWR2.js";
+} from "../chunks/chunk-RT74OUHI.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-NWX27XFD.js";
+} from "../chunks/chunk-Z7F5B5KX.js";
 import {
   collectRun
 } from "../chunks/chunk-XLD344D2.js";
@@ -4003,14 +4003,6 @@ async function readText(storage, location, name) {
     throw err;
   }
 }
-async function lastAttempt(storage, location, prefix) {
-  const [, , response] = await storage.bucket(location.bucket).getFiles({ prefix, delimiter: "/", autoPaginate: false });
-  const prefixes = response?.prefixes ?? [];
-  return Math.max(
-    0,
-    ...prefixes.map((p) => Number(/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger)
-  );
-}
 async function readRunStatus(storage, location, ids, now = Date.now()) {
   const rows = [];
   for (const id of ids) {
@@ -4038,7 +4030,7 @@ async function readRunStatus(storage, location, ids, now = Date.now()) {
       }
       continue;
     }
-    const last = await lastAttempt(storage, location, objects.attempts);
+    const last = await new ExperimentResults(storage, location, id, { compute: 0, storage: 0 }).lastAttempt();
     const beat = last === 0 ? void 0 : await readText(storage, location, objects.attempt(last).heartbeat);
     const hb = beat === void 0 ? void 0 : parseHeartbeat(beat);
     rows.push(
@@ -4554,11 +4546,11 @@ async function rerunCommand(args, io) {
     runPaths(runDir).bucket,
     ...experimentObjects(base.results, id).status.split("/")
   );
-  let lastAttempt2 = 0;
+  let lastAttempt = 0;
   let params = planned.params;
   try {
     const status = parseStatus(await readFile3(statusObject, "utf8"), statusObject);
-    lastAttempt2 = status.attempt;
+    lastAttempt = status.attempt;
     const recorded = status.provenance.parameters;
     if (recorded && typeof recorded === "object") params = recorded;
     say(
@@ -4578,7 +4570,7 @@ async function rerunCommand(args, io) {
     (hooks) => executeLocal({
       runDir,
       record,
-      jobs: [{ settings: { ...settings, maxAttempts: 1 }, firstAttempt: lastAttempt2 + 1 }],
+      jobs: [{ settings: { ...settings, maxAttempts: 1 }, firstAttempt: lastAttempt + 1 }],
       secrets,
       parallel,
       hooks

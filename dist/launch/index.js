@@ -29,7 +29,7 @@ import {
 } from "../chunks/chunk-PXJBEJLU.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-NWX27XFD.js";
+} from "../chunks/chunk-Z7F5B5KX.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi

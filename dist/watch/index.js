@@ -15,8 +15,8 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-5KLLMWR2.js";
-import "../chunks/chunk-NWX27XFD.js";
+} from "../chunks/chunk-RT74OUHI.js";
+import "../chunks/chunk-Z7F5B5KX.js";
 import "../chunks/chunk-XLD344D2.js";
 import "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";

@@ -7,6 +7,7 @@ import { startLocalCloud } from '../local/cloud.ts';
 import { localContext, readRunRecord, runPaths } from './local-run.ts';
 import { localLaunchSettings } from '../local/settings.ts';
 import { formatElapsed } from './progress.ts';
+import { ExperimentResults } from '../gcp/results.ts';
 import { printable } from '../text.ts';
 
 /** Where one experiment of a run is. */
@@ -27,18 +28,6 @@ async function readText(storage: Storage, location: RunLocation, name: string): 
     if (classifyError(err).kind === 'not-found') return undefined;
     throw err;
   }
-}
-
-/** The highest attempt number with objects under `prefix` (`.../attempts/`), 0 when there is none. */
-async function lastAttempt(storage: Storage, location: RunLocation, prefix: string): Promise<number> {
-  const [, , response] = await storage
-    .bucket(location.bucket)
-    .getFiles({ prefix, delimiter: '/', autoPaginate: false });
-  const prefixes = (response as { prefixes?: string[] } | undefined)?.prefixes ?? [];
-  return Math.max(
-    0,
-    ...prefixes.map((p) => Number(/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger),
-  );
 }
 
 /** Reads each experiment's status (or heartbeat) from the run's bucket, as launch and collect read them. */
@@ -75,7 +64,7 @@ export async function readRunStatus(
       }
       continue;
     }
-    const last = await lastAttempt(storage, location, objects.attempts);
+    const last = await new ExperimentResults(storage, location, id, { compute: 0, storage: 0 }).lastAttempt();
     const beat = last === 0 ? undefined : await readText(storage, location, objects.attempt(last).heartbeat);
     const hb = beat === undefined ? undefined : parseHeartbeat(beat);
     rows.push(

@@ -127,11 +127,8 @@ export class ExperimentResults {
     return chunks;
   }
 
-  /**
-   * The highest attempt an earlier run of this experiment left objects for (0: none) and that attempt's status,
-   * so a GitHub re-run numbers its attempts after it and never writes into another attempt's objects.
-   */
-  async previousAttempt(): Promise<{ attempt: number; status: ExperimentStatus | undefined }> {
+  /** The highest attempt number with objects under the experiment's `attempts/` (0: none), in one list request. */
+  async lastAttempt(): Promise<number> {
     const prefix = this.objects.attempts;
     this.counter.storage += 1;
     let prefixes: string[] = [];
@@ -141,10 +138,18 @@ export class ExperimentResults {
     } catch (err) {
       throw new GcpError(`list gs://${this.bucket.name}/${prefix}`, classifyError(err));
     }
-    const attempt = Math.max(
+    return Math.max(
       0,
       ...prefixes.map((p) => Number(/attempts\/(\d+)\/$/.exec(p)?.[1] ?? 0)).filter(Number.isSafeInteger),
     );
+  }
+
+  /**
+   * The highest attempt an earlier run of this experiment left objects for (0: none) and that attempt's status,
+   * so a GitHub re-run numbers its attempts after it and never writes into another attempt's objects.
+   */
+  async previousAttempt(): Promise<{ attempt: number; status: ExperimentStatus | undefined }> {
+    const attempt = await this.lastAttempt();
     if (attempt === 0) return { attempt, status: undefined };
     try {
       return { attempt, status: await this.readStatus(attempt) };
