@@ -5,6 +5,17 @@ import path from 'node:path';
 import type { BedClock } from './clock.ts';
 import { jsonBody, Recorder, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
+import { downscopedTokenRefusal, isStorageOnly } from './access-boundary.ts';
+import type { GoogleErrorResponse, IamModel, IamResource } from './iam.ts';
+import {
+  computeDenied,
+  computeResource,
+  computeServiceAccountAccessDenied,
+  imageResource,
+  instanceInsertPermissions,
+  instanceResource,
+  projectResource,
+} from './iam.ts';
 import { MetadataServer } from './metadata.ts';
 import type { MetadataSnapshot } from './metadata.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
@@ -250,6 +261,8 @@ export const DEFAULT_MACHINE_TYPE_ZONES: Readonly<Record<string, readonly string
 export interface ComputeStandInOptions {
   clock: BedClock;
   tokens: TokenRegistry;
+  /** When given, every call is checked against its policies, as Compute Engine checks IAM. */
+  iam?: IamModel;
   /** Project id (default `bed-project`). */
   project?: string;
   /** Numeric project id (default `123456789012`). */
@@ -397,6 +410,16 @@ class ComputeError extends Error {
     this.reason = reason;
     this.extra = extra;
     this.headers = headers;
+  }
+}
+
+/** A refusal built whole by the IAM model (several missing permissions in one answer). */
+class ComputeRefusal extends Error {
+  readonly response: GoogleErrorResponse;
+
+  constructor(response: GoogleErrorResponse) {
+    super('refused');
+    this.response = response;
   }
 }
 
@@ -655,6 +678,10 @@ export class ComputeStandIn {
     try {
       await this.route(req, res);
     } catch (err) {
+      if (err instanceof ComputeRefusal) {
+        sendJson(res, err.response.status, err.response.body, { ...err.response.headers });
+        return;
+      }
       if (!(err instanceof ComputeError)) throw err;
       sendComputeError(res, err);
     }
@@ -671,6 +698,10 @@ export class ComputeStandIn {
         { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
       );
     }
+    // Credential access boundaries are Cloud Storage's alone: every other API refuses a downscoped token.
+    if (isStorageOnly(principal)) {
+      throw new ComputeRefusal(downscopedTokenRefusal('compute.googleapis.com', computeMethod(req)));
+    }
     this.takeRequestFault();
     const m = /^\/compute\/v1\/projects\/([^/]+)\/(.*)$/.exec(req.url.pathname);
     if (!m) throw new ComputeError(404, 'notFound', `The requested URL ${req.url.pathname} was not found.`);
@@ -680,18 +711,27 @@ export class ComputeStandIn {
     const method = req.method;
     // Images live in their publisher's project (debian-cloud, ...), which any caller may read from.
     if (parts[0] === 'global' && parts[1] === 'images') {
-      return this.routeImages(decodeURIComponent(project), parts.slice(2), req, res);
+      return this.routeImages(decodeURIComponent(project), parts.slice(2), req, res, principal);
     }
     if (project !== this.project && project !== this.projectNumber) {
       throw new ComputeError(404, 'notFound', `The resource 'projects/${project}' was not found`);
     }
 
+    const can = (permission: string, resource: IamResource): void =>
+      this.authorize(principal, [{ permission, resource }]);
+    const onProject = projectResource(this.project);
     if (parts[0] === 'aggregated' && parts[1] === 'instances' && parts.length === 2 && method === 'GET') {
+      can('compute.instances.list', onProject);
       return sendJson(res, 200, this.aggregatedList(q));
     }
     if (parts[0] !== 'zones') throw this.urlNotFound(req);
-    if (parts.length === 1 && method === 'GET') return sendJson(res, 200, this.listZones());
+    if (parts.length === 1 && method === 'GET') {
+      can('compute.zones.list', onProject);
+      return sendJson(res, 200, this.listZones());
+    }
     const zone = parts[1] ?? '';
+    const under = (rel: string): IamResource => computeResource(this.project, `zones/${zone}${rel}`);
+    if (parts.length === 2 && method === 'GET') can('compute.zones.get', under(''));
     if (!this.zones.includes(zone)) {
       throw new ComputeError(
         404,
@@ -704,6 +744,8 @@ export class ComputeStandIn {
     const name = parts[3];
     const sub = parts[4];
     if (kind === 'machineTypes' && method === 'GET') {
+      if (name === undefined) can('compute.machineTypes.list', onProject);
+      else can('compute.machineTypes.get', under(`/machineTypes/${name}`));
       if (name === undefined) {
         return sendJson(res, 200, {
           kind: 'compute#machineTypeList',
@@ -726,6 +768,8 @@ export class ComputeStandIn {
       return sendJson(res, 200, this.machineTypeJson(zone, name));
     }
     if (kind === 'acceleratorTypes' && method === 'GET') {
+      if (name === undefined) can('compute.acceleratorTypes.list', onProject);
+      else can('compute.acceleratorTypes.get', under(`/acceleratorTypes/${name}`));
       if (name === undefined) {
         return sendJson(res, 200, {
           kind: 'compute#acceleratorTypeList',
@@ -740,6 +784,8 @@ export class ComputeStandIn {
       return sendJson(res, 200, this.acceleratorTypeJson(zone, name));
     }
     if (kind === 'operations') {
+      if (name === undefined) can('compute.zoneOperations.list', onProject);
+      else can('compute.zoneOperations.get', under(`/operations/${name}`));
       if (name === undefined && method === 'GET') return sendJson(res, 200, this.listOperations(zone, q));
       const op = name === undefined ? undefined : this.ops.get(name);
       if (!op || op.zone !== zone) {
@@ -758,24 +804,58 @@ export class ComputeStandIn {
     }
     if (kind !== 'instances') throw this.urlNotFound(req);
     if (name === undefined) {
-      if (method === 'GET') return sendJson(res, 200, this.listInstances(zone, q));
+      if (method === 'GET') {
+        can('compute.instances.list', onProject);
+        return sendJson(res, 200, this.listInstances(zone, q));
+      }
       if (method === 'POST') return sendJson(res, 200, this.insert(zone, jsonBody(req), q, principal).json);
       throw this.urlNotFound(req);
     }
-    if (sub === undefined && method === 'GET')
+    const self = instanceResource(this.project, zone, name);
+    if (sub === undefined && method === 'GET') {
+      can('compute.instances.get', self);
       return sendJson(res, 200, this.render(this.requireVm(zone, name)));
+    }
     if (sub === undefined && method === 'DELETE') {
+      can('compute.instances.delete', self);
       return sendJson(res, 200, this.delete(zone, name, q.get('requestId'), principal).json);
     }
-    if (sub === 'serialPort' && method === 'GET') return sendJson(res, 200, this.serialPort(zone, name, q));
+    if (sub === 'serialPort' && method === 'GET') {
+      can('compute.instances.getSerialPortOutput', self);
+      return sendJson(res, 200, this.serialPort(zone, name, q));
+    }
+    if (sub === 'getIamPolicy' && method === 'GET') {
+      can('compute.instances.getIamPolicy', self);
+      this.requireVm(zone, name);
+      return sendJson(res, 200, this.instancePolicy(self.name));
+    }
+    if (sub === 'setIamPolicy' && method === 'POST') {
+      can('compute.instances.setIamPolicy', self);
+      this.requireVm(zone, name);
+      return sendJson(res, 200, this.setInstancePolicy(self.name, jsonBody(req)));
+    }
     throw this.urlNotFound(req);
   }
 
   /** `images.get` and `images.getFromFamily`: `global/images/NAME` and `global/images/family/FAMILY`. */
-  private routeImages(imageProject: string, rest: string[], req: BedRequest, res: http.ServerResponse): void {
+  private routeImages(
+    imageProject: string,
+    rest: string[],
+    req: BedRequest,
+    res: http.ServerResponse,
+    principal: Principal,
+  ): void {
     const [first, second] = rest;
     if (req.method !== 'GET' || first === undefined || rest.length > 2) throw this.urlNotFound(req);
     if (rest.length === 2 && first !== 'family') throw this.urlNotFound(req);
+    this.authorize(principal, [
+      second !== undefined
+        ? {
+            permission: 'compute.images.getFromFamily',
+            resource: imageResource(imageProject, `family/${second}`),
+          }
+        : { permission: 'compute.images.get', resource: imageResource(imageProject, first) },
+    ]);
     const image =
       second !== undefined
         ? this.lookUpImage(imageProject, 'family', second, 'compute.images.getFromFamily')
@@ -812,6 +892,69 @@ export class ComputeStandIn {
         : list.find((i) => i.name === name || imageId(owner, i) === name);
     if (!image) throw new ComputeError(404, 'notFound', `The resource '${resource}' was not found`);
     return image;
+  }
+
+  /** Throws Compute Engine's 403 naming every permission of `needs` the caller lacks (nothing without IAM). */
+  private authorize(
+    principal: Principal,
+    needs: readonly { permission: string; resource: IamResource }[],
+  ): void {
+    const iam = this.opts.iam;
+    if (!iam) return;
+    const missing = needs
+      .filter((n) => !iam.check(principal, n.permission, n.resource).allowed)
+      .map((n) => ({ permission: n.permission, resourceName: n.resource.name }));
+    if (missing.length > 0) throw new ComputeRefusal(computeDenied(missing));
+  }
+
+  /** An instance's own allow policy as `getIamPolicy` answers it. */
+  private instancePolicy(resourceName: string): Record<string, unknown> {
+    const grants = this.opts.iam?.grantsOn(resourceName) ?? [];
+    const byRole = new Map<string, { role: string; members: string[]; condition?: unknown }>();
+    for (const g of grants) {
+      const key = `${g.role} ${JSON.stringify(g.condition ?? null)}`;
+      const binding = byRole.get(key) ?? {
+        role: g.role,
+        members: [],
+        ...(g.condition ? { condition: { ...g.condition } } : {}),
+      };
+      binding.members.push(g.member);
+      byRole.set(key, binding);
+    }
+    const bindings = [...byRole.values()];
+    const etag = createHash('sha256').update(JSON.stringify(bindings)).digest('base64').slice(0, 12);
+    return { version: 1, etag, ...(bindings.length > 0 ? { bindings } : {}) };
+  }
+
+  /** `setIamPolicy`: replaces the instance's policy, refusing a stale etag as Compute Engine does (409). */
+  private setInstancePolicy(resourceName: string, body: Record<string, unknown>): Record<string, unknown> {
+    const policy = (body.policy ?? {}) as {
+      etag?: string;
+      bindings?: { role?: string; members?: string[]; condition?: { expression?: string; title?: string } }[];
+    };
+    const current = this.instancePolicy(resourceName);
+    if (policy.etag !== undefined && policy.etag !== current.etag) {
+      throw new ComputeError(
+        409,
+        'conflict',
+        'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+      );
+    }
+    const bindings = (policy.bindings ?? []).flatMap((b) =>
+      (b.members ?? []).map((member) => ({
+        role: str(b.role),
+        member,
+        ...(b.condition?.expression
+          ? { condition: { expression: b.condition.expression, title: str(b.condition.title) } }
+          : {}),
+      })),
+    );
+    try {
+      this.opts.iam?.setPolicy(resourceName, bindings);
+    } catch (err) {
+      throw new ComputeError(400, 'badRequest', `Invalid policy: ${(err as Error).message}`);
+    }
+    return this.instancePolicy(resourceName);
   }
 
   private acceleratorNotFound(zone: string, type: string): ComputeError {
@@ -921,6 +1064,14 @@ export class ComputeStandIn {
     if (!disks.some((d) => d.boot === true)) {
       throw invalid('resource.disks', '', 'Boot disk must be specified.');
     }
+    const needs = instanceInsertPermissions(this.project, zone, body);
+    this.authorize(
+      principal,
+      needs.filter((n) => n.failsIn === 'request'),
+    );
+    const unusable = needs.find(
+      (n) => n.failsIn === 'operation' && !this.opts.iam?.check(principal, n.permission, n.resource).allowed,
+    );
     const image = this.bootImage(disks);
     this.checkAccelerators(zone, body.guestAccelerators, scheduling);
     if (this.findVm(zone, name)) {
@@ -980,10 +1131,15 @@ export class ComputeStandIn {
     this.later(vm, Math.min(500, boot / 4), () =>
       this.setOp(op, { status: 'RUNNING', startTime: this.clock.iso() }),
     );
-    if (stock || quota) {
+    if (stock || quota || (unusable && this.opts.iam)) {
       const error = stock
         ? this.stockoutError(zone, machineType, stock.withDetails, stock.zonesAvailable)
-        : this.quotaOpError(quota!.metric, quota!.limit, region);
+        : quota
+          ? this.quotaOpError(quota.metric, quota.limit, region)
+          : computeServiceAccountAccessDenied(
+              unusable!.resource.name.replace(/^.*\/serviceAccounts\//, ''),
+              principal,
+            );
       this.later(vm, Math.min(3000, boot / 2), () => {
         this.forget(vm);
         this.finishOp(op, error);
@@ -1434,6 +1590,7 @@ export class ComputeStandIn {
   }
 
   private forget(vm: Vm): void {
+    this.opts.iam?.dropPolicy(`projects/${this.project}/zones/${vm.zone}/instances/${vm.name}`);
     vm.deleted = true;
     vm.busy = undefined;
     this.cancelTimers(vm);
@@ -1930,6 +2087,18 @@ function sendComputeError(res: http.ServerResponse, err: ComputeError): void {
     },
   };
   sendJson(res, err.code, body, err.headers);
+}
+
+/** The RPC name Compute Engine's errors give a call, e.g. `compute.v1.InstancesService.Insert`. */
+function computeMethod(req: BedRequest): string {
+  const parts = req.url.pathname.split('/').filter(Boolean);
+  const kind = parts.includes('instances')
+    ? 'Instances'
+    : parts.includes('operations')
+      ? 'ZoneOperations'
+      : 'Zones';
+  const verb = req.method === 'POST' ? 'Insert' : req.method === 'DELETE' ? 'Delete' : 'Get';
+  return `compute.v1.${kind}Service.${verb}`;
 }
 
 /** A JSON scalar as text; anything else is `fallback`. */

@@ -119,9 +119,11 @@ export const MODELLED_PERMISSIONS: readonly string[] = [
   'compute.instances.create',
   'compute.instances.delete',
   'compute.instances.get',
+  'compute.instances.getIamPolicy',
   'compute.instances.getSerialPortOutput',
   'compute.instances.list',
   'compute.instances.reset',
+  'compute.instances.setIamPolicy',
   'compute.instances.setLabels',
   'compute.instances.setMetadata',
   'compute.instances.setScheduling',
@@ -461,7 +463,7 @@ export function serviceAccountResource(email: string, project = '-'): IamResourc
  * emulator's authorization hook passes). Throws for a name of no kind this model knows.
  */
 export function resourceFromName(name: string): IamResource {
-  let m = /^projects\/_\/buckets\/([^/]+)(?:\/objects\/(.+))?$/.exec(name);
+  let m = /^projects\/_\/buckets\/([^/]+)(?:\/objects\/([\s\S]+))?$/.exec(name);
   if (m) return m[2] === undefined ? bucketResource(m[1]) : objectResource(m[1], m[2]);
   m = /^projects\/([^/]+)\/secrets\/([^/]+)(?:\/versions\/([^/]+))?$/.exec(name);
   if (m) return m[3] === undefined ? secretResource(m[1], m[2]) : secretVersionResource(m[1], m[2], m[3]);
@@ -822,6 +824,7 @@ export class IamModel {
   private readonly bucketProjects = new Map<string, string>();
   private readonly customRoles = new Map<string, readonly string[]>();
   private readonly policies = new Map<string, StoredGrant[]>();
+  private readonly used = new Map<string, Set<string>>();
 
   constructor(opts: { projects?: readonly ProjectIdentity[] } = {}) {
     for (const p of opts.projects ?? []) this.addProject(p);
@@ -883,6 +886,37 @@ export class IamModel {
     return kept.length !== list.length;
   }
 
+  /**
+   * Replaces the bindings on one resource's own policy (what a service's `setIamPolicy` does); each binding is
+   * checked as {@link grant} checks it, and nothing changes when one is refused.
+   */
+  setPolicy(
+    resourceName: string,
+    bindings: readonly { role: string; member: string; condition?: IamCondition }[],
+  ): void {
+    const key = this.policyKey(resourceName);
+    for (const b of bindings) {
+      this.rolePermissions(b.role);
+      validateMember(b.member);
+      if (b.condition) compileCondition(b.condition.expression);
+    }
+    this.policies.set(key, []);
+    for (const b of bindings) this.grant(key, b.member, b.role, b.condition);
+  }
+
+  /** Forgets a resource's own policy (the resource was deleted). */
+  dropPolicy(resourceName: string): void {
+    this.policies.delete(this.policyKey(resourceName));
+  }
+
+  /**
+   * Each binding that allowed at least one call since the model was made, with the permissions it allowed:
+   * `RESOURCE MEMBER ROLE` -> permissions. A setup's binding missing here was never needed by what ran.
+   */
+  usage(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.used;
+  }
+
   /** The bindings on one resource's own policy. */
   grantsOn(resourceName: string): readonly Grant[] {
     return (this.policies.get(this.policyKey(resourceName)) ?? []).map(
@@ -926,6 +960,10 @@ export class IamModel {
             role: g.role,
             ...(g.condition ? { condition: g.condition } : {}),
           };
+          const key = `${g.resource} ${g.member} ${g.role}`;
+          const permissions = this.used.get(key) ?? new Set<string>();
+          permissions.add(permission);
+          this.used.set(key, permissions);
           const why = g.condition ? ` under condition "${g.condition.title}"` : '';
           return { allowed: true, reason: `${g.member} has ${g.role} on ${target}${why}`, grant };
         }
@@ -982,7 +1020,7 @@ export class IamModel {
   private policyTargets(name: string): string[] {
     const project = (id: string | undefined): string[] =>
       id === undefined ? [] : [`projects/${this.projectId(id)}`];
-    let m = /^projects\/_\/buckets\/([^/]+)(\/objects\/.+)?$/.exec(name);
+    let m = /^projects\/_\/buckets\/([^/]+)(\/objects\/[\s\S]+)?$/.exec(name);
     if (m) return [`projects/_/buckets/${m[1]}`, ...project(this.bucketProjects.get(m[1]))];
     m = /^projects\/([^/]+)\/secrets\/([^/]+)(\/versions\/[^/]+)?$/.exec(name);
     if (m) return [`projects/${m[1]}/secrets/${m[2]}`, ...project(m[1])];

@@ -59,6 +59,9 @@ class IdentityBed {
     this.iam.allow(SA, REPO_MEMBER);
     this.secrets.addSecret(PROJECT, 'api-key', 'first');
     this.secrets.addSecret(PROJECT, 'api-key', 's3cr3t value');
+    // Both the impersonated account and the repository's own federated identity may read the project's secrets.
+    this.secrets.grantAccessor(`serviceAccount:${SA}`, PROJECT);
+    this.secrets.grantAccessor(REPO_MEMBER, PROJECT);
     this.servers = [
       new BedServer('oidc', this.recorder, this.oidc.handle),
       new BedServer('sts', this.recorder, this.sts.handle),
@@ -493,9 +496,14 @@ describe('IAM Credentials and Secret Manager stand-ins', () => {
     assert.equal((await bed.readSecret('ya29.unknown')).status, 401);
   });
 
-  it('answers 403 once access is restricted to other members', async () => {
+  it('answers 403 to a caller whose account holds no grant, and 200 once it holds one on the secret', async () => {
     const restricted = await new IdentityBed().start();
     try {
+      restricted.secrets.iam.revoke(
+        `projects/${PROJECT}`,
+        `serviceAccount:${SA}`,
+        'roles/secretmanager.secretAccessor',
+      );
       restricted.secrets.grantAccessor(`serviceAccount:vm@${PROJECT}.iam.gserviceaccount.com`, PROJECT);
       const token = (await restricted.wif().auth.getAccessToken()) ?? undefined;
       const res = await restricted.readSecret(token);

@@ -9,11 +9,27 @@ import {
 } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type http from 'node:http';
+import {
+  AccessBoundaryError,
+  downscopedTokenRefusal,
+  isStorageOnly,
+  parseAccessBoundaryOptions,
+  predefinedRolePermissions,
+} from './access-boundary.ts';
+import type { RolePermissions } from './access-boundary.ts';
 import type { BedClock } from './clock.ts';
 import { crc32c } from './crc32c.ts';
-import { googleError, sendGoogleError, sendJson } from './http.ts';
+import { sendGoogleError, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
-import { memberMatches } from './iam.ts';
+import type { GoogleErrorResponse } from './iam.ts';
+import {
+  IamModel,
+  iamCredentialsDenied,
+  memberMatches,
+  secretManagerDenied,
+  secretVersionResource,
+  serviceAccountResource,
+} from './iam.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
 
 /** The issuer of GitHub Actions OIDC tokens. */
@@ -113,23 +129,10 @@ function sendUnauthenticated(res: http.ServerResponse, missing: boolean): void {
   sendGoogleError(res, 401, missing ? 'required' : 'authError', message);
 }
 
-/** A 403 with the ErrorInfo detail IAM attaches to permission errors. */
-function sendPermissionDenied(
-  res: http.ServerResponse,
-  message: string,
-  permission: string,
-  domain: string,
-): void {
-  const body = googleError(403, 'forbidden', message) as { error: Record<string, unknown> };
-  body.error.details = [
-    {
-      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-      reason: 'IAM_PERMISSION_DENIED',
-      domain,
-      metadata: { permission },
-    },
-  ];
-  sendJson(res, 403, body);
+/** Sends one of the refusals the IAM model builds. */
+function sendRefusal(res: http.ServerResponse, refusal: GoogleErrorResponse): void {
+  res.writeHead(refusal.status, { 'content-type': 'application/json; charset=UTF-8', ...refusal.headers });
+  res.end(JSON.stringify(refusal.body));
 }
 
 /** A federated principal: the token STS issued for a workload identity pool, with its mapped attributes. */
@@ -368,11 +371,20 @@ function stsError(res: http.ServerResponse, error: string, description: string, 
  * google-auth-library sends it, or JSON with snake_case or camelCase keys, as google-github-actions/auth does) for
  * a federated access token, checking signature, expiry, issuer, the provider's allowed audiences and its
  * attribute condition. Errors are OAuth-shaped: `400 {"error": "invalid_grant", "error_description": ...}`.
+ *
+ * It also downscopes: an access token the bed issued (`subject_token_type` and `requested_token_type`
+ * `urn:ietf:params:oauth:token-type:access_token`) with a Credential Access Boundary in `options` is exchanged
+ * for a token of the same principal carrying the boundary and expiring with the subject token; `expires_in` is
+ * left out for a user account's token, as Google leaves it out. A malformed request or boundary is answered
+ * `400 invalid_request`; a subject token that is unknown, expired, without the cloud-platform scope or already
+ * downscoped (Google adds no security attributes to a token that has some) `400 invalid_grant`.
  */
 export class StsStandIn {
   readonly clock: BedClock;
   readonly tokens: TokenRegistry;
   readonly oidc: GitHubOidcStandIn;
+  /** Resolves the roles a boundary names (default: the predefined roles the bed models). */
+  rolePermissions: RolePermissions = predefinedRolePermissions;
   private readonly providers = new Map<string, ProviderConfig>();
 
   constructor(opts: { clock: BedClock; tokens: TokenRegistry; oidc: GitHubOidcStandIn }) {
@@ -405,6 +417,10 @@ export class StsStandIn {
       return;
     }
     const subjectTokenType = params.get('subject_token_type');
+    if (subjectTokenType === ACCESS_TOKEN_TYPE) {
+      this.downscope(params, res);
+      return;
+    }
     if (!subjectTokenType || !JWT_TOKEN_TYPES.has(subjectTokenType)) {
       stsError(
         res,
@@ -516,6 +532,72 @@ export class StsStandIn {
       expires_in: Math.max(1, Math.round((wallClockAt(this.clock, expiresAt) - Date.now()) / 1000)),
     });
   };
+
+  /** Applies a Credential Access Boundary to an access token the bed issued. */
+  private downscope(params: { get(name: string): string | undefined }, res: http.ServerResponse): void {
+    const requested = params.get('requested_token_type');
+    if (requested !== ACCESS_TOKEN_TYPE) {
+      stsError(
+        res,
+        'invalid_request',
+        requested === undefined
+          ? 'Missing required parameter "requested_token_type".'
+          : `Invalid value for "requested_token_type": ${requested}`,
+      );
+      return;
+    }
+    const subjectToken = params.get('subject_token');
+    if (!subjectToken) {
+      stsError(res, 'invalid_request', 'Missing required parameter "subject_token".');
+      return;
+    }
+    const options = params.get('options');
+    if (options === undefined) {
+      stsError(
+        res,
+        'invalid_request',
+        'Missing required parameter "options": an access token can only be exchanged with an access boundary.',
+      );
+      return;
+    }
+    let accessBoundary;
+    try {
+      accessBoundary = parseAccessBoundaryOptions(options, this.rolePermissions);
+    } catch (err) {
+      if (!(err instanceof AccessBoundaryError)) throw err;
+      stsError(res, err.error, err.message);
+      return;
+    }
+    const subject = this.tokens.lookup(subjectToken);
+    if (!subject) {
+      stsError(res, 'invalid_grant', 'The subject token is invalid or has expired.');
+      return;
+    }
+    const { principal, expiresAt } = subject;
+    if (principal.accessBoundary !== undefined) {
+      stsError(
+        res,
+        'invalid_grant',
+        'The subject token already has security attributes (an access boundary); no further ones can be applied.',
+      );
+      return;
+    }
+    if (!principal.scopes.includes(CLOUD_PLATFORM_SCOPE)) {
+      stsError(res, 'invalid_grant', `The subject token does not have the scope ${CLOUD_PLATFORM_SCOPE}.`);
+      return;
+    }
+    const issued = this.tokens.issueUntil({ ...principal, accessBoundary }, expiresAt);
+    const body: Record<string, unknown> = {
+      access_token: issued.token,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+    };
+    // Google leaves expires_in out when the subject token is a user account's: it expires with that token.
+    if (!principal.subject.startsWith('user:')) {
+      body.expires_in = Math.max(1, Math.round((wallClockAt(this.clock, expiresAt) - Date.now()) / 1000));
+    }
+    sendJson(res, 200, body);
+  }
 }
 
 /** STS parameters from a form or JSON body; JSON keys may be camelCase. */
@@ -543,18 +625,6 @@ function readParams(req: BedRequest): { get(name: string): string | undefined } 
 // ---------------------------------------------------------------------------------------------------------------
 // IAM Service Account Credentials
 
-const ROLE_PERMISSIONS: Record<string, string[]> = {
-  'roles/iam.workloadIdentityUser': [
-    'iam.serviceAccounts.getAccessToken',
-    'iam.serviceAccounts.getOpenIdToken',
-  ],
-  'roles/iam.serviceAccountTokenCreator': [
-    'iam.serviceAccounts.getAccessToken',
-    'iam.serviceAccounts.getOpenIdToken',
-  ],
-  'roles/iam.serviceAccountOpenIdTokenCreator': ['iam.serviceAccounts.getOpenIdToken'],
-};
-
 /**
  * IAM Service Account Credentials: `POST /v1/projects/-/serviceAccounts/EMAIL:generateAccessToken` (JSON
  * `{scope[], lifetime: "3600s"}` -> `{accessToken, expireTime}`) and `:generateIdToken` (`{audience, includeEmail}` ->
@@ -567,23 +637,23 @@ export class IamCredentialsStandIn {
   readonly tokens: TokenRegistry;
   /** Issuer of Google-signed ID tokens (`generateIdToken`). */
   readonly googleSigner = new JwtSigner();
-  private readonly bindings = new Map<string, { role: string; member: string }[]>();
+  /** The policies each call is checked against (the bed's, or one of this stand-in's own). */
+  readonly iam: IamModel;
 
-  constructor(opts: { clock: BedClock; tokens: TokenRegistry }) {
+  constructor(opts: { clock: BedClock; tokens: TokenRegistry; iam?: IamModel }) {
     this.clock = opts.clock;
     this.tokens = opts.tokens;
+    this.iam = opts.iam ?? new IamModel();
   }
 
   /** Grants `member` a role on the service account (default `roles/iam.workloadIdentityUser`). */
   allow(serviceAccount: string, member: string, role = 'roles/iam.workloadIdentityUser'): void {
-    const list = this.bindings.get(serviceAccount) ?? [];
-    list.push({ role, member });
-    this.bindings.set(serviceAccount, list);
+    this.iam.grant(`projects/-/serviceAccounts/${serviceAccount}`, member, role);
   }
 
   /** Removes every binding on the service account. */
   revokeAll(serviceAccount: string): void {
-    this.bindings.delete(serviceAccount);
+    this.iam.setPolicy(`projects/-/serviceAccounts/${serviceAccount}`, []);
   }
 
   /** Keys that verify `generateIdToken` tokens. */
@@ -592,9 +662,7 @@ export class IamCredentialsStandIn {
   }
 
   private permitted(serviceAccount: string, p: Principal, permission: string): boolean {
-    return (this.bindings.get(serviceAccount) ?? []).some(
-      (b) => (ROLE_PERMISSIONS[b.role] ?? []).includes(permission) && memberMatches(b.member, p),
-    );
+    return this.iam.check(p, permission, serviceAccountResource(serviceAccount)).allowed;
   }
 
   readonly handle: Handler = (req, res) => {
@@ -625,17 +693,22 @@ export class IamCredentialsStandIn {
       sendGoogleError(res, 403, 'insufficientPermissions', 'Request had insufficient authentication scopes.');
       return;
     }
+    if (isStorageOnly(principal)) {
+      sendRefusal(
+        res,
+        downscopedTokenRefusal(
+          'iamcredentials.googleapis.com',
+          `google.iam.credentials.v1.IAMCredentials.${method === 'generateAccessToken' ? 'GenerateAccessToken' : 'GenerateIdToken'}`,
+        ),
+      );
+      return;
+    }
     const permission =
       method === 'generateAccessToken'
         ? 'iam.serviceAccounts.getAccessToken'
         : 'iam.serviceAccounts.getOpenIdToken';
     if (!this.permitted(email, principal, permission)) {
-      sendPermissionDenied(
-        res,
-        `Permission '${permission}' denied on resource (or it may not exist).`,
-        permission,
-        'iam.googleapis.com',
-      );
+      sendRefusal(res, iamCredentialsDenied(permission));
       return;
     }
     let body: Record<string, unknown>;
@@ -704,21 +777,24 @@ interface SecretVersion {
 
 /**
  * Secret Manager: `GET /v1/projects/P/secrets/S/versions/V:access` (V a number or `latest`) ->
- * `{name: "projects/NUM/secrets/S/versions/N", payload: {data, dataCrc32c}}`. Any valid token may read until the
- * first {@link grantAccessor}; from then on only granted members may (403 otherwise). 401 without a valid token,
- * 404 for a missing secret or version.
+ * `{name: "projects/NUM/secrets/S/versions/N", payload: {data, dataCrc32c}}`. Only a caller that holds
+ * `secretmanager.versions.access` on the version (through the secret's or the project's policy) may read it:
+ * 403 otherwise, before whether the secret exists is told. 401 without a valid token, 404 for a missing secret or
+ * version.
  */
 export class SecretManagerStandIn {
   readonly tokens: TokenRegistry;
   private readonly secrets = new Map<string, SecretVersion[]>();
   private readonly numbers = new Map<string, string>();
   private readonly defaultNumber: string | undefined;
-  private readonly accessors: { member: string; project: string; secret?: string }[] = [];
+  /** The policies each call is checked against (the bed's, or one of this stand-in's own). */
+  readonly iam: IamModel;
 
   /** `projectNumber`: the number every project id maps to unless {@link setProjectNumber} says otherwise. */
-  constructor(opts: { tokens: TokenRegistry; clock?: BedClock; projectNumber?: string }) {
+  constructor(opts: { tokens: TokenRegistry; clock?: BedClock; projectNumber?: string; iam?: IamModel }) {
     this.tokens = opts.tokens;
     this.defaultNumber = opts.projectNumber;
+    this.iam = opts.iam ?? new IamModel();
   }
 
   /** Declares the number of a project given by id (otherwise the default, or a stable made-up number). */
@@ -751,9 +827,12 @@ export class SecretManagerStandIn {
     if (v) v.state = 'DISABLED';
   }
 
-  /** Lets `member` read the project's secrets (or one secret); turns on access checks. */
+  /** Grants `member` `roles/secretmanager.secretAccessor` on one secret, or on the whole project. */
   grantAccessor(member: string, project: string, secret?: string): void {
-    this.accessors.push({ member, project: this.projectNumber(project), secret });
+    const number = this.projectNumber(project);
+    if (!/^\d+$/.test(project)) this.iam.addProject({ id: project, number });
+    const target = secret === undefined ? `projects/${number}` : `projects/${number}/secrets/${secret}`;
+    this.iam.grant(target, member, 'roles/secretmanager.secretAccessor');
   }
 
   readonly handle: Handler = (req, res) => {
@@ -774,23 +853,21 @@ export class SecretManagerStandIn {
       sendUnauthenticated(res, bearer(req) === undefined);
       return;
     }
-    const number = this.projectNumber(project);
-    const resource = `projects/${project}/secrets/${secret}/versions/${version}`;
-    if (
-      this.accessors.length > 0 &&
-      !this.accessors.some(
-        (a) =>
-          a.project === number &&
-          (a.secret === undefined || a.secret === secret) &&
-          memberMatches(a.member, principal),
-      )
-    ) {
-      sendPermissionDenied(
+    if (isStorageOnly(principal)) {
+      sendRefusal(
         res,
-        `Permission 'secretmanager.versions.access' denied for resource '${resource}' (or it may not exist).`,
-        'secretmanager.versions.access',
-        'secretmanager.googleapis.com',
+        downscopedTokenRefusal(
+          'secretmanager.googleapis.com',
+          'google.cloud.secretmanager.v1.SecretManagerService.AccessSecretVersion',
+        ),
       );
+      return;
+    }
+    const number = this.projectNumber(project);
+    const requested = `projects/${project}/secrets/${secret}/versions/${version}`;
+    const permission = 'secretmanager.versions.access';
+    if (!this.iam.check(principal, permission, secretVersionResource(number, secret, version)).allowed) {
+      sendRefusal(res, secretManagerDenied(permission, requested));
       return;
     }
     const versions = this.secrets.get(`${number}/${secret}`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,10 @@ import { BedClock } from './clock.ts';
 import { ComputeStandIn } from './compute.ts';
 import { GitHubStandIn } from './github.ts';
 import { BedServer, Recorder } from './http.ts';
+import type { SetupStep } from './iam.ts';
+import { IamModel, applySetup, parseReadmeSetup } from './iam.ts';
 import {
+  CLOUD_PLATFORM_SCOPE,
   GitHubOidcStandIn,
   IamCredentialsStandIn,
   SecretManagerStandIn,
@@ -26,6 +30,11 @@ export interface TestBedOptions {
   repository?: string;
   /** Fixed ports (for a person who wants stable addresses); 0 or absent: any free port. */
   basePort?: number;
+  /**
+   * The IAM policy every Google stand-in checks calls against: `readme` (default), the grants of the README's
+   * "Set up" section, each bucket's part applied when the bucket is created; `steps`, a setup of the test's own.
+   */
+  setup?: 'readme' | { steps: (bucket: string) => readonly SetupStep[] };
   /** Virtual ms from insert to RUNNING and from RUNNING to the startup script (default 1500 and 500: quick). */
   bootDelayMs?: number;
   guestBootMs?: number;
@@ -36,6 +45,8 @@ export interface TestBed {
   readonly clock: BedClock;
   readonly tokens: TokenRegistry;
   readonly recorder: Recorder;
+  /** The allow policies of the bed's project, buckets, secrets, service accounts and instances. */
+  readonly iam: IamModel;
   readonly storage: StorageStandIn;
   readonly compute: ComputeStandIn;
   readonly oidc: GitHubOidcStandIn;
@@ -52,6 +63,11 @@ export interface TestBed {
   readonly serviceAccount: string;
   /** The service account VMs run as. */
   readonly vmServiceAccount: string;
+  /**
+   * An access token of the project's owner (`user:owner@example.com`, outside the README's setup), for a test's
+   * own fixtures: VMs and objects made as someone other than gce-matrix. It never expires.
+   */
+  readonly ownerToken: string;
   /** A scratch directory that `close()` removes. */
   readonly dir: string;
   /** Path of an `external_account` credential file, as google-github-actions/auth writes it. */
@@ -77,11 +93,32 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
   const dir = await mkdtemp(path.join(tmpdir(), 'gce-matrix-bed-'));
   const port = (i: number): number => (options.basePort ? options.basePort + i : 0);
 
-  const storage = new StorageStandIn({ clock, tokens });
   const oidc = new GitHubOidcStandIn({ clock, repository });
+  const iam = new IamModel({ projects: [{ id: project, number: projectNumber }] });
+  // Google's public image projects let every authenticated caller use their images.
+  for (const publisher of ['debian-cloud', 'ubuntu-os-cloud', 'cos-cloud']) {
+    iam.grant(`projects/${publisher}`, 'allAuthenticatedUsers', 'roles/compute.imageUser');
+  }
+  const setupSteps =
+    options.setup === undefined || options.setup === 'readme'
+      ? readmeSetup({ project, projectNumber, repository, repositoryId: oidc.repositoryId })
+      : options.setup.steps;
+  const projectWide = (step: SetupStep): boolean => step.kind !== 'bucket' && step.kind !== 'bucket-binding';
+  applySetup(iam, setupSteps(SETUP_BUCKET).filter(projectWide));
+  const storage = new StorageStandIn({
+    clock,
+    tokens,
+    iam,
+    bucketCreated: (bucket) =>
+      applySetup(
+        iam,
+        setupSteps(bucket).filter((s) => !projectWide(s)),
+      ),
+  });
   const sts = new StsStandIn({ clock, tokens, oidc });
-  const iamCredentials = new IamCredentialsStandIn({ clock, tokens });
-  const secretManager = new SecretManagerStandIn({ clock, tokens, projectNumber });
+  sts.rolePermissions = (role) => iam.rolePermissions(role);
+  const iamCredentials = new IamCredentialsStandIn({ clock, tokens, iam });
+  const secretManager = new SecretManagerStandIn({ clock, tokens, projectNumber, iam });
   const github = new GitHubStandIn({ repository });
   const artifacts = new ArtifactStandIn({});
 
@@ -89,6 +126,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
   const compute = new ComputeStandIn({
     clock,
     tokens,
+    iam,
     project,
     projectNumber,
     recorder,
@@ -134,28 +172,33 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
     CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${smSrv.origin}/`,
   });
 
-  const pool = 'github';
-  const provider = 'bed-provider';
-  const workloadIdentityProvider = `projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/providers/${provider}`;
-  // As the README sets it up: the repository's numeric id, which a deleted and recreated repository of the same
-  // name does not share, and its name.
-  sts.addProvider({
+  // The workload identity provider as the setup creates it (the README's binds the repository's numeric id, which
+  // a deleted and recreated repository of the same name does not share, and its name).
+  const providerStep = setupSteps(SETUP_BUCKET).find((s) => s.kind === 'workload-identity-provider');
+  if (!providerStep) throw new Error('the bed setup creates no workload identity provider');
+  const { pool, provider } = providerStep;
+  const workloadIdentityProvider = sts.addProvider({
     projectNumber,
     pool,
     provider,
-    attributeMapping: {
-      'google.subject': 'assertion.sub',
-      'attribute.repository': 'assertion.repository',
-      'attribute.repository_id': 'assertion.repository_id',
-    },
-    attributeCondition: `assertion.repository_id == '${oidc.repositoryId}' && assertion.repository == '${repository}'`,
+    attributeMapping: { ...providerStep.attributeMapping },
+    ...(providerStep.attributeCondition ? { attributeCondition: providerStep.attributeCondition } : {}),
   });
   const serviceAccount = `gce-matrix-launcher@${project}.iam.gserviceaccount.com`;
   const vmServiceAccount = `gce-matrix-vm@${project}.iam.gserviceaccount.com`;
-  iamCredentials.allow(
-    serviceAccount,
-    `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_id/${oidc.repositoryId}`,
+  const owner = 'owner@example.com';
+  for (const role of ['roles/compute.instanceAdmin.v1', 'roles/storage.admin']) {
+    iam.grant(`projects/${project}`, `user:${owner}`, role);
+  }
+  iam.grant(
+    `projects/-/serviceAccounts/${vmServiceAccount}`,
+    `user:${owner}`,
+    'roles/iam.serviceAccountUser',
   );
+  const ownerToken = tokens.issue(
+    { subject: `user:${owner}`, email: owner, scopes: [CLOUD_PLATFORM_SCOPE], kind: 'user' },
+    100 * 365 * 24 * 3600,
+  ).token;
 
   const oidcRequestToken = oidc.requestToken;
   const oidcUrl = `${oidcSrv.origin}${oidc.requestPath}`;
@@ -195,6 +238,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
     clock,
     tokens,
     recorder,
+    iam,
     storage,
     compute,
     oidc,
@@ -208,6 +252,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
     workloadIdentityProvider,
     serviceAccount,
     vmServiceAccount,
+    ownerToken,
     dir,
     credentialsFile,
     env,
@@ -217,5 +262,40 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
       await Promise.all(servers.map((s) => s.close()));
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The bucket name a setup is read with for its project-wide steps (bucket steps are read per bucket). */
+const SETUP_BUCKET = 'bed-setup-bucket';
+
+const README = new URL('../../README.md', import.meta.url);
+
+/**
+ * The README's setup as the bed's project sees it, read again for each bucket: the README's own values stand for
+ * the bed's project, repository and the bucket being created.
+ */
+export function readmeSetup(opts: {
+  project: string;
+  projectNumber: string;
+  repository: string;
+  repositoryId: string;
+}): (bucket: string) => readonly SetupStep[] {
+  const markdown = readFileSync(README, 'utf8');
+  const cache = new Map<string, readonly SetupStep[]>();
+  return (bucket) => {
+    let steps = cache.get(bucket);
+    if (!steps) {
+      steps = parseReadmeSetup(markdown, {
+        PROJECT: opts.project,
+        REPO: opts.repository,
+        BUCKET: bucket,
+        PREFIX: 'gce-matrix',
+        REGION: 'us-central1',
+        NUMBER: opts.projectNumber,
+        REPO_ID: opts.repositoryId,
+      }).steps;
+      cache.set(bucket, steps);
+    }
+    return steps;
   };
 }

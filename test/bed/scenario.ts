@@ -1,4 +1,5 @@
 import type { protos } from '@google-cloud/compute';
+import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import { createGoogleAuth } from '../../src/gcp/auth.ts';
 import type { GcpClients } from '../../src/gcp/clients.ts';
 import { createGcpClients } from '../../src/gcp/clients.ts';
@@ -16,8 +17,8 @@ token=$(curl -sSf -H 'Metadata-Flavor: Google' "$md/instance/service-accounts/de
 echo "hello from $name"
 printf 'written by %s' "$name" |
   curl -sSf -X POST -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' --data-binary @- \\
-    "$STORAGE_EMULATOR_HOST/upload/storage/v1/b/$bucket/o?uploadType=media&name=boot/$name.txt" >/dev/null
-echo "wrote gs://$bucket/boot/$name.txt"
+    "$STORAGE_EMULATOR_HOST/upload/storage/v1/b/$bucket/o?uploadType=media&name=gce-matrix/runs/boot/experiments/$name/hello.txt" >/dev/null
+echo "wrote gs://$bucket/gce-matrix/runs/boot/experiments/$name/hello.txt"
 `;
 
 /** What the boot scenario saw. */
@@ -28,8 +29,23 @@ export interface BootScenarioResult {
   readonly credentialSource: string;
 }
 
-/** Clients for the bed's project through its external_account file: the path google-github-actions/auth sets up. */
-export function bedClients(bed: TestBed): { clients: GcpClients; source: string } {
+/**
+ * Clients for the bed's project through its external_account file: the path google-github-actions/auth sets up,
+ * as the launcher. `as: 'owner'`: as the project's owner instead, for fixtures gce-matrix itself could not make.
+ */
+export function bedClients(
+  bed: TestBed,
+  opts: { as?: 'launcher' | 'owner' } = {},
+): { clients: GcpClients; source: string } {
+  if (opts.as === 'owner') {
+    const client = new OAuth2Client();
+    client.setCredentials({ access_token: bed.ownerToken, expiry_date: Date.now() + 365 * 24 * 3600_000 });
+    const auth = new GoogleAuth({ authClient: client, projectId: bed.project });
+    return {
+      clients: createGcpClients({ project: bed.project, auth, endpoints: endpointsFromEnv(bed.env) }),
+      source: 'the project owner',
+    };
+  }
   const env = { ...bed.env };
   const creds = createGoogleAuth({ projectId: bed.project, env });
   return {
@@ -59,7 +75,7 @@ export async function runBootScenario(
   const { clients, source } = bedClients(bed);
   const zone = 'us-central1-a';
   const bucket = 'bed-results';
-  const name = 'boot-demo-1';
+  const name = 'gcem-boot-demo-1';
   try {
     bed.storage.createBucket(bucket);
     log(`credentials: ${source}`);
@@ -93,15 +109,17 @@ export async function runBootScenario(
     });
     await waitOperation(clients, zone, String(lro.latestResponse.name));
     log(`created ${name} in ${zone}`);
-    const file = clients.storage.bucket(bucket).file(`boot/${name}.txt`);
+    const file = clients.storage.bucket(bucket).file(`gce-matrix/runs/boot/experiments/${name}/hello.txt`);
     const deadline = Date.now() + 60_000;
     while (!(await file.exists())[0]) {
       if (Date.now() > deadline)
-        throw new Error(`the startup script of ${name} never wrote gs://${bucket}/boot/${name}.txt`);
+        throw new Error(
+          `the startup script of ${name} never wrote gs://${bucket}/gce-matrix/runs/boot/experiments/${name}/hello.txt`,
+        );
       await new Promise((r) => setTimeout(r, 200));
     }
     const [data] = await file.download();
-    log(`read gs://${bucket}/boot/${name}.txt: ${data.toString('utf8')}`);
+    log(`read gs://${bucket}/gce-matrix/runs/boot/experiments/${name}/hello.txt: ${data.toString('utf8')}`);
     const [instance] = await clients.instances.get({ project: bed.project, zone, instance: name });
     const [serial] = await clients.instances.getSerialPortOutput({
       project: bed.project,

@@ -1,6 +1,9 @@
 import type { BucketResource, ObjectResource } from '../../src/emulator/storage/emulator.ts';
 import { StorageEmulator, objectResource } from '../../src/emulator/storage/emulator.ts';
 import { accessDenied, compareNames } from '../../src/emulator/storage/protocol.ts';
+import { boundaryAllows } from './access-boundary.ts';
+import type { IamModel } from './iam.ts';
+import { callerName, objectListResource, resourceFromName } from './iam.ts';
 import { MemoryObjectStore } from '../../src/emulator/storage/store.ts';
 import type { BedClock } from './clock.ts';
 import type { Handler } from './http.ts';
@@ -25,10 +28,23 @@ export class StorageStandIn {
   /** Origin used in links of resources handed out directly; learnt from the Host of the latest request. */
   private origin = 'http://127.0.0.1';
 
-  /** `requireAuth` false: every request is served, with or without a token. */
-  constructor(opts: { clock: BedClock; tokens: TokenRegistry; requireAuth?: boolean }) {
+  private readonly bucketCreated: ((name: string) => void) | undefined;
+
+  /**
+   * `requireAuth` false: every request is served, with or without a token. `iam`: every call is checked against
+   * it (otherwise any valid token may do anything). `bucketCreated` hears of each bucket {@link createBucket}
+   * makes, e.g. to apply the bucket's part of a setup.
+   */
+  constructor(opts: {
+    clock: BedClock;
+    tokens: TokenRegistry;
+    requireAuth?: boolean;
+    iam?: IamModel;
+    bucketCreated?: (name: string) => void;
+  }) {
     this.clock = opts.clock;
-    const { tokens } = opts;
+    this.bucketCreated = opts.bucketCreated;
+    const { tokens, iam } = opts;
     this.emulator = new StorageEmulator<Principal>({
       store: this.store,
       now: () => opts.clock.now(),
@@ -38,16 +54,35 @@ export class StorageStandIn {
           ? undefined
           : {
               identify: (token) => tokens.check(`Bearer ${token}`),
-              // Any valid token may do anything for now; the caller is known here when IAM is checked.
-              authorize: (who, permission, resource) =>
-                who ? undefined : accessDenied(undefined, permission, resource),
+              authorize: (who, permission, resource, request) => {
+                if (!who) return accessDenied(undefined, permission, resource);
+                if (!iam) return undefined;
+                // Cloud Storage tells anyone that a bucket does not exist (its names are global): 404, not 403.
+                const named = /^projects\/_\/buckets\/([^/]+)/.exec(resource)?.[1];
+                if (named !== undefined && !this.store.listBuckets().some((b) => b.name === named))
+                  return undefined;
+                const bucket = /^projects\/_\/buckets\/([^/]+)$/.exec(resource)?.[1];
+                const asked =
+                  request?.listPrefix !== undefined && bucket !== undefined
+                    ? objectListResource(bucket, request.listPrefix)
+                    : resourceFromName(resource);
+                // A downscoped token may do what its principal may, and only within its access boundary.
+                const allowed =
+                  iam.check(who, permission, asked).allowed &&
+                  (who.accessBoundary === undefined ||
+                    boundaryAllows(who.accessBoundary, permission, asked, (r) => iam.rolePermissions(r)));
+                return allowed ? undefined : accessDenied(callerName(who), permission, resource);
+              },
             },
     });
   }
 
   /** Creates a bucket (or returns the existing one). */
   createBucket(name: string): BucketResource {
-    return this.emulator.bucketResource(this.store.ensureBucket(name, this.clock.now()), this.origin);
+    const existed = this.store.listBuckets().some((b) => b.name === name);
+    const bucket = this.emulator.bucketResource(this.store.ensureBucket(name, this.clock.now()), this.origin);
+    if (!existed) this.bucketCreated?.(name);
+    return bucket;
   }
 
   /** Stores an object directly, creating the bucket if needed; returns its resource. */

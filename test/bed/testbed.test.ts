@@ -34,9 +34,9 @@ describe('the whole test bed with the real clients', () => {
   it('exchanges an external_account credential and uses it for Compute Engine and Cloud Storage', async () => {
     const result = await runBootScenario(bed);
     assert.match(result.credentialSource, /credentials file/);
-    assert.equal(result.objectText, 'written by boot-demo-1');
+    assert.equal(result.objectText, 'written by gcem-boot-demo-1');
     assert.equal(result.instance.status, 'RUNNING');
-    assert.match(result.serial, /startup-script: hello from boot-demo-1/);
+    assert.match(result.serial, /startup-script: hello from gcem-boot-demo-1/);
     // The workflow side went OIDC -> STS -> IAM Credentials once, and its token reached both APIs.
     assert.ok(bed.recorder.of('oidc').length >= 1);
     assert.ok(bed.recorder.of('sts', 'POST', '/v1/token').length >= 1);
@@ -66,7 +66,7 @@ describe('the whole test bed with the real clients', () => {
         zone: 'us-central1-b',
         requestId: crypto.randomUUID(),
         instanceResource: {
-          name: 'stocked-out',
+          name: 'gcem-stocked-out',
           machineType: 'zones/us-central1-b/machineTypes/e2-small',
           disks: [
             {

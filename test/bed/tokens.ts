@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AccessBoundary } from './access-boundary.ts';
 import type { BedClock } from './clock.ts';
 
 /** Who a bearer token stands for. */
@@ -8,7 +9,12 @@ export interface Principal {
   /** Service account email, when the token is a service account's access token. */
   readonly email?: string;
   readonly scopes: readonly string[];
-  readonly kind: 'federated' | 'service-account';
+  readonly kind: 'federated' | 'service-account' | 'user';
+  /**
+   * The Credential Access Boundary of a downscoped token: the same principal, narrowed to these Cloud Storage
+   * rules (see `boundaryAllows`); absent on an ordinary token. Only Cloud Storage accepts such a token.
+   */
+  readonly accessBoundary?: AccessBoundary;
 }
 
 interface Issued extends Principal {
@@ -27,10 +33,22 @@ export class TokenRegistry {
   }
 
   issue(principal: Principal, lifetimeSeconds = this.lifetimeSeconds): { token: string; expiresAt: number } {
+    return this.issueUntil(principal, this.clock.now() + lifetimeSeconds * 1000);
+  }
+
+  /** Issues a token that expires at `expiresAt` (virtual epoch milliseconds), e.g. with the token it derives from. */
+  issueUntil(principal: Principal, expiresAt: number): { token: string; expiresAt: number } {
     const token = `ya29.bed-${randomBytes(18).toString('base64url')}`;
-    const expiresAt = this.clock.now() + lifetimeSeconds * 1000;
     this.tokens.set(token, { ...principal, expiresAt });
     return { token, expiresAt };
+  }
+
+  /** A bare token's principal and expiry (virtual epoch milliseconds), or undefined when unknown or expired. */
+  lookup(token: string): { principal: Principal; expiresAt: number } | undefined {
+    const issued = this.tokens.get(token);
+    if (!issued || issued.expiresAt <= this.clock.now()) return undefined;
+    const { expiresAt, ...principal } = issued;
+    return { principal, expiresAt };
   }
 
   /** The principal behind an `Authorization` header, or undefined when it is missing, unknown or expired. */

@@ -58,13 +58,19 @@ export interface StorageRequest {
  * unknown or expired, answered 401 "Invalid Credentials"). `authorize` is called for every permission a call
  * needs, with the caller (undefined: the request carried no token), the permission as Cloud Storage's IAM
  * names it and the resource (`projects/_/buckets/B`, `projects/_/buckets/B/objects/NAME`, or `projects/P` for
- * listing and creating buckets); it returns the refusal to answer (see `accessDenied`), or undefined to allow.
- * Requests to a resumable staged session carry no token: the session URI is the credential, and the session
+ * listing and creating buckets); for `storage.objects.list` also the request's `prefix` (what IAM Conditions see as
+ * `api.getAttribute('storage.googleapis.com/objectListPrefix', '')`). It returns the refusal to answer (see
+ * `accessDenied`), or undefined to allow. Requests to a resumable staged session carry no token: the session URI is the credential, and the session
  * keeps the principal that started it.
  */
 export interface StorageAccessControl<P> {
   identify(bearerToken: string): P | undefined;
-  authorize(who: P | undefined, permission: StoragePermission, resource: string): StorageApiError | undefined;
+  authorize(
+    who: P | undefined,
+    permission: StoragePermission,
+    resource: string,
+    request?: { readonly listPrefix?: string },
+  ): StorageApiError | undefined;
 }
 
 /** How an emulator is put together. */
@@ -312,8 +318,13 @@ export class StorageEmulator<P = unknown> {
     return who;
   }
 
-  private authorize(who: P | undefined, permission: StoragePermission, resource: string): void {
-    const refusal = this.access?.authorize(who, permission, resource);
+  private authorize(
+    who: P | undefined,
+    permission: StoragePermission,
+    resource: string,
+    request?: { readonly listPrefix?: string },
+  ): void {
+    const refusal = this.access?.authorize(who, permission, resource, request);
     if (refusal) throw refusal;
   }
 
@@ -419,10 +430,10 @@ export class StorageEmulator<P = unknown> {
   }
 
   private async list(c: Call<P>, bucket: string): Promise<void> {
-    this.authorize(c.who, 'storage.objects.list', resourceName(bucket));
-    await this.requireBucket(bucket);
     const q = c.query;
     const prefix = q.get('prefix') ?? '';
+    this.authorize(c.who, 'storage.objects.list', resourceName(bucket), { listPrefix: prefix });
+    await this.requireBucket(bucket);
     const delimiter = q.get('delimiter') ?? '';
     const startOffset = q.get('startOffset') || undefined;
     const endOffset = q.get('endOffset') || undefined;
