@@ -15,36 +15,36 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-Z5YT5MQF.js";
+} from "../chunks/chunk-SSXUZIKT.js";
 import {
   cleanUp
-} from "../chunks/chunk-DUV3FEUS.js";
+} from "../chunks/chunk-CMKZDR32.js";
 import {
   withZones
-} from "../chunks/chunk-66OBQNE5.js";
+} from "../chunks/chunk-I6OMP7A6.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-KUJJ333Z.js";
-import "../chunks/chunk-FOBJWLW3.js";
+} from "../chunks/chunk-CZ5IE6KH.js";
+import "../chunks/chunk-K4TALMYW.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-PXJBEJLU.js";
+} from "../chunks/chunk-ZRQJNKAC.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-SB3Z6ET4.js";
+} from "../chunks/chunk-ME377LML.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-RT74OUHI.js";
+} from "../chunks/chunk-JVNJ3GLZ.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-Z7F5B5KX.js";
+} from "../chunks/chunk-PTXB2YYX.js";
 import {
   collectRun
-} from "../chunks/chunk-XLD344D2.js";
+} from "../chunks/chunk-MSEOTG5X.js";
 import {
   chartSeries,
   chooseAxes,
@@ -59,27 +59,27 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-C6LANOLL.js";
+} from "../chunks/chunk-GBQWFDC3.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-TOTSYWRJ.js";
-import "../chunks/chunk-C5PB5HGX.js";
+} from "../chunks/chunk-6XQTKXGE.js";
+import "../chunks/chunk-CKXO5YVN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-4HV3HYP7.js";
+} from "../chunks/chunk-QUXJ3ANL.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-AY5BRON6.js";
 import {
   RunStore,
   baselineOf,
   compare,
   parseDirections,
   runRecordFromEnv
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-7UF2N2CX.js";
 import {
   STORAGE_RETRY,
   Storage,
@@ -87,14 +87,14 @@ import {
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-JVCTALI6.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   experimentObjects,
   parseStatus
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-P2QXPG2L.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -1768,8 +1768,8 @@ var StorageEmulator = class {
     if (who === void 0) throw invalidCredentials();
     return who;
   }
-  authorize(who, permission, resource) {
-    const refusal = this.access?.authorize(who, permission, resource);
+  authorize(who, permission, resource, request) {
+    const refusal = this.access?.authorize(who, permission, resource, request);
     if (refusal) throw refusal;
   }
   // ---- buckets
@@ -1857,10 +1857,10 @@ var StorageEmulator = class {
     throw await this.store.getBucket(bucket) ? objectNotFound(bucket, name) : bucketNotFound();
   }
   async list(c, bucket) {
-    this.authorize(c.who, "storage.objects.list", resourceName(bucket));
-    await this.requireBucket(bucket);
     const q = c.query;
     const prefix = q.get("prefix") ?? "";
+    this.authorize(c.who, "storage.objects.list", resourceName(bucket), { listPrefix: prefix });
+    await this.requireBucket(bucket);
     const delimiter = q.get("delimiter") ?? "";
     const startOffset = q.get("startOffset") || void 0;
     const endOffset = q.get("endOffset") || void 0;

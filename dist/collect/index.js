@@ -6,20 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-ZA5AB24O.js";
+} from "../chunks/chunk-C73BNQCT.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-EX3GEEC4.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-PXJBEJLU.js";
+} from "../chunks/chunk-ZRQJNKAC.js";
 import {
   collectRun
-} from "../chunks/chunk-XLD344D2.js";
+} from "../chunks/chunk-MSEOTG5X.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-TOTSYWRJ.js";
-import "../chunks/chunk-C5PB5HGX.js";
+} from "../chunks/chunk-6XQTKXGE.js";
+import "../chunks/chunk-CKXO5YVN.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -28,11 +28,11 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-AY5BRON6.js";
 import {
   connectGcp
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-JVCTALI6.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -48,7 +48,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-P2QXPG2L.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

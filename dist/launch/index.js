@@ -9,41 +9,41 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-EX3GEEC4.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-Z5YT5MQF.js";
+} from "../chunks/chunk-SSXUZIKT.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-66OBQNE5.js";
-import "../chunks/chunk-FOBJWLW3.js";
+} from "../chunks/chunk-I6OMP7A6.js";
+import "../chunks/chunk-K4TALMYW.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-PXJBEJLU.js";
+} from "../chunks/chunk-ZRQJNKAC.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-Z7F5B5KX.js";
+} from "../chunks/chunk-PTXB2YYX.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-4HV3HYP7.js";
-import "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-QUXJ3ANL.js";
+import "../chunks/chunk-AY5BRON6.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-7UF2N2CX.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-JVCTALI6.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -57,7 +57,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-P2QXPG2L.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

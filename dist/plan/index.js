@@ -6,27 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-EX3GEEC4.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-KUJJ333Z.js";
+} from "../chunks/chunk-CZ5IE6KH.js";
 import {
   resolveCommit
-} from "../chunks/chunk-FOBJWLW3.js";
+} from "../chunks/chunk-K4TALMYW.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-PXJBEJLU.js";
+} from "../chunks/chunk-ZRQJNKAC.js";
 import {
   getOctokit
-} from "../chunks/chunk-C5PB5HGX.js";
+} from "../chunks/chunk-CKXO5YVN.js";
 import {
   readInteger
-} from "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-AY5BRON6.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -37,7 +37,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-P2QXPG2L.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

@@ -1441,6 +1441,16 @@ gm_self_delete_vm() {
     rm -f "$gm_tmp.delvm"
     return 0
   fi
+  if [ "$gm_code" = 403 ]; then
+    # The right to delete this VM is granted on the VM itself, right after it is created: a quick experiment may
+    # end before that grant is in place.
+    gm_log "not yet allowed to delete instance $gm_instance; trying again in 5 s"
+    sleep 5
+    if gm_api DELETE "$gm_dv_url" "$gm_tmp.delvm" || [ "$gm_code" = 404 ]; then
+      rm -f "$gm_tmp.delvm"
+      return 0
+    fi
+  fi
   gm_log "could not delete instance $gm_instance: $(gm_http_problem "$gm_tmp.delvm")"
   rm -f "$gm_tmp.delvm"
   return 1

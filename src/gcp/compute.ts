@@ -140,6 +140,36 @@ export class ComputeApi {
     }
   }
 
+  /**
+   * Grants `member` `role` on one instance alone, by a read-modify-write of the instance's own allow policy; a
+   * change made meanwhile by someone else (409) makes it read again, up to three times.
+   */
+  async grantOnInstance(zone: string, name: string, member: string, role: string): Promise<void> {
+    const target = { project: this.project, zone, resource: name };
+    for (let round = 1; ; round++) {
+      const [policy] = await this.call(`read the IAM policy of ${name}`, (o) =>
+        this.clients.instances.getIamPolicy(target, o),
+      );
+      const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
+      const same = bindings.find((b) => b.role === role && !b.condition);
+      if (same?.members.includes(member)) return;
+      if (same) same.members.push(member);
+      else bindings.push({ role, members: [member] });
+      try {
+        await this.call(`grant ${role} on ${name}`, (o) =>
+          this.clients.instances.setIamPolicy(
+            { ...target, zoneSetPolicyRequestResource: { policy: { ...policy, bindings } } },
+            o,
+          ),
+        );
+        return;
+      } catch (err) {
+        if (round < 3 && err instanceof GcpError && err.failure.status === 409) continue;
+        throw err;
+      }
+    }
+  }
+
   /** The zones of a region that are UP, in name order. */
   async zonesOfRegion(region: string): Promise<string[]> {
     const [zones] = await this.call(`list zones of ${region}`, (o) =>

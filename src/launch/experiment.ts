@@ -78,7 +78,7 @@ export function defaultPollPolicy(settings: LaunchSettings): PollPolicy {
 /** The Compute Engine calls launch makes (ComputeApi; tests may give a stand-in of the same shape). */
 export type LaunchCompute = Pick<
   ComputeApi,
-  'getInstance' | 'insertInstance' | 'deleteInstance' | 'serialOutput'
+  'getInstance' | 'insertInstance' | 'deleteInstance' | 'serialOutput' | 'grantOnInstance'
 >;
 
 /** The Cloud Storage reads launch makes (ExperimentResults; tests may give a stand-in of the same shape). */
@@ -448,6 +448,7 @@ async function createVm(
           deps.log.info(
             `Created ${name} in ${zone} (${spot ? 'spot' : 'standard'}, ${settings.machineType}).`,
           );
+          await grantSelfDelete(deps, settings, vm);
           return { vm, spot };
         }
         if (failure.kind === 'already-exists') {
@@ -482,6 +483,31 @@ async function createVm(
   };
 }
 
+/**
+ * Lets the VM's own account delete this VM and no other: the self-delete role bound on the instance alone. Without
+ * it the experiment still runs and reports; the VM is then deleted by launch, the watcher or the janitor.
+ */
+async function grantSelfDelete(
+  deps: { compute: LaunchCompute; log: LaunchLogger },
+  settings: LaunchSettings,
+  vm: { name: string; zone: string },
+): Promise<void> {
+  try {
+    await deps.compute.grantOnInstance(
+      vm.zone,
+      vm.name,
+      `serviceAccount:${settings.vmServiceAccount}`,
+      settings.vmSelfDeleteRole,
+    );
+  } catch (err) {
+    deps.log.warning(
+      `Could not grant ${settings.vmSelfDeleteRole} on ${vm.name} to ${settings.vmServiceAccount}, so the VM cannot ` +
+        `delete itself when done (launch, the watcher or the janitor will): ${(err as Error).message}. ` +
+        `Create the role and grant the launcher compute.instances.setIamPolicy as the README's setup does.`,
+    );
+  }
+}
+
 /** Moves the zones Compute Engine said have capacity to the front of the queue (only zones the user allowed). */
 function preferAvailable(queue: string[], available: readonly string[] | undefined): void {
   if (!available) return;
@@ -497,7 +523,8 @@ function explain(err: unknown, settings: LaunchSettings, zone: string): unknown 
   if (f.kind === 'permission') {
     return new ConfigurationError(
       `the launching identity may not create VMs in project ${settings.project} (${f.message}). Grant it ` +
-        `roles/compute.instanceAdmin.v1, and roles/iam.serviceAccountUser on ${settings.vmServiceAccount}.`,
+        `the gceMatrixLauncher role of the README's setup (or roles/compute.instanceAdmin.v1), and ` +
+        `roles/iam.serviceAccountUser on ${settings.vmServiceAccount}.`,
     );
   }
   if (f.kind === 'invalid' || f.kind === 'not-found') {

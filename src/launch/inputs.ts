@@ -348,6 +348,17 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
       `input vm-service-account ${JSON.stringify(vmServiceAccount)} is not a service account email`,
     );
   }
+  const vmSelfDeleteRole =
+    read('vm-self-delete-role').trim() || `projects/${project}/roles/gceMatrixSelfDelete`;
+  if (
+    !/^(projects|organizations)\/[^/\s]+\/roles\/[A-Za-z0-9_.]{3,64}$|^roles\/[A-Za-z0-9_.]+$/.test(
+      vmSelfDeleteRole,
+    )
+  ) {
+    throw new ConfigurationError(
+      `input vm-self-delete-role ${JSON.stringify(vmSelfDeleteRole)} is not a role name like projects/PROJECT/roles/gceMatrixSelfDelete`,
+    );
+  }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   const runId = read('run-id').trim() || ctx.runId;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) {
@@ -370,6 +381,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     subnetwork: read('subnetwork').trim() || undefined,
     externalIp: readBoolean(read, 'external-ip', true),
     vmServiceAccount,
+    vmSelfDeleteRole,
     labels: parseLabels(read('labels')),
     experiment,
     command: required(read, 'command', 'the command the VM runs for the experiment'),

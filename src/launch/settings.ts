@@ -53,6 +53,8 @@ export interface LaunchSettings {
   readonly externalIp: boolean;
   /** The service account the VM runs as (its agent uses it through the metadata server). */
   readonly vmServiceAccount: string;
+  /** The role launch grants the VM account on the new instance alone, for the agent's self-delete. */
+  readonly vmSelfDeleteRole: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly experiment: Experiment;
   readonly command: string;

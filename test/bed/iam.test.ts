@@ -34,7 +34,7 @@ import {
   storageDenied,
   validateMember,
 } from './iam.ts';
-import type { Caller, IamResource, SetupStep } from './iam.ts';
+import type { Caller, IamResource } from './iam.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -841,6 +841,7 @@ describe('instanceInsertPermissions', () => {
 describe('setup description', () => {
   const values = {
     PROJECT,
+    PREFIX: 'gce-matrix',
     REPO: 'octo-org/octo-repo',
     BUCKET,
     REGION: 'us-central1',
@@ -849,84 +850,60 @@ describe('setup description', () => {
   };
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
 
-  it("reads exactly today's README setup", () => {
-    const expected: SetupStep[] = [
-      { kind: 'workload-identity-pool', project: PROJECT, pool: 'github' },
-      {
-        kind: 'workload-identity-provider',
-        project: PROJECT,
-        pool: 'github',
-        provider: 'my-repo',
-        issuerUri: 'https://token.actions.githubusercontent.com',
-        attributeMapping: {
-          'google.subject': 'assertion.sub',
-          'attribute.repository': 'assertion.repository',
-          'attribute.repository_id': 'assertion.repository_id',
-        },
-        attributeCondition: `assertion.repository_id == '${REPO_ID}' && assertion.repository == 'octo-org/octo-repo'`,
-      },
-      { kind: 'service-account', project: PROJECT, accountId: 'gce-matrix-launcher', email: LAUNCHER },
-      { kind: 'service-account', project: PROJECT, accountId: 'gce-matrix-vm', email: VM },
-      {
-        kind: 'service-account-binding',
-        serviceAccount: LAUNCHER,
-        member: `principalSet://iam.googleapis.com/${POOL}/attribute.repository_id/${REPO_ID}`,
-        role: 'roles/iam.workloadIdentityUser',
-      },
-      {
-        kind: 'project-binding',
-        project: PROJECT,
-        member: `serviceAccount:${LAUNCHER}`,
-        role: 'roles/compute.instanceAdmin.v1',
-      },
-      {
-        kind: 'service-account-binding',
-        serviceAccount: VM,
-        member: `serviceAccount:${LAUNCHER}`,
-        role: 'roles/iam.serviceAccountUser',
-      },
-      {
-        kind: 'project-binding',
-        project: PROJECT,
-        member: `serviceAccount:${VM}`,
-        role: 'roles/compute.instanceAdmin.v1',
-      },
-      {
-        kind: 'secret-binding',
-        project: PROJECT,
-        secret: 'api-key',
-        member: `serviceAccount:${VM}`,
-        role: 'roles/secretmanager.secretAccessor',
-      },
-      {
-        kind: 'bucket',
-        bucket: BUCKET,
-        project: PROJECT,
-        location: 'us-central1',
-        uniformBucketLevelAccess: true,
-      },
-      {
-        kind: 'bucket-binding',
-        bucket: BUCKET,
-        member: `serviceAccount:${LAUNCHER}`,
-        role: 'roles/storage.objectAdmin',
-      },
-      {
-        kind: 'bucket-binding',
-        bucket: BUCKET,
-        member: `serviceAccount:${VM}`,
-        role: 'roles/storage.objectAdmin',
-      },
-    ];
-    assert.deepEqual(parseReadmeSetup(readme, values), { steps: expected, skipped: [] });
+  it("reads exactly the README's setup", () => {
+    const steps = parseReadmeSetup(readme, values);
+    assert.deepEqual(steps.skipped, []);
+    const summary = steps.steps.map((step) => {
+      const { kind } = step;
+      if (kind === 'custom-role') return `${kind} ${step.roleId}: ${step.permissions.length} permissions`;
+      if ('member' in step) {
+        const on =
+          kind === 'project-binding'
+            ? step.project
+            : kind === 'bucket-binding'
+              ? step.bucket
+              : kind === 'secret-binding'
+                ? step.secret
+                : kind === 'service-account-binding'
+                  ? step.serviceAccount
+                  : step.instance;
+        return `${kind} ${on} ${step.member} ${step.role}${step.condition ? ` if "${step.condition.title}"` : ''}`;
+      }
+      return kind;
+    });
+    assert.deepEqual(summary, [
+      'workload-identity-pool',
+      'workload-identity-provider',
+      'service-account',
+      'service-account',
+      `service-account-binding ${LAUNCHER} principalSet://iam.googleapis.com/${POOL}/attribute.repository_id/${REPO_ID} roles/iam.workloadIdentityUser`,
+      'custom-role gceMatrixLauncher: 18 permissions',
+      `project-binding ${PROJECT} serviceAccount:${LAUNCHER} projects/${PROJECT}/roles/gceMatrixLauncher if "gce-matrix VMs only"`,
+      `service-account-binding ${VM} serviceAccount:${LAUNCHER} roles/iam.serviceAccountUser`,
+      'custom-role gceMatrixSelfDelete: 1 permissions',
+      `secret-binding api-key serviceAccount:${VM} roles/secretmanager.secretAccessor`,
+      'bucket',
+      `bucket-binding ${BUCKET} serviceAccount:${LAUNCHER} roles/storage.objectUser`,
+      `bucket-binding ${BUCKET} serviceAccount:${VM} roles/storage.objectViewer if "gce-matrix source snapshots"`,
+      `bucket-binding ${BUCKET} serviceAccount:${VM} roles/storage.objectUser if "gce-matrix experiment results"`,
+    ]);
+    const provider = steps.steps.find((step) => step.kind === 'workload-identity-provider');
+    assert.deepEqual(
+      provider && provider.attributeCondition,
+      `assertion.repository_id == '${REPO_ID}' && assertion.repository == 'octo-org/octo-repo'`,
+    );
   });
 
   it('gives the grants the README recommends, no more and no less', () => {
     const { steps } = parseReadmeSetup(readme, values);
     const model = applySetup(new IamModel({ projects: [{ id: PROJECT, number: NUMBER }] }), steps);
     const other = sa(`someone@${PROJECT}.iam.gserviceaccount.com`);
+    const ownVm = instanceResource(PROJECT, ZONE, 'gcem-7001-e1-a1');
     const otherVm = instanceResource(PROJECT, ZONE, 'gcem-7002-other-a1');
-    // Each row is a fact of today's README; the rows marked "excess" are what least privilege is to take away.
+    const foreignVm = instanceResource(PROJECT, ZONE, 'database-1');
+    // What launch does once the VM exists: the self-delete role on that VM alone.
+    model.grant(ownVm.name, `serviceAccount:${VM}`, `projects/${PROJECT}/roles/gceMatrixSelfDelete`);
+    const runs = 'gce-matrix/runs/7001/';
     const cases: [string, Caller, string, IamResource, boolean][] = [
       [
         'the workflow becomes the launcher',
@@ -942,11 +919,29 @@ describe('setup description', () => {
         serviceAccountResource(VM),
         false,
       ],
+      ['the launcher creates gce-matrix VMs', launcher, 'compute.instances.create', ownVm, true],
+      ['the launcher creates no other VM', launcher, 'compute.instances.create', foreignVm, false],
+      ['the launcher deletes gce-matrix VMs', launcher, 'compute.instances.delete', otherVm, true],
+      ['the launcher deletes no other VM', launcher, 'compute.instances.delete', foreignVm, false],
       [
-        'the launcher creates VMs',
+        'the launcher binds the self-delete role on its VMs',
         launcher,
-        'compute.instances.create',
-        instanceResource(PROJECT, ZONE, 'gcem-7001-e1-a1'),
+        'compute.instances.setIamPolicy',
+        ownVm,
+        true,
+      ],
+      [
+        'the launcher binds nothing on other VMs',
+        launcher,
+        'compute.instances.setIamPolicy',
+        foreignVm,
+        false,
+      ],
+      [
+        'the launcher lists VMs (the janitor, the watcher)',
+        launcher,
+        'compute.instances.list',
+        projectResource(PROJECT),
         true,
       ],
       [
@@ -974,14 +969,14 @@ describe('setup description', () => {
         'the launcher writes run records',
         launcher,
         'storage.objects.create',
-        objectResource(BUCKET, 'runs/7001/run.json'),
+        objectResource(BUCKET, `${runs}run.json`),
         true,
       ],
       [
         'the launcher lists the bucket',
         launcher,
         'storage.objects.list',
-        objectListResource(BUCKET, 'runs/7001/'),
+        objectListResource(BUCKET, runs),
         true,
       ],
       [
@@ -1005,13 +1000,9 @@ describe('setup description', () => {
         projectResource(PROJECT),
         false,
       ],
-      [
-        'the VM deletes its own VM',
-        vm,
-        'compute.instances.delete',
-        instanceResource(PROJECT, ZONE, 'gcem-7001-e1-a1'),
-        true,
-      ],
+      ['the VM deletes its own VM', vm, 'compute.instances.delete', ownVm, true],
+      ['the VM deletes no other VM', vm, 'compute.instances.delete', otherVm, false],
+      ['the VM creates no VM', vm, 'compute.instances.create', otherVm, false],
       [
         'the VM reads its secret',
         vm,
@@ -1027,11 +1018,67 @@ describe('setup description', () => {
         false,
       ],
       [
-        'the VM writes its results',
+        'the VM writes results',
         vm,
         'storage.objects.create',
-        objectResource(BUCKET, 'runs/7001/experiments/e1/status.json'),
+        objectResource(BUCKET, `${runs}experiments/e1/status.json`),
         true,
+      ],
+      [
+        'the VM replaces its heartbeat',
+        vm,
+        'storage.objects.delete',
+        objectResource(BUCKET, `${runs}experiments/e1/attempts/1/heartbeat.json`),
+        true,
+      ],
+      [
+        'the VM lists below an experiment',
+        vm,
+        'storage.objects.list',
+        objectListResource(BUCKET, `${runs}experiments/e1/checkpoint/`),
+        true,
+      ],
+      [
+        'the VM lists no run',
+        vm,
+        'storage.objects.list',
+        objectListResource(BUCKET, `${runs}experiments/`),
+        false,
+      ],
+      [
+        'the VM reads the source snapshot',
+        vm,
+        'storage.objects.get',
+        objectResource(BUCKET, `${runs}source/commit-abc.json`),
+        true,
+      ],
+      [
+        'the VM writes no source snapshot',
+        vm,
+        'storage.objects.create',
+        objectResource(BUCKET, `${runs}source/commit-abc.json`),
+        false,
+      ],
+      [
+        'the VM overwrites no baseline',
+        vm,
+        'storage.objects.create',
+        objectResource(BUCKET, 'gce-matrix/baselines/main/latest.json'),
+        false,
+      ],
+      [
+        'the VM deletes no run record',
+        vm,
+        'storage.objects.delete',
+        objectResource(BUCKET, `${runs}run.json`),
+        false,
+      ],
+      [
+        'the VM plants no run record',
+        vm,
+        'storage.objects.create',
+        objectResource(BUCKET, 'gce-matrix/runs/7003/run.json'),
+        false,
       ],
       [
         'the VM cannot act as the launcher',
@@ -1040,27 +1087,11 @@ describe('setup description', () => {
         serviceAccountResource(LAUNCHER),
         false,
       ],
-      ['excess: the VM deletes other VMs', vm, 'compute.instances.delete', otherVm, true],
-      ['excess: the VM creates VMs', vm, 'compute.instances.create', otherVm, true],
-      [
-        'excess: the VM overwrites the baseline',
-        vm,
-        'storage.objects.create',
-        objectResource(BUCKET, 'baselines/main.json'),
-        true,
-      ],
-      [
-        'excess: the VM deletes run records',
-        vm,
-        'storage.objects.delete',
-        objectResource(BUCKET, 'runs/7001/run.json'),
-        true,
-      ],
       [
         'nobody else reads the results',
         other,
         'storage.objects.get',
-        objectResource(BUCKET, 'runs/7001/run.json'),
+        objectResource(BUCKET, `${runs}run.json`),
         false,
       ],
       ['nobody else deletes VMs', other, 'compute.instances.delete', otherVm, false],

@@ -65,7 +65,7 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
 
   before(async () => {
     bed = await startTestBed();
-    clients = bedClients(bed).clients;
+    clients = bedClients(bed, { as: 'owner' }).clients;
     const repo = labelValue(bed.repository);
     const managed = (run: string, r = repo): Record<string, string> => ({
       'gce-matrix': 'managed',
@@ -75,23 +75,23 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
       'gce-matrix-experiment': 'e',
       'gce-matrix-attempt': '1',
     });
-    await insert('us-central1-a', 'live-1', managed('500'));
-    await insert('us-central1-b', 'live-2', managed('500'));
-    await insert('us-central1-a', 'ended-1', managed('R.400'));
-    await insert('us-central1-b', 'ended-2', managed('R.400'));
-    await insert('us-central1-a', 'stopped-1', managed('500'));
-    await insert('us-central1-a', 'elsewhere-1', managed('R.400', 'someone_else_repo'));
+    await insert('us-central1-a', 'gcem-live-1', managed('500'));
+    await insert('us-central1-b', 'gcem-live-2', managed('500'));
+    await insert('us-central1-a', 'gcem-ended-1', managed('R.400'));
+    await insert('us-central1-b', 'gcem-ended-2', managed('R.400'));
+    await insert('us-central1-a', 'gcem-stopped-1', managed('500'));
+    await insert('us-central1-a', 'gcem-elsewhere-1', managed('R.400', 'someone_else_repo'));
     await insert('us-central1-a', 'not-ours', { 'gce-matrix': 'demo', 'gce-matrix-run': '400' });
-    await insert('us-east1-b', 'other-zone', managed('R.400'));
+    await insert('us-east1-b', 'gcem-other-zone', managed('R.400'));
     // Another run whose id rewrites to the same readable label as R.400: the janitor must tell them apart.
-    await insert('us-central1-b', 'lookalike-1', managed('r_400'));
+    await insert('us-central1-b', 'gcem-lookalike-1', managed('r_400'));
     // Wait for the boots, then leave one VM stopped, as a host failure would.
     const deadline = Date.now() + 30_000;
     while (bed.compute.listAll().some((i) => i.status !== 'RUNNING')) {
       if (Date.now() > deadline) throw new Error('the VMs never reached RUNNING');
       await new Promise((r) => setTimeout(r, 50));
     }
-    await bed.compute.killSilently('stopped-1', { zone: 'us-central1-a' });
+    await bed.compute.killSilently('gcem-stopped-1', { zone: 'us-central1-a' });
     await new Promise((r) => setTimeout(r, 20));
   });
 
@@ -126,15 +126,22 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
     assert.equal(r.outputs.found, '6');
     assert.equal(r.outputs.deleted, '3');
     assert.equal(r.outputs.failed, '0');
-    assert.deepEqual(live(), ['elsewhere-1', 'live-1', 'live-2', 'lookalike-1', 'not-ours', 'other-zone']);
+    assert.deepEqual(live(), [
+      'gcem-elsewhere-1',
+      'gcem-live-1',
+      'gcem-live-2',
+      'gcem-lookalike-1',
+      'gcem-other-zone',
+      'not-ours',
+    ]);
     assert.match(
       r.summary ?? '',
-      /`ended-1` \| us-central1-a \| r&#95;400 \| RUNNING \| deleted \(run-ended\)/,
+      /`gcem-ended-1` \| us-central1-a \| r&#95;400 \| RUNNING \| deleted \(run-ended\)/,
     );
-    assert.match(r.summary ?? '', /`lookalike-1` .* kept/);
-    assert.match(r.summary ?? '', /`stopped-1` .* deleted \(terminated\)/);
-    assert.match(r.summary ?? '', /`live-1` .* kept/);
-    assert.match(r.jobLog.join('\n'), /Deleting ended-2 in us-central1-b: run r_400 has ended/);
+    assert.match(r.summary ?? '', /`gcem-lookalike-1` .* kept/);
+    assert.match(r.summary ?? '', /`gcem-stopped-1` .* deleted \(terminated\)/);
+    assert.match(r.summary ?? '', /`gcem-live-1` .* kept/);
+    assert.match(r.jobLog.join('\n'), /Deleting gcem-ended-2 in us-central1-b: run r_400 has ended/);
   });
 
   it('fails with a message naming the input when no zone is given', async () => {
@@ -152,7 +159,8 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
       now: () => Date.now() + 3 * 3_600_000,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
-    const compute = new ComputeApi(clients, later);
+    const launcher = bedClients(bed).clients;
+    const compute = new ComputeApi(launcher, later);
     const lines: string[] = [];
     const result = await runJanitor({
       compute,
@@ -168,13 +176,14 @@ describe('actions/janitor end to end (real bundle, stand-ins)', () => {
     assert.deepEqual(
       result.deleted.map((v) => [v.vm.name, v.action === 'delete' ? v.reason : 'keep']),
       [
-        ['elsewhere-1', 'ttl-passed'],
-        ['live-1', 'ttl-passed'],
-        ['live-2', 'ttl-passed'],
-        ['lookalike-1', 'ttl-passed'],
+        ['gcem-elsewhere-1', 'ttl-passed'],
+        ['gcem-live-1', 'ttl-passed'],
+        ['gcem-live-2', 'ttl-passed'],
+        ['gcem-lookalike-1', 'ttl-passed'],
       ],
     );
-    assert.deepEqual(live(), ['not-ours', 'other-zone']);
+    assert.deepEqual(live(), ['gcem-other-zone', 'not-ours']);
     assert.match(lines.join('\n'), /Found 4 gce-matrix VM\(s\)/);
+    await launcher.close();
   });
 });

@@ -163,6 +163,12 @@ describe('checkComputeResources against the Compute Engine stand-in', () => {
   });
 
   it('accepts an image of its own project, and warns about a deprecated one', async () => {
+    // As the README says for images of one's own project, beyond its least-privilege setup.
+    bed.iam.grant(
+      `projects/${bed.project}`,
+      `serviceAccount:${bed.serviceAccount}`,
+      'roles/compute.imageUser',
+    );
     bed.compute.addImage({
       name: 'bench-base-v1',
       family: 'bench-base',

@@ -126,6 +126,7 @@ class World {
   }
 
   readonly compute: LaunchCompute = {
+    grantOnInstance: () => Promise.resolve(),
     getInstance: (_zone, name) => {
       this.calls.get += 1;
       const status = this.instanceState(name);
