@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { endianness } from 'node:os';
 import { escapeHtml } from '../html-escape.ts';
 
 /** What the metadata server of one instance shows. Optional parts take the values of a plain standard VM. */
@@ -327,15 +329,125 @@ export class MetadataEmulator {
   }
 }
 
+/** One TCP connection to a metadata server, as a firewall between the client and the server sees it. */
+export interface MetadataConnection {
+  /** The client's end. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The server's end: the address and port the client connected to. */
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What becomes of a connection: served, or reset before a byte is read (a firewall's REJECT with tcp-reset). */
+export type ConnectionVerdict = 'accept' | 'reject';
+
+/** Decides on each connection as it is accepted; a filter that throws rejects. */
+export type ConnectionFilter = (conn: MetadataConnection) => ConnectionVerdict;
+
+/**
+ * Puts `filter` in front of every connection `server` accepts from now on: a rejected one is reset (RST)
+ * before anything is read from it, so its client sees the connection refused or reset, never an answer.
+ */
+export function filterConnections(server: Server, filter: ConnectionFilter): void {
+  server.on('connection', (socket: Socket) => {
+    const conn: MetadataConnection = {
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+    };
+    let verdict: ConnectionVerdict;
+    try {
+      verdict = filter(conn);
+    } catch {
+      verdict = 'reject';
+    }
+    if (verdict !== 'accept') socket.resetAndDestroy();
+  });
+}
+
+/** How an address appears in the kernel's socket tables: 32-bit words in host byte order, as hex. */
+function procAddress(bytes: readonly number[]): string {
+  const little = endianness() === 'LE';
+  let out = '';
+  for (let w = 0; w < bytes.length; w += 4) {
+    const word = bytes.slice(w, w + 4);
+    for (const b of little ? word.reverse() : word) out += b.toString(16).padStart(2, '0');
+  }
+  return out.toUpperCase();
+}
+
+/** The 4 bytes of an IPv4 address or the 16 of an IPv6 one (IPv4-mapped and `::` shorthand understood). */
+function addressBytes(address: string): number[] | undefined {
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
+  if (v4) return v4.slice(1).map(Number);
+  if (!address.includes(':')) return undefined;
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
+  const all = [...groups(head), ...Array<string>(missing).fill('0'), ...groups(tail)];
+  return all.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 255];
+  });
+}
+
+/** The socket table lines of an IPv4 or IPv6 address: plain in `tcp`, IPv4-mapped in `tcp6`. */
+function procEndpoints(address: string, port: number): { tcp?: string; tcp6?: string } {
+  const bytes = addressBytes(address);
+  if (!bytes) return {};
+  const p = port.toString(16).toUpperCase().padStart(4, '0');
+  if (bytes.length === 4) {
+    return {
+      tcp: `${procAddress(bytes)}:${p}`,
+      tcp6: `${procAddress([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, ...bytes])}:${p}`,
+    };
+  }
+  return { tcp6: `${procAddress(bytes)}:${p}` };
+}
+
+/**
+ * The uid that owns the client's socket of a connection made on this machine (loopback), from the kernel's TCP
+ * socket tables (`/proc/net/tcp` and `tcp6`: the line whose local end is the client's address and port and
+ * whose remote end is the server's). Undefined where there are no such tables, or the client's socket is gone.
+ */
+export function loopbackPeerUid(
+  conn: MetadataConnection,
+  read: (file: string) => string = (file) => readFileSync(file, 'utf8'),
+): number | undefined {
+  const client = procEndpoints(conn.remoteAddress, conn.remotePort);
+  const server = procEndpoints(conn.localAddress, conn.localPort);
+  for (const table of ['tcp', 'tcp6'] as const) {
+    const local = client[table];
+    const remote = server[table];
+    if (!local || !remote) continue;
+    let text: string;
+    try {
+      text = read(`/proc/net/${table}`);
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f[1] === local && f[2] === remote && /^\d+$/.test(f[7] ?? '')) return Number(f[7]);
+    }
+  }
+  return undefined;
+}
+
 /**
  * Serves `handler` over HTTP on `at.host` (default 127.0.0.1) and `at.port` (default: a free one): one emulator
  * (`(req, res) => emulator.handle(req, res)`) or a router in front of several. A request the handler leaves
- * unanswered gets the server's 404 page, a failing handler a 500. Resolves to the server's `http://HOST:PORT`
- * and a `close` that stops it and drops its connections (waiting requests included).
+ * unanswered gets the server's 404 page, a failing handler a 500. With `at.filter`, each connection passes it
+ * first (see `filterConnections`). Resolves to the server's `http://HOST:PORT` and a `close` that stops it and
+ * drops its connections (waiting requests included).
  */
 export async function listenMetadata(
   handler: (req: MetadataRequest, res: ServerResponse) => void | Promise<void>,
-  at: { host?: string; port?: number } = {},
+  at: { host?: string; port?: number; filter?: ConnectionFilter } = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   let origin = '';
   const server = http.createServer((raw, res) => {
@@ -357,6 +469,7 @@ export async function listenMetadata(
         else send(res, error(500, `The metadata server failed: ${(err as Error).message}`));
       });
   });
+  if (at.filter) filterConnections(server, at.filter);
   const host = at.host ?? '127.0.0.1';
   await once(server.listen(at.port ?? 0, host), 'listening');
   const { port } = server.address() as AddressInfo;

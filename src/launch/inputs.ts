@@ -5,6 +5,8 @@ import { validateExperimentId, validateLabels } from '../naming.ts';
 import { parseSourceRef } from '../source/snapshot.ts';
 import type {
   Accelerator,
+  CommandCredentials,
+  CommandIdentity,
   Experiment,
   LaunchSettings,
   Provisioning,
@@ -121,6 +123,8 @@ export const OVERRIDABLE_INPUTS = [
   'command',
   'inputs',
   'secrets',
+  'command-identity',
+  'command-credentials',
   'labels',
   'source',
   'source-ref',
@@ -359,6 +363,19 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
       `input vm-self-delete-role ${JSON.stringify(vmSelfDeleteRole)} is not a role name like projects/PROJECT/roles/gceMatrixSelfDelete`,
     );
   }
+  const commandIdentity = (read('command-identity').trim().toLowerCase() || 'isolated') as CommandIdentity;
+  if (commandIdentity !== 'isolated' && commandIdentity !== 'vm') {
+    throw new ConfigurationError(
+      `input command-identity must be isolated (the default: the command cannot use the VM's service account) or vm (it may); got ${JSON.stringify(commandIdentity)}`,
+    );
+  }
+  const commandCredentials = (read('command-credentials').trim().toLowerCase() ||
+    'none') as CommandCredentials;
+  if (commandCredentials !== 'none' && commandCredentials !== 'experiment') {
+    throw new ConfigurationError(
+      `input command-credentials must be none (the default) or experiment (a Cloud Storage token limited to the experiment's own objects); got ${JSON.stringify(commandCredentials)}`,
+    );
+  }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   const runId = read('run-id').trim() || ctx.runId;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(runId)) {
@@ -382,6 +399,8 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     externalIp: readBoolean(read, 'external-ip', true),
     vmServiceAccount,
     vmSelfDeleteRole,
+    commandIdentity,
+    commandCredentials,
     labels: parseLabels(read('labels')),
     experiment,
     command: required(read, 'command', 'the command the VM runs for the experiment'),

@@ -86,6 +86,8 @@ export function agentAttributes(
     'gce-matrix-checkpoint-interval-seconds': String(settings.checkpointIntervalSeconds),
     'gce-matrix-repo-sha': settings.sha,
     'gce-matrix-spot': String(placement.spot),
+    'gce-matrix-command-identity': settings.commandIdentity,
+    'gce-matrix-command-credentials': settings.commandCredentials,
   };
   if (settings.snapshot) attrs['gce-matrix-source'] = sourceAttribute(settings.snapshot);
   if (settings.inputs.length > 0) {

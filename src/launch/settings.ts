@@ -55,6 +55,10 @@ export interface LaunchSettings {
   readonly vmServiceAccount: string;
   /** The role launch grants the VM account on the new instance alone, for the agent's self-delete. */
   readonly vmSelfDeleteRole: string;
+  /** Whether the command may use the VM's service account (`vm`) or is kept from it (`isolated`). */
+  readonly commandIdentity: CommandIdentity;
+  /** What the command is handed to reach Cloud Storage itself: nothing, or a token for its own objects. */
+  readonly commandCredentials: CommandCredentials;
   readonly labels: Readonly<Record<string, string>>;
   readonly experiment: Experiment;
   readonly command: string;
@@ -99,3 +103,9 @@ export interface LaunchSettings {
   readonly workloadIdentityProvider: string | undefined;
   readonly serviceAccount: string | undefined;
 }
+
+/** Whether the experiment's command may use the VM's service account. */
+export type CommandIdentity = 'isolated' | 'vm';
+
+/** The credentials the agent hands the experiment's command. */
+export type CommandCredentials = 'none' | 'experiment';

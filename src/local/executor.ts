@@ -191,6 +191,9 @@ export class LocalExecutor {
         agentScript: this.opts.agentScript,
       }),
       'gce-matrix-self-delete': 'false',
+      // A workstation, not a VM: the agent runs the command as its own user and changes nothing on the machine
+      // (no user of its own, no firewall rule); it says so in the log.
+      'gce-matrix-local-run': 'true',
       'gce-matrix-endpoint-storage': this.opts.storage.url,
       'gce-matrix-endpoint-secretmanager': this.opts.metadata.secretManagerEndpoint,
     };

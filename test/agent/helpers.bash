@@ -10,7 +10,11 @@ setup_fake() {
   mkdir -p "$FAKE/md/instance/attributes" "$FAKE/md/project" "$FAKE/gcs/bkt" "$FAKE/secrets"
   : >"$FAKE/calls.log"
   : >"$FAKE/ops.log"
+  # what the agent did to the machine: users, ownership, firewall, user switches (see the stubs)
+  : >"$FAKE/host.log"
+  printf 'metadata.test 198.51.100.7\n' >"$FAKE/hosts"
   export FAKE
+  unset GCE_METADATA_IP STUB_UID STUB_AGENT_UID STUB_RUN_UID
   export PATH="$BATS_TEST_DIRNAME/stubs:$PATH"
   export GCE_METADATA_HOST=metadata.test
   export STORAGE_EMULATOR_HOST=http://gcs.test

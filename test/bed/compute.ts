@@ -16,6 +16,8 @@ import {
   instanceResource,
   projectResource,
 } from './iam.ts';
+import { filterConnections } from '../../src/emulator/metadata.ts';
+import { guestFirewall } from './guest-image.ts';
 import { MetadataServer } from './metadata.ts';
 import type { MetadataSnapshot } from './metadata.ts';
 import type { Principal, TokenRegistry } from './tokens.ts';
@@ -1422,6 +1424,8 @@ export class ComputeStandIn {
       recorder: this.recorder,
       service: `metadata:${vm.name}`,
     });
+    // The guest reaches its metadata server through its own firewall: what its root installed applies.
+    filterConnections(mds.server, guestFirewall(vm.disk.kernel));
     await mds.listen();
     // A delete (or close) may have come in while the metadata server was starting.
     if (this.closed || vm.deleted || vm.busy) {
@@ -1504,7 +1508,9 @@ export class ComputeStandIn {
 
   private guestEnv(vm: Vm): Record<string, string> {
     // A Debian VM's root environment: no TMPDIR (the agent keeps its state in /var/tmp, the instance's disk)
-    // and none of the host's PATH, which leads into the checkout's node_modules.
+    // and none of the host's PATH, which leads into the checkout's node_modules. The metadata server's address
+    // is in the environment because it cannot be the fixed one a VM has (169.254.169.254:80): GCE_METADATA_IP
+    // plays that part for every process of the guest, the way any process on a VM knows that address.
     return {
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: GUEST_HOME,

@@ -4,6 +4,7 @@ import {
   accessSync,
   chmodSync,
   constants,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -15,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BedClock } from './clock.ts';
+import { GUEST_KERNEL_DIR, GUEST_TOOLS_DIR, imageTools, reserveUidBlock } from './guest-image.ts';
 
 /** The serial console keeps this much output, as Compute Engine does (the last 1 MB). */
 export const SERIAL_BUFFER_BYTES = 1024 * 1024;
@@ -94,12 +96,18 @@ export interface GuestScript {
 
 /** The directories of one instance's "disk" on the host, each bound into its sandbox. */
 export interface GuestDirs {
-  /** Bound read-write as `/var/tmp`: the agent's state, kept across the startup and shutdown runs. */
+  /** Bound read-write as `/var/tmp` (mode 1777, as on a VM): the agent's state, kept across runs. */
   varTmp: string;
-  /** Bound read-write as `/root`, the guest's HOME. */
+  /** Bound read-write as `/root` (mode 700), the guest's HOME. */
   home: string;
   /** Where the runner writes the metadata scripts; each is bound read-only into the guest alone. */
   scripts: string;
+  /** The instance's own `passwd` and `group` (copies of the image's), bound over /etc's. */
+  etc: string;
+  /** The emulated kernel's state (its firewall), bound read-write at GUEST_KERNEL_DIR, mode 700. */
+  kernel: string;
+  /** The image's stand-in tools (guest-image.ts), bound read-only at GUEST_TOOLS_DIR. */
+  tools: string;
 }
 
 /** Where a guest finds the metadata script it runs (a read-only bind of the one file). */
@@ -108,14 +116,35 @@ export const GUEST_SCRIPT_DIR = '/run/google-metadata-scripts';
 /** The guest environment's HOME. */
 export const GUEST_HOME = '/root';
 
-/** Creates (if need be) and names the host directories of the instance whose directory is `dir`. */
+/**
+ * Creates (if need be) and names the host directories of the instance whose directory is `dir`: its disk, its
+ * own user database and kernel state, and the image's stand-in tools, set up for a block of uids of its own.
+ */
 export function guestDirs(dir: string): GuestDirs {
   const dirs = {
     varTmp: path.join(dir, 'var-tmp'),
     home: path.join(dir, 'root'),
     scripts: path.join(dir, 'scripts'),
+    etc: path.join(dir, 'etc'),
+    kernel: path.join(dir, 'kernel'),
+    tools: path.join(dir, 'tools'),
   };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  chmodSync(dirs.varTmp, 0o1777);
+  chmodSync(dirs.home, 0o700);
+  chmodSync(dirs.kernel, 0o700);
+  // The image's users, as published: not one that an agent run outside the bed may have left on this host.
+  for (const file of ['passwd', 'group']) {
+    const copy = path.join(dirs.etc, file);
+    if (existsSync(copy)) continue;
+    const lines = readFileSync(path.join('/etc', file), 'utf8').split('\n');
+    writeFileSync(copy, lines.filter((l) => !l.startsWith('gce-matrix-')).join('\n'), { mode: 0o644 });
+  }
+  if (!existsSync(path.join(dirs.tools, 'useradd'))) {
+    for (const [name, content] of Object.entries(imageTools(reserveUidBlock()))) {
+      writeFileSync(path.join(dirs.tools, name), content, { mode: 0o755 });
+    }
+  }
   return dirs;
 }
 
@@ -239,10 +268,12 @@ function findBwrap(): string | undefined {
 
 /**
  * The bwrap command line of a guest: the image's system directories read-only (/bin, /lib, ... mirrored as
- * the host has them, symlinks into /usr or directories), a fresh /proc, /dev and /tmp, the instance's disk
- * as /var/tmp and /root, and `files` (host path, guest path) bound read-only. Network and pid namespace stay
+ * the host has them, symlinks into /usr or directories) with the image's stand-in tools and the instance's
+ * own passwd and group over them, a fresh /proc, /dev and /tmp (1777), the instance's disk as /var/tmp and
+ * /root, its kernel state, and `files` (host path, guest path) bound read-only. Network and pid namespace stay
  * the host's: the stand-ins listen on 127.0.0.1, and the bed kills an instance by its process group while a
- * shutdown run signals its startup run's command by pid.
+ * shutdown run signals its startup run's command by pid. Because the network is the host's, the guest's root
+ * does not get CAP_NET_ADMIN: its firewall is the emulated one (guest-image.ts), never the host's.
  */
 function sandboxArgs(dirs: GuestDirs, files: [string, string][]): { bwrap: string; args: string[] } {
   const bwrap = bwrapPath ?? findBwrap();
@@ -258,10 +289,27 @@ function sandboxArgs(dirs: GuestDirs, files: [string, string][]): { bwrap: strin
     if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(top), top);
     else if (stat.isDirectory()) args.push('--ro-bind', top, top);
   }
-  args.push('--ro-bind', '/etc', '/etc', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  args.push(
+    '--ro-bind',
+    '/etc',
+    '/etc',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--perms',
+    '1777',
+    '--tmpfs',
+    '/tmp',
+  );
+  args.push('--bind', path.join(dirs.etc, 'passwd'), '/etc/passwd');
+  args.push('--bind', path.join(dirs.etc, 'group'), '/etc/group');
+  // Directories bwrap would make on its own for the binds below come out 700; a VM's are 755.
+  args.push('--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/run');
   args.push('--bind', dirs.varTmp, '/var/tmp', '--bind', dirs.home, GUEST_HOME);
+  args.push('--ro-bind', dirs.tools, GUEST_TOOLS_DIR, '--bind', dirs.kernel, GUEST_KERNEL_DIR);
   for (const [host, guest] of files) args.push('--ro-bind', host, guest);
-  args.push('--chdir', '/');
+  args.push('--cap-drop', 'CAP_NET_ADMIN', '--chdir', '/');
   return { bwrap, args };
 }
 
@@ -277,7 +325,11 @@ export function checkSandbox(): void {
   try {
     const dirs = guestDirs(scratch);
     const probe = path.join(dirs.scripts, 'probe');
-    writeFileSync(probe, 'test -d /var/tmp && test -d /root && test -e /usr && test ! -e "$1"\n');
+    writeFileSync(
+      probe,
+      'test -d /var/tmp && test -d /root && test -e /usr && test ! -e "$1" && test -k /tmp && ' +
+        `test -x ${GUEST_TOOLS_DIR}/nft && test -w ${GUEST_KERNEL_DIR} && grep -q '^root:' /etc/passwd\n`,
+    );
     const { args } = sandboxArgs(dirs, [[probe, `${GUEST_SCRIPT_DIR}/probe`]]);
     const r = spawnSync(bwrap, [...args, '--', '/bin/sh', `${GUEST_SCRIPT_DIR}/probe`, scratch], {
       encoding: 'utf8',

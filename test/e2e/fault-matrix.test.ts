@@ -354,7 +354,7 @@ describe('fault matrix: 54 experiments with every fault at once, nothing lost, n
     );
     await reachedStep(e.id, 2)();
     const budget = bed.compute.preemptionBudgetMs;
-    bed.compute.preemptionBudgetMs = 1500;
+    bed.compute.preemptionBudgetMs = 300;
     try {
       await bed.compute.preempt(instanceName(RUN_ID, e.id, 1));
     } finally {

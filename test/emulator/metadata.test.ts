@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import { endianness } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { listenMetadata, MetadataEmulator } from '../../src/emulator/metadata.ts';
-import type { MetadataClock, MetadataInstance } from '../../src/emulator/metadata.ts';
+import { listenMetadata, loopbackPeerUid, MetadataEmulator } from '../../src/emulator/metadata.ts';
+import type {
+  ConnectionVerdict,
+  MetadataClock,
+  MetadataConnection,
+  MetadataInstance,
+} from '../../src/emulator/metadata.ts';
 
 /** Time that moves only when told to, so lifetimes and `timeout_sec` are exact. */
 class ManualClock implements MetadataClock {
@@ -374,6 +382,115 @@ describe('metadata emulator', () => {
     const failed = await fetch(`${server.url}/boom`);
     assert.equal(failed.status, 500);
     assert.match(await failed.text(), /boom/);
+  });
+
+  it('puts a connection filter in front: a rejected connection is reset before it is read, as a REJECT does', async () => {
+    const seen: MetadataConnection[] = [];
+    let verdict: ConnectionVerdict | 'throw' = 'reject';
+    const filtered = await listenMetadata((req, res) => emulator.handle(req, res), {
+      filter: (conn) => {
+        seen.push(conn);
+        if (verdict === 'throw') throw new Error('cannot tell');
+        return verdict;
+      },
+    });
+    /** GET instance/name on a fresh connection: the text, or the socket error's code. */
+    const get = () =>
+      new Promise<string>((resolve) => {
+        const req = http.get(`${filtered.url}/computeMetadata/v1/instance/name`, {
+          headers: FLAVOR,
+          agent: false,
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+    try {
+      assert.equal(await get(), 'ECONNRESET');
+      verdict = 'throw';
+      assert.equal(await get(), 'ECONNRESET', 'a filter that cannot decide refuses');
+      verdict = 'accept';
+      assert.equal(await get(), 'vm-1');
+      const port = Number(new URL(filtered.url).port);
+      assert.equal(seen.length, 3);
+      for (const conn of seen) {
+        assert.deepEqual(
+          [conn.localAddress, conn.localPort, conn.remoteAddress],
+          ['127.0.0.1', port, '127.0.0.1'],
+        );
+        assert.ok(conn.remotePort > 0 && conn.remotePort !== port);
+      }
+    } finally {
+      await filtered.close();
+    }
+  });
+
+  it("tells the uid of a loopback client's socket from the kernel's socket tables", async () => {
+    const le = endianness() === 'LE';
+    const hex4 = (bytes: number[]) =>
+      (le ? [...bytes].reverse() : bytes)
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join('')
+        .toUpperCase();
+    const conn: MetadataConnection = {
+      remoteAddress: '127.0.0.1',
+      remotePort: 0xa1b2,
+      localAddress: '127.0.0.1',
+      localPort: 8080,
+    };
+    const client = `${hex4([127, 0, 0, 1])}:A1B2`;
+    const server = `${hex4([127, 0, 0, 1])}:1F90`;
+    const line = (local: string, remote: string, uid: number) =>
+      `   7: ${local} ${remote} 01 00000000:00000000 00:00000000 00000000  ${uid}        0 4242 1 0000000000000000 20 4 30 10 -1`;
+    const header =
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+    const tables: Record<string, string> = {
+      '/proc/net/tcp': [header, line(server, client, 0), line(client, server, 2000000123)].join('\n'),
+      '/proc/net/tcp6': header,
+    };
+    const read = (file: string) => {
+      const text = tables[file];
+      if (text === undefined) throw new Error(`no ${file}`);
+      return text;
+    };
+    assert.equal(loopbackPeerUid(conn, read), 2000000123, "the client's end, not the server's");
+    assert.equal(loopbackPeerUid({ ...conn, remotePort: 0xa1b3 }, read), undefined, 'a socket that is gone');
+    // an IPv6 server sees IPv4 clients as ::ffff:a.b.c.d, in tcp6
+    const mapped = (b: number[]) =>
+      hex4([0, 0, 0, 0]) + hex4([0, 0, 0, 0]) + hex4([0, 0, 255, 255]) + hex4(b);
+    tables['/proc/net/tcp'] = header;
+    tables['/proc/net/tcp6'] = [
+      header,
+      line(`${mapped([127, 0, 0, 1])}:A1B2`, `${mapped([127, 0, 0, 1])}:1F90`, 77),
+    ].join('\n');
+    const v6 = { ...conn, remoteAddress: '::ffff:127.0.0.1', localAddress: '::ffff:127.0.0.1' };
+    assert.equal(loopbackPeerUid(v6, read), 77);
+    assert.equal(
+      loopbackPeerUid(conn, () => {
+        throw new Error('no /proc');
+      }),
+      undefined,
+    );
+
+    // and on this machine, for real: a connection of this process is this process's uid
+    if (!existsSync('/proc/net/tcp') || process.getuid === undefined) return;
+    const uid = process.getuid();
+    let found: number | undefined | 'unset' = 'unset';
+    const real = await listenMetadata((req, res) => emulator.handle(req, res), {
+      filter: (c) => {
+        found = loopbackPeerUid(c);
+        return 'accept';
+      },
+    });
+    try {
+      await (await fetch(`${real.url}/computeMetadata/v1/instance/name`, { headers: FLAVOR })).text();
+      assert.equal(found, uid);
+    } finally {
+      await real.close();
+    }
   });
 
   it('listens where it is told', async () => {
