@@ -4,9 +4,12 @@
 # It reads its settings from instance metadata, stages inputs, runs the experiment command (on the host or in
 # a container image), heartbeats, ships the log in chunks, uploads outputs, syncs the checkpoint, writes the
 # status object LAST and deletes its own VM. The same script is the shutdown script: when the VM is preempted
-# or deleted under it, that run stops the command, syncs the checkpoint and writes the status.
+# or deleted under it, that run stops the command, syncs the checkpoint and writes the status. On a VM the
+# command never gets the VM's credentials unless asked to: it runs as an unprivileged user that a firewall rule
+# keeps from the metadata server (see "Isolation" below).
 #
-# POSIX sh + curl only. The contract (metadata keys, environment, object names, ordering) is in docs/agent.md
+# POSIX sh + curl only, and on a VM the base system's setpriv, useradd, id, chown and nft (or iptables) to
+# isolate the command. The contract (metadata keys, environment, object names, ordering) is in docs/agent.md
 # and src/layout.ts; keep the three in step.
 #
 # launch prepends `GCE_MATRIX_MODE=startup` or `GCE_MATRIX_MODE=shutdown`; `$1` (startup|shutdown) wins.
@@ -29,6 +32,11 @@ gm_input=$gm_root/input
 gm_output=$gm_root/output
 gm_checkpoint=$gm_root/checkpoint
 gm_work=$gm_root/work
+gm_home=$gm_root/home
+# gce-matrix-command-credentials=experiment: the command's Cloud Storage token, renewed in place
+gm_creds=$gm_root/credentials
+gm_cred_file=$gm_creds/storage-token
+gm_cred_source=
 gm_logfile=
 gm_tmp=$gm_state/tmp-$gm_mode-$$
 gm_retries=5
@@ -44,6 +52,14 @@ gm_container_digest=
 gm_src_commit=
 gm_src_sha256=
 gm_src_size=
+gm_setpriv_opts=
+# The unprivileged user the command runs as on a VM (see gm_isolate); uid and gid once it is set up.
+gm_run_user=gce-matrix-run
+gm_run_uid=
+gm_run_gid=
+# The metadata server's fixed addresses on Compute Engine (metadata.google.internal is the IPv4 one).
+gm_md_ip4=169.254.169.254
+gm_md_ip6=fd20:ce::254
 
 # ---------------------------------------------------------------------------------------------------------
 # Small utilities
@@ -559,7 +575,8 @@ gm_attr_keys='gce-matrix-bucket gce-matrix-experiment-prefix gce-matrix-run-id g
 gce-matrix-attempt gce-matrix-command gce-matrix-params gce-matrix-param-env gce-matrix-inputs gce-matrix-secrets
 gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix-heartbeat-seconds
 gce-matrix-log-interval-seconds gce-matrix-checkpoint-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
-gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source'
+gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source
+gce-matrix-command-identity gce-matrix-local-run gce-matrix-command-credentials gce-matrix-endpoint-sts'
 
 # The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
 gm_attr() {
@@ -639,6 +656,28 @@ gm_load_settings() {
     [Ff][Aa][Ll][Ss][Ee]) gm_self_delete=false ;;
     *) gm_self_delete=true ;;
   esac
+  # Whose identity the command gets: `isolated` (default) keeps it from the metadata server, `vm` lets it use
+  # the VM's service account. Anything else is refused before the command runs (gm_isolate).
+  gm_read "$gm_a/gce-matrix-command-identity"
+  case $gm_r in
+    '' | [Ii][Ss][Oo][Ll][Aa][Tt][Ee][Dd]) gm_identity=isolated ;;
+    [Vv][Mm]) gm_identity=vm ;;
+    *) gm_identity=$gm_r ;;
+  esac
+  # What the command gets to reach Google Cloud itself: `none` (default), or `experiment`, a Cloud Storage token
+  # limited to this experiment's objects. Anything else is refused before the command runs.
+  gm_read "$gm_a/gce-matrix-command-credentials"
+  case $gm_r in
+    '' | [Nn][Oo][Nn][Ee]) gm_cmd_creds=none ;;
+    [Ee][Xx][Pp][Ee][Rr][Ii][Mm][Ee][Nn][Tt]) gm_cmd_creds=experiment ;;
+    *) gm_cmd_creds=$gm_r ;;
+  esac
+  # Set by the local runner only: the agent runs on a workstation as its user, and leaves the machine alone.
+  gm_read "$gm_a/gce-matrix-local-run"
+  case $gm_r in
+    [Tt][Rr][Uu][Ee]) gm_local_run=true ;;
+    *) gm_local_run=false ;;
+  esac
 
   gm_read "$gm_state/inst/instance_name"
   gm_instance=$gm_r
@@ -672,6 +711,10 @@ gm_load_settings() {
   gm_ep_compute=$gm_r
   [ -n "$gm_ep_compute" ] || gm_ep_compute=${CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE:-https://compute.googleapis.com/compute/v1/}
   case $gm_ep_compute in */) ;; *) gm_ep_compute=$gm_ep_compute/ ;; esac
+  gm_read "$gm_a/gce-matrix-endpoint-sts"
+  gm_ep_sts=$gm_r
+  [ -n "$gm_ep_sts" ] || gm_ep_sts=${CLOUDSDK_API_ENDPOINT_OVERRIDES_STS:-https://sts.googleapis.com/}
+  case $gm_ep_sts in */) ;; *) gm_ep_sts=$gm_ep_sts/ ;; esac
   gm_read "$gm_a/gce-matrix-endpoint-secretmanager"
   gm_ep_secrets=$gm_r
   [ -n "$gm_ep_secrets" ] || gm_ep_secrets=${CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER:-https://secretmanager.googleapis.com/}
@@ -828,6 +871,8 @@ gm_reporter() {
       gm_r_next_hb=$((gm_r_now + gm_hb_every))
     fi
     [ "$gm_r_stop" = 0 ] || break
+    # a VM token that changed (or is about to expire) means new experiment credentials
+    gm_experiment_token renew || gm_log "could not renew the experiment's credentials: $gm_error_reason"
     if [ "$gm_r_now" -ge "$gm_r_next_log" ]; then
       gm_ship_log
       gm_r_next_log=$((gm_r_now + gm_log_every))
@@ -836,7 +881,7 @@ gm_reporter() {
     # run is cut short loses at most one interval of progress.
     if [ "$gm_ckpt_every" -gt 0 ] && [ "$gm_r_now" -ge "$gm_r_next_ckpt" ]; then
       gm_read "$gm_state/phase"
-      [ "$gm_r" = running ] && gm_sync_checkpoint >/dev/null
+      [ "$gm_r" = running ] && gm_sync_checkpoint live >/dev/null
       gm_r_next_ckpt=$((gm_r_now + gm_ckpt_every))
     fi
     [ "$gm_r_stop" = 0 ] || break
@@ -1009,7 +1054,10 @@ gm_restore_checkpoint() {
 }
 
 # Uploads checkpoint files that changed since the last restore/sync and deletes the ones that went away.
+# `live`: the command may still be running (the periodic sync).
 gm_sync_checkpoint() {
+  gm_sc_live=${1:-}
+  [ "$gm_sc_live" = live ] && gm_load_run_user
   gm_lock "$gm_state/checkpoint.lock"
   [ -f "$gm_state/checkpoint.manifest" ] || : >"$gm_state/checkpoint.manifest"
   gm_checkpoint_manifest >"$gm_tmp.mnew"
@@ -1023,12 +1071,23 @@ gm_sync_checkpoint() {
       continue
     fi
     gm_sc_rel=${gm_sc_line#* * }
-    if gm_gcs_upload "$gm_checkpoint/$gm_sc_rel" "$gm_bucket" "${gm_prefix}checkpoint/$gm_sc_rel" application/octet-stream; then
+    gm_sc_file=$gm_checkpoint/$gm_sc_rel
+    if [ "$gm_sc_live" = live ] && [ -n "$gm_run_uid" ]; then
+      # A running command could swap the file for a link to one of the agent's: read it as the command's user.
+      if ! gm_as_user cat -- "$gm_sc_file" >"$gm_tmp.ckfile" 2>/dev/null </dev/null; then
+        rm -f "$gm_tmp.ckfile"
+        gm_sc_rc=1
+        continue
+      fi
+      gm_sc_file=$gm_tmp.ckfile
+    fi
+    if gm_gcs_upload "$gm_sc_file" "$gm_bucket" "${gm_prefix}checkpoint/$gm_sc_rel" application/octet-stream; then
       printf '%s\n' "$gm_sc_line" >>"$gm_tmp.mdone"
       gm_sc_up=$((gm_sc_up + 1))
     else
       gm_sc_rc=1
     fi
+    rm -f "$gm_tmp.ckfile"
   done <"$gm_tmp.mnew"
   sed 's/^[^ ]* [^ ]* //' "$gm_tmp.mnew" >"$gm_tmp.mrels"
   while IFS= read -r gm_sc_line; do
@@ -1281,6 +1340,394 @@ gm_prepare_container() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
+# Isolation: the command runs as a user that cannot reach the metadata server
+#
+# On a VM every process can ask the metadata server for the VM's access token, and the agent runs as root. So
+# the command runs as the system user gce-matrix-run (created when the image lacks it) through setpriv, with
+# no supplementary groups, no capabilities and no way to gain privileges; its directories are its own, the
+# agent's state (tokens, secrets, the redaction list) and log are not readable to it. Before it starts, a
+# firewall rule rejects that user's TCP connections to the metadata server (DNS on port 53 of the same address
+# stays open: it is the VM's resolver), and the agent checks, as that user, that the server is out of reach.
+# A container's packets to the metadata server are forwarded traffic, not a local user's: in container mode
+# the rule is on the forward hook. gce-matrix-command-identity=vm keeps the user and leaves out the rule. A
+# local run (gce-matrix-local-run=true) changes nothing on the workstation: the command runs as the agent.
+
+# gm_as_user CMD... : runs CMD as the command's user.
+gm_as_user() {
+  # shellcheck disable=SC2086 # options without blanks, meant to split
+  setpriv $gm_setpriv_opts -- "$@"
+}
+
+# Sets gm_setpriv_opts for the command's user gm_run_uid:gm_run_gid.
+gm_set_setpriv_opts() {
+  gm_setpriv_opts="--reuid=$gm_run_uid --regid=$gm_run_gid --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs"
+}
+
+# Reads the command's user from the state dir (written by the startup run); leaves both empty when there is none.
+gm_load_run_user() {
+  gm_run_uid=
+  gm_run_gid=
+  gm_read "$gm_state/run-user"
+  gm_lr_uid=${gm_r%% *}
+  gm_lr_gid=${gm_r#* }
+  case $gm_lr_uid:$gm_lr_gid in
+    *[!0-9:]* | :* | *: | 0:* | *:0) return 0 ;;
+  esac
+  gm_run_uid=$gm_lr_uid
+  gm_run_gid=$gm_lr_gid
+  gm_set_setpriv_opts
+}
+
+# Kills every process left running as the command's user (a daemon it started, a stray `&`): nothing may change
+# the output or checkpoint dirs while the agent reads them. Signals sent as that user reach only its own.
+gm_sweep_run_user() {
+  case $gm_run_uid in
+    '' | 0 | *[!0-9]*) return 0 ;;
+  esac
+  gm_as_user sh -c 'kill -s KILL -- -1' >/dev/null 2>&1
+  return 0
+}
+
+# Sets gm_run_uid and gm_run_gid to the command's user, creating it when the image lacks it.
+gm_ensure_run_user() {
+  if ! id -u "$gm_run_user" >/dev/null 2>&1; then
+    if ! command -v useradd >/dev/null 2>&1; then
+      gm_error_reason="cannot create the user $gm_run_user to run the command as: the VM image has no useradd"
+      return 1
+    fi
+    if ! useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      "$gm_run_user" >"$gm_tmp.useradd" 2>&1 && ! id -u "$gm_run_user" >/dev/null 2>&1; then
+      gm_error_reason="could not create the user $gm_run_user to run the command as: $(tail -n 1 "$gm_tmp.useradd" | cut -c1-300)"
+      rm -f "$gm_tmp.useradd"
+      return 1
+    fi
+    rm -f "$gm_tmp.useradd"
+    gm_log "created the system user $gm_run_user"
+  fi
+  gm_run_uid=$(id -u "$gm_run_user" 2>/dev/null)
+  gm_run_gid=$(id -g "$gm_run_user" 2>/dev/null)
+  case $gm_run_uid:$gm_run_gid in
+    *[!0-9:]* | :* | *:)
+      gm_error_reason="cannot tell the uid and gid of the user $gm_run_user"
+      return 1
+      ;;
+    0:* | *:0)
+      gm_error_reason="the user $gm_run_user has uid or gid 0: it would not keep the command from the VM's credentials"
+      return 1
+      ;;
+  esac
+  gm_set_setpriv_opts
+  printf '%s %s\n' "$gm_run_uid" "$gm_run_gid" >"$gm_state/run-user"
+  return 0
+}
+
+# Sets gm_fw_targets to what the firewall closes, one `FAMILY ADDRESS PORT` a line (FAMILY ip or ip6; PORT a
+# number, or !53 for every TCP port but DNS): the metadata server's fixed addresses, and where GCE_METADATA_HOST
+# and GCE_METADATA_IP point when they are set (an emulator, a private endpoint), at their port.
+gm_metadata_targets() {
+  gm_fw_targets="ip $gm_md_ip4 !53
+ip6 $gm_md_ip6 !53"
+  for gm_mt_value in "${GCE_METADATA_HOST:-}" "${GCE_METADATA_IP:-}"; do
+    [ -n "$gm_mt_value" ] || continue
+    case $gm_mt_value in
+      https://*) gm_mt_port=443 ;;
+      *) gm_mt_port=80 ;;
+    esac
+    gm_mt_host=${gm_mt_value#*://}
+    gm_mt_host=${gm_mt_host%%/*}
+    case $gm_mt_host in
+      \[*\]:*)
+        gm_mt_port=${gm_mt_host##*\]:}
+        gm_mt_host=${gm_mt_host%%\]*}
+        gm_mt_host=${gm_mt_host#\[}
+        ;;
+      \[*\])
+        gm_mt_host=${gm_mt_host#\[}
+        gm_mt_host=${gm_mt_host%\]}
+        ;;
+      *:*:*) ;;
+      *:*)
+        gm_mt_port=${gm_mt_host##*:}
+        gm_mt_host=${gm_mt_host%:*}
+        ;;
+    esac
+    case $gm_mt_port in
+      '' | *[!0-9]*)
+        gm_error_reason="cannot keep the command from the metadata server at $gm_mt_value: no port in it"
+        return 1
+        ;;
+    esac
+    case $gm_mt_host in
+      '') gm_mt_addrs= ;;
+      *:*) gm_mt_addrs=$gm_mt_host ;;
+      *[!0-9.]*) gm_mt_addrs=$(getent ahosts "$gm_mt_host" 2>/dev/null | awk '{ print $1 }' | sort -u) ;;
+      *) gm_mt_addrs=$gm_mt_host ;;
+    esac
+    if [ -z "$gm_mt_addrs" ]; then
+      gm_error_reason="cannot keep the command from the metadata server at $gm_mt_value: ${gm_mt_host:-the host} does not resolve"
+      return 1
+    fi
+    for gm_mt_addr in $gm_mt_addrs; do
+      case $gm_mt_addr in
+        *:*) gm_mt_line="ip6 $gm_mt_addr $gm_mt_port" ;;
+        *) gm_mt_line="ip $gm_mt_addr $gm_mt_port" ;;
+      esac
+      case "
+$gm_fw_targets
+" in
+        *"
+$gm_mt_line
+"*) ;;
+        *) gm_fw_targets="$gm_fw_targets
+$gm_mt_line" ;;
+      esac
+    done
+  done
+  return 0
+}
+
+# gm_install_firewall UID FORWARD : rejects TCP connections to every gm_fw_targets address, made by user UID
+# (none when empty) and, when FORWARD is 1, forwarded from containers. nft when the image has it (Debian's
+# default), else iptables/ip6tables. A table or rules of an earlier run of this boot are replaced, not doubled.
+gm_install_firewall() {
+  gm_if_uid=$1
+  gm_if_fwd=$2
+  if ! command -v nft >/dev/null 2>&1 && ! command -v iptables >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    # an image that ships neither (a slimmed-down one): Debian's own firewall tool, from the image's package sources
+    gm_log "the image has neither nft nor iptables; installing nftables"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nftables >>"$gm_logfile" 2>&1 ||
+      gm_log "could not install nftables"
+  fi
+  if command -v nft >/dev/null 2>&1; then
+    printf '%s\n' "$gm_fw_targets" | awk -v uid="$gm_if_uid" -v fwd="$gm_if_fwd" '
+      function rule(prefix, f, a, p) {
+        if (p == "!53") p = "!= 53"
+        return "\t\t" prefix f " daddr " a " tcp dport " p " reject with tcp reset\n"
+      }
+      NF == 3 { n++; fam[n] = $1; addr[n] = $2; port[n] = $3 }
+      END {
+        printf "add table inet gce_matrix\nflush table inet gce_matrix\ntable inet gce_matrix {\n"
+        if (uid != "") {
+          printf "\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n"
+          for (i = 1; i <= n; i++) printf "%s", rule("meta skuid " uid " ", fam[i], addr[i], port[i])
+          printf "\t}\n"
+        }
+        if (fwd == 1) {
+          printf "\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n"
+          for (i = 1; i <= n; i++) printf "%s", rule("", fam[i], addr[i], port[i])
+          printf "\t}\n"
+        }
+        printf "}\n"
+      }' >"$gm_tmp.nft"
+    if ! nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1; then
+      gm_error_reason="could not install the firewall rule that keeps the command from the metadata server: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
+      cat "$gm_tmp.fw" >>"$gm_logfile"
+      rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+      return 1
+    fi
+    rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+    gm_log "firewall: table inet gce_matrix rejects $(printf '%s\n' "$gm_fw_targets" | awk '{ printf "%s%s port %s", (NR > 1 ? ", " : ""), $2, ($3 == "!53" ? "any but 53" : $3) }')${gm_if_uid:+ for uid $gm_if_uid}$([ "$gm_if_fwd" = 1 ] && printf ' for containers')"
+    return 0
+  fi
+  if ! command -v iptables >/dev/null 2>&1; then
+    gm_error_reason="cannot keep the command from the metadata server: the VM image has neither nft nor iptables (install nftables in the image, or set command-identity vm)"
+    return 1
+  fi
+  gm_if_fchain=FORWARD
+  if [ "$gm_if_fwd" = 1 ] && iptables -w -n -L DOCKER-USER >/dev/null 2>&1; then
+    gm_if_fchain=DOCKER-USER
+  fi
+  gm_if_rc=0
+  gm_if_said=
+  while read -r gm_if_fam gm_if_addr gm_if_port; do
+    [ -n "$gm_if_addr" ] || continue
+    gm_if_tool=iptables
+    [ "$gm_if_fam" = ip6 ] && gm_if_tool=ip6tables
+    if ! command -v "$gm_if_tool" >/dev/null 2>&1; then
+      # no IPv6 tools in the image: the fixed IPv6 address is left to the network (a VM without IPv6 has none)
+      if [ "$gm_if_addr" = "$gm_md_ip6" ]; then continue; fi
+      gm_error_reason="cannot keep the command from the metadata server at $gm_if_addr: the VM image has no $gm_if_tool"
+      return 1
+    fi
+    for gm_if_chain in OUTPUT $gm_if_fchain; do
+      if [ "$gm_if_port" = '!53' ]; then
+        set -- -p tcp -d "$gm_if_addr" ! --dport 53
+      else
+        set -- -p tcp -d "$gm_if_addr" --dport "$gm_if_port"
+      fi
+      if [ "$gm_if_chain" = OUTPUT ]; then
+        [ -n "$gm_if_uid" ] || continue
+        set -- "$@" -m owner --uid-owner "$gm_if_uid"
+      else
+        [ "$gm_if_fwd" = 1 ] || continue
+      fi
+      "$gm_if_tool" -w -C "$gm_if_chain" "$@" -j REJECT --reject-with tcp-reset >/dev/null 2>&1 && continue
+      if ! "$gm_if_tool" -w -I "$gm_if_chain" 1 "$@" -j REJECT --reject-with tcp-reset >"$gm_tmp.fw" 2>&1; then
+        if [ "$gm_if_addr" = "$gm_md_ip6" ]; then
+          gm_log "firewall: $gm_if_tool could not add the rule for $gm_if_addr (no IPv6 here?): $(head -n 1 "$gm_tmp.fw")"
+          continue
+        fi
+        gm_error_reason="could not install the firewall rule that keeps the command from the metadata server: $gm_if_tool: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
+        gm_if_rc=1
+        break
+      fi
+      gm_if_said="$gm_if_said${gm_if_said:+, }$gm_if_chain $gm_if_addr"
+    done
+    [ "$gm_if_rc" = 0 ] || break
+  done <<EOT
+$gm_fw_targets
+EOT
+  rm -f "$gm_tmp.fw"
+  [ "$gm_if_rc" = 0 ] || return 1
+  gm_log "firewall: iptables rejects ${gm_if_said:-(rules already there)}${gm_if_uid:+ for uid $gm_if_uid}"
+  return 0
+}
+
+# Fails unless the command's user is refused by the metadata server. Without GCE_METADATA_HOST the probe goes to
+# the fixed address (no name to resolve); with it, to where the agent itself reaches the server.
+gm_check_blocked() {
+  if [ -n "${GCE_METADATA_HOST:-}" ]; then
+    gm_cb_url=${gm_md_url}instance/id
+  else
+    gm_cb_url=http://$gm_md_ip4/computeMetadata/v1/instance/id
+  fi
+  gm_as_user curl -sS -o /dev/null --noproxy '*' --connect-timeout 5 --max-time 10 \
+    -H 'Metadata-Flavor: Google' "$gm_cb_url" </dev/null >"$gm_tmp.probe" 2>&1
+  gm_cb_rc=$?
+  gm_cb_err=$(grep . "$gm_tmp.probe" | tail -n 1 | cut -c1-300)
+  rm -f "$gm_tmp.probe"
+  case $gm_cb_rc in
+    7 | 28 | 52 | 55 | 56)
+      gm_log "checked: $gm_run_user cannot reach the metadata server (${gm_cb_err:-curl exit $gm_cb_rc})"
+      return 0
+      ;;
+    0) gm_error_reason="the metadata server is still reachable by $gm_run_user after the firewall rule was installed; not running the command with the VM's credentials in reach" ;;
+    *) gm_error_reason="could not check that $gm_run_user cannot reach the metadata server: ${gm_cb_err:-curl exit $gm_cb_rc}" ;;
+  esac
+  return 1
+}
+
+# Before the command: where it runs as whom, with the firewall in place. Sets gm_error_reason on failure.
+gm_isolate() {
+  case $gm_identity in
+    isolated | vm) ;;
+    *)
+      gm_error_reason="instance attribute gce-matrix-command-identity is '$gm_identity'; expected isolated or vm"
+      return 1
+      ;;
+  esac
+  if [ "$gm_local_run" = true ]; then
+    gm_log "isolation is unavailable in a local run: the command runs as $(id -un 2>/dev/null || id -u), with what this machine gives that user"
+    return 0
+  fi
+  gm_is_me=$(id -u 2>/dev/null)
+  if [ "$gm_is_me" != 0 ]; then
+    gm_error_reason="cannot isolate the command from the VM's credentials: the agent runs as uid ${gm_is_me:-unknown}, not as root"
+    return 1
+  fi
+  if [ -n "$gm_image" ]; then
+    if [ "$gm_identity" = vm ]; then
+      gm_log "the container may use the VM's identity (gce-matrix-command-identity=vm)"
+      return 0
+    fi
+    gm_metadata_targets || return 1
+    gm_install_firewall '' 1 || return 1
+    return 0
+  fi
+  if ! command -v setpriv >/dev/null 2>&1; then
+    gm_error_reason="cannot run the command as an unprivileged user: the VM image has no setpriv (util-linux)"
+    return 1
+  fi
+  gm_ensure_run_user || return 1
+  gm_is_uid=$(gm_as_user id -u 2>"$gm_tmp.setpriv" </dev/null)
+  if [ "$gm_is_uid" != "$gm_run_uid" ]; then
+    gm_error_reason="could not switch to the user $gm_run_user (uid $gm_run_uid): $(grep . "$gm_tmp.setpriv" | tail -n 1 | cut -c1-300)"
+    rm -f "$gm_tmp.setpriv"
+    return 1
+  fi
+  rm -f "$gm_tmp.setpriv"
+  # -h: a link in the source snapshot must not hand the agent's files to the user
+  mkdir -p "$gm_home"
+  if ! chown -hR "$gm_run_uid:$gm_run_gid" "$gm_work" "$gm_output" "$gm_checkpoint" "$gm_input" "$gm_home" 2>"$gm_tmp.chown"; then
+    gm_error_reason="could not give the command's directories to $gm_run_user: $(grep . "$gm_tmp.chown" | head -n 1 | cut -c1-300)"
+    rm -f "$gm_tmp.chown"
+    return 1
+  fi
+  rm -f "$gm_tmp.chown"
+  if [ "$gm_identity" = vm ]; then
+    gm_log "the command runs as $gm_run_user (uid $gm_run_uid) with the VM's identity (gce-matrix-command-identity=vm)"
+    return 0
+  fi
+  gm_metadata_targets || return 1
+  gm_install_firewall "$gm_run_uid" 0 || return 1
+  gm_check_blocked || return 1
+  gm_log "the command runs as $gm_run_user (uid $gm_run_uid), out of reach of the VM's credentials"
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# The command's own credentials
+
+# With gce-matrix-command-credentials=experiment, makes sure gm_cred_file holds a token the Security Token
+# Service derived from the VM's own, limited by a credential access boundary to Cloud Storage objects below this
+# experiment's prefix (read, write, delete, list): the command can reach its own results and nothing else, not
+# even a sibling experiment's. A new token is derived whenever the VM's token changes (the two expire together);
+# the file is replaced whole, readable by the command's user alone, and the token joins the redaction list.
+gm_experiment_token() {
+  [ "$gm_cmd_creds" = experiment ] || return 0
+  # renew: only a token the startup agent handed over is replaced, keeping its owner
+  [ "${1:-}" = renew ] && [ ! -s "$gm_cred_file" ] && return 0
+  gm_token_get || {
+    gm_error_reason="cannot derive the command's experiment credentials: no VM token ($(gm_http_problem))"
+    return 1
+  }
+  [ "$gm_token" = "$gm_cred_source" ] && [ -s "$gm_cred_file" ] && return 0
+  case $gm_bucket$gm_prefix in
+    *\'* | *\\* | *\"*)
+      gm_error_reason="cannot limit credentials to the experiment's prefix $gm_prefix: it holds a quote or a backslash"
+      return 1
+      ;;
+  esac
+  gm_et_expr="resource.name.startsWith('projects/_/buckets/$gm_bucket/objects/$gm_prefix') || api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith('$gm_prefix')"
+  gm_et_options="{\"accessBoundary\":{\"accessBoundaryRules\":[{\"availableResource\":\"//storage.googleapis.com/projects/_/buckets/$gm_bucket\",\"availablePermissions\":[\"inRole:roles/storage.objectUser\"],\"availabilityCondition\":{\"title\":\"gce-matrix experiment $(gm_json_escape "$gm_experiment")\",\"expression\":\"$(gm_json_escape "$gm_et_expr")\"}}]}}"
+  if ! gm_curl "$gm_tmp.sts" -X POST \
+    --data-urlencode 'grant_type=urn:ietf:params:oauth:grant-type:token-exchange' \
+    --data-urlencode 'subject_token_type=urn:ietf:params:oauth:token-type:access_token' \
+    --data-urlencode 'requested_token_type=urn:ietf:params:oauth:token-type:access_token' \
+    --data-urlencode "subject_token=$gm_token" \
+    --data-urlencode "options=$gm_et_options" \
+    "${gm_ep_sts}v1/token"; then
+    gm_error_reason="the Security Token Service refused the experiment's credentials: $(gm_http_problem "$gm_tmp.sts")"
+    rm -f "$gm_tmp.sts"
+    return 1
+  fi
+  gm_et_token=$(gm_json_get 1 access_token <"$gm_tmp.sts")
+  rm -f "$gm_tmp.sts"
+  if [ -z "$gm_et_token" ]; then
+    gm_error_reason="the Security Token Service returned no access token for the experiment's credentials"
+    return 1
+  fi
+  gm_note_redactions "$gm_et_token"
+  (
+    umask 077
+    mkdir -p "$gm_creds"
+    printf '%s\n' "$gm_et_token" >"$gm_cred_file.new"
+    if [ -n "$gm_run_uid" ]; then
+      chown "$gm_run_uid:$gm_run_gid" "$gm_creds" "$gm_cred_file.new" || exit 1
+    elif [ -f "$gm_cred_file" ]; then
+      chown --reference="$gm_cred_file" "$gm_cred_file.new" || exit 1
+    fi
+    mv -f "$gm_cred_file.new" "$gm_cred_file"
+  ) || {
+    gm_error_reason="could not hand the experiment's credentials to the command's user"
+    return 1
+  }
+  gm_et_token=
+  gm_cred_source=$gm_token
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------------------
 # The command
 
 # Exports the command's environment (call in the subshell that starts the command).
@@ -1298,6 +1745,16 @@ gm_export_command_env() {
     GCE_MATRIX_CHECKPOINT_DIR GCE_MATRIX_INPUT_DIR GCE_MATRIX_WORK_DIR GCE_MATRIX_METRICS_FILE
   gm_env_names='GCE_MATRIX_RUN_ID GCE_MATRIX_EXPERIMENT_ID GCE_MATRIX_ATTEMPT GCE_MATRIX_PARAMS GCE_MATRIX_OUTPUT_DIR
 GCE_MATRIX_CHECKPOINT_DIR GCE_MATRIX_INPUT_DIR GCE_MATRIX_WORK_DIR GCE_MATRIX_METRICS_FILE'
+  if [ "$gm_cmd_creds" = experiment ]; then
+    # gcloud reads its token from CLOUDSDK_AUTH_ACCESS_TOKEN_FILE; other tools from the file the other names
+    GCE_MATRIX_STORAGE_TOKEN_FILE=$gm_cred_file
+    CLOUDSDK_AUTH_ACCESS_TOKEN_FILE=$gm_cred_file
+    GCE_MATRIX_BUCKET=$gm_bucket
+    GCE_MATRIX_EXPERIMENT_PREFIX=$gm_prefix
+    export GCE_MATRIX_STORAGE_TOKEN_FILE CLOUDSDK_AUTH_ACCESS_TOKEN_FILE GCE_MATRIX_BUCKET GCE_MATRIX_EXPERIMENT_PREFIX
+    gm_env_names="$gm_env_names GCE_MATRIX_STORAGE_TOKEN_FILE CLOUDSDK_AUTH_ACCESS_TOKEN_FILE GCE_MATRIX_BUCKET
+GCE_MATRIX_EXPERIMENT_PREFIX"
+  fi
   if [ -f "$gm_state/attr/gce-matrix-param-env" ]; then
     while IFS= read -r gm_pe_line || [ -n "$gm_pe_line" ]; do
       gm_pe_line=${gm_pe_line%"$gm_cr"}
@@ -1326,6 +1783,13 @@ gm_start_command() {
   gm_container_name=gce-matrix-$(printf '%s' "${gm_instance:-agent}-$$" | tr -c 'A-Za-z0-9_.-' '-')
   (
     cd "$gm_work" || exit 1
+    if [ -n "$gm_run_uid" ]; then
+      # a home of its own: the agent's (root's) is not the command user's
+      HOME=$gm_home
+      USER=$gm_run_user
+      LOGNAME=$gm_run_user
+      export USER LOGNAME
+    fi
     [ -n "${HOME:-}" ] || HOME=$gm_work
     export HOME
     # The agent's own metadata override (a local run's, or a test bed's) is not the command's: its tools
@@ -1340,12 +1804,16 @@ gm_start_command() {
       set -- --rm --name "$gm_container_name" --env-file "$gm_state/docker.env" \
         -v "$gm_output:$gm_output" -v "$gm_checkpoint:$gm_checkpoint" -v "$gm_input:$gm_input" \
         -v "$gm_work:$gm_work" -w "$gm_work"
+      [ "$gm_cmd_creds" = experiment ] && set -- "$@" -v "$gm_creds:$gm_creds:ro"
       [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
       if [ -n "$gm_command" ]; then
         set -- docker run "$@" --entrypoint sh "$gm_image" -c "$gm_command"
       else
         set -- docker run "$@" "$gm_image"
       fi
+    elif [ -n "$gm_run_uid" ]; then
+      # shellcheck disable=SC2086 # options without blanks, meant to split
+      set -- setpriv $gm_setpriv_opts -- sh -c "$gm_command"
     else
       set -- sh -c "$gm_command"
     fi
@@ -1532,6 +2000,11 @@ gm_prepare() {
     gm_log "error: instance attributes gce-matrix-bucket and gce-matrix-experiment-prefix are required; nowhere to report"
     return 1
   fi
+  # the log is the agent's: the command's user does not read it
+  [ -f "$gm_logfile" ] || (
+    umask 077
+    : >>"$gm_logfile"
+  )
   return 0
 }
 
@@ -1582,6 +2055,21 @@ gm_main_startup() {
     gm_fail_early "$gm_error_reason"
     exit $?
   }
+  gm_isolate || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
+  case $gm_cmd_creds in
+    none | experiment) ;;
+    *)
+      gm_fail_early "instance attribute gce-matrix-command-credentials is '$gm_cmd_creds'; expected none or experiment"
+      exit $?
+      ;;
+  esac
+  gm_experiment_token || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
 
   gm_set_phase running
   gm_started_at=$(gm_iso)
@@ -1593,6 +2081,7 @@ gm_main_startup() {
   fi
   gm_start_command
   gm_wait_command
+  gm_sweep_run_user
   # the secrets are not needed any more
   gm_se_i=1
   while [ "$gm_se_i" -le "${gm_secret_count:-0}" ]; do
@@ -1684,6 +2173,8 @@ gm_main_shutdown() {
       gm_sd_n=$((gm_sd_n + 1))
     done
   fi
+  gm_load_run_user
+  gm_sweep_run_user
   : >"$gm_state/outputs.json"
   if [ "$gm_sd_preempted" = TRUE ]; then
     gm_log "shutdown: the VM was preempted"

@@ -15,36 +15,36 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-SSXUZIKT.js";
+} from "../chunks/chunk-OOFSOMUT.js";
 import {
   cleanUp
-} from "../chunks/chunk-CMKZDR32.js";
+} from "../chunks/chunk-O2VSOZLH.js";
 import {
   withZones
-} from "../chunks/chunk-I6OMP7A6.js";
+} from "../chunks/chunk-66OBQNE5.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-CZ5IE6KH.js";
-import "../chunks/chunk-K4TALMYW.js";
+} from "../chunks/chunk-ZABGGJOI.js";
+import "../chunks/chunk-SPESQFSA.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-ZRQJNKAC.js";
+} from "../chunks/chunk-WDYHRXYP.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-ME377LML.js";
+} from "../chunks/chunk-WW7OEE4L.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-JVNJ3GLZ.js";
+} from "../chunks/chunk-RT74OUHI.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-PTXB2YYX.js";
+} from "../chunks/chunk-Z7F5B5KX.js";
 import {
   collectRun
-} from "../chunks/chunk-MSEOTG5X.js";
+} from "../chunks/chunk-XLD344D2.js";
 import {
   chartSeries,
   chooseAxes,
@@ -59,27 +59,27 @@ import {
   readManifest,
   renderReport,
   reportData
-} from "../chunks/chunk-GBQWFDC3.js";
+} from "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   countClass,
   parseHeartbeat
-} from "../chunks/chunk-6XQTKXGE.js";
-import "../chunks/chunk-CKXO5YVN.js";
+} from "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
-} from "../chunks/chunk-QUXJ3ANL.js";
+} from "../chunks/chunk-PMEOYZ2U.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-AY5BRON6.js";
+import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
   baselineOf,
   compare,
   parseDirections,
   runRecordFromEnv
-} from "../chunks/chunk-7UF2N2CX.js";
+} from "../chunks/chunk-CO33JGQY.js";
 import {
   STORAGE_RETRY,
   Storage,
@@ -87,14 +87,14 @@ import {
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   experimentObjects,
   parseStatus
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -672,6 +672,23 @@ var MetadataEmulator = class {
     return { status: 200, body: jwt, contentType: "text/html; charset=utf-8", fresh: true };
   }
 };
+function filterConnections(server, filter) {
+  server.on("connection", (socket) => {
+    const conn = {
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? "",
+      localPort: socket.localPort ?? 0
+    };
+    let verdict;
+    try {
+      verdict = filter(conn);
+    } catch {
+      verdict = "reject";
+    }
+    if (verdict !== "accept") socket.resetAndDestroy();
+  });
+}
 async function listenMetadata(handler, at = {}) {
   let origin = "";
   const server = http.createServer((raw, res) => {
@@ -688,6 +705,7 @@ async function listenMetadata(handler, at = {}) {
       else send(res, error(500, `The metadata server failed: ${err.message}`));
     });
   });
+  if (at.filter) filterConnections(server, at.filter);
   const host = at.host ?? "127.0.0.1";
   await once(server.listen(at.port ?? 0, host), "listening");
   const { port } = server.address();
@@ -2496,6 +2514,9 @@ var LocalExecutor = class {
         agentScript: this.opts.agentScript
       }),
       "gce-matrix-self-delete": "false",
+      // A workstation, not a VM: the agent runs the command as its own user and changes nothing on the machine
+      // (no user of its own, no firewall rule); it says so in the log.
+      "gce-matrix-local-run": "true",
       "gce-matrix-endpoint-storage": this.opts.storage.url,
       "gce-matrix-endpoint-secretmanager": this.opts.metadata.secretManagerEndpoint
     };

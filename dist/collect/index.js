@@ -6,20 +6,20 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-C73BNQCT.js";
+} from "../chunks/chunk-ZA5AB24O.js";
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-ZRQJNKAC.js";
+} from "../chunks/chunk-WDYHRXYP.js";
 import {
   collectRun
-} from "../chunks/chunk-MSEOTG5X.js";
+} from "../chunks/chunk-XLD344D2.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-6XQTKXGE.js";
-import "../chunks/chunk-CKXO5YVN.js";
+} from "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -28,11 +28,11 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-AY5BRON6.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   connectGcp
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -48,7 +48,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

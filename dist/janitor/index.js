@@ -6,27 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-ME377LML.js";
-import "../chunks/chunk-QUXJ3ANL.js";
+} from "../chunks/chunk-WW7OEE4L.js";
+import "../chunks/chunk-PMEOYZ2U.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   readBucket
-} from "../chunks/chunk-AY5BRON6.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore
-} from "../chunks/chunk-7UF2N2CX.js";
+} from "../chunks/chunk-CO33JGQY.js";
 import {
   connectGcp
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
@@ -36,7 +36,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

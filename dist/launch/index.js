@@ -9,41 +9,41 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-SSXUZIKT.js";
+} from "../chunks/chunk-OOFSOMUT.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-I6OMP7A6.js";
-import "../chunks/chunk-K4TALMYW.js";
+} from "../chunks/chunk-66OBQNE5.js";
+import "../chunks/chunk-SPESQFSA.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-ZRQJNKAC.js";
+} from "../chunks/chunk-WDYHRXYP.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-PTXB2YYX.js";
+} from "../chunks/chunk-Z7F5B5KX.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-QUXJ3ANL.js";
-import "../chunks/chunk-AY5BRON6.js";
+} from "../chunks/chunk-PMEOYZ2U.js";
+import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-7UF2N2CX.js";
+} from "../chunks/chunk-CO33JGQY.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -57,7 +57,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

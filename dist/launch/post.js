@@ -6,18 +6,18 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   post
-} from "../chunks/chunk-CMKZDR32.js";
-import "../chunks/chunk-I6OMP7A6.js";
-import "../chunks/chunk-ZRQJNKAC.js";
-import "../chunks/chunk-QUXJ3ANL.js";
-import "../chunks/chunk-AY5BRON6.js";
-import "../chunks/chunk-7UF2N2CX.js";
-import "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
-import "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-O2VSOZLH.js";
+import "../chunks/chunk-66OBQNE5.js";
+import "../chunks/chunk-WDYHRXYP.js";
+import "../chunks/chunk-PMEOYZ2U.js";
+import "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-CO33JGQY.js";
+import "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
+import "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post.ts

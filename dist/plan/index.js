@@ -6,27 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-CZ5IE6KH.js";
+} from "../chunks/chunk-ZABGGJOI.js";
 import {
   resolveCommit
-} from "../chunks/chunk-K4TALMYW.js";
+} from "../chunks/chunk-SPESQFSA.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-ZRQJNKAC.js";
+} from "../chunks/chunk-WDYHRXYP.js";
 import {
   getOctokit
-} from "../chunks/chunk-CKXO5YVN.js";
+} from "../chunks/chunk-C5PB5HGX.js";
 import {
   readInteger
-} from "../chunks/chunk-AY5BRON6.js";
+} from "../chunks/chunk-HYROZFKP.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -37,7 +37,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

@@ -9,26 +9,26 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   inlineClaim,
   publishReport,
   readManifest
-} from "../chunks/chunk-GBQWFDC3.js";
+} from "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-6XQTKXGE.js";
-import "../chunks/chunk-CKXO5YVN.js";
+import "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-7UF2N2CX.js";
+} from "../chunks/chunk-CO33JGQY.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -38,7 +38,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-C73BNQCT.js";
+} from "../chunks/chunk-ZA5AB24O.js";
 import {
   runAction
-} from "../chunks/chunk-EX3GEEC4.js";
+} from "../chunks/chunk-OGHS24ND.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-JVNJ3GLZ.js";
-import "../chunks/chunk-PTXB2YYX.js";
-import "../chunks/chunk-MSEOTG5X.js";
-import "../chunks/chunk-GBQWFDC3.js";
+} from "../chunks/chunk-RT74OUHI.js";
+import "../chunks/chunk-Z7F5B5KX.js";
+import "../chunks/chunk-XLD344D2.js";
+import "../chunks/chunk-C6LANOLL.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-6XQTKXGE.js";
-import "../chunks/chunk-CKXO5YVN.js";
+import "../chunks/chunk-TOTSYWRJ.js";
+import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
-} from "../chunks/chunk-QUXJ3ANL.js";
+} from "../chunks/chunk-PMEOYZ2U.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -33,13 +33,13 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-AY5BRON6.js";
-import "../chunks/chunk-7UF2N2CX.js";
+} from "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-CO33JGQY.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-JVCTALI6.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-POAYJMSU.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -52,7 +52,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-P2QXPG2L.js";
+} from "../chunks/chunk-4TDRVGQU.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
