@@ -147,7 +147,8 @@ type AttemptEnd =
   | { kind: 'handover' }
   /** Preempted, and its shutdown run ended before the status: the checkpoint is the last one synced. */
   | { kind: 'preempted'; reason: string }
-  | { kind: 'lost'; reason: string }
+  /** `console`: the serial console's last lines, read while the VM was still there to read. */
+  | { kind: 'lost'; reason: string; console?: readonly string[] }
   | { kind: 'no-capacity'; reason: string };
 
 const LOG_TAIL_LINES = 40;
@@ -266,7 +267,9 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
       vmSeconds += (deps.clock.now() - vmStarted) / 1000;
       return detach(vm, 'handover', vmStarted);
     }
-    if (end.kind !== 'status' || end.status.state !== 'succeeded') await printSerialTail(deps, vm);
+    if (end.kind !== 'status' || end.status.state !== 'succeeded') {
+      await printSerialTail(deps, vm, end.kind === 'lost' ? end.console : undefined);
+    }
     vmSeconds += (deps.clock.now() - vmStarted) / 1000;
     const again = retryReason(settings, end, attempt, used);
     if (again === undefined) {
@@ -564,6 +567,7 @@ async function waitForEnd(
   let lastInstanceAt = start;
   let preemptedAt: number | undefined;
   let stopping = false;
+  let consoleTail: string[] | undefined;
 
   const drainLog = async (): Promise<void> => {
     const chunks = await deps.results.newLogChunks(vm.attempt, lastChunk);
@@ -638,10 +642,13 @@ async function waitForEnd(
         return {
           kind: 'lost',
           reason: `${vm.name} is ${state === 'GONE' ? 'gone' : state} without a status (last heartbeat ${Math.round(silentFor / 1000)} s before)`,
+          ...(consoleTail ? { console: consoleTail } : {}),
         };
       }
       if (STOPPING_STATES.has(state) && !stopping) {
         deps.log.warning(`${vm.name} is ${state}; waiting for its shutdown run to write the status.`);
+        // Its console goes with it: what the agent said (a refused write, say) is read while it can be.
+        consoleTail = await readSerialTail(deps, vm);
       }
       stopping = STOPPING_STATES.has(state);
       if (!stopping && preemptedAt === undefined) {
@@ -676,15 +683,23 @@ async function waitForEnd(
   }
 }
 
-async function printSerialTail(deps: LaunchDeps, vm: VmHandle): Promise<void> {
+/** Prints the serial console's last lines; `earlier`, read before the VM went away, when it is gone now. */
+async function printSerialTail(deps: LaunchDeps, vm: VmHandle, earlier?: readonly string[]): Promise<void> {
+  const lines = (await readSerialTail(deps, vm)) ?? earlier;
+  if (!lines || lines.length === 0) return;
+  deps.log.info(`Last lines of ${vm.name}'s serial console:`);
+  deps.log.vmLog([...lines]);
+}
+
+/** The serial console's last lines, or undefined when the VM (or its console) is gone. */
+async function readSerialTail(deps: LaunchDeps, vm: VmHandle): Promise<string[] | undefined> {
   try {
     const out = await deps.compute.serialOutput(vm.zone, vm.name);
-    if (!out || !out.contents) return;
-    const lines = out.contents.replace(/\n$/, '').split('\n').slice(-LOG_TAIL_LINES);
-    deps.log.info(`Last lines of ${vm.name}'s serial console:`);
-    deps.log.vmLog(lines);
+    if (!out || !out.contents) return undefined;
+    return out.contents.replace(/\n$/, '').split('\n').slice(-LOG_TAIL_LINES);
   } catch (err) {
     deps.log.warning(`Could not read the serial console of ${vm.name}: ${(err as Error).message}`);
+    return undefined;
   }
 }
 

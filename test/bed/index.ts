@@ -31,10 +31,10 @@ export interface TestBedOptions {
   /** Fixed ports (for a person who wants stable addresses); 0 or absent: any free port. */
   basePort?: number;
   /**
-   * The IAM policy every Google stand-in checks calls against: `readme` (default), the grants of the README's
-   * "Set up" section, each bucket's part applied when the bucket is created; `steps`, a setup of the test's own.
+   * Every Google stand-in checks calls against the grants of the README's "Set up" section (each bucket's part
+   * applied when the bucket is created); this leaves out the steps it picks, to prove each of them needed.
    */
-  setup?: 'readme' | { steps: (bucket: string) => readonly SetupStep[] };
+  withoutSetupSteps?: (step: SetupStep) => boolean;
   /** Virtual ms from insert to RUNNING and from RUNNING to the startup script (default 1500 and 500: quick). */
   bootDelayMs?: number;
   guestBootMs?: number;
@@ -99,10 +99,9 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<TestBe
   for (const publisher of ['debian-cloud', 'ubuntu-os-cloud', 'cos-cloud']) {
     iam.grant(`projects/${publisher}`, 'allAuthenticatedUsers', 'roles/compute.imageUser');
   }
-  const setupSteps =
-    options.setup === undefined || options.setup === 'readme'
-      ? readmeSetup({ project, projectNumber, repository, repositoryId: oidc.repositoryId })
-      : options.setup.steps;
+  const readme = readmeSetup({ project, projectNumber, repository, repositoryId: oidc.repositoryId });
+  const leftOut = options.withoutSetupSteps ?? (() => false);
+  const setupSteps = (bucket: string): readonly SetupStep[] => readme(bucket).filter((s) => !leftOut(s));
   const projectWide = (step: SetupStep): boolean => step.kind !== 'bucket' && step.kind !== 'bucket-binding';
   applySetup(iam, setupSteps(SETUP_BUCKET).filter(projectWide));
   const storage = new StorageStandIn({
