@@ -15,7 +15,7 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-OOFSOMUT.js";
+} from "../chunks/chunk-W4QSYEF6.js";
 import {
   cleanUp
 } from "../chunks/chunk-O2VSOZLH.js";

@@ -16,7 +16,7 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-OOFSOMUT.js";
+} from "../chunks/chunk-W4QSYEF6.js";
 import {
   saveLaunchState,
   withZones
