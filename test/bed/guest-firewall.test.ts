@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { TestBed } from './index.ts';
 import { startTestBed } from './index.ts';
-import { bedClients } from './scenario.ts';
+import { bedClients, insertBedVm } from './scenario.ts';
 
 const ZONE = 'us-central1-a';
 const BUCKET = 'bed-results';
@@ -69,34 +69,12 @@ describe("the test bed's guest firewall and the agent's isolation of the command
       await closing();
       await clients.close();
     };
-    const [lro] = await clients.instances.insert({
-      project: bed.project,
+    await insertBedVm(clients, {
+      name,
       zone: ZONE,
-      requestId: crypto.randomUUID(),
-      instanceResource: {
-        name,
-        machineType: `zones/${ZONE}/machineTypes/e2-small`,
-        disks: [
-          {
-            boot: true,
-            autoDelete: true,
-            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
-          },
-        ],
-        networkInterfaces: [{}],
-        serviceAccounts: [
-          { email: bed.vmServiceAccount, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
-        ],
-        metadata: { items: Object.entries(items).map(([key, value]) => ({ key, value })) },
-      },
+      serviceAccount: bed.vmServiceAccount,
+      metadata: items,
     });
-    for (let op = lro.latestResponse as { name?: string | null; status?: unknown }; op.status !== 'DONE';) {
-      [op] = await clients.zoneOperations.wait({
-        project: bed.project,
-        zone: ZONE,
-        operation: String(op.name),
-      });
-    }
   };
 
   const until = async <T>(what: string, fn: () => T | undefined, ms = 120_000): Promise<T> => {

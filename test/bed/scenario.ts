@@ -54,7 +54,8 @@ export function bedClients(
   };
 }
 
-async function waitOperation(clients: GcpClients, zone: string, name: string): Promise<void> {
+/** Waits for a zone operation to be DONE; throws with its error when it failed. */
+export async function waitOperation(clients: GcpClients, zone: string, name: string): Promise<void> {
   for (;;) {
     const [op] = await clients.zoneOperations.wait({ project: clients.project, zone, operation: name });
     if (op.status === 'DONE') {
@@ -62,6 +63,59 @@ async function waitOperation(clients: GcpClients, zone: string, name: string): P
       return;
     }
   }
+}
+
+/** What {@link insertBedVm} makes: a small Debian VM, by default with no service account and no metadata. */
+export interface BedVmSpec {
+  readonly name: string;
+  readonly zone: string;
+  readonly labels?: Record<string, string>;
+  /** Instance metadata items (`startup-script`, ...). */
+  readonly metadata?: Record<string, string>;
+  /** The service account it runs as, with the cloud-platform scope. */
+  readonly serviceAccount?: string;
+  readonly maxRunSeconds?: number;
+}
+
+/** Creates a VM through the real Compute Engine client and waits until its insert is DONE. */
+export async function insertBedVm(clients: GcpClients, vm: BedVmSpec): Promise<void> {
+  const [lro] = await clients.instances.insert({
+    project: clients.project,
+    zone: vm.zone,
+    requestId: crypto.randomUUID(),
+    instanceResource: {
+      name: vm.name,
+      machineType: `zones/${vm.zone}/machineTypes/e2-small`,
+      ...(vm.labels ? { labels: vm.labels } : {}),
+      disks: [
+        {
+          boot: true,
+          autoDelete: true,
+          initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+        },
+      ],
+      networkInterfaces: [{}],
+      ...(vm.serviceAccount
+        ? {
+            serviceAccounts: [
+              { email: vm.serviceAccount, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
+            ],
+          }
+        : {}),
+      ...(vm.metadata
+        ? { metadata: { items: Object.entries(vm.metadata).map(([key, value]) => ({ key, value })) } }
+        : {}),
+      ...(vm.maxRunSeconds
+        ? {
+            scheduling: {
+              instanceTerminationAction: 'DELETE',
+              maxRunDuration: { seconds: String(vm.maxRunSeconds) },
+            },
+          }
+        : {}),
+    },
+  });
+  await waitOperation(clients, vm.zone, String(lro.latestResponse.name));
 }
 
 /**
@@ -79,35 +133,14 @@ export async function runBootScenario(
   try {
     bed.storage.createBucket(bucket);
     log(`credentials: ${source}`);
-    const [lro] = await clients.instances.insert({
-      project: bed.project,
+    await insertBedVm(clients, {
+      name,
       zone,
-      requestId: crypto.randomUUID(),
-      instanceResource: {
-        name,
-        machineType: `zones/${zone}/machineTypes/e2-small`,
-        labels: { 'gce-matrix': 'demo' },
-        disks: [
-          {
-            boot: true,
-            autoDelete: true,
-            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
-          },
-        ],
-        networkInterfaces: [{}],
-        serviceAccounts: [
-          { email: bed.vmServiceAccount, scopes: ['https://www.googleapis.com/auth/cloud-platform'] },
-        ],
-        metadata: {
-          items: [
-            { key: 'startup-script', value: BOOT_SCRIPT },
-            { key: 'bucket', value: bucket },
-          ],
-        },
-        scheduling: { instanceTerminationAction: 'DELETE', maxRunDuration: { seconds: '600' } },
-      },
+      labels: { 'gce-matrix': 'demo' },
+      serviceAccount: bed.vmServiceAccount,
+      metadata: { 'startup-script': BOOT_SCRIPT, bucket },
+      maxRunSeconds: 600,
     });
-    await waitOperation(clients, zone, String(lro.latestResponse.name));
     log(`created ${name} in ${zone}`);
     const file = clients.storage.bucket(bucket).file(`gce-matrix/runs/boot/experiments/${name}/hello.txt`);
     const deadline = Date.now() + 60_000;

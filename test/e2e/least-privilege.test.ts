@@ -8,7 +8,7 @@ import { issueCommentOnPullRequest, workflowDispatchEvent } from '../bed/events.
 import type { WorkflowEvent } from '../bed/events.ts';
 import type { TestBed } from '../bed/index.ts';
 import { readmeSetup, startTestBed } from '../bed/index.ts';
-import { bedClients } from '../bed/scenario.ts';
+import { bedClients, insertBedVm } from '../bed/scenario.ts';
 import type { StepOptions, StepResult } from '../bed/step-runner.ts';
 import { runStep } from '../bed/step-runner.ts';
 
@@ -104,25 +104,7 @@ describe('least privilege with the README grants (real bundle, real agent, IAM-c
     bed.secretManager.addSecret(bed.project, 'api-key', 'not-for-these-experiments');
     owner = bedClients(bed, { as: 'owner' }).clients;
     // Another experiment's VM: the target of the attacks.
-    const [lro] = await owner.instances.insert({
-      project: bed.project,
-      zone: ZONE,
-      instanceResource: {
-        name: 'gcem-victim-1',
-        machineType: `zones/${ZONE}/machineTypes/e2-small`,
-        labels: { 'gce-matrix': 'experiment' },
-        disks: [
-          {
-            boot: true,
-            autoDelete: true,
-            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
-          },
-        ],
-        networkInterfaces: [{ network: 'global/networks/default' }],
-      },
-    });
-    const name = (lro.latestResponse as { name?: string }).name ?? '';
-    await owner.zoneOperations.wait({ project: bed.project, zone: ZONE, operation: name });
+    await insertBedVm(owner, { name: 'gcem-victim-1', zone: ZONE, labels: { 'gce-matrix': 'experiment' } });
   });
 
   after(async () => {
