@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { baselineOf, compare, parseDirections } from '../report/compare.ts';
+import { RESULTS_CSV, tidyCsv } from '../report/csv.ts';
 import { renderHtml } from '../report/html.ts';
 import { readExperimentFiles, readManifest } from '../report/load.ts';
 import type { ReportData } from '../report/model.ts';
@@ -28,6 +29,8 @@ export interface LocalReportOptions {
 export interface LocalReport {
   readonly markdown: string;
   readonly html: string;
+  /** results.csv: the run as tidy data, one row per experiment and metric. */
+  readonly csv: string;
   readonly data: ReportData;
 }
 
@@ -51,7 +54,7 @@ export function renderOptions(o: LocalReportOptions): RenderOptions {
 
 /**
  * Reads what collect wrote in `resultsDir` and writes `report.md` and `report.html` into `outDir`, with the
- * same model and renderer as actions/report.
+ * same model and renderer as actions/report, and `results.csv` beside them.
  */
 export async function writeLocalReport(
   resultsDir: string,
@@ -59,15 +62,18 @@ export async function writeLocalReport(
   o: LocalReportOptions,
 ): Promise<LocalReport> {
   const manifest = await readManifest(resultsDir);
-  const data = reportData(manifest, await readExperimentFiles(resultsDir, manifest));
+  const files = await readExperimentFiles(resultsDir, manifest);
+  const data = reportData(manifest, files);
   let opts = renderOptions(o);
   if (o.baselineDir)
     opts = { ...opts, baseline: await compareWith(o.baselineDir, data, opts, o.thresholdPercent ?? 5) };
   const markdown = path.join(outDir, 'report.md');
   const html = path.join(outDir, 'report.html');
+  const csv = path.join(outDir, RESULTS_CSV);
   await writeFile(markdown, renderReport(data, opts));
   await writeFile(html, renderHtml(data, opts));
-  return { markdown, html, data };
+  await writeFile(csv, tidyCsv(manifest.experiments, files));
+  return { markdown, html, csv, data };
 }
 
 /** The comparison of a run with an earlier local run's collected results. */

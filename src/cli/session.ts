@@ -40,6 +40,7 @@ export function runSummary(result: LocalRunResult, cwd: string): string[] {
   if (bad.length > 20) lines.push(`  ... and ${bad.length - 20} more (see the report)`);
   lines.push(`Report: ${rel(result.report.markdown)}`);
   lines.push(`        ${rel(result.report.html)}`);
+  lines.push(`Data:   ${rel(result.report.csv)} (one row per experiment and metric)`);
   lines.push(
     `Results: ${rel(runPaths(result.runDir).results)} (the bucket as the VMs wrote it: ${rel(runPaths(result.runDir).bucket)})`,
   );

@@ -8,12 +8,14 @@ import { ConfigurationError } from '../errors.ts';
 import { GcpError, classifyError } from '../gcp/errors.ts';
 import type { ExperimentStatus, Heartbeat, RunLocation } from '../layout.ts';
 import { experimentObjects, parseStatus, runPrefix } from '../layout.ts';
+import { RESULTS_CSV, tidyCsv } from '../report/csv.ts';
+import { readExperimentFiles } from '../report/load.ts';
 import type { RemoteObject } from './download.ts';
 import { Downloader, Limiter, listObjects } from './download.ts';
 import type { ExpectedExperiment } from './inputs.ts';
 import type { CollectedFile, Manifest, ManifestExperiment, Problem } from './manifest.ts';
 import { buildManifest, checkDeclaredOutputs, parseHeartbeat, statusFields } from './manifest.ts';
-import { PathAllocator, experimentDir } from './paths.ts';
+import { PathAllocator, ROOT_FILES, experimentDir } from './paths.ts';
 
 /** Where collect reports progress. */
 export interface CollectLogger {
@@ -40,7 +42,7 @@ export interface CollectOptions {
 export interface CollectResult {
   readonly manifest: Manifest;
   readonly manifestPath: string;
-  /** Absolute paths of every file written, manifest.json included, for the artifact. */
+  /** Absolute paths of every file written, manifest.json and results.csv included, for the artifact. */
   readonly files: string[];
   readonly stats: { requests: number; retries: number; bytes: number; durationMs: number };
 }
@@ -144,7 +146,7 @@ export async function collectRun(opts: CollectOptions): Promise<CollectResult> {
           (planned ? `; the plan lists ${planned.size}.` : '.'),
       );
     }
-    const dirs = new PathAllocator([MANIFEST]);
+    const dirs = new PathAllocator(ROOT_FILES);
     const work = ids.map((id) => {
       const dir =
         dirs.allocate(experimentDir(id)) ?? `${experimentDir(id)}~${randomBytes(4).toString('hex')}`;
@@ -178,16 +180,27 @@ export async function collectRun(opts: CollectOptions): Promise<CollectResult> {
     });
     const manifestPath = path.join(root, MANIFEST);
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    const csvPath = await writeResultsCsv(root, manifest);
     return {
       manifest,
       manifestPath,
-      files: [...written, manifestPath],
+      files: [...written, manifestPath, csvPath],
       stats: { ...downloader.stats, durationMs: Date.now() - started },
     };
   } finally {
     downloader.close();
     await rm(tempDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes results.csv (one row per experiment and metric) beside manifest.json in `root`, from the manifest and
+ * the metrics files collected there, and returns its path. Whoever rewrites the manifest writes it again.
+ */
+export async function writeResultsCsv(root: string, manifest: Manifest): Promise<string> {
+  const file = path.join(root, RESULTS_CSV);
+  await writeFile(file, tidyCsv(manifest.experiments, await readExperimentFiles(root, manifest)));
+  return file;
 }
 
 function explainAccess(err: unknown, bucket: string): Error {

@@ -77,13 +77,16 @@ export function decideRelativePath(name: string): PathDecision {
   return { kind: 'renamed', path, reason: reasons.join('; ') };
 }
 
+/** The files collect writes at the root of the results directory, beside the experiments' folders. */
+export const ROOT_FILES: readonly string[] = ['manifest.json', 'results.csv'];
+
 /**
  * The folder name an experiment's files go into. A valid id (see src/naming.ts) is used as it is; anything
  * else found in the bucket is made safe and suffixed with a hash of the original, so two odd ids never
- * share a folder and no id can take the place of `manifest.json` or a hidden entry.
+ * share a folder and no id can take the place of a root file ({@link ROOT_FILES}) or a hidden entry.
  */
 export function experimentDir(id: string): string {
-  if (EXPERIMENT_ID.test(id) && id !== 'manifest.json') return id;
+  if (EXPERIMENT_ID.test(id) && !ROOT_FILES.includes(id)) return id;
   const cleaned = id.replace(ARTIFACT_UNSAFE, '_').replace(/[/\\]/g, '_').replace(/^\.+/, '_').slice(0, 100);
   return `${cleaned || '_'}~${shortHash(id)}`;
 }

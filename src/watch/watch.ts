@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { CollectLogger } from '../collect/collect.ts';
-import { collectRun } from '../collect/collect.ts';
+import { collectRun, writeResultsCsv } from '../collect/collect.ts';
 import type { CollectedFile, LostExperiment } from '../collect/manifest.ts';
 import { markLost } from '../collect/manifest.ts';
 import { experimentDir } from '../collect/paths.ts';
@@ -327,6 +327,7 @@ async function reportRun(
   }
   const manifest = markLost(collected.manifest, lost);
   await writeFile(collected.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeResultsCsv(root, manifest);
   if (opts.upload) await opts.upload(`gce-matrix-${run.runId}`, root, files);
 
   const io: ReportIO = {

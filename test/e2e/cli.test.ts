@@ -249,6 +249,32 @@ describe('gce-matrix run (local)', () => {
     assert.match(r.stdout, /Done: 3 experiment\(s\): 1 succeeded, 2 failed, 0 missing\./);
     const md = await readFile(path.join(out, 'report.md'), 'utf8');
     assert.match(md, /about to fail/, 'the failure section carries the log tail');
+    // The tidy table beside the reports (and beside the manifest): failed experiments keep a row.
+    assert.match(r.stdout, /Data: {3}failing\/results\.csv \(one row per experiment and metric\)/);
+    const csv = await readFile(path.join(out, 'results.csv'), 'utf8');
+    assert.equal(csv, await readFile(path.join(out, 'results/results.csv'), 'utf8'));
+    const [header, ...rows] = csv
+      .replace(/\r\n$/, '')
+      .split('\r\n')
+      .map((l) => l.split(','));
+    const col = (name: string): number => header.indexOf(name);
+    assert.deepEqual(header.slice(0, 4), ['experiment', 'param_case', 'param_seed', 'status']);
+    assert.deepEqual(
+      rows.map((x) => [x[0], x[col('param_case')], x[col('status')], x[col('metric')], x[col('value')]]),
+      [
+        ['case-fails_seed-1', 'fails', 'failed', '', ''],
+        ['case-missing_seed-1', 'missing', 'failed', '', ''],
+        ['case-ok_seed-1', 'ok', 'succeeded', 'score', '1'],
+      ],
+    );
+    const ok = rows[2];
+    assert.match(ok[col('started_at')], /^\d{4}-\d\d-\d\dT/);
+    assert.ok(Number(ok[col('duration_seconds')]) >= 0, ok.join(','));
+    assert.deepEqual(
+      [ok[col('attempt')], ok[col('machine_type')], ok[col('cost_usd')]],
+      ['1', 'local', ''],
+      'no price is made up for a local run',
+    );
 
     const status = await runCli(['status', out], work);
     assert.equal(status.code, 0, status.stderr);

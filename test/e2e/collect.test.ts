@@ -262,6 +262,7 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
       'ok-1/outputs/data/result.csv',
       'ok-1/outputs/metrics.json',
       'ok-1/status.json',
+      'results.csv',
     ]);
     assert.equal(files.get('ok-1/outputs/metrics.json')?.toString(), '{"score": 42}');
     assert.equal(files.get('ok-1/log.txt')?.toString(), 'first line\nsecond line\n');
@@ -270,6 +271,26 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     assert.equal(files.get('hostile-5/outputs/a_b.txt')?.toString(), 'real a_b');
     assert.equal(files.get('hostile-5/outputs/a_b~2.txt')?.toString(), 'colon');
     assert.deepEqual(JSON.parse(files.get('manifest.json')!.toString()), manifest);
+
+    // The tidy table: one row per experiment and metric, every experiment there, unknowns left empty.
+    const csv = files.get('results.csv')?.toString() ?? '';
+    assert.equal(csv, await readFile(path.join(r.outputs.path, 'results.csv'), 'utf8'));
+    const rows = csv.split('\r\n');
+    assert.equal(rows.pop(), '', 'every record ends in CRLF');
+    assert.deepEqual(
+      rows.map((row) => row.split(',')[0]),
+      ['experiment', 'corrupt-6', 'fail-2', 'hostile-5', 'lost-3', 'never-4', 'ok-1'],
+    );
+    const row = (id: string): string | undefined => rows.find((x) => x.startsWith(`${id},`));
+    assert.equal(
+      rows[0],
+      'experiment,param_tool,status,attempt,started_at,ended_at,duration_seconds,cost_usd,commit,zone,machine_type,spot,metric,value',
+    );
+    const ran = '2025-01-01T00:00:00Z,2025-01-01T00:10:00Z,600,0.0112,,us-central1-a,e2-standard-2,false';
+    assert.equal(row('ok-1'), `ok-1,ok,succeeded,1,${ran},score,42`);
+    assert.equal(row('fail-2'), `fail-2,fail,failed,2,${ran},score,1`);
+    assert.equal(row('hostile-5'), `hostile-5,hostile,succeeded,1,${ran},,`);
+    assert.equal(row('never-4'), 'never-4,never,missing,,,,,,,,,,,');
 
     // Left on disk too, with nothing outside the results directory and no partial files.
     const onDisk = (await readdir(r.outputs.path, { recursive: true })).sort();

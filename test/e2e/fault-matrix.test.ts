@@ -723,7 +723,8 @@ describe('fault matrix: 54 experiments with every fault at once, nothing lost, n
       assert.deepEqual(got.files.map((f) => f.path).sort(), expected);
       checkLogs(e.id, attempts);
     }
-    assert.equal(artifact.size, 1 + planned.reduce((n, e) => n + experimentOf(e.id).files.length, 0));
+    assert.ok(artifact.has('manifest.json') && artifact.has('results.csv'));
+    assert.equal(artifact.size, 2 + planned.reduce((n, e) => n + experimentOf(e.id).files.length, 0));
   });
 
   /** Each log holds its own experiment's steps, in order, for its own attempt; resumptions where expected. */

@@ -60,7 +60,7 @@ describe('decideRelativePath', () => {
 describe('experimentDir', () => {
   it('keeps a valid id and makes anything else safe and unique', () => {
     assert.equal(experimentDir('tool-a.svc_1'), 'tool-a.svc_1');
-    for (const id of ['..', '.', '.hidden', 'a:b', 'manifest.json', 'x\ny', 'a\\b']) {
+    for (const id of ['..', '.', '.hidden', 'a:b', 'manifest.json', 'results.csv', 'x\ny', 'a\\b']) {
       const dir = experimentDir(id);
       assert.match(dir, /^[^./\\:\n][^/\\:\n]*~[0-9a-f]{8}$/, `${JSON.stringify(id)} -> ${dir}`);
     }
