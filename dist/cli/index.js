@@ -38,33 +38,35 @@ import {
 } from "../chunks/chunk-WW7OEE4L.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-RT74OUHI.js";
+} from "../chunks/chunk-ZYG4SHYU.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-Z7F5B5KX.js";
 import {
-  collectRun
-} from "../chunks/chunk-XLD344D2.js";
+  RESULTS_CSV,
+  collectRun,
+  tidyCsv
+} from "../chunks/chunk-QJ6YHJI2.js";
 import {
   chartSeries,
-  chooseAxes,
   decideExperiment,
   failureReason,
   formatDelta,
   formatDuration,
   formatNumber,
+  renderReport
+} from "../chunks/chunk-ZKGGZKIS.js";
+import {
+  chooseAxes,
+  countClass,
   paramNames,
+  parseHeartbeat,
   pivotOf,
   readExperimentFiles,
   readManifest,
-  renderReport,
   reportData
-} from "../chunks/chunk-C6LANOLL.js";
+} from "../chunks/chunk-3TPLQHUX.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import {
-  countClass,
-  parseHeartbeat
-} from "../chunks/chunk-TOTSYWRJ.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
@@ -3025,15 +3027,18 @@ function renderOptions(o) {
 }
 async function writeLocalReport(resultsDir, outDir, o) {
   const manifest = await readManifest(resultsDir);
-  const data = reportData(manifest, await readExperimentFiles(resultsDir, manifest));
+  const files = await readExperimentFiles(resultsDir, manifest);
+  const data = reportData(manifest, files);
   let opts = renderOptions(o);
   if (o.baselineDir)
     opts = { ...opts, baseline: await compareWith(o.baselineDir, data, opts, o.thresholdPercent ?? 5) };
   const markdown = path3.join(outDir, "report.md");
   const html = path3.join(outDir, "report.html");
+  const csv = path3.join(outDir, RESULTS_CSV);
   await writeFile2(markdown, renderReport(data, opts));
   await writeFile2(html, renderHtml(data, opts));
-  return { markdown, html, data };
+  await writeFile2(csv, tidyCsv(manifest.experiments, files));
+  return { markdown, html, csv, data };
 }
 async function compareWith(dir2, data, opts, thresholdPercent) {
   const results = path3.join(dir2, "results");
@@ -3968,6 +3973,7 @@ function runSummary(result, cwd) {
   if (bad.length > 20) lines.push(`  ... and ${bad.length - 20} more (see the report)`);
   lines.push(`Report: ${rel(result.report.markdown)}`);
   lines.push(`        ${rel(result.report.html)}`);
+  lines.push(`Data:   ${rel(result.report.csv)} (one row per experiment and metric)`);
   lines.push(
     `Results: ${rel(runPaths(result.runDir).results)} (the bucket as the VMs wrote it: ${rel(runPaths(result.runDir).bucket)})`
   );

@@ -15,10 +15,11 @@ import {
 } from "../chunks/chunk-WDYHRXYP.js";
 import {
   collectRun
-} from "../chunks/chunk-XLD344D2.js";
+} from "../chunks/chunk-QJ6YHJI2.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-TOTSYWRJ.js";
+} from "../chunks/chunk-3TPLQHUX.js";
+import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
   printable

@@ -12,11 +12,12 @@ import {
 } from "../chunks/chunk-OGHS24ND.js";
 import {
   inlineClaim,
-  publishReport,
+  publishReport
+} from "../chunks/chunk-ZKGGZKIS.js";
+import {
   readManifest
-} from "../chunks/chunk-C6LANOLL.js";
+} from "../chunks/chunk-3TPLQHUX.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-TOTSYWRJ.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
   RECORD_SCHEMA,

@@ -15,12 +15,12 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-RT74OUHI.js";
+} from "../chunks/chunk-ZYG4SHYU.js";
 import "../chunks/chunk-Z7F5B5KX.js";
-import "../chunks/chunk-XLD344D2.js";
-import "../chunks/chunk-C6LANOLL.js";
+import "../chunks/chunk-QJ6YHJI2.js";
+import "../chunks/chunk-ZKGGZKIS.js";
+import "../chunks/chunk-3TPLQHUX.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-TOTSYWRJ.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
   ComputeApi
