@@ -60,6 +60,8 @@ export interface RunReportSettings {
   /** The hidden comment marker's key, so a later report updates the same comment. */
   readonly markerKey: string;
   readonly pivot: readonly string[] | null;
+  /** Absent in records written before it existed: the median. */
+  readonly centre?: 'median' | 'mean';
   /** Metric name -> which way is better. */
   readonly directions: Readonly<Record<string, 'higher' | 'lower'>>;
   readonly thresholdPercent: number;

@@ -8,10 +8,18 @@ import type { CollectedStatus } from '../collect/manifest.ts';
 import { countClass } from '../collect/manifest.ts';
 import { escapeHtml } from '../html-escape.ts';
 import type { Delta, Verdict } from './compare.ts';
-import type { ReportData, ReportExperiment } from './model.ts';
+import type { Centre, ReportData, ReportExperiment } from './model.ts';
 import { chooseAxes, paramNames, pivotOf } from './model.ts';
 import type { BaselineInfo, ChartSeries, RenderOptions } from './render.ts';
-import { chartSeries, failureReason, formatDelta, formatDuration, formatNumber } from './render.ts';
+import {
+  cellLegend,
+  chartSeries,
+  failureReason,
+  formatCell,
+  formatDelta,
+  formatDuration,
+  formatNumber,
+} from './render.ts';
 
 /** A page can hold more than a comment, but a browser still chokes on a table of millions of cells. */
 const MAX_PIVOT_ROWS = 200;
@@ -347,8 +355,9 @@ function pivotTable(
   metric: string,
   rowAxis: string,
   columnAxis: string | undefined,
+  centre: Centre,
 ): string {
-  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis);
+  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis, centre);
   const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
   const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
   const head = columnAxis
@@ -356,15 +365,16 @@ function pivotTable(
         `<tr><td></td><th scope="colgroup" colspan="${columns.length}">${h(columnAxis)}</th></tr>`,
         `<tr><th scope="col">${h(rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join('')}</tr>`,
       ]
-    : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">mean</th></tr>`];
+    : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">${centre}</th></tr>`];
   const body = rows.map(
     (r, i) =>
       `<tr><th scope="row">${h(r)}</th>${columns
         .map((_, j) => {
           const cell = p.cells[i][j];
-          return cell
-            ? `<td class="num">${h(formatNumber(cell.mean))} <small>(n=${cell.n})</small></td>`
-            : '<td class="num empty" title="no result">—</td>';
+          if (!cell) return '<td class="num empty" title="no result">—</td>';
+          const s = cell.summary;
+          const hover = `min ${formatNumber(s.min)}, median ${formatNumber(s.median)}, max ${formatNumber(s.max)}; mean ${formatNumber(s.mean)}; n=${s.n}`;
+          return `<td class="num" title="${h(hover)}">${h(formatCell(cell))}</td>`;
         })
         .join('')}</tr>`,
   );
@@ -392,14 +402,14 @@ function metricSections(data: ReportData, opts: RenderOptions): string {
   return [
     '<section id="metrics">',
     '<h2>Metrics</h2>',
-    `<p class="note">Mean over repetitions (n = experiments) by ${h(axes.rows)}${axes.columns ? ` × ${h(axes.columns)}` : ''}; charts by ${h(axes.rows)}.</p>`,
+    `<p class="note">By ${h(axes.rows)}${axes.columns ? ` × ${h(axes.columns)}` : ''}. ${h(cellLegend(opts.centre ?? 'median'))} Hover a cell for its min, median, max and mean. Charts: the mean by ${h(axes.rows)}.</p>`,
     ...data.metrics.map((metric) => {
       const dir = opts.directions.get(metric);
       const series = charts.get(metric);
       return [
         '<section class="metric">',
         `<h3>${h(metric)}${dir ? ` <span class="muted">(${dir} is better)</span>` : ''}</h3>`,
-        pivotTable(data, metric, axes.rows, axes.columns),
+        pivotTable(data, metric, axes.rows, axes.columns, opts.centre ?? 'median'),
         ...(series ? [`<figure>${barChartSvg(series)}</figure>`] : []),
         '</section>',
       ].join('\n');

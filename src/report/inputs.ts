@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
-import type { Direction } from './model.ts';
+import type { Centre, Direction } from './model.ts';
 import { parseDirections } from './compare.ts';
 
 /** What `baseline` resolves to for this event. */
@@ -27,6 +27,8 @@ export interface ReportSettings {
   /** The commit a recorded baseline belongs to. */
   readonly sha: string;
   readonly pivot: readonly string[] | undefined;
+  /** What pivot cells are centred on. */
+  readonly centre: Centre;
   readonly directions: ReadonlyMap<string, Direction>;
   readonly thresholdPercent: number;
   readonly prNumber: number | undefined;
@@ -163,6 +165,12 @@ export function parseReportInputs(
       `input pivot must be one or two axis names, rows,columns (got ${JSON.stringify(pivotRaw)})`,
     );
   }
+  const centre = (read('centre').trim().toLowerCase() || 'median') as Centre;
+  if (centre !== 'median' && centre !== 'mean') {
+    throw new ConfigurationError(
+      `input centre must be median (the default: with a distribution-free interval) or mean (with a t interval); got ${JSON.stringify(centre)}`,
+    );
+  }
   let directions: Map<string, Direction>;
   try {
     directions = parseDirections(read('metrics'));
@@ -200,6 +208,7 @@ export function parseReportInputs(
     baselineRef,
     sha: (fromRun ? str(run.head_sha) : env.GITHUB_SHA) || '',
     pivot,
+    centre,
     directions,
     thresholdPercent,
     prNumber,

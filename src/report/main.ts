@@ -20,6 +20,7 @@ export function reportSettingsOf(s: ReportSettings): RunReportSettings {
     title: s.title,
     markerKey: s.markerKey,
     pivot: s.pivot ? [...s.pivot] : null,
+    centre: s.centre,
     directions: Object.fromEntries(s.directions),
     thresholdPercent: s.thresholdPercent,
     baseline: s.baseline,

@@ -5,6 +5,8 @@
 import type { CollectedStatus, Manifest, ManifestExperiment } from '../collect/manifest.ts';
 import { countClass } from '../collect/manifest.ts';
 import { estimateCostUsd } from '../launch/cost.ts';
+import type { Summary } from './stats.ts';
+import { summarize } from './stats.ts';
 
 /** Which way a metric is better; `undefined` when the user did not say (shown without a verdict). */
 export type Direction = 'higher' | 'lower';
@@ -150,15 +152,26 @@ function byText(a: string, b: string): number {
   return collator.compare(a, b);
 }
 
-/** A pivot table of one metric: mean over the experiments (repetitions, seeds) in each cell. */
+/** What a pivot cell summarises its repetitions by: the median (default) or the mean. */
+export type Centre = 'median' | 'mean';
+
+/** One pivot cell: the repetitions' values, their mean, and their centre with its spread. */
+export interface PivotCell {
+  readonly mean: number;
+  readonly n: number;
+  readonly values: readonly number[];
+  readonly summary: Summary;
+}
+
+/** A pivot table of one metric: the experiments (repetitions, seeds) in each cell, summarised. */
 export interface Pivot {
   readonly metric: string;
   readonly rowAxis: string;
   readonly columnAxis: string | undefined;
   readonly rows: readonly string[];
   readonly columns: readonly string[];
-  /** cells[row][column]: mean and count, undefined for an empty cell. */
-  readonly cells: readonly (readonly ({ mean: number; n: number } | undefined)[])[];
+  /** cells[row][column], undefined for an empty cell. */
+  readonly cells: readonly (readonly (PivotCell | undefined)[])[];
 }
 
 /** The axes to pivot over: the `pivot` input, else the first two parameters that are not `seed`. */
@@ -177,10 +190,11 @@ export function pivotOf(
   metric: string,
   rowAxis: string,
   columnAxis: string | undefined,
+  centre: Centre = 'median',
 ): Pivot {
   const rows: string[] = [];
   const columns: string[] = [];
-  const sums = new Map<string, { sum: number; n: number }>();
+  const sums = new Map<string, { sum: number; n: number; values: number[] }>();
   for (const e of experiments) {
     const value = e.metrics[metric];
     if (value === undefined) continue;
@@ -189,17 +203,20 @@ export function pivotOf(
     if (!rows.includes(r)) rows.push(r);
     if (!columns.includes(c)) columns.push(c);
     const key = JSON.stringify([r, c]);
-    const s = sums.get(key) ?? { sum: 0, n: 0 };
+    const s = sums.get(key) ?? { sum: 0, n: 0, values: [] };
     s.sum += value;
     s.n += 1;
+    s.values.push(value);
     sums.set(key, s);
   }
   rows.sort(byText);
   columns.sort(byText);
   const cells = rows.map((r) =>
-    columns.map((c) => {
+    columns.map((c): PivotCell | undefined => {
       const s = sums.get(JSON.stringify([r, c]));
-      return s ? { mean: s.sum / s.n, n: s.n } : undefined;
+      return s
+        ? { mean: s.sum / s.n, n: s.n, values: s.values, summary: summarize(s.values, { centre }) }
+        : undefined;
     }),
   );
   return { metric, rowAxis, columnAxis, rows, columns, cells };

@@ -118,6 +118,7 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
   const render: RenderOptions = {
     title: s.title,
     pivot: s.pivot,
+    centre: s.centre,
     directions: s.directions,
     baseline,
     runUrl: s.runUrl,

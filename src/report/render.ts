@@ -7,8 +7,9 @@ import type { CollectedStatus } from '../collect/manifest.ts';
 import { countClass } from '../collect/manifest.ts';
 import { escapeMarkdown } from '../markdown.ts';
 import type { Baseline, Comparison, Delta } from './compare.ts';
-import type { Direction, ReportData, ReportExperiment } from './model.ts';
+import type { Centre, Direction, ReportData, ReportExperiment } from './model.ts';
 import { chooseAxes, meansBy, pivotOf } from './model.ts';
+import type { Summary } from './stats.ts';
 
 /** GitHub refuses a comment longer than this many characters. */
 export const COMMENT_LIMIT = 65_536;
@@ -53,6 +54,8 @@ export interface RenderOptions {
   readonly marker?: string | undefined;
   /** Markdown shown under the headline (built from escaped text), e.g. experiments still running detached. */
   readonly note?: string | undefined;
+  /** What pivot cells are centred on (default the median). */
+  readonly centre?: Centre | undefined;
 }
 
 const MAX_PIVOT_ROWS = 60;
@@ -74,6 +77,28 @@ export function formatNumber(n: number): string {
   if (abs >= 1) return String(Number(n.toPrecision(4)));
   if (abs >= 0.0001) return String(Number(n.toFixed(4)));
   return n.toExponential(2);
+}
+
+/**
+ * A pivot cell, compactly: `52 (n=1)`; the centre with the range where n is too small for a 95% interval,
+ * `61.5 (59–64, n=2)`; the median with its 95% order-statistics interval, `47.2 [45.9, 48.5] (n=8)`; the mean
+ * with its t interval, `47.2 ±1.3 (n=8)`; repetitions that all agree, `3 (n=2, all equal)`.
+ */
+export function formatCell(cell: { readonly summary: Summary }): string {
+  const s = cell.summary;
+  const c = formatNumber(s.centre);
+  if (s.method === 'single' || s.low === undefined || s.high === undefined) return `${c} (n=${s.n})`;
+  if (s.min === s.max) return `${c} (n=${s.n}, all equal)`;
+  if (s.method === 'range') return `${c} (${formatNumber(s.low)}–${formatNumber(s.high)}, n=${s.n})`;
+  if (s.method === 't') return `${c} ±${formatNumber((s.high - s.low) / 2)} (n=${s.n})`;
+  return `${c} [${formatNumber(s.low)}, ${formatNumber(s.high)}] (n=${s.n})`;
+}
+
+/** What the pivot's cells show, said once under each pivot. */
+export function cellLegend(centre: Centre): string {
+  return centre === 'mean'
+    ? 'Mean ± half its 95% t interval over repetitions (n = experiments); with n = 1, the value alone.'
+    : 'Median over repetitions (n = experiments) with its 95% interval from order statistics [low, high]; where n is too small for one (under 6), the range (min–max) instead; with n = 1, the value alone.';
 }
 
 /** A change against the baseline: `+1.5 (+3.2%)`. */
@@ -260,23 +285,24 @@ function pivotSection(data: ReportData, opts: RenderOptions): string[] {
   if (!axes || data.metrics.length === 0) return [];
   const out: string[] = [];
   for (const metric of data.metrics) {
-    const p = pivotOf(data.experiments, metric, axes.rows, axes.columns);
+    const centre = opts.centre ?? 'median';
+    const p = pivotOf(data.experiments, metric, axes.rows, axes.columns, centre);
     const dir = opts.directions.get(metric);
     const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
     const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
     out.push(
       `### ${e(metric)}${dir ? ` (${dir} is better)` : ''}`,
       '',
-      `Mean over repetitions (n = experiments) by ${e(axes.rows)}${axes.columns ? ` × ${e(axes.columns)}` : ''}.`,
+      `By ${e(axes.rows)}${axes.columns ? ` × ${e(axes.columns)}` : ''}. ${cellLegend(centre)}`,
       '',
-      `| ${e(axes.rows)} | ${axes.columns ? columns.map((c) => e(c)).join(' | ') : 'mean'} |`,
+      `| ${e(axes.rows)} | ${axes.columns ? columns.map((c) => e(c)).join(' | ') : centre} |`,
       `| --- | ${columns.map(() => '---:').join(' | ')} |`,
       ...rows.map(
         (r, i) =>
           `| ${e(r)} | ${columns
             .map((_, j) => {
               const cell = p.cells[i][j];
-              return cell ? `${formatNumber(cell.mean)} (n=${cell.n})` : '';
+              return cell ? formatCell(cell) : '';
             })
             .join(' | ')} |`,
       ),

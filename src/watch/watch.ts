@@ -112,6 +112,7 @@ export function watchReportSettings(
     baselineRef: r?.baselineRef ?? (branch || 'main'),
     sha: run.sha,
     pivot: r?.pivot ?? undefined,
+    centre: r?.centre ?? 'median',
     directions: new Map(Object.entries(r?.directions ?? {})),
     thresholdPercent: r?.thresholdPercent ?? 5,
     prNumber: run.prNumber ?? undefined,

@@ -136,23 +136,24 @@ describe('the HTML page of a run', () => {
   const data = reportData(manifestOf(experiments), files);
   const html = renderHtml(data, opts());
 
-  // Worked out by hand: cov = tool + service + seed, meaned over the seeds (c-x-2 failed); b-y has no time.
+  // Worked out by hand: cov = tool + service + seed, the median of seeds 1 and 2 with their range (c-x-2 failed);
+  // b-y has no time.
   const metricCases: { metric: string; rows: string[][]; bars: Record<string, number> }[] = [
     {
       metric: 'cov',
       rows: [
-        ['a', '11.5 (n=2)', '15.5 (n=2)'],
-        ['b', '21.5 (n=2)', '25.5 (n=2)'],
-        ['c', '31 (n=1)', '35.5 (n=2)'],
+        ['a', '11.5 (11–12, n=2)', '15.5 (15–16, n=2)'],
+        ['b', '21.5 (21–22, n=2)', '25.5 (25–26, n=2)'],
+        ['c', '31 (n=1)', '35.5 (35–36, n=2)'],
       ],
       bars: { a: 13.5, b: 23.5, c: 34 },
     },
     {
       metric: 'time',
       rows: [
-        ['a', '3 (n=2)', '3 (n=2)'],
-        ['b', '-2 (n=2)', '—'],
-        ['c', '0 (n=1)', '0 (n=2)'],
+        ['a', '3 (n=2, all equal)', '3 (n=2, all equal)'],
+        ['b', '-2 (n=2, all equal)', '—'],
+        ['c', '0 (n=1)', '0 (n=2, all equal)'],
       ],
       bars: { a: 3, b: -2, c: 0 },
     },

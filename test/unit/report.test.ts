@@ -102,9 +102,37 @@ describe('pivot tables', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      assert.deepEqual(pivotOf(xs, c.metric, c.rows, c.cols).cells, c.want);
+      const cells = pivotOf(xs, c.metric, c.rows, c.cols).cells;
+      assert.deepEqual(
+        cells.map((row) => row.map((cell) => cell && { mean: cell.mean, n: cell.n })),
+        c.want,
+      );
     });
   }
+  it("summarises each cell's repetitions: one value alone, the range below 6, the median's interval from 6", () => {
+    const seeds = (tool: string, values: number[]) =>
+      values.map((v, i) => exp(`${tool}-${i}`, { params: { tool, seed: String(i) }, metrics: { cov: v } }));
+    const p = pivotOf(
+      [...seeds('one', [7]), ...seeds('few', [3, 1, 2]), ...seeds('many', [5, 9, 1, 7, 3, 8, 2, 6, 4])],
+      'cov',
+      'tool',
+      undefined,
+    );
+    const byRow = Object.fromEntries(p.rows.map((r, i) => [r, p.cells[i][0]?.summary]));
+    assert.deepEqual([byRow.one?.method, byRow.one?.centre, byRow.one?.low], ['single', 7, undefined]);
+    assert.deepEqual(
+      [byRow.few?.method, byRow.few?.centre, byRow.few?.low, byRow.few?.high],
+      ['range', 2, 1, 3],
+    );
+    // n = 9: the 2nd and 8th order statistics cover the median with probability 1 - 2 * 10/512 = 0.961
+    assert.deepEqual(
+      [byRow.many?.method, byRow.many?.centre, byRow.many?.low, byRow.many?.high],
+      ['order-statistics', 5, 2, 8],
+    );
+    assert.ok(Math.abs((byRow.many?.achievedLevel ?? 0) - (1 - 20 / 512)) < 1e-12);
+    const mean = pivotOf(seeds('m', [1, 2, 3, 4]), 'cov', 'tool', undefined, 'mean').cells[0][0]?.summary;
+    assert.deepEqual([mean?.method, mean?.centre], ['t', 2.5]);
+  });
   it('defaults to the first two parameters that are not seed', () => {
     assert.deepEqual(chooseAxes(xs, undefined), { rows: 'tool', columns: 'service' });
     assert.deepEqual(chooseAxes(xs, ['service', 'tool']), { rows: 'service', columns: 'tool' });
@@ -112,7 +140,8 @@ describe('pivot tables', () => {
   it('renders the pivot and a Mermaid bar chart', () => {
     const md = renderReport(data(xs), opts());
     assert.match(md, /\| tool \| x \| y \|/);
-    assert.match(md, /\| a \| 15 \(n=2\) \| 5 \(n=1\) \|/);
+    assert.match(md, /\| a \| 15 \(10–20, n=2\) \| 5 \(n=1\) \|/);
+    assert.match(md, /Median over repetitions \(n = experiments\) with its 95% interval/);
     assert.match(md, /```mermaid\nxychart-beta\n {2}title "cov by tool, mean"\n {2}x-axis \["a", "b"\]/);
     assert.match(md, /bar \[11\.6667, 1\]/);
   });
