@@ -15,10 +15,10 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-W4QSYEF6.js";
+} from "../chunks/chunk-LYD6MUIZ.js";
 import {
   cleanUp
-} from "../chunks/chunk-O2VSOZLH.js";
+} from "../chunks/chunk-ELTUTCHP.js";
 import {
   withZones
 } from "../chunks/chunk-66OBQNE5.js";
@@ -38,7 +38,7 @@ import {
 } from "../chunks/chunk-WW7OEE4L.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-ZYG4SHYU.js";
+} from "../chunks/chunk-UB3UFI75.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-Z7F5B5KX.js";
@@ -46,16 +46,18 @@ import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-QJ6YHJI2.js";
+} from "../chunks/chunk-7YEN2LZP.js";
 import {
+  cellLegend,
   chartSeries,
   decideExperiment,
   failureReason,
+  formatCell,
   formatDelta,
   formatDuration,
   formatNumber,
   renderReport
-} from "../chunks/chunk-ZKGGZKIS.js";
+} from "../chunks/chunk-XLGLMTPP.js";
 import {
   chooseAxes,
   countClass,
@@ -65,7 +67,7 @@ import {
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-3TPLQHUX.js";
+} from "../chunks/chunk-DAAGB6YG.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
@@ -81,7 +83,7 @@ import {
   compare,
   parseDirections,
   runRecordFromEnv
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-CITZSBUV.js";
 import {
   STORAGE_RETRY,
   Storage,
@@ -2892,18 +2894,21 @@ function failureSection(data) {
     "</section>"
   ].join("\n");
 }
-function pivotTable(data, metric, rowAxis, columnAxis) {
-  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis);
+function pivotTable(data, metric, rowAxis, columnAxis, centre) {
+  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis, centre);
   const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
   const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
   const head = columnAxis ? [
     `<tr><td></td><th scope="colgroup" colspan="${columns.length}">${h(columnAxis)}</th></tr>`,
     `<tr><th scope="col">${h(rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join("")}</tr>`
-  ] : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">mean</th></tr>`];
+  ] : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">${centre}</th></tr>`];
   const body = rows.map(
     (r, i) => `<tr><th scope="row">${h(r)}</th>${columns.map((_, j) => {
       const cell = p.cells[i][j];
-      return cell ? `<td class="num">${h(formatNumber(cell.mean))} <small>(n=${cell.n})</small></td>` : '<td class="num empty" title="no result">\u2014</td>';
+      if (!cell) return '<td class="num empty" title="no result">\u2014</td>';
+      const s = cell.summary;
+      const hover = `min ${formatNumber(s.min)}, median ${formatNumber(s.median)}, max ${formatNumber(s.max)}; mean ${formatNumber(s.mean)}; n=${s.n}`;
+      return `<td class="num" title="${h(hover)}">${h(formatCell(cell))}</td>`;
     }).join("")}</tr>`
   );
   return [
@@ -2927,14 +2932,14 @@ function metricSections(data, opts) {
   return [
     '<section id="metrics">',
     "<h2>Metrics</h2>",
-    `<p class="note">Mean over repetitions (n = experiments) by ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}; charts by ${h(axes.rows)}.</p>`,
+    `<p class="note">By ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}. ${h(cellLegend(opts.centre ?? "median"))} Hover a cell for its min, median, max and mean. Charts: the mean by ${h(axes.rows)}.</p>`,
     ...data.metrics.map((metric) => {
       const dir2 = opts.directions.get(metric);
       const series = charts.get(metric);
       return [
         '<section class="metric">',
         `<h3>${h(metric)}${dir2 ? ` <span class="muted">(${dir2} is better)</span>` : ""}</h3>`,
-        pivotTable(data, metric, axes.rows, axes.columns),
+        pivotTable(data, metric, axes.rows, axes.columns, opts.centre ?? "median"),
         ...series ? [`<figure>${barChartSvg(series)}</figure>`] : [],
         "</section>"
       ].join("\n");

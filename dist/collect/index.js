@@ -15,10 +15,10 @@ import {
 } from "../chunks/chunk-WDYHRXYP.js";
 import {
   collectRun
-} from "../chunks/chunk-QJ6YHJI2.js";
+} from "../chunks/chunk-7YEN2LZP.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-3TPLQHUX.js";
+} from "../chunks/chunk-DAAGB6YG.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {

@@ -22,7 +22,7 @@ import {
 } from "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-CITZSBUV.js";
 import {
   connectGcp
 } from "../chunks/chunk-POAYJMSU.js";

@@ -16,7 +16,7 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-W4QSYEF6.js";
+} from "../chunks/chunk-LYD6MUIZ.js";
 import {
   saveLaunchState,
   withZones
@@ -38,7 +38,7 @@ import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-CITZSBUV.js";
 import {
   connectGcp,
   systemClock

@@ -9,12 +9,12 @@ import {
 } from "../chunks/chunk-OGHS24ND.js";
 import {
   post
-} from "../chunks/chunk-O2VSOZLH.js";
+} from "../chunks/chunk-ELTUTCHP.js";
 import "../chunks/chunk-66OBQNE5.js";
 import "../chunks/chunk-WDYHRXYP.js";
 import "../chunks/chunk-PMEOYZ2U.js";
 import "../chunks/chunk-HYROZFKP.js";
-import "../chunks/chunk-CO33JGQY.js";
+import "../chunks/chunk-CITZSBUV.js";
 import "../chunks/chunk-POAYJMSU.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import "../chunks/chunk-4TDRVGQU.js";

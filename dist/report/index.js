@@ -13,10 +13,10 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-ZKGGZKIS.js";
+} from "../chunks/chunk-XLGLMTPP.js";
 import {
   readManifest
-} from "../chunks/chunk-3TPLQHUX.js";
+} from "../chunks/chunk-DAAGB6YG.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
@@ -24,7 +24,7 @@ import {
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-CO33JGQY.js";
+} from "../chunks/chunk-CITZSBUV.js";
 import {
   connectGcp,
   systemClock
@@ -48,6 +48,7 @@ function reportSettingsOf(s) {
     title: s.title,
     markerKey: s.markerKey,
     pivot: s.pivot ? [...s.pivot] : null,
+    centre: s.centre,
     directions: Object.fromEntries(s.directions),
     thresholdPercent: s.thresholdPercent,
     baseline: s.baseline,

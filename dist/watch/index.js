@@ -15,11 +15,11 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-ZYG4SHYU.js";
+} from "../chunks/chunk-UB3UFI75.js";
 import "../chunks/chunk-Z7F5B5KX.js";
-import "../chunks/chunk-QJ6YHJI2.js";
-import "../chunks/chunk-ZKGGZKIS.js";
-import "../chunks/chunk-3TPLQHUX.js";
+import "../chunks/chunk-7YEN2LZP.js";
+import "../chunks/chunk-XLGLMTPP.js";
+import "../chunks/chunk-DAAGB6YG.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
@@ -34,7 +34,7 @@ import {
   readInteger,
   readProject
 } from "../chunks/chunk-HYROZFKP.js";
-import "../chunks/chunk-CO33JGQY.js";
+import "../chunks/chunk-CITZSBUV.js";
 import {
   connectGcp,
   systemClock
