@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
-import { baselineOf, compare, parseDirections } from '../report/compare.ts';
+import { baselineOf, parseDirections } from '../report/compare.ts';
 import { RESULTS_CSV, tidyCsv } from '../report/csv.ts';
 import { renderHtml } from '../report/html.ts';
 import { readExperimentFiles, readManifest } from '../report/load.ts';
@@ -9,6 +9,7 @@ import type { ReportData } from '../report/model.ts';
 import { reportData } from '../report/model.ts';
 import type { BaselineInfo, RenderOptions } from '../report/render.ts';
 import { renderReport } from '../report/render.ts';
+import { comparedWith } from '../report/significance.ts';
 
 /** How a local report is titled and laid out. */
 export interface LocalReportOptions {
@@ -97,7 +98,7 @@ async function compareWith(
     ref,
     which: 'earlier-run',
     baseline,
-    comparison: compare(data, baseline, opts.directions, thresholdPercent),
+    ...comparedWith(data, baseline, opts.directions, thresholdPercent),
     thresholdPercent,
   };
 }

@@ -19,7 +19,13 @@ import {
   formatDelta,
   formatDuration,
   formatNumber,
+  formatP,
+  formatShift,
+  sampleVerdict,
+  significanceRule,
+  significantRegressions,
 } from './render.ts';
+import type { SampleComparison } from './significance.ts';
 
 /** A page can hold more than a comment, but a browser still chokes on a table of millions of cells. */
 const MAX_PIVOT_ROWS = 200;
@@ -225,8 +231,8 @@ function summarySection(data: ReportData, b: BaselineInfo): string {
     ['retries', String(t.retries), t.retries > 0 ? 'warn' : ''],
   ];
   if (b.kind === 'compared') {
-    const r = b.comparison.regressions.length;
-    tiles.push([`regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? 'bad' : 'good']);
+    const r = significantRegressions(b).length;
+    tiles.push([`significant regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? 'bad' : 'good']);
   }
   return [
     '<section id="summary" aria-label="Summary">',
@@ -259,6 +265,39 @@ function deltaTable(deltas: readonly Delta[], limit: number, className: string):
     '</div>',
     ...(deltas.length > shown.length
       ? [`<p class="note truncated">… and ${deltas.length - shown.length} more change(s), not shown.</p>`]
+      : []),
+  ].join('\n');
+}
+
+/** The comparisons of repetitions, flagged ones first (the same rows as the comment's). */
+function significanceTable(comparisons: readonly SampleComparison[], limit: number): string {
+  const order: readonly SampleComparison['verdict'][] = [
+    'regressed',
+    'improved',
+    'changed',
+    'unchanged',
+    'not-significant',
+    'too-few',
+  ];
+  const all = [...comparisons].sort((x, y) => order.indexOf(x.verdict) - order.indexOf(y.verdict));
+  const shown = all.slice(0, limit);
+  return [
+    '<div class="scroll">',
+    '<table class="significance">',
+    '<thead><tr><th scope="col">combination</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">shift [95% interval]</th><th scope="col" class="num">p (adjusted)</th><th scope="col">verdict</th></tr></thead>',
+    '<tbody>',
+    ...shown.map(
+      (c) =>
+        `<tr><td>${h(c.combination)}</td><td>${h(c.metric)}</td>` +
+        `<td class="num">${h(formatCell({ summary: c.baseline }))}</td><td class="num">${h(formatCell({ summary: c.current }))}</td>` +
+        `<td class="num">${h(formatShift(c))}</td><td class="num" title="raw p ${h(formatP(c.p))}">${h(formatP(c.pAdjusted))}</td>` +
+        `<td class="verdict-${c.verdict}">${h(sampleVerdict(c))}</td></tr>`,
+    ),
+    '</tbody>',
+    '</table>',
+    '</div>',
+    ...(all.length > shown.length
+      ? [`<p class="note truncated">… and ${all.length - shown.length} more comparison(s), not shown.</p>`]
       : []),
   ].join('\n');
 }
@@ -298,10 +337,11 @@ function baselineSection(b: BaselineInfo, limit: number): string {
           (c.notInRun > 0 ? `; ${c.notInRun} baseline experiment(s) have no result in this run` : '') +
           (c.new > 0 ? `; ${c.new} experiment(s) are new` : '') +
           '.</p>',
-        ...(c.regressions.length > 0
+        ...(b.significance.comparisons.length > 0
           ? [
-              `<h3>Regressions (${c.regressions.length})</h3>`,
-              deltaTable(c.regressions, limit, 'regressions'),
+              `<h3>Against the baseline: ${significantRegressions(b).length} regression(s) of ${b.significance.comparisons.length} comparison(s)</h3>`,
+              `<p class="note">${significanceRule(b.significance, b.thresholdPercent, (text) => `<code>${h(text)}</code>`)}</p>`,
+              significanceTable(b.significance.comparisons, limit),
             ]
           : []),
         ...(c.deltas.length > 0

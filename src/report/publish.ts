@@ -5,14 +5,15 @@
 import type { GcpClients } from '../gcp/clients.ts';
 import { recordBaseline, findBaseline } from './baseline.ts';
 import { pullRequestBase, upsertComment } from './comment.ts';
-import { baselineOf, compare } from './compare.ts';
+import { baselineOf } from './compare.ts';
 import type { ReportSettings } from './inputs.ts';
 import { markerLine } from './inputs.ts';
 import { readExperimentFiles, readManifest } from './load.ts';
 import type { ReportData } from './model.ts';
 import { reportData } from './model.ts';
 import type { BaselineInfo, RenderOptions } from './render.ts';
-import { renderComment, renderReport, summaryJson, SUMMARY_LIMIT } from './render.ts';
+import { renderComment, renderReport, significantRegressions, summaryJson, SUMMARY_LIMIT } from './render.ts';
+import { comparedWith } from './significance.ts';
 
 /** Where a report goes besides GitHub: the step's log, summary and outputs. */
 export interface ReportIO {
@@ -85,7 +86,7 @@ async function resolveBaseline(
     ref,
     which: found.which,
     baseline: found.baseline,
-    comparison: compare(data, found.baseline, s.directions, s.thresholdPercent),
+    ...comparedWith(data, found.baseline, s.directions, s.thresholdPercent),
     thresholdPercent: s.thresholdPercent,
   };
 }
@@ -129,7 +130,7 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
   if (summary.length > SUMMARY_LIMIT) summary = renderReport(data, render, 100);
   if (summary.length > SUMMARY_LIMIT) summary = renderComment(data, render);
   await io.summary(summary);
-  const regressions = baseline.kind === 'compared' ? baseline.comparison.regressions.length : 0;
+  const regressions = significantRegressions(baseline).length;
   io.output('summary-json', summaryJson(data, baseline));
   io.output('regressions', String(regressions));
   io.info(

@@ -9,6 +9,7 @@ import { escapeMarkdown } from '../markdown.ts';
 import type { Baseline, Comparison, Delta } from './compare.ts';
 import type { Centre, Direction, ReportData, ReportExperiment } from './model.ts';
 import { chooseAxes, meansBy, pivotOf } from './model.ts';
+import type { SampleComparison, SampleVerdict, SignificanceReport } from './significance.ts';
 import type { Summary } from './stats.ts';
 
 /** GitHub refuses a comment longer than this many characters. */
@@ -34,7 +35,10 @@ export type BaselineInfo =
        */
       readonly which: 'merge-base' | 'latest' | 'earlier-run';
       readonly baseline: Baseline;
+      /** Each experiment's values against the same experiment's in the baseline (seed against seed). */
       readonly comparison: Comparison;
+      /** Each combination's repetitions against the baseline's: what regressions are flagged by. */
+      readonly significance: SignificanceReport;
       readonly thresholdPercent: number;
     }
   | { readonly kind: 'off' };
@@ -158,12 +162,9 @@ export function headline(data: ReportData, baseline: BaselineInfo): string {
     );
   }
   if (baseline.kind === 'compared') {
-    const c = baseline.comparison;
-    parts.push(
-      c.regressions.length > 0
-        ? `**${c.regressions.length} regression(s)** beyond ${baseline.thresholdPercent}%`
-        : `no regression beyond ${baseline.thresholdPercent}%`,
-    );
+    const r = significantRegressions(baseline).length;
+    const rule = `beyond ${baseline.thresholdPercent}% and significant at ${baseline.significance.alpha}`;
+    parts.push(r > 0 ? `**${r} regression(s)** ${rule}` : `no regression ${rule}`);
   }
   return `${parts.join('; ')}.`;
 }
@@ -213,6 +214,111 @@ function baselineSection(b: BaselineInfo): string[] {
       ];
     }
   }
+}
+
+/** The comparisons of repetitions that flag a regression: significant and beyond the threshold. */
+export function significantRegressions(b: BaselineInfo): readonly SampleComparison[] {
+  return b.kind === 'compared' ? b.significance.comparisons.filter((c) => c.verdict === 'regressed') : [];
+}
+
+const SAMPLE_VERDICT: Record<SampleVerdict, string> = {
+  regressed: '🔻 regressed',
+  improved: '🔺 improved',
+  changed: '◆ changed',
+  unchanged: 'within the threshold',
+  'not-significant': '~ not significant',
+  'too-few': 'too few repetitions',
+};
+
+/** A verdict in words, with the repetitions needed when there are too few. */
+export function sampleVerdict(c: SampleComparison): string {
+  return c.verdict === 'too-few'
+    ? `${SAMPLE_VERDICT[c.verdict]} (needs ${c.needed ?? '?'} per side)`
+    : SAMPLE_VERDICT[c.verdict];
+}
+
+/** A shift in percent with its interval, `-17.1% [-18.4, -15.8]`, or absolute when the baseline is 0. */
+export function formatShift(c: SampleComparison): string {
+  const sign = (n: number) => (n > 0 ? `+${formatNumber(n)}` : formatNumber(n));
+  if (c.percent) {
+    return `${sign(c.percent.shift)}% [${sign(c.percent.low)}, ${sign(c.percent.high)}]`;
+  }
+  return `${sign(c.shift.shift)} [${sign(c.shift.low)}, ${sign(c.shift.high)}]`;
+}
+
+/** A p-value for a table: 3 significant digits, `< 0.0001` below that. */
+export function formatP(p: number | undefined): string {
+  if (p === undefined) return '—';
+  return p < 0.0001 ? '< 0.0001' : String(Number(p.toPrecision(3)));
+}
+
+/**
+ * How the comparisons were made, in one sentence; `name` renders the replicate axis's (untrusted) name for the
+ * target format (markdown code by default).
+ */
+export function significanceRule(
+  s: SignificanceReport,
+  thresholdPercent: number,
+  name: (text: string) => string = (text) => `\`${e(text)}\``,
+): string {
+  const test = s.test === 'welch' ? "Welch's t test" : 'Mann-Whitney U test';
+  const adjust = s.adjust === 'bh' ? 'Benjamini-Hochberg' : 'Holm';
+  return (
+    `Each combination's repetitions (over ${name(s.replicate)}) against the baseline's: the shift is the ` +
+    `Hodges-Lehmann estimate with its 95% interval, p from the ${test}, adjusted across ${s.comparisons.filter((c) => c.p !== undefined).length} ` +
+    `comparison(s) (${adjust}); flagged when p is below ${s.alpha} and the shift is beyond ${thresholdPercent}%.`
+  );
+}
+
+const SIGNIFICANCE_HEADER = [
+  '| combination | metric | baseline | now | shift | p (adjusted) | verdict |',
+  '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+];
+
+function significanceRows(rows: readonly SampleComparison[]): string[] {
+  return rows.map(
+    (c) =>
+      `| ${e(c.combination)} | ${e(c.metric)} | ${formatCell({ summary: c.baseline })} | ${formatCell({ summary: c.current })} | ${formatShift(c)} | ${formatP(c.pAdjusted)} | ${sampleVerdict(c)} |`,
+  );
+}
+
+const VERDICT_ORDER: readonly SampleVerdict[] = [
+  'regressed',
+  'improved',
+  'changed',
+  'unchanged',
+  'not-significant',
+  'too-few',
+];
+
+/**
+ * The comparisons of repetitions: the flagged ones first, at most `limit` rows; a note when no combination has
+ * enough repetitions for any difference to be significant.
+ */
+export function significanceSection(b: BaselineInfo, limit = Infinity): string[] {
+  if (b.kind !== 'compared' || b.significance.comparisons.length === 0) return [];
+  const all = [...b.significance.comparisons].sort(
+    (x, y) => VERDICT_ORDER.indexOf(x.verdict) - VERDICT_ORDER.indexOf(y.verdict),
+  );
+  const shown = all.slice(0, limit);
+  const regressions = significantRegressions(b).length;
+  const tooFew = all.filter((c) => c.verdict === 'too-few');
+  return [
+    `### Against the baseline: ${regressions} regression(s) of ${all.length} comparison(s)`,
+    '',
+    significanceRule(b.significance, b.thresholdPercent),
+    ...(tooFew.length === all.length
+      ? [
+          '',
+          `**Too few repetitions:** with these sample sizes no difference can be significant at ${b.significance.alpha}; ` +
+            `significance needs at least ${Math.max(...tooFew.map((c) => c.needed ?? 0))} repetitions per combination in this run and in the baseline.`,
+        ]
+      : []),
+    '',
+    ...SIGNIFICANCE_HEADER,
+    ...significanceRows(shown),
+    ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
+  ];
 }
 
 function deltaRows(deltas: readonly Delta[]): string[] {
@@ -438,7 +544,7 @@ export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1
     opts.note ? [opts.note] : [],
     unplannedNote(data),
     baselineSection(opts.baseline),
-    regressionSection(opts.baseline, rowLimit),
+    significanceSection(opts.baseline, rowLimit),
     failureSection(data, MAX_PROBLEM_ROWS),
     pivotSection(data, opts),
     chartSection(data, opts),
@@ -469,7 +575,7 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
     '',
   ].join('\n');
   let body = head;
-  for (const section of [regressionSection(opts.baseline), failureSection(data)]) {
+  for (const section of [significanceSection(opts.baseline), failureSection(data)]) {
     if (section.length === 0) continue;
     const room = limit - body.length - 200;
     const kept: string[] = [];
@@ -521,15 +627,18 @@ export function summaryJson(data: ReportData, baseline: BaselineInfo, maxRegress
           : baseline.kind === 'none'
             ? { mode: 'compare', ref: baseline.ref, found: false }
             : { mode: 'none' },
-    regressions: compared?.comparison.regressions.length ?? 0,
-    improvements: compared?.comparison.improvements ?? 0,
-    regressed: (compared?.comparison.regressions ?? []).slice(0, maxRegressions).map((d) => ({
-      experiment: d.experiment,
-      metric: d.metric,
-      baseline: d.baseline,
-      current: d.current,
-      percent: d.percent === undefined ? null : Math.round(d.percent * 100) / 100,
-    })),
+    regressions: significantRegressions(baseline).length,
+    improvements: compared?.significance.comparisons.filter((c) => c.verdict === 'improved').length ?? 0,
+    regressed: significantRegressions(baseline)
+      .slice(0, maxRegressions)
+      .map((c) => ({
+        combination: c.combination,
+        metric: c.metric,
+        baseline: c.baseline.centre,
+        current: c.current.centre,
+        percent: c.percent === undefined ? null : Math.round(c.percent.shift * 100) / 100,
+        p: c.pAdjusted ?? null,
+      })),
     failed: data.experiments
       .filter((x) => countClass(x.status) !== 'succeeded')
       .slice(0, 100)

@@ -4,7 +4,8 @@
  * test suited to small non-normal samples, p-values adjusted across the comparisons, and a verdict that flags a
  * change only when it is both significant and beyond the threshold. Pure.
  */
-import type { Baseline } from './compare.ts';
+import type { Baseline, Comparison } from './compare.ts';
+import { compare } from './compare.ts';
 import type { Direction, ReportData } from './model.ts';
 import type { HodgesLehmannResult, Summary } from './stats.ts';
 import {
@@ -111,8 +112,11 @@ export function compareRepetitions(
       base: Map<string, number[]>;
     }
   >();
-  const groupOf = (params: Readonly<Record<string, string>>) => {
-    const c = combinationOf(params, replicate);
+  // An experiment without the replicate axis repeats nothing: it is a combination of its own.
+  const groupOf = (id: string, params: Readonly<Record<string, string>>) => {
+    const c = Object.hasOwn(params, replicate)
+      ? combinationOf(params, replicate)
+      : { key: JSON.stringify(['experiment', id]), label: id, params: { ...params } };
     let g = groups.get(c.key);
     if (!g) {
       g = { label: c.label, params: c.params, current: new Map(), base: new Map() };
@@ -126,7 +130,7 @@ export function compareRepetitions(
     to.set(metric, list);
   };
   for (const e of data.experiments) {
-    const g = groupOf(e.params);
+    const g = groupOf(e.id, e.params);
     if (e.status === 'succeeded') {
       for (const [metric, value] of Object.entries(e.metrics)) push(g.current, metric, value);
     }
@@ -194,6 +198,22 @@ export function compareRepetitions(
     return { ...d, pAdjusted, verdict: verdictOf(d, pAdjusted, alpha, opts.thresholdPercent) };
   });
   return { comparisons, alpha, adjust, test, replicate };
+}
+
+/**
+ * Both views of a run against a baseline: each experiment against itself (seed against seed, for the details)
+ * and each combination's repetitions (what regressions are flagged by).
+ */
+export function comparedWith(
+  data: ReportData,
+  baseline: Baseline,
+  directions: ReadonlyMap<string, Direction>,
+  thresholdPercent: number,
+): { comparison: Comparison; significance: SignificanceReport } {
+  return {
+    comparison: compare(data, baseline, directions, thresholdPercent),
+    significance: compareRepetitions(data, baseline, directions, { thresholdPercent }),
+  };
 }
 
 function allEqual(values: readonly number[]): boolean {

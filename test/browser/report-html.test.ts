@@ -11,13 +11,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Manifest, ManifestExperiment } from '../../src/collect/manifest.ts';
 import { countExperiments } from '../../src/collect/manifest.ts';
 import type { Baseline } from '../../src/report/compare.ts';
-import { compare, parseDirections } from '../../src/report/compare.ts';
+import { parseDirections } from '../../src/report/compare.ts';
 import { renderHtml } from '../../src/report/html.ts';
 import type { ExperimentFiles } from '../../src/report/model.ts';
 import { reportData } from '../../src/report/model.ts';
 import type { CdpConnection } from './cdp.ts';
 import type { Browser } from './chromium.ts';
 import { MISSING, openPage, startChromium, stopChromium } from './chromium.ts';
+import { comparedWith } from '../../src/report/significance.ts';
 
 const HOSTILE_TITLE = 'Nightly <script>window.pwned = 1</script> & co';
 const HOSTILE_REASON = 'exit 3: "><img src=x onerror="window.pwned=2"> &amp;';
@@ -154,7 +155,7 @@ describe(
           ref: 'main',
           which: 'merge-base',
           baseline,
-          comparison: compare(data, baseline, directions, 5),
+          ...comparedWith(data, baseline, directions, 5),
           thresholdPercent: 5,
         },
       });
@@ -231,13 +232,29 @@ describe(
       assert.equal(results.align, 'right', 'numbers are right-aligned');
     });
 
-    it('shows the regression against the baseline', async () => {
-      const rows = await evaluate<string[][]>(`
-        [...document.querySelectorAll('table.deltas.regressions tbody tr')].map((r) =>
-          [...r.cells].map((c) => c.innerText.trim()))`);
-      assert.deepEqual(rows, [
+    it('shows the change against the baseline, and that one baseline seed is too few to call it', async () => {
+      const cells = (selector: string) =>
+        evaluate<string[][]>(`
+        [...document.querySelectorAll('${selector} tbody tr')].map((r) =>
+          [...r.cells].map((c) => c.textContent.trim()))`);
+      const changes = await cells('table.deltas.changes');
+      assert.deepEqual(
+        changes.find((r) => r[0] === 'evomaster-petclinic-1' && r[1] === 'coverage'),
         ['evomaster-petclinic-1', 'coverage', '90', '73', '-17 (-18.9%)', 'higher is better', 'worse'],
-      ]);
+      );
+      const significance = await cells('table.significance');
+      assert.deepEqual(
+        significance.find((r) => r[0] === 'service=petclinic, tool=evomaster' && r[1] === 'coverage'),
+        [
+          'service=petclinic, tool=evomaster',
+          'coverage',
+          '90 (n=1)',
+          '73.5 (73–74, n=2)',
+          '-18.33% [-18.89, -17.78]',
+          '—',
+          'too few repetitions (needs 4 per side)',
+        ],
+      );
     });
 
     it('draws every chart with bars as tall as their values', async () => {

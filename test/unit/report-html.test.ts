@@ -4,11 +4,12 @@ import type { Manifest, ManifestExperiment } from '../../src/collect/manifest.ts
 import { countExperiments } from '../../src/collect/manifest.ts';
 import { escapeHtml } from '../../src/html-escape.ts';
 import type { Baseline } from '../../src/report/compare.ts';
-import { compare, parseDirections } from '../../src/report/compare.ts';
+import { parseDirections } from '../../src/report/compare.ts';
 import { barChartSvg, renderHtml } from '../../src/report/html.ts';
 import type { ExperimentFiles, ReportData } from '../../src/report/model.ts';
 import { reportData } from '../../src/report/model.ts';
 import type { ChartBar, RenderOptions } from '../../src/report/render.ts';
+import { comparedWith } from '../../src/report/significance.ts';
 
 function experiment(
   id: string,
@@ -424,14 +425,24 @@ describe('the baseline', () => {
             ref: 'main',
             which: 'merge-base',
             baseline,
-            comparison: compare(data, baseline, directions, 5),
+            ...comparedWith(data, baseline, directions, 5),
             thresholdPercent: 5,
           },
         }),
       );
-      assert.deepEqual(bodyRows(tables(html, 'deltas regressions')[0]), c.regressions);
+      // Seed against seed, for the details; what is flagged is decided on repetitions, and one seed is too few.
       assert.deepEqual(bodyRows(tables(html, 'deltas changes')[0]), c.changes);
-      assert.match(html, /<dt>regressions beyond 5%<\/dt><dd>1<\/dd>/);
+      const significance = bodyRows(tables(html, 'significance')[0]);
+      assert.ok(significance.length > 0);
+      for (const row of significance)
+        assert.equal(row[6], 'too few repetitions (needs 4 per side)', String(row));
+      // Without a seed axis each experiment is a combination of its own.
+      const [id, metric] = c.regressions[0] ?? [];
+      assert.ok(
+        significance.some((row) => row[0] === id && row[1] === metric),
+        JSON.stringify(significance),
+      );
+      assert.match(html, /<dt>significant regressions beyond 5%<\/dt><dd>0<\/dd>/);
       assert.match(
         text(html),
         /Compared with the baseline of the merge base 0123456789ab, run r0, recorded 2024-12-31T00:00:00.000Z: 4 value\(s\) compared, 1 worse and 1 better beyond 5%\./,
@@ -441,7 +452,7 @@ describe('the baseline', () => {
   it('says when there is none, and shows no tables', () => {
     const html = renderHtml(data, opts({ baseline: { kind: 'none', ref: 'main' } }));
     assert.match(text(html), /None recorded for main yet/);
-    assert.equal(tables(html, 'deltas regressions').length, 0);
+    assert.equal(tables(html, 'significance').length, 0);
   });
 });
 
@@ -488,7 +499,7 @@ describe('large runs', () => {
             ref: 'main',
             which: 'latest',
             baseline,
-            comparison: compare(data, baseline, directions, 5),
+            ...comparedWith(data, baseline, directions, 5),
             thresholdPercent: 5,
           },
         }),
@@ -496,7 +507,7 @@ describe('large runs', () => {
       );
       assert.equal(bodyRows(tables(html, 'results')[0]).length, c.rows);
       assert.equal(bodyRows(tables(html, 'deltas changes')[0]).length, c.rows);
-      assert.equal(bodyRows(tables(html, 'deltas regressions')[0]).length, c.rows);
+      assert.equal(bodyRows(tables(html, 'significance')[0]).length, c.rows);
       if (c.note) {
         assert.match(html, c.note);
         assert.match(html, new RegExp(`… and ${c.n - c.rows} more change\\(s\\), not shown`));

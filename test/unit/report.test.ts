@@ -18,6 +18,7 @@ import {
   renderComment,
   renderReport,
 } from '../../src/report/render.ts';
+import { comparedWith, compareRepetitions } from '../../src/report/significance.ts';
 
 function exp(id: string, over: Partial<ReportExperiment> = {}): ReportExperiment {
   return {
@@ -209,11 +210,20 @@ describe('deltas, direction and threshold', () => {
           which: 'latest',
           baseline: base,
           comparison: c,
+          significance: compareRepetitions(run, base, parseDirections('cov:higher, time:lower'), {
+            thresholdPercent: 5,
+          }),
           thresholdPercent: 5,
         },
       }),
     );
-    assert.match(md, /\*\*1 regression\(s\)\*\* beyond 5%/);
+    // One value per experiment and no repetitions: significance cannot be claimed, and the report says so.
+    assert.match(md, /no regression beyond 5% and significant at 0\.05/);
+    assert.match(md, /\*\*Too few repetitions:\*\* .* at least 4 repetitions per combination/);
+    assert.match(
+      md,
+      /\| e1 \| cov \| 60 \(n=1\) \| 50 \(n=1\) \| -16\.67% \[-16\.67, -16\.67\] \| — \| too few repetitions \(needs 4 per side\) \|/,
+    );
     assert.match(md, /\| e1 \| cov \| 60 \| 50 \| -10 \(-16\.7%\) \| higher is better \| 🔴 worse \|/);
     assert.match(md, /newest baseline on `main`/);
   });
@@ -347,20 +357,19 @@ describe('the comment', () => {
           xs.map((x) => [x.id, { metrics: { coverage: x.metrics.coverage * 2 + 1, time: 1 } }]),
         ),
       };
-      const comparison = compare(d, baseline, parseDirections('coverage:higher,time:lower'), 5);
       const info: BaselineInfo = {
         kind: 'compared',
         ref: 'main',
         which: 'merge-base',
         baseline,
-        comparison,
+        ...comparedWith(d, baseline, parseDirections('coverage:higher,time:lower'), 5),
         thresholdPercent: 5,
       };
       const body = renderComment(d, opts({ baseline: info, marker: '<!-- gce-matrix-report: k -->' }));
       assert.ok(body.length <= COMMENT_LIMIT, `${body.length} characters`);
       assert.ok(body.startsWith('<!-- gce-matrix-report: k -->\n'));
       assert.match(body, new RegExp(`Run \`r1\`: ${n} experiment\\(s\\)`));
-      assert.match(body, /### Regressions/);
+      assert.match(body, /### Against the baseline: \d+ regression\(s\) of \d+ comparison\(s\)/);
       if (n > 10) {
         assert.match(body, /too long for a comment/);
         assert.match(body, /\[the run's summary\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/1\)/);
