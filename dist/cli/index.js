@@ -38,7 +38,7 @@ import {
 } from "../chunks/chunk-WW7OEE4L.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-UB3UFI75.js";
+} from "../chunks/chunk-3BI2KXMX.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-Z7F5B5KX.js";
@@ -46,18 +46,24 @@ import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-7YEN2LZP.js";
+} from "../chunks/chunk-WOS7SJJO.js";
 import {
   cellLegend,
   chartSeries,
+  comparedWith,
   decideExperiment,
   failureReason,
   formatCell,
   formatDelta,
   formatDuration,
   formatNumber,
-  renderReport
-} from "../chunks/chunk-XLGLMTPP.js";
+  formatP,
+  formatShift,
+  renderReport,
+  sampleVerdict,
+  significanceRule,
+  significantRegressions
+} from "../chunks/chunk-5JZ2BDWA.js";
 import {
   chooseAxes,
   countClass,
@@ -67,7 +73,7 @@ import {
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-DAAGB6YG.js";
+} from "../chunks/chunk-OXYXB34A.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
@@ -80,7 +86,6 @@ import "../chunks/chunk-HYROZFKP.js";
 import {
   RunStore,
   baselineOf,
-  compare,
   parseDirections,
   runRecordFromEnv
 } from "../chunks/chunk-CITZSBUV.js";
@@ -2799,8 +2804,8 @@ function summarySection(data, b) {
     ["retries", String(t.retries), t.retries > 0 ? "warn" : ""]
   ];
   if (b.kind === "compared") {
-    const r = b.comparison.regressions.length;
-    tiles.push([`regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? "bad" : "good"]);
+    const r = significantRegressions(b).length;
+    tiles.push([`significant regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? "bad" : "good"]);
   }
   return [
     '<section id="summary" aria-label="Summary">',
@@ -2826,6 +2831,31 @@ function deltaTable(deltas, limit, className) {
     "</table>",
     "</div>",
     ...deltas.length > shown.length ? [`<p class="note truncated">\u2026 and ${deltas.length - shown.length} more change(s), not shown.</p>`] : []
+  ].join("\n");
+}
+function significanceTable(comparisons, limit) {
+  const order = [
+    "regressed",
+    "improved",
+    "changed",
+    "unchanged",
+    "not-significant",
+    "too-few"
+  ];
+  const all = [...comparisons].sort((x, y) => order.indexOf(x.verdict) - order.indexOf(y.verdict));
+  const shown = all.slice(0, limit);
+  return [
+    '<div class="scroll">',
+    '<table class="significance">',
+    '<thead><tr><th scope="col">combination</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">shift [95% interval]</th><th scope="col" class="num">p (adjusted)</th><th scope="col">verdict</th></tr></thead>',
+    "<tbody>",
+    ...shown.map(
+      (c) => `<tr><td>${h(c.combination)}</td><td>${h(c.metric)}</td><td class="num">${h(formatCell({ summary: c.baseline }))}</td><td class="num">${h(formatCell({ summary: c.current }))}</td><td class="num">${h(formatShift(c))}</td><td class="num" title="raw p ${h(formatP(c.p))}">${h(formatP(c.pAdjusted))}</td><td class="verdict-${c.verdict}">${h(sampleVerdict(c))}</td></tr>`
+    ),
+    "</tbody>",
+    "</table>",
+    "</div>",
+    ...all.length > shown.length ? [`<p class="note truncated">\u2026 and ${all.length - shown.length} more comparison(s), not shown.</p>`] : []
   ].join("\n");
 }
 function baselineSection(b, limit) {
@@ -2854,9 +2884,10 @@ function baselineSection(b, limit) {
         '<section id="baseline">',
         "<h2>Baseline</h2>",
         `<p>Compared with ${which}, run <code>${h(base.runId)}</code>, recorded ${h(base.recordedAt)}: ${c.deltas.length} value(s) compared, <strong>${c.regressions.length} worse</strong> and ${c.improvements} better beyond ${b.thresholdPercent}%` + (c.notInRun > 0 ? `; ${c.notInRun} baseline experiment(s) have no result in this run` : "") + (c.new > 0 ? `; ${c.new} experiment(s) are new` : "") + ".</p>",
-        ...c.regressions.length > 0 ? [
-          `<h3>Regressions (${c.regressions.length})</h3>`,
-          deltaTable(c.regressions, limit, "regressions")
+        ...b.significance.comparisons.length > 0 ? [
+          `<h3>Against the baseline: ${significantRegressions(b).length} regression(s) of ${b.significance.comparisons.length} comparison(s)</h3>`,
+          `<p class="note">${significanceRule(b.significance, b.thresholdPercent, (text) => `<code>${h(text)}</code>`)}</p>`,
+          significanceTable(b.significance.comparisons, limit)
         ] : [],
         ...c.deltas.length > 0 ? [
           `<details><summary>Changes against the baseline (${c.deltas.length} value(s))</summary>`,
@@ -3060,7 +3091,7 @@ async function compareWith(dir2, data, opts, thresholdPercent) {
     ref,
     which: "earlier-run",
     baseline,
-    comparison: compare(data, baseline, opts.directions, thresholdPercent),
+    ...comparedWith(data, baseline, opts.directions, thresholdPercent),
     thresholdPercent
   };
 }

@@ -15,10 +15,10 @@ import {
 } from "../chunks/chunk-WDYHRXYP.js";
 import {
   collectRun
-} from "../chunks/chunk-7YEN2LZP.js";
+} from "../chunks/chunk-WOS7SJJO.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-DAAGB6YG.js";
+} from "../chunks/chunk-OXYXB34A.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {

@@ -13,10 +13,10 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-XLGLMTPP.js";
+} from "../chunks/chunk-5JZ2BDWA.js";
 import {
   readManifest
-} from "../chunks/chunk-DAAGB6YG.js";
+} from "../chunks/chunk-OXYXB34A.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {

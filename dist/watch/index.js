@@ -15,11 +15,11 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-UB3UFI75.js";
+} from "../chunks/chunk-3BI2KXMX.js";
 import "../chunks/chunk-Z7F5B5KX.js";
-import "../chunks/chunk-7YEN2LZP.js";
-import "../chunks/chunk-XLGLMTPP.js";
-import "../chunks/chunk-DAAGB6YG.js";
+import "../chunks/chunk-WOS7SJJO.js";
+import "../chunks/chunk-5JZ2BDWA.js";
+import "../chunks/chunk-OXYXB34A.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
 import {
