@@ -12,6 +12,7 @@ import type { Centre, ReportData, ReportExperiment } from './model.ts';
 import { chooseAxes, paramNames, pivotOf } from './model.ts';
 import type { BaselineInfo, ChartSeries, RenderOptions } from './render.ts';
 import {
+  byVerdict,
   cellLegend,
   chartSeries,
   failureReason,
@@ -271,15 +272,7 @@ function deltaTable(deltas: readonly Delta[], limit: number, className: string):
 
 /** The comparisons of repetitions, flagged ones first (the same rows as the comment's). */
 function significanceTable(comparisons: readonly SampleComparison[], limit: number): string {
-  const order: readonly SampleComparison['verdict'][] = [
-    'regressed',
-    'improved',
-    'changed',
-    'unchanged',
-    'not-significant',
-    'too-few',
-  ];
-  const all = [...comparisons].sort((x, y) => order.indexOf(x.verdict) - order.indexOf(y.verdict));
+  const all = byVerdict(comparisons);
   const shown = all.slice(0, limit);
   return [
     '<div class="scroll">',

@@ -291,15 +291,18 @@ const VERDICT_ORDER: readonly SampleVerdict[] = [
   'too-few',
 ];
 
+/** The comparisons in the order the report lists them: flagged ones first, too few repetitions last. */
+export function byVerdict(comparisons: readonly SampleComparison[]): SampleComparison[] {
+  return [...comparisons].sort((x, y) => VERDICT_ORDER.indexOf(x.verdict) - VERDICT_ORDER.indexOf(y.verdict));
+}
+
 /**
  * The comparisons of repetitions: the flagged ones first, at most `limit` rows; a note when no combination has
  * enough repetitions for any difference to be significant.
  */
 export function significanceSection(b: BaselineInfo, limit = Infinity): string[] {
   if (b.kind !== 'compared' || b.significance.comparisons.length === 0) return [];
-  const all = [...b.significance.comparisons].sort(
-    (x, y) => VERDICT_ORDER.indexOf(x.verdict) - VERDICT_ORDER.indexOf(y.verdict),
-  );
+  const all = byVerdict(b.significance.comparisons);
   const shown = all.slice(0, limit);
   const regressions = significantRegressions(b).length;
   const tooFew = all.filter((c) => c.verdict === 'too-few');
