@@ -38,7 +38,7 @@ import {
 } from "../chunks/chunk-WW7OEE4L.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-3BI2KXMX.js";
+} from "../chunks/chunk-VF2UL7NB.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-Z7F5B5KX.js";
@@ -48,6 +48,7 @@ import {
   tidyCsv
 } from "../chunks/chunk-WOS7SJJO.js";
 import {
+  byVerdict,
   cellLegend,
   chartSeries,
   comparedWith,
@@ -63,7 +64,7 @@ import {
   sampleVerdict,
   significanceRule,
   significantRegressions
-} from "../chunks/chunk-5JZ2BDWA.js";
+} from "../chunks/chunk-IHUSV3HU.js";
 import {
   chooseAxes,
   countClass,
@@ -2834,15 +2835,7 @@ function deltaTable(deltas, limit, className) {
   ].join("\n");
 }
 function significanceTable(comparisons, limit) {
-  const order = [
-    "regressed",
-    "improved",
-    "changed",
-    "unchanged",
-    "not-significant",
-    "too-few"
-  ];
-  const all = [...comparisons].sort((x, y) => order.indexOf(x.verdict) - order.indexOf(y.verdict));
+  const all = byVerdict(comparisons);
   const shown = all.slice(0, limit);
   return [
     '<div class="scroll">',

@@ -13,7 +13,7 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-5JZ2BDWA.js";
+} from "../chunks/chunk-IHUSV3HU.js";
 import {
   readManifest
 } from "../chunks/chunk-OXYXB34A.js";

@@ -15,10 +15,10 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-3BI2KXMX.js";
+} from "../chunks/chunk-VF2UL7NB.js";
 import "../chunks/chunk-Z7F5B5KX.js";
 import "../chunks/chunk-WOS7SJJO.js";
-import "../chunks/chunk-5JZ2BDWA.js";
+import "../chunks/chunk-IHUSV3HU.js";
 import "../chunks/chunk-OXYXB34A.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-C5PB5HGX.js";
