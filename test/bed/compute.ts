@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { BedClock } from './clock.ts';
-import { jsonBody, Recorder, sendJson } from './http.ts';
+import { jsonBody, Recorder, sendGoogleResponse, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
 import { downscopedTokenRefusal, isStorageOnly } from './access-boundary.ts';
 import type { GoogleErrorResponse, IamModel, IamResource } from './iam.ts';
@@ -681,7 +681,7 @@ export class ComputeStandIn {
       await this.route(req, res);
     } catch (err) {
       if (err instanceof ComputeRefusal) {
-        sendJson(res, err.response.status, err.response.body, { ...err.response.headers });
+        sendGoogleResponse(res, err.response);
         return;
       }
       if (!(err instanceof ComputeError)) throw err;

@@ -256,3 +256,15 @@ export function sendGoogleError(
 ): void {
   sendJson(res, code, googleError(code, reason, message, domain));
 }
+
+/** Sends a refusal built whole (status, headers and JSON body), as the IAM model builds them. */
+export function sendGoogleResponse(
+  res: http.ServerResponse,
+  response: {
+    readonly status: number;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body: unknown;
+  },
+): void {
+  sendJson(res, response.status, response.body, { ...response.headers });
+}

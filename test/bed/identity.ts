@@ -19,9 +19,8 @@ import {
 import type { RolePermissions } from './access-boundary.ts';
 import type { BedClock } from './clock.ts';
 import { crc32c } from './crc32c.ts';
-import { sendGoogleError, sendJson } from './http.ts';
+import { sendGoogleError, sendGoogleResponse, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
-import type { GoogleErrorResponse } from './iam.ts';
 import {
   IamModel,
   iamCredentialsDenied,
@@ -127,12 +126,6 @@ function sendUnauthenticated(res: http.ServerResponse, missing: boolean): void {
     ? 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.'
     : 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
   sendGoogleError(res, 401, missing ? 'required' : 'authError', message);
-}
-
-/** Sends one of the refusals the IAM model builds. */
-function sendRefusal(res: http.ServerResponse, refusal: GoogleErrorResponse): void {
-  res.writeHead(refusal.status, { 'content-type': 'application/json; charset=UTF-8', ...refusal.headers });
-  res.end(JSON.stringify(refusal.body));
 }
 
 /** A federated principal: the token STS issued for a workload identity pool, with its mapped attributes. */
@@ -694,7 +687,7 @@ export class IamCredentialsStandIn {
       return;
     }
     if (isStorageOnly(principal)) {
-      sendRefusal(
+      sendGoogleResponse(
         res,
         downscopedTokenRefusal(
           'iamcredentials.googleapis.com',
@@ -708,7 +701,7 @@ export class IamCredentialsStandIn {
         ? 'iam.serviceAccounts.getAccessToken'
         : 'iam.serviceAccounts.getOpenIdToken';
     if (!this.permitted(email, principal, permission)) {
-      sendRefusal(res, iamCredentialsDenied(permission));
+      sendGoogleResponse(res, iamCredentialsDenied(permission));
       return;
     }
     let body: Record<string, unknown>;
@@ -854,7 +847,7 @@ export class SecretManagerStandIn {
       return;
     }
     if (isStorageOnly(principal)) {
-      sendRefusal(
+      sendGoogleResponse(
         res,
         downscopedTokenRefusal(
           'secretmanager.googleapis.com',
@@ -867,7 +860,7 @@ export class SecretManagerStandIn {
     const requested = `projects/${project}/secrets/${secret}/versions/${version}`;
     const permission = 'secretmanager.versions.access';
     if (!this.iam.check(principal, permission, secretVersionResource(number, secret, version)).allowed) {
-      sendRefusal(res, secretManagerDenied(permission, requested));
+      sendGoogleResponse(res, secretManagerDenied(permission, requested));
       return;
     }
     const versions = this.secrets.get(`${number}/${secret}`);

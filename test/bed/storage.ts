@@ -58,13 +58,11 @@ export class StorageStandIn {
                 if (!who) return accessDenied(undefined, permission, resource);
                 if (!iam) return undefined;
                 // Cloud Storage tells anyone that a bucket does not exist (its names are global): 404, not 403.
-                const named = /^projects\/_\/buckets\/([^/]+)/.exec(resource)?.[1];
-                if (named !== undefined && !this.store.listBuckets().some((b) => b.name === named))
-                  return undefined;
-                const bucket = /^projects\/_\/buckets\/([^/]+)$/.exec(resource)?.[1];
+                const named = /^projects\/_\/buckets\/([^/]+)(\/objects\/)?/.exec(resource);
+                if (named && !this.hasBucket(named[1])) return undefined;
                 const asked =
-                  request?.listPrefix !== undefined && bucket !== undefined
-                    ? objectListResource(bucket, request.listPrefix)
+                  request?.listPrefix !== undefined && named && !named[2]
+                    ? objectListResource(named[1], request.listPrefix)
                     : resourceFromName(resource);
                 // A downscoped token may do what its principal may, and only within its access boundary.
                 const allowed =
@@ -79,10 +77,14 @@ export class StorageStandIn {
 
   /** Creates a bucket (or returns the existing one). */
   createBucket(name: string): BucketResource {
-    const existed = this.store.listBuckets().some((b) => b.name === name);
+    const existed = this.hasBucket(name);
     const bucket = this.emulator.bucketResource(this.store.ensureBucket(name, this.clock.now()), this.origin);
     if (!existed) this.bucketCreated?.(name);
     return bucket;
+  }
+
+  private hasBucket(name: string): boolean {
+    return this.store.listBuckets().some((b) => b.name === name);
   }
 
   /** Stores an object directly, creating the bucket if needed; returns its resource. */
