@@ -11,6 +11,20 @@ import { summarize } from './stats.ts';
 /** Which way a metric is better; `undefined` when the user did not say (shown without a verdict). */
 export type Direction = 'higher' | 'lower';
 
+/** What the spec (or the `metrics` input) declares about a metric. */
+export interface MetricInfo {
+  /** Shown after the metric's name in headers and on chart axes, e.g. `%` or `ms`. */
+  readonly unit?: string;
+  readonly better?: Direction;
+  readonly description?: string;
+}
+
+/** A metric's name with its unit, for headers and axes: `line_coverage (%)`. */
+export function metricLabel(metric: string, info?: ReadonlyMap<string, MetricInfo>): string {
+  const unit = info?.get(metric)?.unit;
+  return unit ? `${metric} (${unit})` : metric;
+}
+
 /** One experiment as the report shows it. */
 export interface ReportExperiment {
   readonly id: string;

@@ -7,7 +7,7 @@ import type { CollectedStatus } from '../collect/manifest.ts';
 import { countClass } from '../collect/manifest.ts';
 import { escapeMarkdown } from '../markdown.ts';
 import type { Baseline, Comparison, Delta } from './compare.ts';
-import type { Centre, Direction, ReportData, ReportExperiment } from './model.ts';
+import type { Centre, Direction, MetricInfo, ReportData, ReportExperiment } from './model.ts';
 import { chooseAxes, meansBy, pivotOf } from './model.ts';
 import type { SampleComparison, SampleVerdict, SignificanceReport } from './significance.ts';
 import type { Summary } from './stats.ts';
@@ -60,6 +60,8 @@ export interface RenderOptions {
   readonly note?: string | undefined;
   /** What pivot cells are centred on (default the median). */
   readonly centre?: Centre | undefined;
+  /** Units and descriptions of metrics, by name (from the spec's `metrics:` or the `metrics` input). */
+  readonly metricInfo?: ReadonlyMap<string, MetricInfo> | undefined;
 }
 
 const MAX_PIVOT_ROWS = 60;
