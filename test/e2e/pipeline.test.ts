@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { ExperimentStatus } from '../../src/layout.ts';
 import { experimentObjects } from '../../src/layout.ts';
+import { escapeMarkdown } from '../../src/markdown.ts';
+import { formatNumber } from '../../src/report/render.ts';
 import type { WorkflowEvent } from '../bed/events.ts';
 import { issueCommentOnPullRequest, scheduleEvent, workflowDispatchEvent } from '../bed/events.ts';
 import type { TestBed } from '../bed/index.ts';
@@ -31,6 +33,31 @@ const SPEC = JSON.stringify({ axes: { tool: TOOLS, service: SERVICES } });
 /** How many experiments of each run really go through actions/launch and the VM agent; the rest are written as the agent writes them. */
 const LAUNCHED = 2;
 
+/**
+ * A study with 8 repetitions: `slower` really gets 20% slower on the PR (its seed noise is within 1%), `steady`
+ * only draws new noise. Coverage jitters for both.
+ */
+const REPEATED_SPEC = JSON.stringify({
+  axes: { tool: ['slower', 'steady'], service: ['petclinic'] },
+  repetitions: 8,
+});
+const NOISE = [0.8, -0.5, 0.3, -0.9, 0.6, -0.2, 0.1, -0.7];
+const OTHER_NOISE = [-0.4, 0.7, -0.8, 0.2, -0.1, 0.9, -0.6, 0.4];
+
+function repeatedStudy(pr: boolean): RunShape {
+  return {
+    spec: REPEATED_SPEC,
+    metrics: (e) => {
+      const noise = (pr ? OTHER_NOISE : NOISE)[e.params.seed - 1];
+      const slower = pr && e.params.tool === 'slower';
+      return { time_s: Math.round(((slower ? 120 : 100) + noise) * 10) / 10, coverage: 60 + noise };
+    },
+    report: { pivot: 'tool,service', metrics: 'time_s:lower, coverage:higher' },
+    count: 16,
+    lost: 0,
+  };
+}
+
 interface PlannedExperiment {
   id: string;
   params: { tool: string; service: string; seed: number };
@@ -43,6 +70,32 @@ function coverage(e: PlannedExperiment, restlerFactor: number): number {
   return Math.round((50 + t * 5 + s) * (e.params.tool === 'restler' ? restlerFactor : 1) * 10) / 10;
 }
 
+/** The study of the first tests: 54 experiments, one fails in 20, the 54th never reports. */
+function study(restlerFactor: number): RunShape {
+  return {
+    spec: SPEC,
+    metrics: (e) => ({ coverage: coverage(e, restlerFactor), seconds: 3600 }),
+    failed: (i) => i % 20 === 7,
+    missing: (i) => i === 53,
+    report: { pivot: 'tool,service', metrics: 'coverage:higher' },
+    count: 54,
+    lost: 1,
+  };
+}
+
+/** What one run of the job graph is made of. */
+interface RunShape {
+  spec: string;
+  metrics: (e: PlannedExperiment) => Record<string, number>;
+  failed?: (index: number) => boolean;
+  missing?: (index: number) => boolean;
+  overrides?: string;
+  report: Record<string, string>;
+  /** Experiments planned, and of them never reported. */
+  count: number;
+  lost: number;
+}
+
 /**
  * The whole pipeline on the test bed with the real bundles, following the reusable workflow's job graph:
  * plan -> launch (matrix) -> collect -> report, once on a schedule (recording the baseline) and once from a PR
@@ -53,6 +106,8 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
   let bed: TestBed;
   let defaultBranch: string;
   const log = (r: StepResult): string => r.jobLog.join('\n');
+  /** Where the last run's collect step put the results. */
+  let lastResults = '';
 
   const step = async (
     action: string,
@@ -77,9 +132,14 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
     });
 
   /** Writes what the agent leaves for a finished experiment: outputs, the attempt's log and status, then status. */
-  function writeAsAgent(runId: string, e: PlannedExperiment, failed: boolean, metric: number): void {
+  function writeAsAgent(
+    runId: string,
+    e: PlannedExperiment,
+    failed: boolean,
+    values: Record<string, number>,
+  ): void {
     const o = experimentObjects({ bucket: BUCKET, prefix: 'gce-matrix', runId }, e.id);
-    const metrics = JSON.stringify({ coverage: metric, seconds: 3600 });
+    const metrics = JSON.stringify(values);
     bed.storage.putObject(BUCKET, `${o.outputs}metrics.json`, metrics);
     bed.storage.putObject(
       BUCKET,
@@ -104,20 +164,15 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
   }
 
   /** One run of the job graph; returns the report step. */
-  async function pipeline(
-    event: WorkflowEvent,
-    runId: string,
-    restlerFactor: number,
-    dispatch: { overrides?: string; count: number; missing: number } = { count: 54, missing: 1 },
-  ): Promise<StepResult> {
-    const plan = await step('.', event, runId, { spec: SPEC, overrides: dispatch.overrides ?? '' });
+  async function pipeline(event: WorkflowEvent, runId: string, shape: RunShape): Promise<StepResult> {
+    const plan = await step('.', event, runId, { spec: shape.spec, overrides: shape.overrides ?? '' });
     assert.equal(plan.conclusion, 'success', log(plan));
-    assert.equal(plan.outputs.count, String(dispatch.count));
+    assert.equal(plan.outputs.count, String(shape.count));
     const matrix = JSON.parse(plan.outputs.matrix ?? '') as { include: { experiment: PlannedExperiment }[] };
     const experiments = matrix.include.map((m) => m.experiment);
 
     for (const [i, e] of experiments.entries()) {
-      const metric = coverage(e, restlerFactor);
+      const values = shape.metrics(e);
       if (i < LAUNCHED) {
         const r = await step('actions/launch', event, runId, {
           project: bed.project,
@@ -126,15 +181,15 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
           'vm-service-account': bed.vmServiceAccount,
           'run-id': plan.outputs['run-id'] ?? runId,
           experiment: JSON.stringify(e),
-          command: `printf '{"coverage": ${metric}, "seconds": 3600}' > "$GCE_MATRIX_METRICS_FILE"`,
+          command: `printf '%s' '${JSON.stringify(values)}' > "$GCE_MATRIX_METRICS_FILE"`,
           'heartbeat-seconds': '1',
           'log-interval-seconds': '1',
           // the commit here is made up; test/e2e/source.test.ts runs the repository's own code
           source: 'none',
         });
         assert.equal(r.conclusion, 'success', log(r));
-      } else if (i !== 53) {
-        writeAsAgent(runId, e, i % 20 === 7, metric);
+      } else if (!shape.missing?.(i)) {
+        writeAsAgent(runId, e, shape.failed?.(i) ?? false, values);
       }
     }
 
@@ -147,15 +202,15 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
       path: resultsPath,
     });
     assert.equal(collect.conclusion, 'success', log(collect));
-    assert.equal(collect.outputs.missing, String(dispatch.missing));
+    assert.equal(collect.outputs.missing, String(shape.lost));
+    lastResults = resultsPath;
 
     const report = await step('actions/report', event, runId, {
       path: resultsPath,
       project: bed.project,
       bucket: BUCKET,
       'run-id': runId,
-      pivot: 'tool,service',
-      metrics: 'coverage:higher',
+      ...shape.report,
     });
     assert.equal(report.conclusion, 'success', log(report));
     return report;
@@ -179,7 +234,7 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
   });
 
   it('records a baseline nightly, then answers a PR comment with one comment of tables, a chart, failures and deltas', async () => {
-    await pipeline(scheduleEvent('0 3 * * *', { repo: bed.repository }), '7001', 1);
+    await pipeline(scheduleEvent('0 3 * * *', { repo: bed.repository }), '7001', study(1));
     assert.ok(
       bed.storage.getObject(BUCKET, `gce-matrix/baselines/${defaultBranch}/latest.json`),
       'baseline recorded',
@@ -196,7 +251,7 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
       author: 'maintainer',
     });
     (event.payload.comment as { id: number }).id = asked.id;
-    const report = await pipeline(event, '7002', 0.8);
+    const report = await pipeline(event, '7002', study(0.8));
     const comments = bed.github.comments(bed.repository, PR).filter((c) => c.user.type === 'Bot');
     assert.equal(comments.length, 1);
     assert.deepEqual(
@@ -221,12 +276,87 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
     );
   });
 
+  it('flags exactly the tool whose repetitions truly shifted, with its interval and p-value, and calls the jitter not significant', async () => {
+    const nightlySha = '7201'.padEnd(40, '0');
+    bed.github.addPullRequest({
+      repo: bed.repository,
+      number: PR + 1,
+      baseRef: defaultBranch,
+      baseSha: nightlySha,
+    });
+    await pipeline(scheduleEvent('0 3 * * *', { repo: bed.repository }), '7201', repeatedStudy(false));
+    const event = workflowDispatchEvent({ 'pr-number': String(PR + 1) }, { repo: bed.repository });
+    const report = await pipeline(event, '7202', repeatedStudy(true));
+
+    const comments = bed.github.comments(bed.repository, PR + 1).filter((c) => c.user.type === 'Bot');
+    assert.equal(comments.length, 1);
+    const body = comments[0]?.body ?? '';
+    const summary = report.summary ?? '';
+    const json = JSON.parse(report.outputs['summary-json'] ?? '{}') as {
+      regressions: number;
+      regressed: {
+        combination: string;
+        metric: string;
+        baseline: number;
+        current: number;
+        percent: number;
+        p: number;
+      }[];
+    };
+    // 8 against 8, every value beyond the other side: the exact two-sided p is 2/C(16,8); Holm over 4 comparisons.
+    const p = (4 * 2) / 12870;
+    assert.equal(report.outputs.regressions, '1');
+    assert.equal(json.regressions, 1);
+    assert.equal(json.regressed.length, 1);
+    const [flagged] = json.regressed;
+    assert.equal(flagged?.combination, 'service=petclinic, tool=slower');
+    assert.equal(flagged?.metric, 'time_s');
+    assert.ok(Math.abs((flagged?.p ?? 0) - p) < 1e-12, String(flagged?.p));
+    assert.ok((flagged?.percent ?? 0) > 18 && (flagged?.percent ?? 0) < 22, String(flagged?.percent));
+
+    const row = (text: string, tool: string, metric: string): string =>
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`| service=petclinic, tool=${tool} | ${escapeMarkdown(metric)} |`)) ?? '';
+    for (const text of [body, summary]) {
+      assert.match(text, /### Against the baseline: 1 regression\(s\) of 4 comparison\(s\)/);
+      const slower = row(text, 'slower', 'time_s');
+      // The shift with its interval in percent, then the adjusted p, then the verdict.
+      assert.match(
+        slower,
+        /\| \+\d+(\.\d+)?% \[\+\d+(\.\d+)?, \+\d+(\.\d+)?\] \| 0\.000622 \| 🔻 regressed \|$/,
+        slower,
+      );
+      assert.match(row(text, 'steady', 'time_s'), /\| ~ not significant \|$/);
+      assert.match(row(text, 'steady', 'coverage'), /\| ~ not significant \|$/);
+      assert.match(row(text, 'slower', 'coverage'), /\| ~ not significant \|$/);
+      assert.doesNotMatch(text, /Too few repetitions/);
+    }
+    // The CSV in the artifact holds the values the comment and summary-json summarise.
+    const [header, ...records] = (await readFile(path.join(lastResults, 'results.csv'), 'utf8'))
+      .trimEnd()
+      .split('\r\n')
+      .map((l) => l.split(','));
+    const col = (name: string): number => header?.indexOf(name) ?? -1;
+    const slowerTimes = records
+      .filter((r) => r[col('param_tool')] === 'slower' && r[col('metric')] === 'time_s')
+      .map((r) => Number(r[col('value')]))
+      .sort((a, b) => a - b);
+    assert.equal(slowerTimes.length, 8);
+    assert.equal((slowerTimes[3] + slowerTimes[4]) / 2, flagged?.current);
+    assert.match(row(body, 'slower', 'time_s'), new RegExp(`\\| ${formatNumber(flagged?.current ?? 0)} \\[`));
+    // The comment's shift is the summary-json's, rounded the same way a table rounds it.
+    const shown = /\| \+(\d+(?:\.\d+)?)% \[/.exec(row(body, 'slower', 'time_s'))?.[1];
+    assert.equal(Number(shown).toPrecision(3), (flagged?.percent ?? 0).toPrecision(3));
+  });
+
   it('runs a workflow_dispatch with matrix inputs narrowing the axes', async () => {
     const event = workflowDispatchEvent({ tool: 'evomaster,restler' }, { repo: bed.repository });
-    const report = await pipeline(event, '7003', 1, {
+    const report = await pipeline(event, '7003', {
+      ...study(1),
       overrides: 'tool=evomaster,restler',
       count: 18,
-      missing: 0,
+      lost: 0,
     });
     const summary = JSON.parse(report.outputs['summary-json'] ?? '{}') as {
       counts?: { experiments?: number };
