@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { crc32cUpdate } from './crc32c.ts';
+import { crc32c } from './crc32c.ts';
 import { decoded, listenMetadata, MetadataEmulator } from '../emulator/metadata.ts';
 import type { MetadataRequest } from '../emulator/metadata.ts';
 
@@ -105,7 +105,7 @@ export async function startLocalMetadata(opts: LocalMetadataOptions): Promise<Lo
     }
     const data = Buffer.from(found.value, 'utf8');
     const name = `projects/${projectNumber}/secrets/${secret}/versions/${found.version}`;
-    const payload = { data: data.toString('base64'), dataCrc32c: String(crc32cUpdate(0, data)) };
+    const payload = { data: data.toString('base64'), dataCrc32c: String(crc32c(data)) };
     return { status: 200, body: { name, payload } };
   };
 

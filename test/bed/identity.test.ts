@@ -7,7 +7,7 @@ import { GoogleAuth } from 'google-auth-library';
 import { ConfigurationError } from '../../src/errors.ts';
 import { createGoogleAuth, parseWorkloadIdentityProvider } from '../../src/gcp/auth.ts';
 import { BedClock } from './clock.ts';
-import { crc32c } from './crc32c.ts';
+import { crc32c } from '../../src/local/crc32c.ts';
 import { BedServer, Recorder, sendJson } from './http.ts';
 import {
   CLOUD_PLATFORM_SCOPE,

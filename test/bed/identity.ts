@@ -18,7 +18,7 @@ import {
 } from './access-boundary.ts';
 import type { RolePermissions } from './access-boundary.ts';
 import type { BedClock } from './clock.ts';
-import { crc32c } from './crc32c.ts';
+import { crc32c } from '../../src/local/crc32c.ts';
 import { sendGoogleError, sendGoogleResponse, sendJson } from './http.ts';
 import type { BedRequest, Handler } from './http.ts';
 import {

@@ -18,7 +18,7 @@ import type { StoragePermission } from '../../src/emulator/storage/protocol.ts';
 import { accessDenied } from '../../src/emulator/storage/protocol.ts';
 import type { ObjectStore } from '../../src/emulator/storage/store.ts';
 import { MemoryObjectStore } from '../../src/emulator/storage/store.ts';
-import { Crc32c, crc32cBase64, crc32cUpdate } from '../../src/local/crc32c.ts';
+import { Crc32c, crc32c } from '../../src/local/crc32c.ts';
 
 const BUCKET = 'emu-bucket';
 const KiB = 1024;
@@ -1094,24 +1094,16 @@ describe('the access hook', () => {
 });
 
 describe('CRC32C', () => {
-  it('gives the published check values', () => {
-    assert.equal(crc32cUpdate(0, Buffer.from('123456789')), 0xe3069283);
-    assert.equal(crc32cUpdate(0, Buffer.alloc(0)), 0);
-    assert.equal(crc32cUpdate(0, Buffer.alloc(32, 0)), 0x8a9136aa);
-    assert.equal(crc32cUpdate(0, Buffer.alloc(32, 0xff)), 0x62a8ab43);
-    assert.equal(crc32cUpdate(0, Buffer.from(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
-    assert.equal(crc32cUpdate(0, Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
-    assert.equal(crc32cBase64(0xe3069283), Buffer.from([0xe3, 0x06, 0x92, 0x83]).toString('base64'));
-  });
-
-  it('matches the Cloud Storage library for any length and any split', () => {
-    for (let n = 0; n < 200; n += 7) {
-      const data = randomBytes(n * 13 + (n % 5));
-      const theirs = new CRC32C();
-      theirs.update(data);
-      const cut = Math.floor(data.length / 3);
-      const ours = new Crc32c().update(data.subarray(0, cut)).update(data.subarray(cut));
-      assert.equal(ours.base64(), theirs.toString(), `length ${data.length}`);
-    }
+  it('gives the published check values, in both forms the stand-ins answer with', () => {
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    assert.equal(crc32c(Buffer.alloc(0)), 0);
+    assert.equal(crc32c(Buffer.alloc(32, 0)), 0x8a9136aa);
+    assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
+    assert.equal(crc32c(new Uint8Array(Array.from({ length: 32 }, (_, i) => i))), 0x46dd794e);
+    assert.equal(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i))), 0x113fdb5c);
+    assert.equal(
+      new Crc32c().update(Buffer.from('1234')).update(Buffer.from('56789')).base64(),
+      Buffer.from([0xe3, 0x06, 0x92, 0x83]).toString('base64'),
+    );
   });
 });
