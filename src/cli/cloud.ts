@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency.ts';
 import path from 'node:path';
 import { systemClock } from '../clock.ts';
 import { ConfigurationError } from '../errors.ts';
@@ -26,7 +27,7 @@ import {
   startRunDir,
   withSourceSnapshot,
 } from './local-run.ts';
-import { renderOptions } from './report-files.ts';
+import { renderOptions, withSpecReport } from './report-files.ts';
 import type { CliIo } from './session.ts';
 import { runSummary, say, withProgress } from './session.ts';
 import type { StatusRow } from './status.ts';
@@ -98,11 +99,19 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = 'true';
   const plan = await planFile(spec, optionList(args, 'set'), optionValue(args, 'repetitions'));
-  const report = {
-    title: optionValue(args, 'title') ?? `gce-matrix: ${path.basename(spec)}`,
-    pivot: optionValue(args, 'pivot'),
-    metrics: optionValue(args, 'metrics'),
-  };
+  const report = withSpecReport(
+    {
+      title: optionValue(args, 'title'),
+      pivot: optionValue(args, 'pivot'),
+      metrics: optionValue(args, 'metrics'),
+      test: optionValue(args, 'test'),
+      adjust: optionValue(args, 'adjust'),
+      alpha: optionValue(args, 'alpha'),
+      replicate: optionValue(args, 'replicate'),
+    },
+    plan,
+    `gce-matrix: ${path.basename(spec)}`,
+  );
   renderOptions(report);
   const runId = inputs['run-id'] ?? `cli-${Date.now().toString(36)}`;
   const ctx = cloudContext(runId, io.env, path.dirname(spec));
@@ -148,10 +157,11 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
       settings.length,
       optionFlag(args, 'no-progress'),
       async (hooks) => {
-        let next = 0;
-        const worker = async (): Promise<void> => {
-          while (next < settings.length && !hooks.signal.aborted) {
-            const s = await withZones(settings[next++], compute);
+        await mapLimited(
+          settings,
+          parallel,
+          async (planned) => {
+            const s = await withZones(planned, compute);
             const id = s.experiment.id;
             const started = Date.now();
             hooks.onEvent({ kind: 'started', id, attempt: 1 });
@@ -196,9 +206,9 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
                 await cleanUp(compute, s, (m) => hooks.info(`[${id}] ${m}`));
               }
             }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(parallel, settings.length) }, worker));
+          },
+          hooks.signal,
+        );
         return collectAndReport({
           storage: clients.storage,
           location: first.results,
@@ -243,29 +253,25 @@ async function launchDetached(opts: {
     }),
     experiments: settings.map((s) => s.experiment.id),
   };
-  let next = 0;
   let failed = 0;
-  const worker = async (): Promise<void> => {
-    while (next < settings.length) {
-      const s = await withZones(settings[next++], compute);
-      const id = s.experiment.id;
-      const r = await runExperiment(s, {
-        compute,
-        results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
-        clock: systemClock,
-        log: cloudLogger(id, (line) => say(io, line)),
-        agentScript: opts.agentScript,
-        onVm: () => undefined,
-        recordDetached: (d) => recordDetached({ store, settings: s, run, detached: d, now: Date.now() }),
-      });
-      if (r.status === 'detached') say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
-      else {
-        failed++;
-        say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
-      }
+  await mapLimited(settings, opts.parallel, async (planned) => {
+    const s = await withZones(planned, compute);
+    const id = s.experiment.id;
+    const r = await runExperiment(s, {
+      compute,
+      results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
+      clock: systemClock,
+      log: cloudLogger(id, (line) => say(io, line)),
+      agentScript: opts.agentScript,
+      onVm: () => undefined,
+      recordDetached: (d) => recordDetached({ store, settings: s, run, detached: d, now: Date.now() }),
+    });
+    if (r.status === 'detached') say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
+    else {
+      failed++;
+      say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.parallel, settings.length) }, worker));
+  });
   const where = `--cloud --project ${first.project} --bucket ${first.results.bucket}${first.results.prefix === 'gce-matrix' ? '' : ` --prefix ${first.results.prefix}`}`;
   say(io, `${settings.length - failed} experiment(s) running detached, each VM with its own time limit.`);
   say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);

@@ -10,8 +10,10 @@ import type { ExperimentStatus, Heartbeat, RunLocation } from '../layout.ts';
 import { experimentObjects, parseStatus, runPrefix } from '../layout.ts';
 import { RESULTS_CSV, tidyCsv } from '../report/csv.ts';
 import { readExperimentFiles } from '../report/load.ts';
+import type { MetricInfo } from '../report/model.ts';
 import type { RemoteObject } from './download.ts';
-import { Downloader, Limiter, listObjects } from './download.ts';
+import { Limiter } from '../concurrency.ts';
+import { Downloader, listObjects } from './download.ts';
 import type { ExpectedExperiment } from './inputs.ts';
 import type { CollectedFile, Manifest, ManifestExperiment, Problem } from './manifest.ts';
 import { buildManifest, checkDeclaredOutputs, parseHeartbeat, statusFields } from './manifest.ts';
@@ -36,6 +38,8 @@ export interface CollectOptions {
   /** Tries per object (default 4) and the first back-off (default 250 ms). */
   readonly maxTries?: number;
   readonly backoffMs?: number;
+  /** Declared metrics, for the unit column of results.csv. */
+  readonly metricInfo?: ReadonlyMap<string, MetricInfo> | undefined;
 }
 
 /** What a collection produced. */
@@ -180,7 +184,7 @@ export async function collectRun(opts: CollectOptions): Promise<CollectResult> {
     });
     const manifestPath = path.join(root, MANIFEST);
     await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    const csvPath = await writeResultsCsv(root, manifest);
+    const csvPath = await writeResultsCsv(root, manifest, opts.metricInfo);
     return {
       manifest,
       manifestPath,
@@ -197,9 +201,13 @@ export async function collectRun(opts: CollectOptions): Promise<CollectResult> {
  * Writes results.csv (one row per experiment and metric) beside manifest.json in `root`, from the manifest and
  * the metrics files collected there, and returns its path. Whoever rewrites the manifest writes it again.
  */
-export async function writeResultsCsv(root: string, manifest: Manifest): Promise<string> {
+export async function writeResultsCsv(
+  root: string,
+  manifest: Manifest,
+  metricInfo?: ReadonlyMap<string, MetricInfo>,
+): Promise<string> {
   const file = path.join(root, RESULTS_CSV);
-  await writeFile(file, tidyCsv(manifest.experiments, await readExperimentFiles(root, manifest)));
+  await writeFile(file, tidyCsv(manifest.experiments, await readExperimentFiles(root, manifest), metricInfo));
   return file;
 }
 

@@ -9,31 +9,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Limiter } from '../concurrency.ts';
 import { GcpError, classifyError } from '../gcp/errors.ts';
-
-/** Runs at most `limit` tasks at once; the rest wait in order. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = Math.max(1, limit);
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active += 1;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      // The slot passes straight to the next task, so `active` stays right without a race.
-      if (next) next();
-      else this.active -= 1;
-    }
-  }
-}
 
 /** An object as a listing reports it. */
 export interface RemoteObject {

@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency.ts';
 import { systemClock } from '../clock.ts';
 import type { Clock } from '../clock.ts';
 import { ConfigurationError } from '../errors.ts';
@@ -76,14 +77,6 @@ async function resolveZones(compute: ComputeApi, opts: JanitorOptions): Promise<
   return [...zones].sort();
 }
 
-async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i]);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
-
 /**
  * Finds every gce-matrix VM (label `gce-matrix=managed`) in the zones, decides which are stale, and deletes
  * those (unless `dryRun`). One failed deletion does not stop the others: it is returned in `failed`.
@@ -136,7 +129,7 @@ export async function runJanitor(opts: JanitorOptions): Promise<JanitorResult> {
       for (const v of stale) log(`Would delete ${v.vm.name} in ${v.vm.zone}: ${v.detail}.`);
     } else {
       const api = compute;
-      await pool(stale, DELETES_IN_FLIGHT, async (v) => {
+      await mapLimited(stale, DELETES_IN_FLIGHT, async (v) => {
         log(`Deleting ${v.vm.name} in ${v.vm.zone}: ${v.detail}.`);
         try {
           await api.deleteInstance(v.vm.zone, v.vm.name);

@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -119,20 +120,18 @@ export class LocalExecutor {
   /** Runs every job; resolves when all ended or, after an abort, when every process is gone. */
   async runAll(jobs: readonly LocalJob[]): Promise<ExecutorResult> {
     const results = new Map<string, { outcome: LocalOutcome; exitCode: number | null; attempts: number }>();
-    let next = 0;
     const stopAll = (): void => {
       for (const agent of this.running) this.stopping.set(agent, this.stopAgent(agent));
     };
     this.opts.signal.addEventListener('abort', stopAll, { once: true });
-    const worker = async (): Promise<void> => {
-      while (next < jobs.length && !this.opts.signal.aborted) {
-        const job = jobs[next++];
-        results.set(job.settings.experiment.id, await this.runJob(job));
-      }
-    };
     try {
-      await Promise.all(
-        Array.from({ length: Math.max(1, Math.min(this.opts.parallel, jobs.length)) }, worker),
+      await mapLimited(
+        jobs,
+        this.opts.parallel,
+        async (job) => {
+          results.set(job.settings.experiment.id, await this.runJob(job));
+        },
+        this.opts.signal,
       );
     } finally {
       this.opts.signal.removeEventListener('abort', stopAll);

@@ -3,6 +3,7 @@
  * The directory may come from an untrusted artifact (fork-safe mode), so every path is checked to stay inside
  * it, symlinks are not followed, and only bounded amounts are read.
  */
+import { mapLimited } from '../concurrency.ts';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -68,47 +69,45 @@ export async function readManifest(root: string): Promise<Manifest> {
   return { ...(m as Manifest), experiments };
 }
 
+const FILE_READS_IN_FLIGHT = 16;
+
 /** Metrics and log tail of every experiment in the manifest, by id. */
 export async function readExperimentFiles(
   root: string,
   manifest: Manifest,
 ): Promise<Map<string, ExperimentFiles>> {
   const out = new Map<string, ExperimentFiles>();
-  const queue = [...manifest.experiments];
-  const worker = async (): Promise<void> => {
-    for (let x = queue.shift(); x; x = queue.shift()) {
-      const files: { metrics?: Record<string, unknown>; logTail?: string; serialTail?: string } = {};
-      const names = new Set(
-        (Array.isArray(x.files) ? (x.files as readonly Partial<CollectedFile>[]) : []).map((f) => f?.path),
-      );
-      const dir = typeof x.dir === 'string' ? x.dir : x.id;
-      const metricsName = `${dir}/outputs/metrics.json`;
-      const metricsPath = names.has(metricsName) ? insideRoot(root, metricsName) : undefined;
-      if (metricsPath) {
-        const text = await readBounded(metricsPath, MAX_METRICS);
-        try {
-          const v = text === undefined ? undefined : (JSON.parse(text) as unknown);
-          if (v && typeof v === 'object' && !Array.isArray(v)) files.metrics = v as Record<string, unknown>;
-        } catch {
-          // an unreadable metrics file adds no numbers
-        }
+  await mapLimited(manifest.experiments, FILE_READS_IN_FLIGHT, async (x) => {
+    const files: { metrics?: Record<string, unknown>; logTail?: string; serialTail?: string } = {};
+    const names = new Set(
+      (Array.isArray(x.files) ? (x.files as readonly Partial<CollectedFile>[]) : []).map((f) => f?.path),
+    );
+    const dir = typeof x.dir === 'string' ? x.dir : x.id;
+    const metricsName = `${dir}/outputs/metrics.json`;
+    const metricsPath = names.has(metricsName) ? insideRoot(root, metricsName) : undefined;
+    if (metricsPath) {
+      const text = await readBounded(metricsPath, MAX_METRICS);
+      try {
+        const v = text === undefined ? undefined : (JSON.parse(text) as unknown);
+        if (v && typeof v === 'object' && !Array.isArray(v)) files.metrics = v as Record<string, unknown>;
+      } catch {
+        // an unreadable metrics file adds no numbers
       }
-      const logName = `${dir}/log.txt`;
-      const logPath = x.status !== 'succeeded' && names.has(logName) ? insideRoot(root, logName) : undefined;
-      if (logPath) {
-        const tail = await readBounded(logPath, LOG_TAIL_BYTES, true);
-        if (tail !== undefined) files.logTail = tail;
-      }
-      const serialName = `${dir}/serial.txt`;
-      const serialPath =
-        x.status !== 'succeeded' && names.has(serialName) ? insideRoot(root, serialName) : undefined;
-      if (serialPath) {
-        const tail = await readBounded(serialPath, LOG_TAIL_BYTES, true);
-        if (tail !== undefined) files.serialTail = tail;
-      }
-      out.set(x.id, files);
     }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
+    const logName = `${dir}/log.txt`;
+    const logPath = x.status !== 'succeeded' && names.has(logName) ? insideRoot(root, logName) : undefined;
+    if (logPath) {
+      const tail = await readBounded(logPath, LOG_TAIL_BYTES, true);
+      if (tail !== undefined) files.logTail = tail;
+    }
+    const serialName = `${dir}/serial.txt`;
+    const serialPath =
+      x.status !== 'succeeded' && names.has(serialName) ? insideRoot(root, serialName) : undefined;
+    if (serialPath) {
+      const tail = await readBounded(serialPath, LOG_TAIL_BYTES, true);
+      if (tail !== undefined) files.serialTail = tail;
+    }
+    out.set(x.id, files);
+  });
   return out;
 }

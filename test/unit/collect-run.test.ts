@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { collectRun } from '../../src/collect/collect.ts';
-import { Limiter } from '../../src/collect/download.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 import type { GcpClients } from '../../src/gcp/clients.ts';
 import { connectGcp } from '../../src/gcp/clients.ts';
@@ -12,36 +11,6 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 
 const BUCKET = 'run-results';
-
-describe('Limiter', () => {
-  it('never runs more than its limit at once, and runs everything', async () => {
-    const limiter = new Limiter(3);
-    let active = 0;
-    let peak = 0;
-    const done = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        limiter.run(async () => {
-          active += 1;
-          peak = Math.max(peak, active);
-          await new Promise((r) => setTimeout(r, 1 + (i % 4)));
-          active -= 1;
-          return i;
-        }),
-      ),
-    );
-    assert.equal(peak, 3);
-    assert.deepEqual(
-      done,
-      Array.from({ length: 20 }, (_, i) => i),
-    );
-  });
-
-  it('frees the slot of a task that throws', async () => {
-    const limiter = new Limiter(1);
-    await assert.rejects(limiter.run(() => Promise.reject(new Error('boom'))));
-    assert.equal(await limiter.run(() => Promise.resolve(7)), 7);
-  });
-});
 
 describe('collectRun against the storage stand-in', () => {
   let bed: TestBed;

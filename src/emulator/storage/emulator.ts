@@ -1,3 +1,4 @@
+import { mapLimited } from '../../concurrency.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
@@ -487,7 +488,7 @@ export class StorageEmulator<P = unknown> {
     // The agent lists with fields=items(name): names need no look at each object.
     const itemFields = fields?.get('items');
     const namesOnly = itemFields instanceof Map && [...itemFields.keys()].every((k) => k === 'name');
-    const items = await mapLimit(
+    const items = await mapLimited(
       page.filter((e) => !e.isPrefix),
       LIST_CONCURRENCY,
       async (e) => {
@@ -962,17 +963,4 @@ function scalar(v: unknown, field: string): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   throw invalid(`Invalid value for ${field}: ${JSON.stringify(v)}`);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
