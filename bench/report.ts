@@ -55,7 +55,9 @@ const data = {
   totals: totalsOf(experiments),
   metrics: metricNames(experiments),
 };
-const compared = comparedWith(data, baseline, parseDirections('coverage:higher,requests:higher'), 5);
+const compared = comparedWith(data, baseline, parseDirections('coverage:higher,requests:higher'), {
+  thresholdPercent: 5,
+});
 const opts = {
   title: 'gce-matrix report',
   directions: parseDirections('coverage:higher,requests:higher'),

@@ -15,6 +15,11 @@ import type { RunLocation } from './layout.ts';
 import { runPrefix } from './layout.ts';
 import { EXPERIMENT_ID } from './naming.ts';
 import { prNumberOf } from './report/inputs.ts';
+import { MAX_HISTORY } from './report/history.ts';
+import { parseMetricInfos } from './report/metric-info.ts';
+import type { MetricInfo } from './report/model.ts';
+import type { PAdjustment, SignificanceTest } from './report/significance.ts';
+import { P_ADJUSTMENTS, REPLICATE_NAME, SIGNIFICANCE_TESTS } from './report/significance.ts';
 
 /** The record schema this gce-matrix writes and reads. */
 export const RECORD_SCHEMA = 1;
@@ -64,7 +69,16 @@ export interface RunReportSettings {
   readonly centre?: 'median' | 'mean';
   /** Metric name -> which way is better. */
   readonly directions: Readonly<Record<string, 'higher' | 'lower'>>;
+  /** Metric name -> its unit, direction and description; absent in older records and when none was declared. */
+  readonly metrics?: Readonly<Record<string, MetricInfo>>;
   readonly thresholdPercent: number;
+  /** The statistical method; each is absent in records written before it existed: the default (`DEFAULT_METHOD`). */
+  readonly test?: SignificanceTest;
+  readonly adjust?: PAdjustment;
+  readonly alpha?: number;
+  readonly replicate?: string;
+  /** Recorded runs kept in the branch's history.json (0: none); absent in older records: the default. */
+  readonly history?: number;
   readonly baseline: 'record' | 'compare' | 'none';
   readonly baselineRef: string;
   readonly comment: boolean;
@@ -195,6 +209,15 @@ function guard<T>(name: string, fn: () => T): Parsed<T> {
   }
 }
 
+function metricsOf(v: unknown, name: string): { metrics?: Record<string, MetricInfo> } {
+  if (v === undefined) return {};
+  try {
+    return { metrics: Object.fromEntries(parseMetricInfos(v, 'report.metrics')) };
+  } catch {
+    throw new Error(`${name} is corrupt (report.metrics)`);
+  }
+}
+
 function parseReportSettings(v: unknown, name: string): RunReportSettings {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${name} is corrupt (report)`);
   const o = v as Obj;
@@ -210,12 +233,28 @@ function parseReportSettings(v: unknown, name: string): RunReportSettings {
   const pivot = Array.isArray(o.pivot) && o.pivot.every((p) => typeof p === 'string') ? o.pivot : null;
   const threshold =
     typeof o.thresholdPercent === 'number' && o.thresholdPercent >= 0 ? o.thresholdPercent : 5;
+  // Absent: written before the setting existed, so the default applies. Present: as the inputs allowed it.
+  const optional = <T>(key: string, valid: (x: unknown) => x is T): { [key: string]: T } => {
+    if (o[key] === undefined) return {};
+    if (!valid(o[key])) throw new Error(`${name} is corrupt (report.${key})`);
+    return { [key]: o[key] };
+  };
   return {
     title: str(o, 'title', name),
     markerKey: str(o, 'markerKey', name),
     pivot,
+    ...optional('centre', (x): x is 'median' | 'mean' => x === 'median' || x === 'mean'),
     directions,
+    ...metricsOf(o.metrics, name),
     thresholdPercent: threshold,
+    ...optional('test', (x): x is SignificanceTest => SIGNIFICANCE_TESTS.includes(x as SignificanceTest)),
+    ...optional('adjust', (x): x is PAdjustment => P_ADJUSTMENTS.includes(x as PAdjustment)),
+    ...optional('alpha', (x): x is number => typeof x === 'number' && x > 0 && x < 0.5),
+    ...optional('replicate', (x): x is string => typeof x === 'string' && REPLICATE_NAME.test(x)),
+    ...optional(
+      'history',
+      (x): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= MAX_HISTORY,
+    ),
     baseline,
     baselineRef: str(o, 'baselineRef', name),
     comment: o.comment !== false,

@@ -24,13 +24,29 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
   set: { kind: 'list', arg: 'AXIS=V1,V2', help: 'run only these values of an axis (repeatable)' },
   repetitions: { kind: 'value', arg: 'N', help: 'repetitions of each combination (overrides the spec)' },
   'run-id': { kind: 'value', arg: 'ID', help: 'run id (default: local-DATE-TIME)' },
-  title: { kind: 'value', arg: 'TEXT', help: 'report title' },
+  title: { kind: 'value', arg: 'TEXT', help: "report title (default the spec's title)" },
   pivot: { kind: 'value', arg: 'ROWS,COLUMNS', help: 'the two axes of the pivot tables' },
-  metrics: { kind: 'value', arg: 'NAME:higher,...', help: 'which way is better per metric' },
+  metrics: {
+    kind: 'value',
+    arg: 'NAME:higher,...',
+    help: "which way is better per metric (over the spec's metrics)",
+  },
   baseline: {
     kind: 'value',
     arg: 'DIR',
     help: 'an earlier run directory: the report shows deltas against it',
+  },
+  test: {
+    kind: 'value',
+    arg: 'mann-whitney|welch|signed-rank',
+    help: 'with --baseline: the test of each combination (default mann-whitney; signed-rank pairs by --replicate)',
+  },
+  adjust: { kind: 'value', arg: 'holm|bh', help: 'with --baseline: p-value adjustment (default holm)' },
+  alpha: { kind: 'value', arg: 'P', help: 'with --baseline: significance level, 0 < P < 0.5 (default 0.05)' },
+  replicate: {
+    kind: 'value',
+    arg: 'PARAM',
+    help: 'with --baseline: the parameter whose values repeat a combination (default seed)',
   },
   'no-progress': { kind: 'flag', help: 'plain lines even on a terminal' },
   source: {

@@ -19,7 +19,7 @@ import { expandPlan } from '../plan/expand.ts';
 import { parseOverrides } from '../plan/overrides.ts';
 import { parseSpec } from '../plan/spec.ts';
 import type { LocalReport, LocalReportOptions } from './report-files.ts';
-import { renderOptions, writeLocalReport } from './report-files.ts';
+import { renderOptions, withSpecReport, writeLocalReport } from './report-files.ts';
 import { existsSync } from 'node:fs';
 import { systemClock } from '../clock.ts';
 import type { ParsedArgs } from './args.ts';
@@ -207,6 +207,7 @@ export async function collectAndReport(opts: {
     concurrency: 8,
     maxFileSize: 2 * 1024 ** 3,
     log: { info: () => undefined, warning: (m) => opts.info(`warning: ${m}`) },
+    metricInfo: renderOptions(opts.record.report).metricInfo,
   });
   const report = await writeLocalReport(results, opts.runDir, {
     ...opts.record.report,
@@ -337,12 +338,14 @@ export async function prepareLocalRun(opts: {
   readonly inputs: Readonly<Record<string, string>>;
   readonly runId: string;
   readonly runDir: string;
-  readonly report: LocalReportOptions;
+  /** Without a title: the spec's, else one made of the spec's file name. */
+  readonly report: Omit<LocalReportOptions, 'title'> & { readonly title?: string | undefined };
   readonly env: NodeJS.ProcessEnv;
   readonly source?: { readonly dir: string; readonly mode: LocalSourceMode };
 }): Promise<{ record: LocalRunRecord; jobs: LocalJob[]; secrets: Record<string, string>; plan: Plan }> {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
-  renderOptions(opts.report);
+  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path.basename(opts.specPath)}`);
+  renderOptions(report);
   const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
@@ -350,7 +353,7 @@ export async function prepareLocalRun(opts: {
     runId: opts.runId,
     spec: path.resolve(opts.specPath),
     inputs: opts.inputs,
-    report: opts.report,
+    report,
     experiments: plan.experiments,
     ...(opts.source ? { source: opts.source } : {}),
   });

@@ -5,6 +5,8 @@ import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { RunLocation } from '../layout.ts';
 import { validateExperimentId } from '../naming.ts';
 import type { InputReader, RunContext } from '../launch/inputs.ts';
+import { parseMetricsText } from '../report/metric-info.ts';
+import type { MetricInfo } from '../report/model.ts';
 
 /** An experiment the plan says should exist, so one that never wrote anything is still listed. */
 export interface ExpectedExperiment {
@@ -31,6 +33,8 @@ export interface CollectSettings {
   readonly concurrency: number;
   /** Objects larger than this many bytes are refused. */
   readonly maxFileSize: number;
+  /** Declared metrics (input `metrics`, as actions/report reads it), for the unit column of results.csv. */
+  readonly metricInfo: ReadonlyMap<string, MetricInfo>;
   readonly workloadIdentityProvider: string | undefined;
   readonly serviceAccount: string | undefined;
 }
@@ -167,6 +171,12 @@ export function parseCollectInputs(
     );
   }
   const maxRaw = read('max-file-size').trim();
+  let metricInfo: Map<string, MetricInfo>;
+  try {
+    metricInfo = parseMetricsText(read('metrics'));
+  } catch (err) {
+    throw new ConfigurationError(`input ${(err as Error).message}`);
+  }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   return {
     project,
@@ -179,6 +189,7 @@ export function parseCollectInputs(
     overwrite: readBoolean(read, 'overwrite', true),
     concurrency: readInteger(read, 'concurrency', 16, 1, 256),
     maxFileSize: maxRaw ? parseByteSize(maxRaw) : 2 * GIB,
+    metricInfo,
     workloadIdentityProvider,
     serviceAccount,
   };

@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { connectGcp } from '../gcp/clients.ts';
@@ -50,7 +51,7 @@ function summaryLine(manifest: Manifest, artifact: string | undefined): string {
 }
 
 /** actions/collect: downloads and verifies every experiment's results of a run, and uploads them as an artifact. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function collectStep(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = parseCollectInputs(
     (name) => core.getInput(name),
     runContextFromEnv(env),
@@ -76,6 +77,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       concurrency: settings.concurrency,
       maxFileSize: settings.maxFileSize,
       log,
+      metricInfo: settings.metricInfo,
     });
     const { manifest, stats } = result;
     const c = manifest.counts;
@@ -153,4 +155,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } finally {
     await clients.close();
   }
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('collect', () => collectStep(env));
 }

@@ -1,4 +1,3 @@
-import { runAction } from '../action.ts';
 import { run } from './main.ts';
 
-await runAction('janitor', run);
+await run();

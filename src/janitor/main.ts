@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
@@ -89,7 +90,7 @@ export function parseJanitorInputs(
 }
 
 /** actions/janitor: deletes gce-matrix VMs whose run has ended or whose time is up. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function janitorStep(env: NodeJS.ProcessEnv): Promise<void> {
   const opts = parseJanitorInputs((name) => core.getInput(name), env);
   const { bucket, prefix } = opts;
   let closeStorage = (): Promise<void> => Promise.resolve();
@@ -132,4 +133,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         `(first: ${printable(first?.verdict.vm.name ?? '')}: ${printable(first?.error ?? '')})`,
     );
   }
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('janitor', () => janitorStep(env));
 }

@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import { systemClock } from '../clock.ts';
@@ -48,7 +49,7 @@ function setOutputs(result: LaunchResult): void {
 }
 
 /** actions/launch: runs one experiment on its own VM and deletes the VM. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function launchStep(env: NodeJS.ProcessEnv): Promise<void> {
   const event = await readEvent(env);
   const parsed = parseLaunchInputs((name) => core.getInput(name), {
     ...runContextFromEnv(env),
@@ -133,4 +134,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } finally {
     await clients.close();
   }
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('launch', () => launchStep(env));
 }

@@ -1,4 +1,3 @@
-import { runAction } from '../action.ts';
-import { post } from './cleanup.ts';
+import { run } from './post-main.ts';
 
-await runAction('launch (post)', post);
+await run();

@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors.ts';
 import type { Experiment } from '../launch/settings.ts';
 import { EXPERIMENT_ID } from '../naming.ts';
+import type { MetricInfo } from '../report/model.ts';
 import type { Overrides } from './overrides.ts';
 import type { MatrixSpec, Params, Scalar } from './spec.ts';
 import { checkAxisValue, idPart, parseRepetitions, SEED } from './spec.ts';
@@ -28,6 +29,10 @@ export interface Plan {
   readonly repetitions: number;
   /** Consecutive slices of `experiments`, each at most `batchSize` long, as even as possible. */
   readonly batches: readonly (readonly Experiment[])[];
+  /** The spec's report title, when it gives one. */
+  readonly title?: string | undefined;
+  /** What the spec declares about metrics (absent: nothing). */
+  readonly metrics?: ReadonlyMap<string, MetricInfo>;
 }
 
 /** Above this many raw combinations the spec is refused before they are built. */
@@ -295,5 +300,12 @@ export function expandPlan(
   const axes = axisNames.length
     ? axisNames
     : [...new Set(spec.include.flatMap((e) => Object.keys(e.params)))].filter((k) => k !== SEED || hasSeed);
-  return { experiments, axes, repetitions: hasSeed ? 1 : reps.count, batches };
+  return {
+    experiments,
+    axes,
+    repetitions: hasSeed ? 1 : reps.count,
+    batches,
+    title: spec.title,
+    metrics: spec.metrics,
+  };
 }

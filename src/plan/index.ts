@@ -1,4 +1,3 @@
-import { runAction } from '../action.ts';
 import { run } from './main.ts';
 
-await runAction('plan', run);
+await run();

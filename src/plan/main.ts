@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { readFile } from 'node:fs/promises';
@@ -29,7 +30,7 @@ function describeOverrides(o: Overrides): string {
 }
 
 /** The plan step (root action.yml): turns the matrix spec into the job matrix, before any VM exists. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function planStep(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = parsePlanInputs((name) => core.getInput(name), {
     runId: env.GITHUB_RUN_ID,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
@@ -115,4 +116,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   );
   // Outside a runner (a local run) there is no summary file to write to.
   if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(planSummary(plan, settings.runId)).write();
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('plan', () => planStep(env));
 }

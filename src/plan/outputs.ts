@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors.ts';
 import type { Experiment } from '../launch/settings.ts';
 import { escapeMarkdown } from '../markdown.ts';
+import { metricInfosJson } from '../report/metric-info.ts';
 import type { Plan } from './expand.ts';
 
 /** GitHub keeps at most 1 MB of outputs per job. */
@@ -14,8 +15,9 @@ function matrix(experiments: readonly Experiment[]): { include: { experiment: Ex
 
 /**
  * The step's outputs: `matrix` (every experiment, `{"include":[{"experiment":{...}}]}`), `batches` (a JSON
- * array of such matrices, each within batch-size), `batch-count`, `count`, `run-id`, `axes` and
- * `repetitions`.
+ * array of such matrices, each within batch-size), `batch-count`, `count`, `run-id`, `axes`, `repetitions`,
+ * and for actions/report `title` (empty when the spec has none) and `metrics` (the spec's declarations as JSON,
+ * `{}` when none).
  */
 export function planOutputs(plan: Plan, runId: string): Record<string, string> {
   const outputs = {
@@ -26,6 +28,8 @@ export function planOutputs(plan: Plan, runId: string): Record<string, string> {
     'run-id': runId,
     axes: JSON.stringify(plan.axes),
     repetitions: String(plan.repetitions),
+    title: plan.title ?? '',
+    metrics: metricInfosJson(plan.metrics ?? new Map()),
   };
   const size = Object.values(outputs).reduce((n, v) => n + Buffer.byteLength(v), 0);
   if (size > OUTPUT_LIMIT) {

@@ -1,6 +1,8 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
 import { OVERRIDABLE_INPUTS } from '../launch/inputs.ts';
+import { parseMetricInfos } from '../report/metric-info.ts';
+import type { MetricInfo } from '../report/model.ts';
 
 /** A parameter value: what an axis lists and what the experiment command gets as GCE_MATRIX_PARAM_*. */
 export type Scalar = string | number | boolean;
@@ -30,6 +32,10 @@ export interface MatrixSpec {
   readonly id: string | undefined;
   /** Launch inputs every experiment gets (an include's own `launch` wins). */
   readonly launch: Readonly<Record<string, string>> | undefined;
+  /** The report's title. */
+  readonly title: string | undefined;
+  /** What the spec declares about metrics (unit, which way is better, description), in its order. */
+  readonly metrics: ReadonlyMap<string, MetricInfo>;
   /** Where each top-level key came from, for messages (`input spec`, `input spec-file (path)`). */
   readonly origin: Readonly<Record<string, string>>;
 }
@@ -41,7 +47,16 @@ export interface SpecSource {
 }
 
 /** The keys a spec may have at its top level. */
-export const SPEC_KEYS = ['axes', 'include', 'exclude', 'repetitions', 'id', 'launch'] as const;
+export const SPEC_KEYS = [
+  'axes',
+  'include',
+  'exclude',
+  'repetitions',
+  'id',
+  'launch',
+  'title',
+  'metrics',
+] as const;
 
 /** The parameter repetitions add (1..N). */
 export const SEED = 'seed';
@@ -52,6 +67,7 @@ export const MAX_REPETITIONS = 100;
 /** What a parameter (axis) name may be: it becomes GCE_MATRIX_PARAM_<NAME> on the VM and part of ids. */
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const MAX_VALUE_LENGTH = 200;
+const MAX_TITLE_LENGTH = 200;
 
 type Json = Record<string, unknown>;
 
@@ -305,7 +321,30 @@ export function parseSpec(sources: readonly SpecSource[]): MatrixSpec {
   const launch =
     merged.launch === undefined ? undefined : parseLaunch(merged.launch, `${label('launch')}: launch`);
   checkEnvNames([...axisNames, ...include.flatMap((e) => Object.keys(e.params)), SEED], sources);
-  return { axes, include, exclude, repetitions, id, launch, origin };
+  const title = merged.title === undefined ? undefined : parseTitle(merged.title, `${label('title')}: title`);
+  const metrics =
+    merged.metrics === undefined
+      ? new Map<string, MetricInfo>()
+      : parseMetricInfos(merged.metrics, `${label('metrics')}: metrics`);
+  return { axes, include, exclude, repetitions, id, launch, title, metrics, origin };
+}
+
+function parseTitle(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigurationError(
+      `${where} must be text, e.g. "REST API testing tools" (got ${describe(value)}); quote a title that YAML reads as a number`,
+    );
+  }
+  const text = value.trim();
+  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(text)) {
+    throw new ConfigurationError(`${where} holds a line break or control character; keep it on one line`);
+  }
+  if (text.length > MAX_TITLE_LENGTH) {
+    throw new ConfigurationError(
+      `${where} is ${text.length} characters, more than ${MAX_TITLE_LENGTH}; shorten it`,
+    );
+  }
+  return text;
 }
 
 /** Two names that fold to one GCE_MATRIX_PARAM_* variable would overwrite each other on the VM. */

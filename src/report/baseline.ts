@@ -6,6 +6,8 @@
 import type { Storage } from '@google-cloud/storage';
 import type { Baseline } from './compare.ts';
 import { parseBaseline } from './compare.ts';
+import type { History, HistoryEntry } from './history.ts';
+import { appendHistory, parseHistory } from './history.ts';
 
 const SHA = /^[0-9a-f]{7,64}$/;
 
@@ -15,12 +17,21 @@ export function baselineObjects(
   ref: string,
   sha?: string,
 ): { latest: string; bySha?: string } {
-  const head = prefix.replace(/^\/+|\/+$/g, '');
-  const base = `${head ? `${head}/` : ''}baselines/${encodeURIComponent(ref)}/`;
+  const base = branchFolder(prefix, ref);
   return {
     latest: `${base}latest.json`,
     ...(sha && SHA.test(sha) ? { bySha: `${base}${sha}.json` } : {}),
   };
+}
+
+function branchFolder(prefix: string, ref: string): string {
+  const head = prefix.replace(/^\/+|\/+$/g, '');
+  return `${head ? `${head}/` : ''}baselines/${encodeURIComponent(ref)}/`;
+}
+
+/** The object of a branch's run-to-run history (the last recorded runs, summarised). */
+export function historyObject(prefix: string, ref: string): string {
+  return `${branchFolder(prefix, ref)}history.json`;
 }
 
 function status(err: unknown): number | undefined {
@@ -96,4 +107,76 @@ export async function findBaseline(
   }
   const latest = await readBaseline(storage, bucket, names.latest);
   return latest ? { baseline: latest, which: 'latest' } : undefined;
+}
+
+/** What appending to a branch's history did. */
+export interface HistoryWrite {
+  readonly object: string;
+  readonly history: History;
+  /** Set when an unreadable history.json was replaced by a new one. */
+  readonly replaced?: string;
+}
+
+/**
+ * Appends `entry` to the branch's history.json, keeping the newest `keep`: read, modify, and write with the read
+ * generation as precondition, so two recorders racing cannot drop each other's entry (412: read again).
+ */
+export async function appendHistoryEntry(
+  storage: Storage,
+  bucket: string,
+  prefix: string,
+  ref: string,
+  entry: HistoryEntry,
+  keep: number,
+): Promise<HistoryWrite> {
+  const name = historyObject(prefix, ref);
+  const file = storage.bucket(bucket).file(name);
+  for (let attempt = 1; ; attempt++) {
+    let generation = 0;
+    let current: History | undefined;
+    let replaced: string | undefined;
+    try {
+      const [meta] = await file.getMetadata();
+      generation = Number(meta.generation ?? 0);
+      // Read after the generation: newer text than that generation fails the precondition below, never
+      // the other way round.
+      const [buf] = await file.download();
+      current = parseHistory(buf.toString('utf8'));
+      if (!current) replaced = `${name} was not a history (replaced by a new one)`;
+    } catch (err) {
+      if (status(err) !== 404) throw err;
+    }
+    const history = appendHistory(current, entry, { ref, keep });
+    try {
+      await file.save(JSON.stringify(history), {
+        resumable: false,
+        contentType: 'application/json',
+        preconditionOpts: { ifGenerationMatch: generation },
+      });
+      return { object: name, history, ...(replaced ? { replaced } : {}) };
+    } catch (err) {
+      if (status(err) !== 412 || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** The branch's history; undefined when none was recorded; throws when it cannot be read or is not one. */
+export async function readHistory(
+  storage: Storage,
+  bucket: string,
+  prefix: string,
+  ref: string,
+): Promise<History | undefined> {
+  const name = historyObject(prefix, ref);
+  let text: string;
+  try {
+    const [buf] = await storage.bucket(bucket).file(name).download();
+    text = buf.toString('utf8');
+  } catch (err) {
+    if (status(err) === 404) return undefined;
+    throw err;
+  }
+  const history = parseHistory(text);
+  if (!history) throw new Error(`${name} is not a history (not JSON of schema 1)`);
+  return history;
 }

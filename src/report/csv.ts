@@ -10,7 +10,7 @@
  */
 import type { ManifestExperiment } from '../collect/manifest.ts';
 import { estimateCostUsd } from '../launch/cost.ts';
-import type { ExperimentFiles } from './model.ts';
+import type { ExperimentFiles, MetricInfo } from './model.ts';
 import { paramNames, toReportExperiment } from './model.ts';
 
 /** The file's name, beside manifest.json in the results directory (and beside a local run's reports). */
@@ -36,6 +36,7 @@ export const TIDY_COLUMNS = [
   'spot',
   'metric',
   'value',
+  'unit',
 ] as const;
 
 type Cell = string | number | boolean | undefined;
@@ -79,11 +80,12 @@ function byCodeUnit(a: string, b: string): number {
  * has none, so that no experiment is left out. Columns: `experiment`, one `param_NAME` per matrix parameter
  * (the union over the experiments; empty where an experiment lacks it), then {@link TIDY_COLUMNS}. What the
  * manifest does not know is an empty cell; `cost_usd` is the report's estimate, empty when the duration or the
- * machine type's price is unknown.
+ * machine type's price is unknown; `unit` is the metric's declared unit (`metricInfo`), empty when none is.
  */
 export function tidyCsv(
   experiments: readonly ManifestExperiment[],
   files: ReadonlyMap<string, ExperimentFiles> = new Map(),
+  metricInfo: ReadonlyMap<string, MetricInfo> = new Map(),
 ): string {
   const sorted = [...experiments].sort((a, b) => byCodeUnit(a.id, b.id));
   const shown = sorted.map((e) => toReportExperiment(e, files.get(e.id)));
@@ -116,8 +118,10 @@ export function tidyCsv(
       ...fixed,
     ];
     const metrics = Object.entries(r.metrics).sort(([a], [b]) => byCodeUnit(a, b));
-    if (metrics.length === 0) lines.push(csvRecord([...head, undefined, undefined]));
-    for (const [name, value] of metrics) lines.push(csvRecord([...head, name, value]));
+    if (metrics.length === 0) lines.push(csvRecord([...head, undefined, undefined, undefined]));
+    for (const [name, value] of metrics) {
+      lines.push(csvRecord([...head, name, value, metricInfo.get(name)?.unit]));
+    }
   });
   return lines.join('');
 }

@@ -6,8 +6,11 @@ import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
-import type { Centre, Direction } from './model.ts';
-import { parseDirections } from './compare.ts';
+import type { Centre, Direction, MetricInfo } from './model.ts';
+import { directionsOf, parseMetricsText } from './metric-info.ts';
+import type { PAdjustment, SignificanceTest } from './significance.ts';
+import { parseStatisticalMethod } from './significance.ts';
+import { DEFAULT_HISTORY, MAX_HISTORY } from './history.ts';
 
 /** What `baseline` resolves to for this event. */
 export type BaselineMode = 'record' | 'compare' | 'none';
@@ -29,8 +32,18 @@ export interface ReportSettings {
   readonly pivot: readonly string[] | undefined;
   /** What pivot cells are centred on. */
   readonly centre: Centre;
+  /** Which way each metric is better: the `better` of {@link ReportSettings.metricInfo}'s entries. */
   readonly directions: ReadonlyMap<string, Direction>;
+  /** Units, directions and descriptions of metrics (input `metrics`, either form). */
+  readonly metricInfo: ReadonlyMap<string, MetricInfo>;
   readonly thresholdPercent: number;
+  /** How repetitions are compared with the baseline's: the test, the adjustment, the level, the replicate axis. */
+  readonly test: SignificanceTest;
+  readonly adjust: PAdjustment;
+  readonly alpha: number;
+  readonly replicate: string;
+  /** Recorded runs kept in the branch's history.json (0: no history); absent: DEFAULT_HISTORY. */
+  readonly history?: number;
   readonly prNumber: number | undefined;
   readonly githubToken: string;
   readonly comment: boolean;
@@ -171,17 +184,29 @@ export function parseReportInputs(
       `input centre must be median (the default: with a distribution-free interval) or mean (with a t interval); got ${JSON.stringify(centre)}`,
     );
   }
-  let directions: Map<string, Direction>;
+  let metricInfo: Map<string, MetricInfo>;
   try {
-    directions = parseDirections(read('metrics'));
+    metricInfo = parseMetricsText(read('metrics'));
   } catch (err) {
     throw new ConfigurationError(`input ${(err as Error).message}`);
   }
+  const directions = directionsOf(metricInfo);
   const thresholdRaw = read('regression-threshold').trim() || '5';
   const thresholdPercent = Number(thresholdRaw.replace(/%$/, ''));
   if (!Number.isFinite(thresholdPercent) || thresholdPercent < 0) {
     throw new ConfigurationError(
       `input regression-threshold must be a percentage of 0 or more (got ${JSON.stringify(thresholdRaw)})`,
+    );
+  }
+  const method = parseStatisticalMethod(
+    { test: read('test'), adjust: read('adjust'), alpha: read('alpha'), replicate: read('replicate') },
+    (setting) => `input ${setting}`,
+  );
+  const historyRaw = read('history').trim() || String(DEFAULT_HISTORY);
+  const history = Number(historyRaw);
+  if (!/^\d+$/.test(historyRaw) || history > MAX_HISTORY) {
+    throw new ConfigurationError(
+      `input history must be how many recorded runs of the branch to keep for z-scores and trends, a whole number from 0 (off) to ${MAX_HISTORY} (got ${JSON.stringify(historyRaw)})`,
     );
   }
   const commentRaw = read('comment').trim().toLowerCase() || 'true';
@@ -210,7 +235,10 @@ export function parseReportInputs(
     pivot,
     centre,
     directions,
+    metricInfo,
     thresholdPercent,
+    ...method,
+    history,
     prNumber,
     githubToken: read('github-token').trim(),
     comment: commentRaw === 'true',

@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import { systemClock } from '../clock.ts';
 import { readEvent } from '../event.ts';
@@ -22,7 +23,13 @@ export function reportSettingsOf(s: ReportSettings): RunReportSettings {
     pivot: s.pivot ? [...s.pivot] : null,
     centre: s.centre,
     directions: Object.fromEntries(s.directions),
+    ...(s.metricInfo.size > 0 ? { metrics: Object.fromEntries(s.metricInfo) } : {}),
     thresholdPercent: s.thresholdPercent,
+    test: s.test,
+    adjust: s.adjust,
+    alpha: s.alpha,
+    replicate: s.replicate,
+    ...(s.history !== undefined ? { history: s.history } : {}),
     baseline: s.baseline,
     baselineRef: s.baselineRef,
     comment: s.comment,
@@ -136,7 +143,7 @@ async function reportDetached(opts: {
 }
 
 /** actions/report: the run's results as tables, charts and deltas in the job summary and one PR comment. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function reportStep(env: NodeJS.ProcessEnv): Promise<void> {
   const event = await readEvent(env);
   const s = parseReportInputs(
     (name) => core.getInput(name),
@@ -199,4 +206,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } finally {
     await clients?.close();
   }
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('report', () => reportStep(env));
 }

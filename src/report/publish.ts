@@ -2,8 +2,9 @@
  * Renders a collected run and publishes it: the job summary, the outputs and (when asked) the one PR comment
  * found by its marker. actions/report and the watcher both report through it.
  */
+import type { Storage } from '@google-cloud/storage';
 import type { GcpClients } from '../gcp/clients.ts';
-import { recordBaseline, findBaseline } from './baseline.ts';
+import { appendHistoryEntry, findBaseline, historyObject, readHistory, recordBaseline } from './baseline.ts';
 import { pullRequestBase, upsertComment } from './comment.ts';
 import { baselineOf } from './compare.ts';
 import type { ReportSettings } from './inputs.ts';
@@ -14,6 +15,8 @@ import { reportData } from './model.ts';
 import type { BaselineInfo, RenderOptions } from './render.ts';
 import { renderComment, renderReport, significantRegressions, summaryJson, SUMMARY_LIMIT } from './render.ts';
 import { comparedWith } from './significance.ts';
+import type { History } from './history.ts';
+import { compareWithHistory, DEFAULT_HISTORY, historyEntryOf, MIN_HISTORY_RUNS } from './history.ts';
 
 /** Where a report goes besides GitHub: the step's log, summary and outputs. */
 export interface ReportIO {
@@ -63,7 +66,8 @@ async function resolveBaseline(
     io.info(
       `Recorded the baseline of ${s.baselineRef} (${Object.keys(baseline.experiments).length} experiment(s)).`,
     );
-    return { kind: 'recorded', ref: s.baselineRef, sha: s.sha, objects };
+    const kept = await recordHistory(s, data, clients.storage, s.bucket, io);
+    return { kind: 'recorded', ref: s.baselineRef, sha: s.sha, objects: kept ? [...objects, kept] : objects };
   }
   let ref = s.baselineRef;
   let mergeBase: string | undefined;
@@ -81,13 +85,77 @@ async function resolveBaseline(
   }
   const found = await findBaseline(clients.storage, s.bucket, s.prefix, ref, mergeBase);
   if (!found) return { kind: 'none', ref };
-  return {
+  const compared: Extract<BaselineInfo, { kind: 'compared' }> = {
     kind: 'compared',
     ref,
     which: found.which,
     baseline: found.baseline,
-    ...comparedWith(data, found.baseline, s.directions, s.thresholdPercent),
+    ...comparedWith(data, found.baseline, s.directions, {
+      thresholdPercent: s.thresholdPercent,
+      test: s.test,
+      adjust: s.adjust,
+      alpha: s.alpha,
+      replicate: s.replicate,
+    }),
     thresholdPercent: s.thresholdPercent,
+  };
+  return withHistory(compared, s, data, clients.storage, s.bucket, io);
+}
+
+/** Appends this run to the branch's history.json (unless `history` is 0); its object name, or undefined. */
+async function recordHistory(
+  s: ReportSettings,
+  data: ReportData,
+  storage: Storage,
+  bucket: string,
+  io: ReportIO,
+): Promise<string | undefined> {
+  const keep = s.history ?? DEFAULT_HISTORY;
+  if (keep === 0) return undefined;
+  const entry = historyEntryOf(data, { sha: s.sha, recordedAt: new Date(), replicate: s.replicate });
+  try {
+    const w = await appendHistoryEntry(storage, bucket, s.prefix, s.baselineRef, entry, keep);
+    if (w.replaced) io.warning(w.replaced);
+    io.info(
+      `Kept ${w.history.entries.length} recorded run(s) of ${s.baselineRef} in ${w.object} (at most ${keep}).`,
+    );
+    return w.object;
+  } catch (err) {
+    // The baseline itself is recorded: a history that could not be kept costs z-scores, not the report.
+    io.warning(`Could not add this run to the history of ${s.baselineRef}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** `compared` with each comparison's z-score against the branch's history.json, when there is one to read. */
+async function withHistory(
+  compared: Extract<BaselineInfo, { kind: 'compared' }>,
+  s: ReportSettings,
+  data: ReportData,
+  storage: Storage,
+  bucket: string,
+  io: ReportIO,
+): Promise<BaselineInfo> {
+  if ((s.history ?? DEFAULT_HISTORY) === 0) return compared;
+  let history: History | undefined;
+  try {
+    history = await readHistory(storage, bucket, s.prefix, compared.ref);
+  } catch (err) {
+    io.warning(
+      `Could not read the history of ${compared.ref} (${(err as Error).message}): reporting without z-scores.`,
+    );
+    return compared;
+  }
+  if (!history) {
+    // Every branch starts without one: a note, not a warning on each PR until the first scheduled run.
+    io.info(
+      `No history of ${compared.ref} yet (${historyObject(s.prefix, compared.ref)}): z-scores appear once ${MIN_HISTORY_RUNS} runs are recorded there.`,
+    );
+    return compared;
+  }
+  return {
+    ...compared,
+    history: compareWithHistory(history, compared.significance.comparisons, { runId: data.runId }),
   };
 }
 
@@ -121,6 +189,7 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
     pivot: s.pivot,
     centre: s.centre,
     directions: s.directions,
+    metricInfo: s.metricInfo,
     baseline,
     runUrl: s.runUrl,
     artifactUrl: s.artifactUrl,

@@ -7,10 +7,17 @@ import type { CollectedStatus } from '../collect/manifest.ts';
 import { countClass } from '../collect/manifest.ts';
 import { escapeMarkdown } from '../markdown.ts';
 import type { Baseline, Comparison, Delta } from './compare.ts';
-import type { Centre, Direction, MetricInfo, ReportData, ReportExperiment } from './model.ts';
-import { chooseAxes, meansBy, pivotOf } from './model.ts';
-import type { SampleComparison, SampleVerdict, SignificanceReport } from './significance.ts';
+import type { Centre, Direction, MetricInfo, Pivot, ReportData, ReportExperiment } from './model.ts';
+import { chooseAxes, metricLabel, pivotOf } from './model.ts';
+import type {
+  SampleComparison,
+  SampleVerdict,
+  SignificanceReport,
+  SignificanceTest,
+} from './significance.ts';
 import type { Summary } from './stats.ts';
+import type { HistoryComparison } from './history.ts';
+import { formatZ, historyRowOf, MIN_HISTORY_RUNS, Z_LIMIT } from './history.ts';
 
 /** GitHub refuses a comment longer than this many characters. */
 export const COMMENT_LIMIT = 65_536;
@@ -40,6 +47,8 @@ export type BaselineInfo =
       /** Each combination's repetitions against the baseline's: what regressions are flagged by. */
       readonly significance: SignificanceReport;
       readonly thresholdPercent: number;
+      /** Each comparison's z-score against the branch's recorded runs (history.json), when there is a history. */
+      readonly history?: HistoryComparison;
     }
   | { readonly kind: 'off' };
 
@@ -67,6 +76,8 @@ export interface RenderOptions {
 const MAX_PIVOT_ROWS = 60;
 const MAX_PIVOT_COLUMNS = 25;
 const MAX_CHART_BARS = 30;
+/** Column values (bar colours) a Mermaid chart tells apart at most. */
+const MAX_CHART_SERIES = 8;
 const MAX_CHARTS = 12;
 const MAX_PROBLEM_ROWS = 200;
 const LOG_TAIL_LINES = 5;
@@ -142,7 +153,11 @@ const VERDICT_MARK = {
 
 /** Text a Mermaid label may hold: no quotes, brackets, newlines or markup; short. */
 export function mermaidLabel(text: string): string {
-  const safe = text.replace(/[^A-Za-z0-9 ._:+/=-]/g, '_').slice(0, 40);
+  // A lone `%` is a common unit; two in a row could start a Mermaid comment or directive.
+  const safe = text
+    .replace(/[^A-Za-z0-9 ._:+/=%-]/g, '_')
+    .replace(/%{2,}/g, '%')
+    .slice(0, 40);
   return safe.trim() || '_';
 }
 
@@ -235,7 +250,7 @@ const SAMPLE_VERDICT: Record<SampleVerdict, string> = {
 /** A verdict in words, with the repetitions needed when there are too few. */
 export function sampleVerdict(c: SampleComparison): string {
   return c.verdict === 'too-few'
-    ? `${SAMPLE_VERDICT[c.verdict]} (needs ${c.needed ?? '?'} per side)`
+    ? `${SAMPLE_VERDICT[c.verdict]} (needs ${c.needed ?? '?'} ${c.test === 'signed-rank' ? 'pairs' : 'per side'})`
     : SAMPLE_VERDICT[c.verdict];
 }
 
@@ -263,25 +278,77 @@ export function significanceRule(
   thresholdPercent: number,
   name: (text: string) => string = (text) => `\`${e(text)}\``,
 ): string {
-  const test = s.test === 'welch' ? "Welch's t test" : 'Mann-Whitney U test';
   const adjust = s.adjust === 'bh' ? 'Benjamini-Hochberg' : 'Holm';
+  const method =
+    `p adjusted by ${adjust} across ${s.comparisons.filter((c) => c.p !== undefined).length} comparison(s), alpha ${s.alpha}; ` +
+    `flagged when the adjusted p is below ${s.alpha} and the shift is beyond ${thresholdPercent}%.`;
+  if (s.test === 'signed-rank') {
+    const counts = s.comparisons.map((c) => c.pairs ?? 0);
+    const low = Math.min(...counts);
+    const high = Math.max(...counts);
+    const pairs = counts.length === 0 ? '0' : low === high ? String(low) : `${low} to ${high}`;
+    return (
+      `Each combination's repetitions paired with the baseline's by ${name(s.replicate)} (only values both have count): ` +
+      `the shift is the median of the paired differences with its 95% interval; ` +
+      `${TEST_NAME[s.test]} on ${pairs} pair(s), ${method}`
+    );
+  }
   return (
     `Each combination's repetitions (over ${name(s.replicate)}) against the baseline's: the shift is the ` +
-    `Hodges-Lehmann estimate with its 95% interval, p from the ${test}, adjusted across ${s.comparisons.filter((c) => c.p !== undefined).length} ` +
-    `comparison(s) (${adjust}); flagged when p is below ${s.alpha} and the shift is beyond ${thresholdPercent}%.`
+    `Hodges-Lehmann estimate with its 95% interval; ${TEST_NAME[s.test]}, ${method}`
   );
 }
+
+const TEST_NAME: Record<SignificanceTest, string> = {
+  'mann-whitney': 'Mann-Whitney U test',
+  welch: "Welch's t test",
+  'signed-rank': 'Wilcoxon signed-rank test',
+};
 
 const SIGNIFICANCE_HEADER = [
   '| combination | metric | baseline | now | shift | p (adjusted) | verdict |',
   '| --- | --- | ---: | ---: | ---: | ---: | --- |',
 ];
 
-function significanceRows(rows: readonly SampleComparison[]): string[] {
+function significanceRows(
+  rows: readonly SampleComparison[],
+  info: ReadonlyMap<string, MetricInfo> | undefined,
+): string[] {
   return rows.map(
     (c) =>
-      `| ${e(c.combination)} | ${e(c.metric)} | ${formatCell({ summary: c.baseline })} | ${formatCell({ summary: c.current })} | ${formatShift(c)} | ${formatP(c.pAdjusted)} | ${sampleVerdict(c)} |`,
+      `| ${e(c.combination)} | ${e(metricLabel(c.metric, info))} | ${formatCell({ summary: c.baseline })} | ${formatCell({ summary: c.current })} | ${formatShift(c)} | ${formatP(c.pAdjusted)} | ${sampleVerdict(c)} |`,
   );
+}
+
+/**
+ * How the z column is made, in one sentence; `name` renders the (untrusted) branch name for the target format.
+ */
+export function historyRule(
+  h: HistoryComparison,
+  name: (text: string) => string = (text) => `\`${e(text)}\``,
+): string {
+  const runs = h.history.entries.length;
+  return (
+    `z (history): this run's median against the medians of the last ${runs} recorded run(s) of ${name(h.ref)} ` +
+    `(their mean and standard deviation, from at least ${MIN_HISTORY_RUNS} runs); a |z| beyond ${Z_LIMIT} in the ` +
+    "worse direction is outside the branch's run-to-run noise. It is noted beside the verdict and does not change it."
+  );
+}
+
+/** The table's header and rows with a `z (history)` column appended, when there is a history. */
+function withZColumn(
+  h: HistoryComparison | undefined,
+  header: readonly string[],
+  rows: readonly string[],
+  shown: readonly SampleComparison[],
+): string[] {
+  if (!h) return [...header, ...rows];
+  const row = historyRowOf(h);
+  return [
+    `${header[0]} z (history) |`,
+    `${header[1]} ---: |`,
+    ...rows.map((line, i) => `${line} ${formatZ(row(shown[i].combination, shown[i].metric))} |`),
+  ];
 }
 
 const VERDICT_ORDER: readonly SampleVerdict[] = [
@@ -302,7 +369,11 @@ export function byVerdict(comparisons: readonly SampleComparison[]): SampleCompa
  * The comparisons of repetitions: the flagged ones first, at most `limit` rows; a note when no combination has
  * enough repetitions for any difference to be significant.
  */
-export function significanceSection(b: BaselineInfo, limit = Infinity): string[] {
+export function significanceSection(
+  b: BaselineInfo,
+  limit = Infinity,
+  info?: ReadonlyMap<string, MetricInfo>,
+): string[] {
   if (b.kind !== 'compared' || b.significance.comparisons.length === 0) return [];
   const all = byVerdict(b.significance.comparisons);
   const shown = all.slice(0, limit);
@@ -312,24 +383,26 @@ export function significanceSection(b: BaselineInfo, limit = Infinity): string[]
     `### Against the baseline: ${regressions} regression(s) of ${all.length} comparison(s)`,
     '',
     significanceRule(b.significance, b.thresholdPercent),
+    ...(b.history ? ['', historyRule(b.history)] : []),
     ...(tooFew.length === all.length
       ? [
           '',
           `**Too few repetitions:** with these sample sizes no difference can be significant at ${b.significance.alpha}; ` +
-            `significance needs at least ${Math.max(...tooFew.map((c) => c.needed ?? 0))} repetitions per combination in this run and in the baseline.`,
+            (b.significance.test === 'signed-rank'
+              ? `significance needs at least ${Math.max(...tooFew.map((c) => c.needed ?? 0))} pairs per combination: repetitions of the same \`${e(b.significance.replicate)}\` in this run and in the baseline.`
+              : `significance needs at least ${Math.max(...tooFew.map((c) => c.needed ?? 0))} repetitions per combination in this run and in the baseline.`),
         ]
       : []),
     '',
-    ...SIGNIFICANCE_HEADER,
-    ...significanceRows(shown),
+    ...withZColumn(b.history, SIGNIFICANCE_HEADER, significanceRows(shown, info), shown),
     ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
   ];
 }
 
-function deltaRows(deltas: readonly Delta[]): string[] {
+function deltaRows(deltas: readonly Delta[], info: ReadonlyMap<string, MetricInfo> | undefined): string[] {
   return deltas.map(
     (d) =>
-      `| ${e(d.experiment)} | ${e(d.metric)} | ${formatNumber(d.baseline)} | ${formatNumber(d.current)} | ${formatDelta(d)} | ${d.direction ? `${d.direction} is better` : 'unknown'} | ${VERDICT_MARK[d.verdict]} |`,
+      `| ${e(d.experiment)} | ${e(metricLabel(d.metric, info))} | ${formatNumber(d.baseline)} | ${formatNumber(d.current)} | ${formatDelta(d)} | ${d.direction ? `${d.direction} is better` : 'unknown'} | ${VERDICT_MARK[d.verdict]} |`,
   );
 }
 
@@ -339,7 +412,11 @@ const DELTA_HEADER = [
 ];
 
 /** The regressions as a table (at most `limit` rows, with a count of the rest). */
-export function regressionSection(b: BaselineInfo, limit = Infinity): string[] {
+export function regressionSection(
+  b: BaselineInfo,
+  limit = Infinity,
+  info?: ReadonlyMap<string, MetricInfo>,
+): string[] {
   if (b.kind !== 'compared' || b.comparison.regressions.length === 0) return [];
   const all = b.comparison.regressions;
   const shown = all.slice(0, limit);
@@ -347,7 +424,7 @@ export function regressionSection(b: BaselineInfo, limit = Infinity): string[] {
     `### Regressions (${all.length})`,
     '',
     ...DELTA_HEADER,
-    ...deltaRows(shown),
+    ...deltaRows(shown, info),
     ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
   ];
 }
@@ -399,11 +476,13 @@ function pivotSection(data: ReportData, opts: RenderOptions): string[] {
     const centre = opts.centre ?? 'median';
     const p = pivotOf(data.experiments, metric, axes.rows, axes.columns, centre);
     const dir = opts.directions.get(metric);
+    const description = opts.metricInfo?.get(metric)?.description;
     const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
     const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
     out.push(
-      `### ${e(metric)}${dir ? ` (${dir} is better)` : ''}`,
+      `### ${e(metricLabel(metric, opts.metricInfo))}${dir ? ` (${dir} is better)` : ''}`,
       '',
+      ...(description ? [e(description), ''] : []),
       `By ${e(axes.rows)}${axes.columns ? ` × ${e(axes.columns)}` : ''}. ${cellLegend(centre)}`,
       '',
       `| ${e(axes.rows)} | ${axes.columns ? columns.map((c) => e(c)).join(' | ') : centre} |`,
@@ -434,58 +513,222 @@ function chartNumber(n: number): string {
   return s.includes('e') ? n.toFixed(6) : s;
 }
 
-/** One bar of a chart: the mean of a metric over the experiments with one value of the chart's axis. */
+/** What an error bar spans: the summary's interval (95% of the median or of the mean), the range, or nothing. */
+export type IntervalKind = Summary['method'];
+
+/** One bar of a chart: one pivot cell's centre, with the interval around it (none for a single value). */
 export interface ChartBar {
+  /** The cell's column value ('' without a column axis). */
   readonly label: string;
-  readonly mean: number;
+  readonly centre: number;
+  readonly low?: number | undefined;
+  readonly high?: number | undefined;
+  readonly kind: IntervalKind;
   readonly n: number;
 }
 
-/** The bars of one metric's chart over one axis. */
-export interface ChartSeries {
-  readonly metric: string;
-  readonly axis: string;
-  readonly bars: readonly ChartBar[];
-}
-
-/** The bars of the chart of `metric` over `axis`: its mean per axis value, in reading order, capped. */
-export function chartBars(data: ReportData, metric: string, axis: string): ChartBar[] {
-  return meansBy(data.experiments, metric, axis).slice(0, MAX_CHART_BARS);
+/** The bars of one row value: one per column value charted, `undefined` where that cell is empty. */
+export interface ChartGroup {
+  readonly label: string;
+  readonly bars: readonly (ChartBar | undefined)[];
 }
 
 /**
- * The charts a report shows, whatever it is rendered as: one per metric (the first few metrics) over the pivot's
- * row axis, leaving out metrics without bars.
+ * One metric's chart, whatever it is rendered as: a group of bars per value of the pivot's row axis and, in each
+ * group, a bar per value of its column axis (the same colour in every group), each bar a cell's centre with its
+ * interval. Capped: the totals say how much was left out.
  */
-export function chartSeries(data: ReportData, opts: Pick<RenderOptions, 'pivot'>): ChartSeries[] {
-  const axes = chooseAxes(data.experiments, opts.pivot);
-  if (!axes) return [];
-  return data.metrics
-    .slice(0, MAX_CHARTS)
-    .map((metric) => ({ metric, axis: axes.rows, bars: chartBars(data, metric, axes.rows) }))
-    .filter((s) => s.bars.length > 0);
+export interface ChartSeries {
+  readonly metric: string;
+  readonly rowAxis: string;
+  readonly columnAxis: string | undefined;
+  readonly centre: Centre;
+  /** The column values charted, in order (the legend); `['']` without a column axis. */
+  readonly series: readonly string[];
+  readonly groups: readonly ChartGroup[];
+  /** How many row and column values the pivot has: more than charted when capped. */
+  readonly totalRows: number;
+  readonly totalColumns: number;
 }
 
-function mermaidChart(s: ChartSeries): string[] {
+/** How much one chart may hold: bars in all, and column values (colours). */
+export interface ChartLimits {
+  readonly bars: number;
+  readonly series: number;
+}
+
+/** What a Mermaid chart of the comment holds at most. */
+export const MARKDOWN_CHART_LIMITS: ChartLimits = { bars: MAX_CHART_BARS, series: MAX_CHART_SERIES };
+
+/**
+ * The chart of a pivot: its first column values (at most `limits.series`) and, in reading order, the row values
+ * with a cell among them, as many as fit in `limits.bars`. Each bar is the cell's summary: its centre, and its
+ * interval's ends where it has one.
+ */
+export function chartOf(p: Pivot, centre: Centre, limits: ChartLimits = MARKDOWN_CHART_LIMITS): ChartSeries {
+  const columns = p.columns.slice(0, Math.max(1, limits.series));
+  const room = Math.max(1, Math.floor(limits.bars / Math.max(1, columns.length)));
+  const groups: ChartGroup[] = [];
+  for (const [i, label] of p.rows.entries()) {
+    if (groups.length >= room) break;
+    const bars = columns.map((column, j): ChartBar | undefined => {
+      const s = p.cells[i][j]?.summary;
+      return s && { label: column, centre: s.centre, low: s.low, high: s.high, kind: s.method, n: s.n };
+    });
+    if (bars.some((b) => b !== undefined)) groups.push({ label, bars });
+  }
+  return {
+    metric: p.metric,
+    rowAxis: p.rowAxis,
+    columnAxis: p.columnAxis,
+    centre,
+    series: columns,
+    groups,
+    totalRows: p.rows.length,
+    totalColumns: p.columns.length,
+  };
+}
+
+/**
+ * The charts a report shows: one per metric (the first `maxCharts`), over the pivot's axes, leaving out metrics
+ * without bars.
+ */
+export function chartSeries(
+  data: ReportData,
+  opts: Pick<RenderOptions, 'pivot' | 'centre'>,
+  limits: ChartLimits = MARKDOWN_CHART_LIMITS,
+  maxCharts = MAX_CHARTS,
+): ChartSeries[] {
+  const axes = chooseAxes(data.experiments, opts.pivot);
+  if (!axes) return [];
+  const centre = opts.centre ?? 'median';
+  return data.metrics
+    .slice(0, maxCharts)
+    .map((metric) =>
+      chartOf(pivotOf(data.experiments, metric, axes.rows, axes.columns, centre), centre, limits),
+    )
+    .filter((s) => s.groups.length > 0);
+}
+
+/** What an error bar is, in words. */
+export function intervalWords(kind: IntervalKind): string {
+  switch (kind) {
+    case 'order-statistics':
+      return '95% interval of the median';
+    case 't':
+      return '95% t interval of the mean';
+    case 'range':
+      return 'range (too few for a 95% interval)';
+    case 'single':
+      return 'one value, no interval';
+  }
+}
+
+/**
+ * A chart's title, `line_coverage (%) by service and tool, median`: `value` is the metric (with its unit) as the
+ * target format shows it, `name` renders an axis name for it.
+ */
+export function chartTitle(s: ChartSeries, value: string, name: (text: string) => string): string {
+  const by = s.columnAxis === undefined ? name(s.rowAxis) : `${name(s.rowAxis)} and ${name(s.columnAxis)}`;
+  return `${value} by ${by}, ${s.centre}`;
+}
+
+/** What a capped chart leaves out, or '' when it shows every cell; `name` renders an axis name. */
+export function chartCapNote(s: ChartSeries, name: (text: string) => string): string {
+  if (s.groups.length >= s.totalRows && s.series.length >= s.totalColumns) return '';
+  const rows = `${s.groups.length} of ${s.totalRows} ${name(s.rowAxis)} values`;
+  const columns =
+    s.columnAxis === undefined
+      ? ''
+      : ` and ${s.series.length} of ${s.totalColumns} ${name(s.columnAxis)} values`;
+  return `Charted: the first ${rows}${columns}.`;
+}
+
+/** Labels made distinct (Mermaid merges categories of the same name) by numbering repeats. */
+function distinctLabels(labels: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return labels.map((label) => {
+    let unique = label;
+    for (let k = 2; seen.has(unique); k++) unique = `${label.slice(0, 36)} ${k}`;
+    seen.add(unique);
+    return unique;
+  });
+}
+
+function mermaidChart(s: ChartSeries, info?: ReadonlyMap<string, MetricInfo>): string[] {
+  const unit = info?.get(s.metric)?.unit;
+  const value = `${mermaidLabel(s.metric)}${unit ? ` (${mermaidLabel(unit)})` : ''}`;
+  const grouped = s.series.length > 1;
+  // Mermaid draws every `bar` line across the whole width of each category, so the bars of several lines in one
+  // category would cover each other. Each cell gets a category of its own instead, in row order, and each line
+  // (a column value, a colour) is zero outside its own cells: the bars stand side by side, grouped by row.
+  const cells = s.groups.flatMap((g) =>
+    g.bars.flatMap((b, j) =>
+      b && Number.isFinite(b.centre)
+        ? [
+            {
+              label: grouped
+                ? `${mermaidLabel(g.label).slice(0, 20).trim()}/${mermaidLabel(b.label).slice(0, 19).trim()}`
+                : mermaidLabel(g.label),
+              j,
+              centre: b.centre,
+            },
+          ]
+        : [],
+    ),
+  );
+  // An explicit range from zero: Mermaid's own starts at the smallest value, drawing that bar with no height.
+  const lo = Math.min(0, ...cells.map((c) => c.centre));
+  const hi = Math.max(0, ...cells.map((c) => c.centre));
   return [
     '```mermaid',
     'xychart-beta',
-    `  title "${mermaidLabel(s.metric)} by ${mermaidLabel(s.axis)}, mean"`,
-    `  x-axis [${s.bars.map((b) => `"${mermaidLabel(b.label)}"`).join(', ')}]`,
-    `  y-axis "${mermaidLabel(s.metric)}"`,
-    `  bar [${s.bars.map((b) => chartNumber(b.mean)).join(', ')}]`,
+    `  title "${chartTitle(s, value, mermaidLabel)}"`,
+    `  x-axis [${distinctLabels(cells.map((c) => c.label))
+      .map((l) => `"${l}"`)
+      .join(', ')}]`,
+    `  y-axis "${value}" ${chartNumber(lo)} --> ${chartNumber(hi > lo ? hi : lo + 1)}`,
+    ...s.series.map(
+      (_, j) => `  bar [${cells.map((c) => (c.j === j ? chartNumber(c.centre) : '0')).join(', ')}]`,
+    ),
     '```',
   ];
 }
 
-/** A Mermaid bar chart of the mean of `metric` per value of `axis`. */
-export function chart(data: ReportData, metric: string, axis: string): string[] {
-  const bars = chartBars(data, metric, axis);
-  return bars.length > 0 ? mermaidChart({ metric, axis, bars }) : [];
+/** The line under a Mermaid chart: what the bars are and, as Mermaid draws no legend, the colours' order. */
+function chartLegend(s: ChartSeries): string {
+  const what =
+    s.series.length > 1
+      ? `Bars: the ${s.centre} of each cell, grouped by ${e(s.rowAxis)}; in each group, left to right by ` +
+        `${e(s.columnAxis ?? '')}: ${s.series.map((c) => (c ? e(c) : '(none)')).join(', ')}.`
+      : `Bars: the ${s.centre} per ${e(s.rowAxis)}.`;
+  const cap = chartCapNote(s, e);
+  return `${what} Their intervals are in the table above.${cap ? ` ${cap}` : ''}`;
+}
+
+/**
+ * A Mermaid bar chart of `metric` by `rowAxis` (grouped by it, a bar per `columnAxis` value): each cell's centre.
+ * Empty when no experiment reports the metric.
+ */
+export function chart(
+  data: ReportData,
+  metric: string,
+  rowAxis: string,
+  columnAxis?: string,
+  centre: Centre = 'median',
+  info?: ReadonlyMap<string, MetricInfo>,
+): string[] {
+  const s = chartOf(pivotOf(data.experiments, metric, rowAxis, columnAxis, centre), centre);
+  return s.groups.length > 0 ? mermaidChart(s, info) : [];
 }
 
 function chartSection(data: ReportData, opts: RenderOptions): string[] {
-  const out = chartSeries(data, opts).flatMap((s) => [...mermaidChart(s), '']);
+  const out = chartSeries(data, opts).flatMap((s) => [
+    ...mermaidChart(s, opts.metricInfo),
+    '',
+    chartLegend(s),
+    '',
+  ]);
   return out.length > 0 ? ['### Charts', '', ...out] : [];
 }
 
@@ -493,13 +736,17 @@ function resultRow(x: ReportExperiment, metrics: readonly string[]): string {
   return `| ${e(x.id)} | ${STATUS_MARK[x.status]} | ${x.attempts ?? ''} | ${formatDuration(x.durationSeconds)} | ${e(x.zone ?? '')} | ${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`} | ${metrics.map((m) => (x.metrics[m] === undefined ? '' : formatNumber(x.metrics[m]))).join(' | ')} |`;
 }
 
-function resultsSection(data: ReportData, limit: number): string[] {
+function resultsSection(
+  data: ReportData,
+  limit: number,
+  info: ReadonlyMap<string, MetricInfo> | undefined,
+): string[] {
   const metrics = data.metrics.slice(0, 10);
   const shown = data.experiments.slice(0, limit);
   return [
     `<details><summary>All ${data.experiments.length} experiment(s)</summary>`,
     '',
-    `| experiment | status | attempts | duration | zone | cost | ${metrics.map((m) => e(m)).join(' | ')} |`,
+    `| experiment | status | attempts | duration | zone | cost | ${metrics.map((m) => e(metricLabel(m, info))).join(' | ')} |`,
     `| --- | --- | ---: | ---: | --- | ---: | ${metrics.map(() => '---:').join(' | ')} |`,
     ...shown.map((x) => resultRow(x, metrics)),
     ...(data.experiments.length > shown.length
@@ -510,7 +757,11 @@ function resultsSection(data: ReportData, limit: number): string[] {
   ];
 }
 
-function deltaSection(b: BaselineInfo, limit: number): string[] {
+function deltaSection(
+  b: BaselineInfo,
+  limit: number,
+  info: ReadonlyMap<string, MetricInfo> | undefined,
+): string[] {
   if (b.kind !== 'compared' || b.comparison.deltas.length === 0) return [];
   const all = b.comparison.deltas;
   const shown = all.slice(0, limit);
@@ -518,7 +769,7 @@ function deltaSection(b: BaselineInfo, limit: number): string[] {
     `<details><summary>Changes against the baseline (${all.length} value(s))</summary>`,
     '',
     ...DELTA_HEADER,
-    ...deltaRows(shown),
+    ...deltaRows(shown, info),
     ...(all.length > shown.length ? ['', `... and ${all.length - shown.length} more.`] : []),
     '',
     '</details>',
@@ -549,12 +800,12 @@ export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1
     opts.note ? [opts.note] : [],
     unplannedNote(data),
     baselineSection(opts.baseline),
-    significanceSection(opts.baseline, rowLimit),
+    significanceSection(opts.baseline, rowLimit, opts.metricInfo),
     failureSection(data, MAX_PROBLEM_ROWS),
     pivotSection(data, opts),
     chartSection(data, opts),
-    deltaSection(opts.baseline, rowLimit),
-    resultsSection(data, rowLimit),
+    deltaSection(opts.baseline, rowLimit, opts.metricInfo),
+    resultsSection(data, rowLimit, opts.metricInfo),
     links(opts),
   ]);
 }
@@ -580,7 +831,10 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
     '',
   ].join('\n');
   let body = head;
-  for (const section of [significanceSection(opts.baseline), failureSection(data)]) {
+  for (const section of [
+    significanceSection(opts.baseline, Infinity, opts.metricInfo),
+    failureSection(data),
+  ]) {
     if (section.length === 0) continue;
     const room = limit - body.length - 200;
     const kept: string[] = [];
@@ -595,6 +849,25 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
   }
   if (body.length > limit) body = `${body.slice(0, limit - 2).replace(/\n[^\n]*$/, '')}\n`;
   return body;
+}
+
+/** The z-scores for `summary-json`: those outside the noise first, then by |z|, at most `max`. */
+function historyJson(h: HistoryComparison, max: number): object {
+  const scored = h.rows
+    .filter((r) => r.z !== undefined)
+    .sort((a, b) => Number(b.outside) - Number(a.outside) || Math.abs(b.z ?? 0) - Math.abs(a.z ?? 0));
+  return {
+    ref: h.ref,
+    runs: h.history.entries.length,
+    outside: h.rows.filter((r) => r.outside).length,
+    zScores: scored.slice(0, max).map((r) => ({
+      combination: r.combination,
+      metric: r.metric,
+      z: Math.round((r.z ?? 0) * 100) / 100,
+      runs: r.runs,
+      outside: r.outside,
+    })),
+  };
 }
 
 /** The `summary-json` output: counts, totals, regressions (compact). */
@@ -626,6 +899,12 @@ export function summaryJson(data: ReportData, baseline: BaselineInfo, maxRegress
             which: baseline.which,
             sha: baseline.baseline.sha,
             runId: baseline.baseline.runId,
+            significance: {
+              test: baseline.significance.test,
+              adjust: baseline.significance.adjust,
+              alpha: baseline.significance.alpha,
+              replicate: baseline.significance.replicate,
+            },
           }
         : baseline.kind === 'recorded'
           ? { mode: 'record', ref: baseline.ref, sha: baseline.sha }
@@ -634,6 +913,7 @@ export function summaryJson(data: ReportData, baseline: BaselineInfo, maxRegress
             : { mode: 'none' },
     regressions: significantRegressions(baseline).length,
     improvements: compared?.significance.comparisons.filter((c) => c.verdict === 'improved').length ?? 0,
+    ...(compared?.history ? { history: historyJson(compared.history, maxRegressions) } : {}),
     regressed: significantRegressions(baseline)
       .slice(0, maxRegressions)
       .map((c) => ({

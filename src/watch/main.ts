@@ -1,3 +1,4 @@
+import { runAction } from '../action.ts';
 import * as core from '@actions/core';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -108,7 +109,7 @@ export function watchSummary(results: readonly WatchRunResult[]): string {
 }
 
 /** actions/watch: collects and reports every run whose detached experiments have all ended. */
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+async function watchStep(env: NodeJS.ProcessEnv): Promise<void> {
   const s = parseWatchInputs((name) => core.getInput(name), env, env.GITHUB_WORKSPACE || process.cwd());
   const { clients, description } = connectGcp({
     project: s.project,
@@ -173,4 +174,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   } finally {
     await clients.close();
   }
+}
+
+/**
+ * The entry point any runner calls (the bundle's index, GitHub's local-action): a failure becomes a failed
+ * step with the action's name, never a crash.
+ */
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runAction('watch', () => watchStep(env));
 }

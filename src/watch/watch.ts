@@ -23,6 +23,8 @@ import type { ReportSettings } from '../report/inputs.ts';
 import { markerKey } from '../report/inputs.ts';
 import type { ReportIO } from '../report/publish.ts';
 import { publishReport } from '../report/publish.ts';
+import { DEFAULT_HISTORY } from '../report/history.ts';
+import { DEFAULT_METHOD } from '../report/significance.ts';
 import type { ExperimentObservation, ExperimentVerdict } from './decide.ts';
 import { decideExperiment, decideRun, lockIsStale, triageRun } from './decide.ts';
 
@@ -114,7 +116,13 @@ export function watchReportSettings(
     pivot: r?.pivot ?? undefined,
     centre: r?.centre ?? 'median',
     directions: new Map(Object.entries(r?.directions ?? {})),
+    metricInfo: new Map(Object.entries(r?.metrics ?? {})),
     thresholdPercent: r?.thresholdPercent ?? 5,
+    test: r?.test ?? DEFAULT_METHOD.test,
+    adjust: r?.adjust ?? DEFAULT_METHOD.adjust,
+    alpha: r?.alpha ?? DEFAULT_METHOD.alpha,
+    replicate: r?.replicate ?? DEFAULT_METHOD.replicate,
+    history: r?.history ?? DEFAULT_HISTORY,
     prNumber: run.prNumber ?? undefined,
     githubToken: opts.githubToken,
     comment: r?.comment ?? true,
@@ -300,6 +308,7 @@ async function reportRun(
     concurrency: opts.concurrency ?? 16,
     maxFileSize: opts.maxFileSize ?? 2 * 1024 ** 3,
     log: collectLog,
+    metricInfo: new Map(Object.entries(run.report?.metrics ?? {})),
   });
   const lost = new Map<string, LostExperiment>();
   const files = [...collected.files];
@@ -328,7 +337,7 @@ async function reportRun(
   }
   const manifest = markLost(collected.manifest, lost);
   await writeFile(collected.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeResultsCsv(root, manifest);
+  await writeResultsCsv(root, manifest, new Map(Object.entries(run.report?.metrics ?? {})));
   if (opts.upload) await opts.upload(`gce-matrix-${run.runId}`, root, files);
 
   const io: ReportIO = {

@@ -1,7 +1,8 @@
 /**
  * Opens the HTML report in a real headless Chromium (Debian's /usr/bin/chromium) over the DevTools protocol and
- * checks what a reader would see: the tables' texts, charts laid out with bars as tall as their values, hostile
- * text shown as text with no script in the page, and a screenshot.
+ * checks what a reader would see: the tables' texts, charts laid out with bars as tall as their values and error
+ * bars over their intervals, heatmaps coloured by value, hostile text shown as text with no script in the page,
+ * and a screenshot.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -95,11 +96,29 @@ const PIVOTS: Record<string, string[][]> = {
     ['schemathesis', '149.5 (149–150, n=2)', '161.5 (161–162, n=2)', '173.5 (173–174, n=2)'],
   ],
 };
-/** The charts' bars (by tool): the mean over every experiment of the tool. */
-const BARS: Record<string, Record<string, number>> = {
-  coverage: { evomaster: 67.5, restler: 52.4, schemathesis: 59.5 },
-  time_s: { evomaster: 153.5, restler: 168.4, schemathesis: 161.5 },
-};
+/** A chart's bar: a cell of the pivot, its median and, for more than one seed, the range as its interval. */
+interface WantBar {
+  label: string;
+  value: number;
+  low: number | null;
+  high: number | null;
+}
+/** The charts' bars from the pivots above: a group per tool, a bar per service, in the pivot's order. */
+function barsOf(metric: string): WantBar[] {
+  const services = Object.keys(SERVICES);
+  return PIVOTS[metric].flatMap(([tool, ...cells]) =>
+    cells.map((cell, j) => {
+      const m = /^(-?[\d.]+) (?:\((-?[\d.]+)–(-?[\d.]+), n=\d+\)|\(n=1\))$/.exec(cell);
+      assert.ok(m, cell);
+      return {
+        label: `${tool}/${services[j]}`,
+        value: Number(m[1]),
+        low: m[2] === undefined ? null : Number(m[2]),
+        high: m[3] === undefined ? null : Number(m[3]),
+      };
+    }),
+  );
+}
 
 describe(
   'the HTML report in headless Chromium',
@@ -155,7 +174,7 @@ describe(
           ref: 'main',
           which: 'merge-base',
           baseline,
-          ...comparedWith(data, baseline, directions, 5),
+          ...comparedWith(data, baseline, directions, { thresholdPercent: 5 }),
           thresholdPercent: 5,
         },
       });
@@ -257,26 +276,55 @@ describe(
       );
     });
 
-    it('draws every chart with bars as tall as their values', async () => {
+    it('draws every chart with bars as tall as their values and error bars over their intervals', async () => {
       const charts = await evaluate<
         {
           metric: string;
           width: number;
           height: number;
-          bars: { label: string; value: number; height: number }[];
+          legend: string[];
+          bars: (WantBar & {
+            height: number;
+            bottom: number;
+            middle: number;
+            fill: string;
+            series: string;
+          })[];
+          errors: { low: number; high: number; top: number; bottom: number; x: number }[];
         }[]
       >(`
         [...document.querySelectorAll('svg.chart')].map((svg) => {
           const box = svg.getBoundingClientRect();
+          const number = (v) => (v === undefined ? null : Number(v));
           return {
             metric: svg.dataset.metric,
             width: box.width,
             height: box.height,
-            bars: [...svg.querySelectorAll('rect[data-value]')].map((r) => ({
-              label: r.parentNode.dataset.label,
-              value: Number(r.dataset.value),
-              height: r.getBoundingClientRect().height,
-            })),
+            legend: [...svg.querySelectorAll('.legend-item')].map((g) => g.dataset.series),
+            bars: [...svg.querySelectorAll('rect.bar')].map((r) => {
+              const b = r.getBoundingClientRect();
+              return {
+                label: r.closest('g.group').dataset.label + '/' + r.dataset.series,
+                series: r.dataset.series,
+                value: Number(r.dataset.value),
+                low: number(r.dataset.low),
+                high: number(r.dataset.high),
+                height: b.height,
+                bottom: b.bottom,
+                middle: b.left + b.width / 2,
+                fill: getComputedStyle(r).fill,
+              };
+            }),
+            errors: [...svg.querySelectorAll('line.error-bar')].map((l) => {
+              const b = l.getBoundingClientRect();
+              return {
+                low: Number(l.dataset.low),
+                high: Number(l.dataset.high),
+                top: b.top,
+                bottom: b.bottom,
+                x: b.left + b.width / 2,
+              };
+            }),
           };
         })`);
       assert.deepEqual(
@@ -285,12 +333,12 @@ describe(
       );
       for (const c of charts) {
         assert.ok(c.width > 200 && c.height > 150, `${c.metric}: laid out at ${c.width} x ${c.height}`);
-        const want = BARS[c.metric];
+        const want = barsOf(c.metric);
         assert.deepEqual(
-          c.bars.map((b) => b.label),
-          Object.keys(want),
+          c.bars.map(({ label, value, low, high }) => ({ label, value, low, high })),
+          want,
         );
-        for (const b of c.bars) assert.ok(Math.abs(b.value - want[b.label]) < 1e-9, `${c.metric} ${b.label}`);
+        assert.deepEqual(c.legend, Object.keys(SERVICES), `${c.metric}: a legend of the services`);
         const pixelsPerUnit = c.bars.map((b) => b.height / b.value);
         for (const p of pixelsPerUnit) {
           assert.ok(
@@ -298,9 +346,78 @@ describe(
             `${c.metric}: heights per unit ${pixelsPerUnit.join(', ')}`,
           );
         }
+        // Every bar stands on the zero line; one colour per service, the same in every group.
+        const zero = c.bars[0].bottom;
+        for (const b of c.bars) assert.ok(Math.abs(b.bottom - zero) < 0.5, `${c.metric} ${b.label} on zero`);
+        const fills = new Map<string, Set<string>>();
+        for (const b of c.bars) fills.set(b.series, (fills.get(b.series) ?? new Set()).add(b.fill));
+        assert.ok(
+          [...fills.values()].every((f) => f.size === 1),
+          `${c.metric}: one colour per service`,
+        );
+        assert.equal(new Set([...fills.values()].map((f) => [...f][0])).size, fills.size, 'colours differ');
+        // An error bar per interval, on its bar, from low to high on the bars' own scale.
+        const withInterval = c.bars.filter((b) => b.low !== null && b.high !== null);
+        assert.equal(c.errors.length, withInterval.length, `${c.metric}: error bars`);
+        assert.ok(withInterval.length < c.bars.length, 'the single value has none');
+        const ppu = pixelsPerUnit[0];
+        for (const [i, e] of c.errors.entries()) {
+          const b = withInterval[i];
+          assert.deepEqual([e.low, e.high], [b.low, b.high], b.label);
+          assert.ok(Math.abs(e.x - b.middle) < 0.5, `${c.metric} ${b.label}: error bar on its bar`);
+          assert.ok(
+            Math.abs(e.top - (zero - b.high! * ppu)) < 0.5,
+            `${c.metric} ${b.label}: top at ${e.top}`,
+          );
+          assert.ok(Math.abs(e.bottom - (zero - b.low! * ppu)) < 0.5, `${c.metric} ${b.label}: bottom`);
+          assert.ok(e.bottom - e.top > 1, `${c.metric} ${b.label}: visible (${e.bottom - e.top}px)`);
+        }
         const tallest = c.bars.reduce((a, b) => (b.height > a.height ? b : a));
-        const largest = Object.entries(want).reduce((a, b) => (b[1] > a[1] ? b : a));
-        assert.equal(tallest.label, largest[0], `${c.metric}: the tallest bar is the largest value`);
+        const largest = want.reduce((a, b) => (b.value > a.value ? b : a));
+        assert.equal(tallest.label, largest.label, `${c.metric}: the tallest bar is the largest value`);
+      }
+    });
+
+    it('shows a heatmap of each pivot: its centres printed, coloured from worse to better', async () => {
+      const maps = await evaluate<
+        {
+          metric: string;
+          height: number;
+          rows: string[][];
+          cells: { value: number; text: string; colour: string }[];
+        }[]
+      >(`
+        [...document.querySelectorAll('table.heatmap')].map((t) => ({
+          metric: t.dataset.metric,
+          height: t.getBoundingClientRect().height,
+          rows: [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.innerText.trim())),
+          cells: [...t.querySelectorAll('td.heat')].map((c) => ({
+            value: Number(c.dataset.value),
+            text: c.innerText.trim(),
+            colour: getComputedStyle(c).backgroundColor,
+          })),
+        }))`);
+      assert.deepEqual(
+        maps.map((m) => m.metric),
+        ['coverage', 'time_s'],
+      );
+      // Blue is better and orange worse: coverage is better higher, time_s lower.
+      const BLUE = 'rgb(84, 142, 214)';
+      const ORANGE = 'rgb(232, 136, 76)';
+      for (const m of maps) {
+        assert.ok(m.height > 50, `${m.metric}: laid out`);
+        assert.deepEqual(
+          m.rows,
+          PIVOTS[m.metric].map(([tool, ...cells]) => [tool, ...cells.map((cell) => cell.split(' ')[0])]),
+        );
+        const min = m.cells.reduce((a, b) => (b.value < a.value ? b : a));
+        const max = m.cells.reduce((a, b) => (b.value > a.value ? b : a));
+        assert.notEqual(min.colour, max.colour);
+        assert.deepEqual(
+          [min.colour, max.colour],
+          m.metric === 'coverage' ? [ORANGE, BLUE] : [BLUE, ORANGE],
+          `${m.metric}: ${min.text} and ${max.text}`,
+        );
       }
     });
 

@@ -284,13 +284,13 @@ describe('actions/collect end to end (real bundle, stand-ins)', () => {
     const row = (id: string): string | undefined => rows.find((x) => x.startsWith(`${id},`));
     assert.equal(
       rows[0],
-      'experiment,param_tool,status,attempt,started_at,ended_at,duration_seconds,cost_usd,commit,zone,machine_type,spot,metric,value',
+      'experiment,param_tool,status,attempt,started_at,ended_at,duration_seconds,cost_usd,commit,zone,machine_type,spot,metric,value,unit',
     );
     const ran = '2025-01-01T00:00:00Z,2025-01-01T00:10:00Z,600,0.0112,,us-central1-a,e2-standard-2,false';
-    assert.equal(row('ok-1'), `ok-1,ok,succeeded,1,${ran},score,42`);
-    assert.equal(row('fail-2'), `fail-2,fail,failed,2,${ran},score,1`);
-    assert.equal(row('hostile-5'), `hostile-5,hostile,succeeded,1,${ran},,`);
-    assert.equal(row('never-4'), 'never-4,never,missing,,,,,,,,,,,');
+    assert.equal(row('ok-1'), `ok-1,ok,succeeded,1,${ran},score,42,`);
+    assert.equal(row('fail-2'), `fail-2,fail,failed,2,${ran},score,1,`);
+    assert.equal(row('hostile-5'), `hostile-5,hostile,succeeded,1,${ran},,,`);
+    assert.equal(row('never-4'), 'never-4,never,missing,,,,,,,,,,,,');
 
     // Left on disk too, with nothing outside the results directory and no partial files.
     const onDisk = (await readdir(r.outputs.path, { recursive: true })).sort();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { helpText, optionInteger, parseArgs } from '../../src/cli/args.ts';
+import { helpText, optionInteger, optionValue, parseArgs } from '../../src/cli/args.ts';
+import { localMethod, renderOptions } from '../../src/cli/report-files.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 
 describe('parseArgs', () => {
@@ -39,6 +40,27 @@ describe('parseArgs', () => {
       '-- ends options',
       ['run', '--', '--odd-name.yml'],
       { command: 'run', positionals: ['--odd-name.yml'], options: {} },
+    ],
+    [
+      'the statistical method of the comparison with a baseline',
+      [
+        'run',
+        's',
+        '--baseline',
+        'b',
+        '--test',
+        'signed-rank',
+        '--adjust=bh',
+        '--alpha',
+        '0.01',
+        '--replicate',
+        'trial',
+      ],
+      {
+        command: 'run',
+        positionals: ['s'],
+        options: { baseline: 'b', test: 'signed-rank', adjust: 'bh', alpha: '0.01', replicate: 'trial' },
+      },
     ],
     [
       'a value may hold =',
@@ -89,6 +111,59 @@ describe('optionInteger', () => {
   }
 });
 
+describe('the statistical method options', () => {
+  it('defaults what is not given, and reads what is', () => {
+    assert.deepEqual(localMethod({ title: 't' }), {
+      test: 'mann-whitney',
+      adjust: 'holm',
+      alpha: 0.05,
+      replicate: 'seed',
+    });
+    const args = parseArgs([
+      'run',
+      's',
+      '--test',
+      'welch',
+      '--adjust',
+      'bh',
+      '--alpha',
+      '0.1',
+      '--replicate',
+      'rep',
+    ]);
+    assert.deepEqual(
+      localMethod({
+        title: 't',
+        test: optionValue(args, 'test'),
+        adjust: optionValue(args, 'adjust'),
+        alpha: optionValue(args, 'alpha'),
+        replicate: optionValue(args, 'replicate'),
+      }),
+      { test: 'welch', adjust: 'bh', alpha: 0.1, replicate: 'rep' },
+    );
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ['an unknown test', { test: 'ttest' }, /^option --test must be mann-whitney .*welch or signed-rank/],
+    ['an unknown adjustment', { adjust: 'none' }, /^option --adjust must be holm .* or bh/],
+    ['alpha of 1', { alpha: '1' }, /^option --alpha must be a number above 0 and below 0\.5/],
+    ['alpha of -0.05', { alpha: '-0.05' }, /^option --alpha must be/],
+    [
+      'a replicate that is not a parameter name',
+      { replicate: 'a b' },
+      /^option --replicate must be a parameter name/,
+    ],
+  ];
+  for (const [name, given, message] of bad) {
+    it(`refuses ${name} when the report options are checked, before anything runs`, () => {
+      assert.throws(
+        () => renderOptions({ title: 't', ...given }),
+        (err: unknown) => err instanceof ConfigurationError && message.test(err.message),
+      );
+    });
+  }
+});
+
 describe('helpText', () => {
   it('lists every command', () => {
     const text = helpText();
@@ -97,7 +172,16 @@ describe('helpText', () => {
   });
   it("lists a command's options", () => {
     const text = helpText('run');
-    for (const o of ['--parallel N', '--cloud', '--set AXIS=V1,V2', '--no-progress'])
+    for (const o of [
+      '--parallel N',
+      '--cloud',
+      '--set AXIS=V1,V2',
+      '--no-progress',
+      '--test mann-whitney|welch|signed-rank',
+      '--adjust holm|bh',
+      '--alpha P',
+      '--replicate PARAM',
+    ])
       assert.ok(text.includes(o), o);
   });
 });

@@ -8,6 +8,7 @@ import { parseExperiment } from '../../src/launch/inputs.ts';
 import { expandPlan } from '../../src/plan/expand.ts';
 import { planOutputs } from '../../src/plan/outputs.ts';
 import { parseSpec } from '../../src/plan/spec.ts';
+import { parseMetricsText } from '../../src/report/metric-info.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -41,5 +42,23 @@ describe('contracts between the actions', () => {
       expected?.map((e) => e.id),
       plan.experiments.map((e) => e.id),
     );
+  });
+
+  it("report and collect read the plan's title and metrics as the spec declares them", () => {
+    const rest = parseSpec([
+      {
+        label: 'input spec-file',
+        text: readFileSync(path.join(root, 'examples/rest-testing/matrix.yml'), 'utf8'),
+      },
+    ]);
+    const out = planOutputs(
+      expandPlan(rest, [], undefined, { maxExperiments: 1000, batchSize: 256, maxBatches: undefined }),
+      '1',
+    );
+    assert.equal(out.title, rest.title);
+    assert.deepEqual(parseMetricsText(out.metrics ?? ''), rest.metrics);
+    assert.equal(rest.metrics.get('line_coverage')?.unit, '%');
+    assert.equal(outputs.title, '');
+    assert.deepEqual(parseMetricsText(outputs.metrics ?? ''), new Map());
   });
 });

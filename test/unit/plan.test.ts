@@ -8,6 +8,7 @@ import { commentOverrides, parsePlanInputs } from '../../src/plan/inputs.ts';
 import { commentArguments, parseOverrides } from '../../src/plan/overrides.ts';
 import { planOutputs, planSummary } from '../../src/plan/outputs.ts';
 import { parseSpec } from '../../src/plan/spec.ts';
+import { parseMetricsText } from '../../src/report/metric-info.ts';
 
 const LIMITS: PlanLimits = { maxExperiments: 1000, batchSize: 256, maxBatches: undefined };
 
@@ -403,6 +404,174 @@ describe('plan validation', () => {
     ]);
     assert.equal(merged.repetitions, 2);
     assert.equal(merged.origin.axes, 'input spec-file (m.yml)');
+  });
+});
+
+describe('spec title and metrics', () => {
+  const AXES = 'axes: {tool: [a]}\n';
+  const good: [string, string, string | undefined, Record<string, unknown>][] = [
+    ['neither', '', undefined, {}],
+    [
+      'a title and metrics in full',
+      'title: "REST API testing tools"\nmetrics:\n  line_coverage: {unit: "%", better: higher, description: "Lines covered by the generated tests"}\n  time_s: {unit: s, better: lower}',
+      'REST API testing tools',
+      {
+        line_coverage: { unit: '%', better: 'higher', description: 'Lines covered by the generated tests' },
+        time_s: { unit: 's', better: 'lower' },
+      },
+    ],
+    [
+      'a bare direction',
+      'metrics: {score: higher, errors: " Lower "}',
+      undefined,
+      {
+        score: { better: 'higher' },
+        errors: { better: 'lower' },
+      },
+    ],
+    [
+      'any single-line metric name, a unit alone, an empty mapping',
+      'metrics: {"p 95 (ms)": {unit: ms}, "ünïcode/x": {}}',
+      undefined,
+      { 'p 95 (ms)': { unit: 'ms' }, 'ünïcode/x': {} },
+    ],
+    [
+      'a title trimmed, an empty unit dropped',
+      'title: "  Bench  "\nmetrics: {x: {unit: ""}}',
+      'Bench',
+      { x: {} },
+    ],
+    [
+      'markup kept as text (the report escapes it)',
+      'metrics: {"<b>": {unit: "<b>|", description: "a | b <i>"}}',
+      undefined,
+      { '<b>': { unit: '<b>|', description: 'a | b <i>' } },
+    ],
+  ];
+  for (const [what, text, title, metrics] of good) {
+    it(`accepts ${what}`, () => {
+      const spec = parseSpec([{ label: 'input spec', text: AXES + text }]);
+      assert.equal(spec.title, title);
+      assert.deepEqual(Object.fromEntries(spec.metrics), metrics);
+      assert.deepEqual([...spec.metrics.keys()], Object.keys(metrics), 'the spec’s order is kept');
+    });
+  }
+
+  const bad: [string, string, RegExp][] = [
+    ['a title that is not text', 'title: 2024', /^input spec: title must be text.*got number 2024\); quote/],
+    ['an empty title', 'title: "  "', /^input spec: title must be text/],
+    ['a multi-line title', 'title: "a\\nb"', /^input spec: title holds a line break/],
+    [
+      'a title over 200 characters',
+      `title: "${'t'.repeat(201)}"`,
+      /^input spec: title is 201 characters, more than 200/,
+    ],
+    [
+      'metrics that are a list',
+      'metrics: [a, b]',
+      /^input spec: metrics must be a mapping of metric names .*got a list/,
+    ],
+    [
+      'a bad direction',
+      'metrics: {line_coverage: {better: up}}',
+      /^input spec: metrics\.line_coverage\.better must be higher or lower \(got "up"\)$/,
+    ],
+    [
+      'a bad bare direction',
+      'metrics: {score: best}',
+      /^input spec: metrics\.score must be higher or lower \(got "best"\)/,
+    ],
+    [
+      'an unknown key in a metric',
+      'metrics: {time_s: {unit: s, units: ms}}',
+      /^input spec: metrics\.time_s has an unknown key "units"; a metric may have unit, better, description$/,
+    ],
+    [
+      'a metric that is a number',
+      'metrics: {time_s: 3}',
+      /^input spec: metrics\.time_s must be a mapping of unit, better, description or a direction/,
+    ],
+    [
+      'a unit that is not text',
+      'metrics: {t: {unit: 5}}',
+      /^input spec: metrics\.t\.unit must be text on one line \(got 5\)/,
+    ],
+    [
+      'a unit over 20 characters',
+      `metrics: {t: {unit: "${'u'.repeat(21)}"}}`,
+      /metrics\.t\.unit is 21 characters, more than 20/,
+    ],
+    [
+      'a multi-line unit',
+      'metrics: {t: {unit: "m\\ns"}}',
+      /^input spec: metrics\.t\.unit holds a line break/,
+    ],
+    [
+      'a description over 300 characters',
+      `metrics: {t: {description: "${'d'.repeat(301)}"}}`,
+      /metrics\.t\.description is 301 characters, more than 300/,
+    ],
+    [
+      'a key path of an odd name',
+      'metrics: {"p 95": {better: sideways}}',
+      /^input spec: metrics\["p 95"\]\.better must be higher or lower/,
+    ],
+    [
+      'a metric name over 100 characters',
+      `metrics: {${'m'.repeat(101)}: higher}`,
+      /^input spec: metrics: metric name "m+" must be 1-100 characters on one line/,
+    ],
+    [
+      'a multi-line metric name',
+      'metrics: {"a\\nb": higher}',
+      /metric name "a\\nb" must be 1-100 characters on one line/,
+    ],
+  ];
+  for (const [what, text, message] of bad) {
+    it(`rejects ${what}`, () =>
+      rejects(() => parseSpec([{ label: 'input spec', text: AXES + text }]), message));
+  }
+
+  it('merges title and metrics from the file and the inline spec at top level, naming where each came from', () => {
+    const file = {
+      label: 'input spec-file (m.yml)',
+      text: `${AXES}title: From file\nmetrics: {a: {unit: s}, b: lower}`,
+    };
+    const merged = parseSpec([file, { label: 'input spec', text: 'metrics: {c: higher}' }]);
+    assert.equal(merged.title, 'From file');
+    assert.deepEqual(
+      Object.fromEntries(merged.metrics),
+      { c: { better: 'higher' } },
+      'the inline key replaces the file’s',
+    );
+    rejects(
+      () => parseSpec([file, { label: 'input spec', text: 'title: [x]' }]),
+      /^input spec: title must be text/,
+    );
+    rejects(
+      () =>
+        parseSpec([
+          { ...file, text: `${AXES}metrics: {a: {better: up}}` },
+          { label: 'input spec', text: 'title: T' },
+        ]),
+      /^input spec-file \(m.yml\): metrics\.a\.better/,
+    );
+  });
+
+  it('outputs the title and the metrics as JSON the report reads back', () => {
+    const p = plan({
+      spec: `${AXES}title: "Bench <1>"\nmetrics: {line_coverage: {unit: "%", better: higher}, score: lower}`,
+    });
+    const out = planOutputs(p, '7');
+    assert.equal(out.title, 'Bench <1>');
+    assert.equal(out.metrics, '{"line_coverage":{"unit":"%","better":"higher"},"score":{"better":"lower"}}');
+    assert.deepEqual(Object.fromEntries(parseMetricsText(out.metrics)), {
+      line_coverage: { unit: '%', better: 'higher' },
+      score: { better: 'lower' },
+    });
+    const none = planOutputs(plan({ spec: AXES }), '7');
+    assert.equal(none.title, '');
+    assert.equal(none.metrics, '{}');
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DetachedRecord, RunRecord } from '../../src/record.ts';
+import type { DetachedRecord, RunRecord, RunReportSettings } from '../../src/record.ts';
 import {
   detachedRecord,
   parseDetachedRecord,
@@ -12,6 +12,7 @@ import {
   runRecordFromEnv,
   runRecordObjects,
 } from '../../src/record.ts';
+import { watchReportSettings } from '../../src/watch/watch.ts';
 
 const RUN: RunRecord = {
   schema: 1,
@@ -111,6 +112,23 @@ describe('run records', () => {
       }),
       want: /report\.baseline/,
     },
+    ...(
+      [
+        ['test', 'student'],
+        ['adjust', 'bonferroni'],
+        ['alpha', 0.5],
+        ['alpha', '0.05'],
+        ['replicate', '../seed'],
+        ['centre', 'mode'],
+      ] as const
+    ).map(([key, value]) => ({
+      name: `a bad report.${key} (${JSON.stringify(value)})`,
+      text: JSON.stringify({
+        ...RUN,
+        report: { title: 't', markerKey: 'k', baseline: 'compare', baselineRef: 'main', [key]: value },
+      }),
+      want: new RegExp(`\\(report\\.${key}\\)`),
+    })),
   ];
   for (const c of runCases) {
     it(`run.json: ${c.name}`, () => {
@@ -149,6 +167,50 @@ describe('run records', () => {
     assert.equal(r.value.prNumber, 7);
     assert.deepEqual(r.value.report?.directions, { score: 'higher' });
     assert.equal(r.value.report?.comment, false);
+  });
+
+  it('run.json keeps the statistical method through a round trip, and older records read as the defaults', () => {
+    const settings: RunReportSettings = {
+      title: 'bench',
+      markerKey: 'bench/bench',
+      pivot: null,
+      centre: 'mean',
+      directions: {},
+      thresholdPercent: 3,
+      test: 'signed-rank',
+      adjust: 'bh',
+      alpha: 0.01,
+      replicate: 'trial',
+      baseline: 'compare',
+      baselineRef: 'main',
+      comment: true,
+    };
+    const r = parseRunRecord(recordText({ ...RUN, report: settings }), 'run.json');
+    assert.ok(r.ok, r.ok ? '' : r.reason);
+    if (!r.ok) return;
+    assert.deepEqual(r.value.report, settings);
+
+    const added = new Set(['centre', 'test', 'adjust', 'alpha', 'replicate']);
+    const older = Object.fromEntries(
+      Object.entries(settings).filter(([key]) => !added.has(key)),
+    ) as unknown as RunReportSettings;
+    const old = parseRunRecord(recordText({ ...RUN, report: older }), 'run.json');
+    assert.ok(old.ok, old.ok ? '' : old.reason);
+    if (!old.ok) return;
+    assert.deepEqual(old.value.report, older);
+    const watched = watchReportSettings(old.value, {
+      path: '/tmp/r',
+      bucket: 'b',
+      prefix: 'p',
+      githubToken: '',
+      apiUrl: '',
+      runUrl: '',
+      artifactUrl: '',
+    });
+    assert.deepEqual(
+      [watched.centre, watched.test, watched.adjust, watched.alpha, watched.replicate],
+      ['median', 'mann-whitney', 'holm', 0.05, 'seed'],
+    );
   });
 
   const detachedCases: { name: string; text: string; want: RegExp | 'ok' }[] = [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ManifestExperiment } from '../../src/collect/manifest.ts';
 import { csvField, tidyCsv } from '../../src/report/csv.ts';
-import type { ExperimentFiles } from '../../src/report/model.ts';
+import type { ExperimentFiles, MetricInfo } from '../../src/report/model.ts';
 
 function experiment(id: string, over: Partial<ManifestExperiment> = {}): ManifestExperiment {
   return {
@@ -85,6 +85,7 @@ const HEAD = [
   'spot',
   'metric',
   'value',
+  'unit',
 ];
 const OK_FIXED = [
   'succeeded',
@@ -138,6 +139,7 @@ describe('tidyCsv', () => {
     name: string;
     experiments: ManifestExperiment[];
     files?: [string, ExperimentFiles][];
+    units?: Record<string, MetricInfo>;
     rows: string[][];
   }[] = [
     {
@@ -159,10 +161,10 @@ describe('tidyCsv', () => {
       ],
       rows: [
         ['experiment', 'param_tool', ...HEAD],
-        ['a', 'a', ...OK_FIXED, 'coverage', '0.25'],
-        ['a', 'a', ...OK_FIXED, 'time', '3.5'],
-        ['b', 'b', ...MISSING_FIXED, '', ''],
-        ['c', 'c', 'failed', '2', ...OK_FIXED.slice(2), '', ''],
+        ['a', 'a', ...OK_FIXED, 'coverage', '0.25', ''],
+        ['a', 'a', ...OK_FIXED, 'time', '3.5', ''],
+        ['b', 'b', ...MISSING_FIXED, '', '', ''],
+        ['c', 'c', 'failed', '2', ...OK_FIXED.slice(2), '', '', ''],
       ],
     },
     {
@@ -183,9 +185,9 @@ describe('tidyCsv', () => {
           'param_seed',
           ...HEAD,
         ],
-        ['x1', 'a', 'true', '', '', '', '', ...OK_FIXED, '', ''],
-        ['x2', 'b', '', 'odd', '', '', '2', ...OK_FIXED, '', ''],
-        ['x3', 'c', '', '', '{"k":[1]}', '', '', ...MISSING_FIXED, '', ''],
+        ['x1', 'a', 'true', '', '', '', '', ...OK_FIXED, '', '', ''],
+        ['x2', 'b', '', 'odd', '', '', '2', ...OK_FIXED, '', '', ''],
+        ['x3', 'c', '', '', '{"k":[1]}', '', '', ...MISSING_FIXED, '', '', ''],
       ],
     },
     {
@@ -199,7 +201,23 @@ describe('tidyCsv', () => {
       files: [['p', { metrics: { m: 1 } }]],
       rows: [
         ['experiment', 'param_n', ...HEAD],
-        ['p', '3', 'succeeded', '1', '', '2025-01-01T00:10:00Z', '', '', '', 'z-1', 'local', '', 'm', '1'],
+        [
+          'p',
+          '3',
+          'succeeded',
+          '1',
+          '',
+          '2025-01-01T00:10:00Z',
+          '',
+          '',
+          '',
+          'z-1',
+          'local',
+          '',
+          'm',
+          '1',
+          '',
+        ],
       ],
     },
     {
@@ -210,8 +228,8 @@ describe('tidyCsv', () => {
       ],
       rows: [
         ['experiment', ...HEAD],
-        ['s', ...OK_FIXED.slice(0, 5), '0.0039', '', '', 'e2-standard-2', 'true', '', ''],
-        ['u', ...OK_FIXED.slice(0, 5), '', '', '', 'z9-weird-4', '', '', ''],
+        ['s', ...OK_FIXED.slice(0, 5), '0.0039', '', '', 'e2-standard-2', 'true', '', '', ''],
+        ['u', ...OK_FIXED.slice(0, 5), '', '', '', 'z9-weird-4', '', '', '', ''],
       ],
     },
     {
@@ -220,8 +238,20 @@ describe('tidyCsv', () => {
       files: [['e-1', { metrics: { '@cmd': -1, ' padded': 2 } }]],
       rows: [
         ['experiment', 'param_to,ol', 'param_q', ...HEAD],
-        ['e-1', "'=1+1", 'say "x"\n', ...OK_FIXED, ' padded', '2'],
-        ['e-1', "'=1+1", 'say "x"\n', ...OK_FIXED, "'@cmd", '-1'],
+        ['e-1', "'=1+1", 'say "x"\n', ...OK_FIXED, ' padded', '2', ''],
+        ['e-1', "'=1+1", 'say "x"\n', ...OK_FIXED, "'@cmd", '-1', ''],
+      ],
+    },
+    {
+      name: 'each metric’s declared unit, untrusted text quoted and kept from running as a formula',
+      experiments: [experiment('u', { params: { tool: 'a' } })],
+      files: [['u', { metrics: { coverage: 41.5, time: 3, plain: 1 } }]],
+      units: { coverage: { unit: '%', better: 'higher' }, time: { unit: '=s,"x"' }, other: { unit: 'ms' } },
+      rows: [
+        ['experiment', 'param_tool', ...HEAD],
+        ['u', 'a', ...OK_FIXED, 'coverage', '41.5', '%'],
+        ['u', 'a', ...OK_FIXED, 'plain', '1', ''],
+        ['u', 'a', ...OK_FIXED, 'time', '3', `'=s,"x"`],
       ],
     },
     {
@@ -232,7 +262,7 @@ describe('tidyCsv', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const text = tidyCsv(c.experiments, new Map(c.files ?? []));
+      const text = tidyCsv(c.experiments, new Map(c.files ?? []), new Map(Object.entries(c.units ?? {})));
       assert.deepEqual(parseCsv(text), c.rows);
       assert.ok(!text.startsWith('\ufeff'), 'no byte-order mark');
     });
@@ -245,8 +275,8 @@ describe('tidyCsv', () => {
     );
     assert.equal(
       text,
-      'experiment,param_a b,status,attempt,started_at,ended_at,duration_seconds,cost_usd,commit,zone,machine_type,spot,metric,value\r\n' +
-        'm,"x,y",missing,,,,,,,,,,\'=x,1\r\n',
+      'experiment,param_a b,status,attempt,started_at,ended_at,duration_seconds,cost_usd,commit,zone,machine_type,spot,metric,value,unit\r\n' +
+        'm,"x,y",missing,,,,,,,,,,\'=x,1,\r\n',
     );
   });
 

@@ -8,7 +8,8 @@ import { parseDirections } from '../../src/report/compare.ts';
 import { barChartSvg, renderHtml } from '../../src/report/html.ts';
 import type { ExperimentFiles, ReportData } from '../../src/report/model.ts';
 import { reportData } from '../../src/report/model.ts';
-import type { ChartBar, RenderOptions } from '../../src/report/render.ts';
+import type { ChartSeries, RenderOptions } from '../../src/report/render.ts';
+import { formatNumber } from '../../src/report/render.ts';
 import { comparedWith } from '../../src/report/significance.ts';
 
 function experiment(
@@ -85,8 +86,13 @@ function svgs(html: string): string[] {
   return [...html.matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]);
 }
 
+/** The bars of a chart (not the legend's swatches). */
 function rects(svg: string): Record<string, string>[] {
-  return [...svg.matchAll(/<rect [^>]*>/g)].map((m) => attributes(m[0]));
+  return [...svg.matchAll(/<rect class="bar[^>]*>/g)].map((m) => attributes(m[0]));
+}
+
+function errorBars(svg: string): Record<string, string>[] {
+  return [...svg.matchAll(/<line class="error-bar"[^>]*>/g)].map((m) => attributes(m[0]));
 }
 
 function zeroLineY(svg: string): number {
@@ -138,8 +144,14 @@ describe('the HTML page of a run', () => {
   const html = renderHtml(data, opts());
 
   // Worked out by hand: cov = tool + service + seed, the median of seeds 1 and 2 with their range (c-x-2 failed);
-  // b-y has no time.
-  const metricCases: { metric: string; rows: string[][]; bars: Record<string, number> }[] = [
+  // b-y has no time. Bars go row by row (tool), a bar per service; a single value has no interval.
+  const metricCases: {
+    metric: string;
+    rows: string[][];
+    series: string[];
+    bars: { value: number; low?: number; high?: number }[];
+    heat: string[][];
+  }[] = [
     {
       metric: 'cov',
       rows: [
@@ -147,7 +159,20 @@ describe('the HTML page of a run', () => {
         ['b', '21.5 (21–22, n=2)', '25.5 (25–26, n=2)'],
         ['c', '31 (n=1)', '35.5 (35–36, n=2)'],
       ],
-      bars: { a: 13.5, b: 23.5, c: 34 },
+      series: ['x', 'y'],
+      bars: [
+        { value: 11.5, low: 11, high: 12 },
+        { value: 15.5, low: 15, high: 16 },
+        { value: 21.5, low: 21, high: 22 },
+        { value: 25.5, low: 25, high: 26 },
+        { value: 31 },
+        { value: 35.5, low: 35, high: 36 },
+      ],
+      heat: [
+        ['a', '11.5', '15.5'],
+        ['b', '21.5', '25.5'],
+        ['c', '31', '35.5'],
+      ],
     },
     {
       metric: 'time',
@@ -156,18 +181,38 @@ describe('the HTML page of a run', () => {
         ['b', '-2 (n=2, all equal)', '—'],
         ['c', '0 (n=1)', '0 (n=2, all equal)'],
       ],
-      bars: { a: 3, b: -2, c: 0 },
+      series: ['x', 'y'],
+      bars: [
+        { value: 3, low: 3, high: 3 },
+        { value: 3, low: 3, high: 3 },
+        { value: -2, low: -2, high: -2 },
+        { value: 0 },
+        { value: 0, low: 0, high: 0 },
+      ],
+      heat: [
+        ['a', '3', '3'],
+        ['b', '-2', '—'],
+        ['c', '0', '0'],
+      ],
     },
-    { metric: 'mem', rows: [['a', '512 (n=1)']], bars: { a: 512 } },
+    {
+      metric: 'mem',
+      rows: [['a', '512 (n=1)']],
+      series: ['x'],
+      bars: [{ value: 512 }],
+      heat: [['a', '512']],
+    },
   ];
 
-  it('is one HTML5 document with one pivot table and one chart per metric', () => {
+  it('is one HTML5 document with one pivot table, one chart and one heatmap per metric', () => {
     assert.ok(html.startsWith('<!doctype html>\n<html lang="en">'));
     assert.ok(html.trimEnd().endsWith('</html>'));
-    assert.deepEqual(
-      tables(html, 'pivot').map((t) => attributes(t)['data-metric']),
-      metricCases.map((c) => c.metric),
-    );
+    for (const kind of ['pivot', 'heatmap']) {
+      assert.deepEqual(
+        tables(html, kind).map((t) => attributes(t)['data-metric']),
+        metricCases.map((c) => c.metric),
+      );
+    }
     assert.deepEqual(
       svgs(html).map((s) => attributes(s)['data-metric']),
       metricCases.map((c) => c.metric),
@@ -175,7 +220,7 @@ describe('the HTML page of a run', () => {
   });
 
   for (const c of metricCases) {
-    it(`pivots and charts ${c.metric}`, () => {
+    it(`pivots, charts and maps ${c.metric}`, () => {
       const table = tables(html, 'pivot').find((t) => t.includes(`data-metric="${c.metric}"`));
       assert.ok(table);
       assert.deepEqual(bodyRows(table), c.rows);
@@ -183,14 +228,47 @@ describe('the HTML page of a run', () => {
       assert.ok(svg);
       assert.match(svg, /^<svg class="chart" role="img" aria-label="Bar chart, /);
       const bars = rects(svg);
-      assert.equal(bars.length, Object.keys(c.bars).length, 'one rect per bar');
+      assert.equal(bars.length, c.bars.length, 'one rect per bar');
       assert.deepEqual(
-        bars.map((r) => Number(r['data-value'])),
-        Object.values(c.bars),
+        bars.map((r) => [r['data-value'], r['data-low'], r['data-high']].map((v) => v && Number(v))),
+        c.bars.map((b) => [b.value, b.low, b.high]),
       );
-      assert.equal((svg.match(/<title>/g) ?? []).length, 2 * bars.length, 'a tooltip per bar and per label');
+      assert.deepEqual(
+        errorBars(svg).map((e) => [Number(e['data-low']), Number(e['data-high'])]),
+        c.bars.filter((b) => b.low !== undefined).map((b) => [b.low, b.high]),
+        'an error bar per interval, none for a single value',
+      );
+      assert.deepEqual(
+        bars.map((r) => r.class),
+        bars.map((r) => `bar s${c.series.indexOf(r['data-series'])}`),
+        'a colour per service',
+      );
+      assert.deepEqual(
+        [...svg.matchAll(/<g class="legend-item" data-series="([^"]*)"><rect class="swatch (s\d)"/g)].map(
+          (m) => [m[1], m[2]],
+        ),
+        c.series.map((s, j) => [s, `s${j}`]),
+      );
+      const heat = tables(html, 'heatmap').find((t) => t.includes(`data-metric="${c.metric}"`));
+      assert.ok(heat);
+      assert.deepEqual(bodyRows(heat), c.heat);
     });
   }
+
+  it("gives each bar a tooltip with its centre, interval, the interval's kind and n", () => {
+    const svg = svgs(html)[0];
+    const tips = [...svg.matchAll(/<rect class="bar[^>]*><title>([^<]*)<\/title>/g)].map((m) => text(m[1]));
+    assert.deepEqual(tips.slice(3, 5), [
+      'b, y: median 25.5; range (too few for a 95% interval): 25 to 26; n=2',
+      'c, x: median 31; one value, no interval; n=1',
+    ]);
+    const label = attributes(svg.slice(0, svg.indexOf('>') + 1))['aria-label'];
+    assert.equal(
+      text(label),
+      'Bar chart, cov by tool and service, median, error bars over each interval: ' +
+        'a: x 11.5 (11 to 12), y 15.5 (15 to 16); b: x 21.5 (21 to 22), y 25.5 (25 to 26); c: x 31, y 35.5 (35 to 36)',
+    );
+  });
 
   it('lists every experiment with its parameters and metrics, the failed one marked', () => {
     const [results] = tables(html, 'results');
@@ -243,20 +321,55 @@ describe('the HTML page of a run', () => {
 });
 
 describe('bar charts', () => {
-  const cases: { name: string; values: number[] }[] = [
-    { name: 'positive values', values: [1, 2, 4] },
-    { name: 'negative and positive values', values: [-5, 7.25, -1.5] },
-    { name: 'only negative values', values: [-3, -12] },
-    { name: 'a single bar', values: [0.003] },
-    { name: 'all zero', values: [0, 0, 0] },
-    { name: 'a value that is not a number', values: [Number.NaN, 12] },
-    { name: 'large values', values: [12_000_000, 3] },
+  /** A chart of one bar per row value, as `chartOf` gives it without a column axis. */
+  const single = (bars: { value: number; low?: number; high?: number }[]): ChartSeries => ({
+    metric: 'm',
+    rowAxis: 'tool',
+    columnAxis: undefined,
+    centre: 'median',
+    series: [''],
+    groups: bars.map((b, i) => ({
+      label: `v${i}`,
+      bars: [
+        {
+          label: '',
+          centre: b.value,
+          low: b.low,
+          high: b.high,
+          kind: b.low === undefined ? 'single' : 'range',
+          n: b.low === undefined ? 1 : 3,
+        },
+      ],
+    })),
+    totalRows: bars.length,
+    totalColumns: 1,
+  });
+  const cases: { name: string; bars: { value: number; low?: number; high?: number }[] }[] = [
+    {
+      name: 'positive values',
+      bars: [{ value: 1, low: 0.5, high: 1.5 }, { value: 2 }, { value: 4, low: 3, high: 5 }],
+    },
+    {
+      name: 'negative and positive values',
+      bars: [{ value: -5, low: -6, high: -4 }, { value: 7.25, low: 7, high: 8 }, { value: -1.5 }],
+    },
+    {
+      name: 'an interval across zero',
+      bars: [
+        { value: 0.5, low: -1, high: 2 },
+        { value: 3, low: 2, high: 3 },
+      ],
+    },
+    { name: 'only negative values', bars: [{ value: -3 }, { value: -12, low: -20, high: -10 }] },
+    { name: 'a single bar', bars: [{ value: 0.003 }] },
+    { name: 'all zero', bars: [{ value: 0 }, { value: 0, low: 0, high: 0 }, { value: 0 }] },
+    { name: 'a value that is not a number', bars: [{ value: Number.NaN }, { value: 12, low: 10, high: 14 }] },
+    { name: 'large values', bars: [{ value: 12_000_000, low: 11_000_000, high: 12_500_000 }, { value: 3 }] },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const bars: ChartBar[] = c.values.map((mean, i) => ({ label: `v${i}`, mean, n: 1 }));
-      const svg = barChartSvg({ metric: 'm', axis: 'tool', bars });
-      const finite = c.values.filter((v) => Number.isFinite(v));
+      const svg = barChartSvg(single(c.bars));
+      const finite = c.bars.filter((b) => Number.isFinite(b.value));
       const drawn = rects(svg);
       assert.equal(drawn.length, finite.length, 'a rect per number');
       assert.doesNotMatch(svg, /NaN|Infinity|undefined/);
@@ -268,7 +381,7 @@ describe('bar charts', () => {
           : Number(drawn.find((r) => Math.abs(Number(r['data-value'])) === largest)!.height) / largest;
       for (const [i, r] of drawn.entries()) {
         const value = Number(r['data-value']);
-        assert.equal(value, finite[i]);
+        assert.equal(value, finite[i].value);
         const y = Number(r.y);
         const height = Number(r.height);
         assert.ok(height >= 0);
@@ -279,14 +392,154 @@ describe('bar charts', () => {
       }
       if (largest > 0)
         assert.ok(pixelsPerUnit > 50 / largest, 'the largest bar is drawn at a visible height');
-      const label = attributes(svg.slice(0, svg.indexOf('>') + 1))['aria-label'];
-      assert.equal(label.split(': ').length - 1, 1 + bars.length, 'the aria-label reads every value');
-      if (finite.length < c.values.length) assert.match(svg, />n\/a</);
+      // Each error bar spans its interval on the bars' scale, with a whisker at either end.
+      const intervals = finite.filter((b) => b.low !== undefined && b.high !== undefined);
+      const errors = errorBars(svg);
+      assert.equal(errors.length, intervals.length, 'an error bar per interval');
+      const caps = [...svg.matchAll(/<line class="error-cap"[^>]*>/g)].map((m) => attributes(m[0]));
+      assert.equal(caps.length, 2 * errors.length, 'two whiskers per error bar');
+      for (const [i, e] of errors.entries()) {
+        const want = intervals[i];
+        assert.deepEqual([Number(e['data-low']), Number(e['data-high'])], [want.low, want.high]);
+        if (pixelsPerUnit > 0) {
+          assert.ok(Math.abs(Number(e.y1) - (zero - want.high! * pixelsPerUnit)) <= 0.03, `top of ${i}`);
+          assert.ok(Math.abs(Number(e.y2) - (zero - want.low! * pixelsPerUnit)) <= 0.03, `bottom of ${i}`);
+        }
+        assert.deepEqual(
+          caps.slice(2 * i, 2 * i + 2).map((cap) => [cap.y1, cap.y2]),
+          [
+            [e.y1, e.y1],
+            [e.y2, e.y2],
+          ],
+        );
+        assert.equal(e.x1, e.x2, 'vertical');
+      }
+      const label = text(attributes(svg.slice(0, svg.indexOf('>') + 1))['aria-label']);
+      for (const [i, b] of c.bars.entries()) {
+        const spoken = Number.isFinite(b.value)
+          ? `${formatNumber(b.value)}${b.low === undefined ? '' : ` (${formatNumber(b.low)} to ${formatNumber(b.high!)})`}`
+          : 'n/a';
+        assert.ok(label.includes(`v${i}: ${spoken}`), `the aria-label reads v${i}: ${spoken} in ${label}`);
+      }
+      if (finite.length < c.bars.length) assert.match(svg, />n\/a</);
     });
   }
-  it('draws nothing for no bars', () => {
-    assert.equal(barChartSvg({ metric: 'm', axis: 'tool', bars: [] }), '');
+
+  it('groups bars by row, a colour per column value, leaving a gap for an empty cell', () => {
+    const bar = (label: string, centre: number) => ({
+      label,
+      centre,
+      low: centre - 1,
+      high: centre + 1,
+      kind: 'range' as const,
+      n: 2,
+    });
+    const svg = barChartSvg(
+      {
+        metric: 'cov',
+        rowAxis: 'service',
+        columnAxis: 'tool',
+        centre: 'median',
+        series: ['a', 'b', 'c'],
+        groups: [
+          { label: 'x', bars: [bar('a', 10), bar('b', 20), bar('c', 30)] },
+          { label: 'y', bars: [bar('a', 15), undefined, bar('c', 5)] },
+        ],
+        totalRows: 2,
+        totalColumns: 3,
+      },
+      new Map([['cov', { unit: '%' }]]),
+    );
+    const drawn = rects(svg);
+    assert.deepEqual(
+      drawn.map((r) => [r.class, r['data-series'], r['data-value']]),
+      [
+        ['bar s0', 'a', '10'],
+        ['bar s1', 'b', '20'],
+        ['bar s2', 'c', '30'],
+        ['bar s0', 'a', '15'],
+        ['bar s2', 'c', '5'],
+      ],
+    );
+    const middle = drawn.map((r) => Number(r.x) + Number(r.width) / 2);
+    const step = middle[1] - middle[0];
+    assert.ok(step > Number(drawn[0].width), 'bars of a group stand side by side');
+    assert.ok(Math.abs(middle[2] - middle[1] - step) < 0.02);
+    assert.ok(Math.abs(middle[4] - middle[3] - 2 * step) < 0.02, 'the empty cell keeps its place');
+    assert.ok(middle[3] - middle[2] > step, 'groups are apart');
+    assert.deepEqual(
+      errorBars(svg).map((e) => Number(e.x1)),
+      middle.map((m) => Math.round(m * 100) / 100),
+      'each error bar on its bar',
+    );
+    assert.match(svg, /<text class="title"[^>]*>cov \(%\) by service and tool, median<\/text>/);
+    assert.match(
+      svg,
+      /transform="rotate\(-90\)"[^>]*>cov \(%\)<\/text>/,
+      'the y axis is the metric with its unit',
+    );
+    assert.match(svg, /<text class="legend-label"[^>]*>tool:<\/text>/);
   });
+
+  it('draws nothing for no bars', () => {
+    assert.equal(barChartSvg({ ...single([]), groups: [] }), '');
+  });
+});
+
+describe('heatmaps', () => {
+  // tool a < b < c in both services: the smallest cell is a/x, the largest c/y.
+  const experiments = ['a', 'b', 'c'].flatMap((tool) =>
+    ['x', 'y'].map((service) => experiment(`${tool}-${service}`, { tool, service })),
+  );
+  const files = new Map<string, ExperimentFiles>(
+    experiments.map((x, i) => [x.id, { metrics: { cov: 10 * (i + 1) } }]),
+  );
+  const data = reportData(manifestOf(experiments), files);
+  const cases: { name: string; directions: string; min: string; max: string; legend: RegExp }[] = [
+    {
+      name: 'higher is better',
+      directions: 'cov:higher',
+      min: 'rgb(232, 136, 76)',
+      max: 'rgb(84, 142, 214)',
+      legend: /10 worse.*60 better \(higher is better\)/,
+    },
+    {
+      name: 'lower is better',
+      directions: 'cov:lower',
+      min: 'rgb(84, 142, 214)',
+      max: 'rgb(232, 136, 76)',
+      legend: /60 worse.*10 better \(lower is better\)/,
+    },
+    {
+      name: 'no direction',
+      directions: '',
+      min: 'rgb(246, 246, 246)',
+      max: 'rgb(64, 160, 150)',
+      legend: /10 smallest.*60 largest/,
+    },
+  ];
+  for (const c of cases) {
+    it(`colours the cells by their centre: ${c.name}`, () => {
+      const html = renderHtml(data, opts({ directions: parseDirections(c.directions) }));
+      const [heat] = tables(html, 'heatmap');
+      assert.deepEqual(bodyRows(heat), [
+        ['a', '10', '20'],
+        ['b', '30', '40'],
+        ['c', '50', '60'],
+      ]);
+      const cells = [...heat.matchAll(/<td class="num heat"[^>]*>/g)].map((m) => attributes(m[0]));
+      assert.deepEqual(
+        cells.map((cell) => Number(cell['data-value'])),
+        [10, 20, 30, 40, 50, 60],
+      );
+      const colour = (cell: Record<string, string>) =>
+        /background-color: (rgb\([^)]*\))/.exec(cell.style)?.[1];
+      assert.equal(colour(cells[0]), c.min);
+      assert.equal(colour(cells[5]), c.max);
+      assert.equal(new Set(cells.map(colour)).size, 6, 'every value its own shade');
+      assert.match(text(/<p class="note heat-legend">([\s\S]*?)<\/p>/.exec(html)![1]), c.legend);
+    });
+  }
 });
 
 describe('hostile text', () => {
@@ -425,7 +678,7 @@ describe('the baseline', () => {
             ref: 'main',
             which: 'merge-base',
             baseline,
-            ...comparedWith(data, baseline, directions, 5),
+            ...comparedWith(data, baseline, directions, { thresholdPercent: 5 }),
             thresholdPercent: 5,
           },
         }),
@@ -499,7 +752,7 @@ describe('large runs', () => {
             ref: 'main',
             which: 'latest',
             baseline,
-            ...comparedWith(data, baseline, directions, 5),
+            ...comparedWith(data, baseline, directions, { thresholdPercent: 5 }),
             thresholdPercent: 5,
           },
         }),

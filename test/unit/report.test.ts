@@ -13,6 +13,9 @@ import type { BaselineInfo, RenderOptions } from '../../src/report/render.ts';
 import {
   COMMENT_LIMIT,
   chart,
+  chartCapNote,
+  chartOf,
+  chartSeries,
   formatNumber,
   mermaidLabel,
   renderComment,
@@ -143,8 +146,11 @@ describe('pivot tables', () => {
     assert.match(md, /\| tool \| x \| y \|/);
     assert.match(md, /\| a \| 15 \(10–20, n=2\) \| 5 \(n=1\) \|/);
     assert.match(md, /Median over repetitions \(n = experiments\) with its 95% interval/);
-    assert.match(md, /```mermaid\nxychart-beta\n {2}title "cov by tool, mean"\n {2}x-axis \["a", "b"\]/);
-    assert.match(md, /bar \[11\.6667, 1\]/);
+    // A category per cell, in row order; a bar line per service, zero outside its own cells.
+    assert.match(
+      md,
+      /```mermaid\nxychart-beta\n {2}title "cov by tool and service, median"\n {2}x-axis \["a\/x", "a\/y", "b\/x"\]\n {2}y-axis "cov" 0 --> 15\n {2}bar \[15, 0, 1\]\n {2}bar \[0, 5, 0\]\n```/,
+    );
   });
 });
 
@@ -314,7 +320,8 @@ describe('escaping hostile text', () => {
     const mermaid = md.match(/```mermaid[\s\S]*?```/g) ?? [];
     assert.ok(mermaid.length > 0);
     for (const block of mermaid) {
-      const inner = block.slice('```mermaid'.length, -3);
+      // The y axis's range is Mermaid's own syntax, `lo --> hi`: the only `>` allowed.
+      const inner = block.slice('```mermaid'.length, -3).replace(/ -?[\d.]+ --> -?[\d.]+$/m, '');
       assert.doesNotMatch(inner, /[<>`@#|()]|"[^"\n]*"[^,\]\n ]/);
     }
   });
@@ -362,7 +369,7 @@ describe('the comment', () => {
         ref: 'main',
         which: 'merge-base',
         baseline,
-        ...comparedWith(d, baseline, parseDirections('coverage:higher,time:lower'), 5),
+        ...comparedWith(d, baseline, parseDirections('coverage:higher,time:lower'), { thresholdPercent: 5 }),
         thresholdPercent: 5,
       };
       const body = renderComment(d, opts({ baseline: info, marker: '<!-- gce-matrix-report: k -->' }));
@@ -464,5 +471,245 @@ describe('experiments the plan never had', () => {
   it('says nothing when there are none', () => {
     const md = renderReport(reportData(manifest([]), new Map()), opts());
     assert.doesNotMatch(md, /Not counted/);
+  });
+});
+
+describe('charts that compare', () => {
+  // Rows: services (in reading order, s2 before s10); columns: tools. Seeds per cell chosen so that the cells
+  // have every kind of interval: a single value, a range (n < 6), the median's order-statistics interval (n >= 6).
+  const SEEDS: Record<string, number> = {
+    's1/a': 1,
+    's1/b': 3,
+    's1/c': 7,
+    's2/a': 2,
+    's2/c': 1,
+    's10/a': 2,
+    's10/b': 2,
+    's10/c': 2,
+  };
+  const TOOL: Record<string, number> = { a: 10, b: 20, c: 30 };
+  const SERVICE: Record<string, number> = { s1: 0, s2: 100, s10: 200 };
+  const xs = Object.entries(SEEDS).flatMap(([cell, seeds]) => {
+    const [service, tool] = cell.split('/');
+    return Array.from({ length: seeds }, (_, k) =>
+      exp(`${tool}-${service}-${k}`, {
+        params: { service, tool, seed: String(k + 1) },
+        metrics: { cov: TOOL[tool] + SERVICE[service] + (k + 1) * 0.5 },
+      }),
+    );
+  });
+  const byServiceAndTool = opts({ pivot: ['service', 'tool'] });
+
+  for (const centre of ['median', 'mean'] as const) {
+    it(`gives each bar its cell's ${centre} and interval, in the pivot's order`, () => {
+      const p = pivotOf(xs, 'cov', 'service', 'tool', centre);
+      const [s] = chartSeries(data(xs), { pivot: ['service', 'tool'], centre });
+      assert.deepEqual(s, chartOf(p, centre));
+      assert.deepEqual(s.series, ['a', 'b', 'c']);
+      assert.deepEqual(
+        s.groups.map((g) => g.label),
+        ['s1', 's2', 's10'],
+      );
+      const kinds = new Set<string>();
+      for (const [i, g] of s.groups.entries()) {
+        for (const [j, bar] of g.bars.entries()) {
+          const summary = p.cells[i][j]?.summary;
+          if (!summary) {
+            assert.equal(bar, undefined, `${g.label}/${s.series[j]} is empty`);
+            continue;
+          }
+          assert.deepEqual(bar, {
+            label: s.series[j],
+            centre: summary.centre,
+            low: summary.low,
+            high: summary.high,
+            kind: summary.method,
+            n: summary.n,
+          });
+          kinds.add(summary.method);
+        }
+      }
+      assert.deepEqual(
+        [...kinds].sort(),
+        centre === 'median' ? ['order-statistics', 'range', 'single'] : ['single', 't'],
+      );
+      // Worked out by hand: s1/b holds 20.5, 21, 21.5; s1/c holds 30.5 ... 33.5.
+      const s1 = s.groups[0].bars;
+      if (centre === 'median') {
+        assert.deepEqual([s1[1]?.centre, s1[1]?.low, s1[1]?.high, s1[1]?.kind], [21, 20.5, 21.5, 'range']);
+        assert.deepEqual([s1[2]?.centre, s1[2]?.low, s1[2]?.high], [32, 30.5, 33.5]);
+      }
+      assert.deepEqual([s1[0]?.low, s1[0]?.high, s1[0]?.kind], [undefined, undefined, 'single']);
+    });
+  }
+
+  const caps: {
+    name: string;
+    columns: string | undefined;
+    limits: { bars: number; series: number };
+    series: string[];
+    groups: string[];
+    note: string;
+  }[] = [
+    {
+      name: 'everything fits',
+      columns: 'tool',
+      limits: { bars: 30, series: 8 },
+      series: ['a', 'b', 'c'],
+      groups: ['s1', 's2', 's10'],
+      note: '',
+    },
+    {
+      name: 'fewer colours and bars',
+      columns: 'tool',
+      limits: { bars: 4, series: 2 },
+      series: ['a', 'b'],
+      groups: ['s1', 's2'],
+      note: 'Charted: the first 2 of 3 service values and 2 of 3 tool values.',
+    },
+    {
+      name: 'room for one group only',
+      columns: 'tool',
+      limits: { bars: 2, series: 8 },
+      series: ['a', 'b', 'c'],
+      groups: ['s1'],
+      note: 'Charted: the first 1 of 3 service values and 3 of 3 tool values.',
+    },
+    {
+      name: 'no column axis',
+      columns: undefined,
+      limits: { bars: 2, series: 8 },
+      series: [''],
+      groups: ['s1', 's2'],
+      note: 'Charted: the first 2 of 3 service values.',
+    },
+  ];
+  for (const c of caps) {
+    it(`caps a chart: ${c.name}`, () => {
+      const s = chartOf(pivotOf(xs, 'cov', 'service', c.columns), 'median', c.limits);
+      assert.deepEqual(s.series, c.series);
+      assert.deepEqual(
+        s.groups.map((g) => g.label),
+        c.groups,
+      );
+      assert.ok(s.groups.every((g) => g.bars.length === c.series.length));
+      assert.equal(
+        chartCapNote(s, (t) => t),
+        c.note,
+      );
+    });
+  }
+
+  /** The lines of the Mermaid block of `metric`, parsed. */
+  function mermaid(md: string): { title: string; categories: string[]; yAxis: string; bars: number[][] } {
+    const block = /```mermaid\n([\s\S]*?)```/.exec(md)?.[1];
+    assert.ok(block, 'a Mermaid chart');
+    const line = (key: string) =>
+      block
+        .split('\n')
+        .find((l) => l.startsWith(`  ${key} `))
+        ?.trim() ?? '';
+    return {
+      title: line('title'),
+      categories: [...line('x-axis').matchAll(/"([^"]*)"/g)].map((m) => m[1]),
+      yAxis: line('y-axis'),
+      bars: block
+        .split('\n')
+        .filter((l) => l.startsWith('  bar '))
+        .map((l) => JSON.parse(l.slice('  bar '.length)) as number[]),
+    };
+  }
+
+  it('draws a bar line per column value, each cell its own category in row order', () => {
+    const md = renderReport(data(xs), byServiceAndTool);
+    const m = mermaid(md);
+    const p = pivotOf(xs, 'cov', 'service', 'tool');
+    assert.equal(m.title, 'title "cov by service and tool, median"');
+    const cells = p.rows.flatMap((r, i) =>
+      p.columns.flatMap((c, j) => {
+        const cell = p.cells[i][j];
+        return cell ? [{ label: `${r}/${c}`, j, centre: cell.summary.centre }] : [];
+      }),
+    );
+    assert.deepEqual(m.categories, ['s1/a', 's1/b', 's1/c', 's2/a', 's2/c', 's10/a', 's10/b', 's10/c']);
+    assert.deepEqual(
+      m.categories,
+      cells.map((c) => c.label),
+    );
+    assert.equal(m.bars.length, p.columns.length, 'a bar line per tool');
+    for (const [j, values] of m.bars.entries()) {
+      assert.deepEqual(
+        values,
+        cells.map((c) => (c.j === j ? c.centre : 0)),
+        `the line of ${p.columns[j]}`,
+      );
+    }
+    assert.equal(m.yAxis, `y-axis "cov" 0 --> ${Math.max(...cells.map((c) => c.centre))}`);
+    assert.ok(
+      md.includes(
+        'Bars: the median of each cell, grouped by service; in each group, left to right by tool: a, b, c. ' +
+          'Their intervals are in the table above.',
+      ),
+      md,
+    );
+  });
+
+  it('says what the bars are, with the unit, and draws one line without a column axis', () => {
+    const md = renderReport(
+      data(xs),
+      opts({ pivot: ['service'], centre: 'mean', metricInfo: new Map([['cov', { unit: '%' }]]) }),
+    );
+    const m = mermaid(md);
+    const p = pivotOf(xs, 'cov', 'service', undefined, 'mean');
+    assert.equal(m.title, 'title "cov (%) by service, mean"');
+    assert.match(m.yAxis, /^y-axis "cov \(%\)" 0 --> /);
+    assert.deepEqual(m.categories, p.rows);
+    // Mermaid gets 6 significant digits.
+    assert.deepEqual(m.bars, [p.cells.map((row) => Number(row[0]!.summary.centre.toPrecision(6)))]);
+    assert.ok(md.includes('Bars: the mean per service. Their intervals are in the table above.'));
+  });
+
+  it('says when a chart is capped', () => {
+    const many = Array.from({ length: 40 }, (_, i) =>
+      exp(`e${i}`, { params: { service: `s${i}`, tool: `t${i % 4}` }, metrics: { cov: i } }),
+    );
+    const md = renderReport(data(many), byServiceAndTool);
+    // 30 bars at most, 4 tools: 7 services.
+    assert.match(md, /Charted: the first 7 of 40 service values and 4 of 4 tool values\./);
+    assert.equal(mermaid(md).bars.length, 4);
+  });
+
+  it('keeps hostile axis values plain inside the chart and escaped under it', () => {
+    const hostile = [
+      'x"]\n  bar [999',
+      'a%%{init: {"theme":"dark"}}%%',
+      '`@admin #1` <img src=x>',
+      'same<',
+      'same>',
+    ];
+    const ys = hostile.flatMap((service, i) =>
+      ['t"1', 't<2'].map((tool, k) =>
+        exp(`h${i}-${k}`, { params: { service, tool }, metrics: { cov: i + k } }),
+      ),
+    );
+    const md = renderReport(data(ys), byServiceAndTool);
+    const block = /```mermaid\n([\s\S]*?)```/.exec(md)?.[1] ?? '';
+    const lines = block.trimEnd().split('\n');
+    const label = '"[A-Za-z0-9 ._:+/=%-]*"';
+    assert.equal(lines[0], 'xychart-beta');
+    assert.match(lines[1], /^ {2}title "[A-Za-z0-9 ._:+/=%,()-]*"$/);
+    assert.match(lines[2], new RegExp(`^ {2}x-axis \\[${label}(, ${label})*\\]$`));
+    assert.match(lines[3], new RegExp(`^ {2}y-axis ${label} -?[\\d.]+ --> -?[\\d.]+$`));
+    assert.deepEqual(
+      lines.slice(4).map((l) => /^ {2}bar \[-?[\d.]+(, -?[\d.]+)*\]$/.test(l)),
+      [true, true],
+      'a bar line per tool and nothing else',
+    );
+    assert.doesNotMatch(block, /%%/);
+    const m = mermaid(md);
+    assert.equal(m.categories.length, hostile.length * 2);
+    assert.equal(new Set(m.categories).size, m.categories.length, 'categories stay distinct');
+    const legend = md.split('\n').find((l) => l.startsWith('Bars: ')) ?? '';
+    assert.doesNotMatch(legend, /@admin|#1\b|<img|`/);
   });
 });

@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 import type { Baseline } from '../../src/report/compare.ts';
 import type { ReportData, ReportExperiment } from '../../src/report/model.ts';
 import { totalsOf } from '../../src/report/model.ts';
-import { combinationOf, compareRepetitions } from '../../src/report/significance.ts';
+import { ConfigurationError } from '../../src/errors.ts';
+import { significanceRule, summaryJson } from '../../src/report/render.ts';
+import type { SignificanceOptions } from '../../src/report/significance.ts';
+import {
+  combinationOf,
+  comparedWith,
+  compareRepetitions,
+  parseStatisticalMethod,
+} from '../../src/report/significance.ts';
 
 function exp(tool: string, seed: number, cov: number | undefined): ReportExperiment {
   return {
@@ -154,4 +162,221 @@ describe('comparisons of repetitions against the baseline', () => {
       params: { service: 'x', tool: 'a' },
     });
   });
+});
+
+// Seeds that differ from each other by far more than the shift the tests look for.
+const SPREAD = [40, 55, 47, 62, 51, 44, 58, 49];
+/** SPREAD moved by one difference per seed, rounded as a metric would be written. */
+const moved = (differences: readonly number[]) =>
+  SPREAD.slice(0, differences.length).map((v, i) => Number((v + differences[i]).toFixed(2)));
+/** Eight differences of distinct sizes 0.1..0.8 (rank i + 1), the ranks in `negative` below zero. */
+const signed = (negative: readonly number[]) =>
+  [1, 2, 3, 4, 5, 6, 7, 8].map((rank) => (negative.includes(rank) ? -0.1 : 0.1) * rank);
+
+describe('the paired comparison (Wilcoxon signed-rank)', () => {
+  const directions = new Map([['cov', 'higher' as const]]);
+  const close = (got: number | undefined, want: number) =>
+    assert.ok(got !== undefined && Math.abs(got - want) < 1e-12, `${got} is not ${want}`);
+
+  it('finds a shift every seed shows though it is small against the spread between seeds, where Mann-Whitney cannot', () => {
+    // Every seed gains about 0.5 (1 % of the median) while the seeds themselves range over 40..62.
+    const current = run({ a: moved([0.51, 0.52, 0.53, 0.54, 0.55, 0.56, 0.57, 0.58]) });
+    const base = baselineOf({ a: SPREAD });
+    const opts = { thresholdPercent: 0.5 };
+    const paired = compareRepetitions(current, base, directions, { ...opts, test: 'signed-rank' });
+    const c = paired.comparisons[0];
+    assert.equal(paired.test, 'signed-rank');
+    assert.equal(c?.test, 'signed-rank');
+    assert.equal(c?.pairs, 8);
+    // All eight differences positive and of distinct sizes: the exact two-sided p is 2 / 2^8.
+    close(c?.p, 2 / 256);
+    assert.equal(c?.verdict, 'improved');
+    // The median of the differences, and its interval (for 8 values: their range, 99.2 % coverage).
+    close(c?.shift.shift, 0.545);
+    assert.ok(Math.abs((c?.shift.low ?? 0) - 0.51) < 1e-9 && Math.abs((c?.shift.high ?? 0) - 0.58) < 1e-9);
+    assert.equal(c?.shift.method, 'exact');
+
+    const independent = compareRepetitions(current, base, directions, opts).comparisons[0];
+    assert.equal(independent?.test, 'mann-whitney');
+    assert.equal(independent?.pairs, undefined);
+    assert.equal(independent?.verdict, 'not-significant');
+    assert.ok((independent?.p ?? 0) > 0.5, String(independent?.p));
+  });
+
+  it('counts only complete pairs: a failed repetition and one missing from the baseline each drop a pair', () => {
+    const current = run({ a: [...moved([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]), undefined] });
+    const base = baselineOf({ a: SPREAD });
+    delete (base.experiments as Record<string, unknown>)['tool-a_seed-1'];
+    const c = compareRepetitions(current, base, directions, { thresholdPercent: 0, test: 'signed-rank' })
+      .comparisons[0];
+    // Seeds 2..7 are in both.
+    assert.deepEqual([c?.pairs, c?.current.n, c?.baseline.n], [6, 6, 6]);
+    close(c?.p, 2 / 64);
+    // Mann-Whitney takes every value it has: 7 against 7.
+    const u = compareRepetitions(current, base, directions, { thresholdPercent: 0 }).comparisons[0];
+    assert.deepEqual([u?.pairs, u?.current.n, u?.baseline.n], [undefined, 7, 7]);
+  });
+
+  const tooFew: [string, number, SignificanceOptions['alpha'], number][] = [
+    ['5 pairs at 0.05 (at best 2/32)', 5, 0.05, 6],
+    ['8 pairs at 0.005 (at best 2/256)', 8, 0.005, 9],
+    ['1 pair at 0.05', 1, 0.05, 6],
+  ];
+  for (const [name, n, alpha, needed] of tooFew) {
+    it(`says how many pairs are needed when too few can ever reach the level: ${name}`, () => {
+      const differences = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8].slice(0, n);
+      const c = compareRepetitions(run({ a: moved(differences) }), baselineOf({ a: SPREAD }), directions, {
+        thresholdPercent: 0,
+        test: 'signed-rank',
+        ...(alpha !== undefined ? { alpha } : {}),
+      }).comparisons[0];
+      assert.deepEqual([c?.verdict, c?.p, c?.pairs, c?.needed], ['too-few', undefined, n, needed]);
+    });
+  }
+
+  // The smallest difference negative: p = 2 * 2 / 256 = 0.015625; 8 pairs can reach 2 / 256, so never too few.
+  const levels: [number, string][] = [
+    [0.05, 'improved'],
+    [0.02, 'improved'],
+    [0.01, 'not-significant'],
+  ];
+  for (const [alpha, verdict] of levels) {
+    it(`honours alpha: signed-rank at ${alpha}`, () => {
+      const r = compareRepetitions(run({ a: moved(signed([1])) }), baselineOf({ a: SPREAD }), directions, {
+        thresholdPercent: 0,
+        test: 'signed-rank',
+        alpha,
+      });
+      assert.equal(r.alpha, alpha);
+      close(r.comparisons[0]?.p, 4 / 256);
+      assert.deepEqual([r.comparisons[0]?.verdict, r.comparisons[0]?.needed], [verdict, undefined]);
+    });
+  }
+
+  it('honours alpha for Mann-Whitney too: 4 against 4 is significant at 0.05 and too few at 0.02', () => {
+    const at = (alpha: number) =>
+      compareRepetitions(run({ a: [1, 2, 3, 4] }), baselineOf({ a: [7, 8, 9, 10] }), directions, {
+        thresholdPercent: 5,
+        alpha,
+      }).comparisons[0];
+    assert.deepEqual([at(0.05)?.verdict, at(0.05)?.needed], ['regressed', undefined]);
+    assert.deepEqual([at(0.02)?.verdict, at(0.02)?.needed], ['too-few', 5]);
+  });
+
+  it('flags by Holm or Benjamini-Hochberg: with p = 0.0156, 0.039, 0.039 Holm keeps one, BH all three', () => {
+    // Negative ranks summing to 1 give p = 4/256; summing to 3, p = 10/256.
+    const current = run({ a: moved(signed([1])), b: moved(signed([3])), c: moved(signed([1, 2])) });
+    const base = baselineOf({ a: SPREAD, b: SPREAD, c: SPREAD });
+    const flagged = (adjust: 'holm' | 'bh') => {
+      const r = compareRepetitions(current, base, directions, {
+        thresholdPercent: 0.5,
+        test: 'signed-rank',
+        adjust,
+      });
+      assert.deepEqual(
+        r.comparisons.map((c) => c.p),
+        [4 / 256, 10 / 256, 10 / 256],
+      );
+      return r.comparisons.filter((c) => c.verdict === 'improved').map((c) => c.params.tool);
+    };
+    assert.deepEqual(flagged('holm'), ['a']);
+    assert.deepEqual(flagged('bh'), ['a', 'b', 'c']);
+  });
+
+  it('passes the whole method through comparedWith, and the report states it', () => {
+    const data = run({ a: moved(signed([])), b: moved(signed([]).slice(0, 7)) });
+    const base = baselineOf({ a: SPREAD, b: SPREAD });
+    const { comparison, significance } = comparedWith(data, base, directions, {
+      thresholdPercent: 0.5,
+      test: 'signed-rank',
+      adjust: 'bh',
+      alpha: 0.01,
+      replicate: 'seed',
+    });
+    assert.equal(comparison.deltas.length, 15);
+    assert.deepEqual(
+      [significance.test, significance.adjust, significance.alpha, significance.replicate],
+      ['signed-rank', 'bh', 0.01, 'seed'],
+    );
+    const rule = significanceRule(significance, 0.5);
+    assert.match(rule, /paired with the baseline's by `seed`/);
+    assert.match(
+      rule,
+      /Wilcoxon signed-rank test on 7 to 8 pair\(s\), p adjusted by Benjamini-Hochberg across 1 comparison\(s\), alpha 0\.01;/,
+    );
+    const independent = comparedWith(data, base, directions, {
+      thresholdPercent: 5,
+      test: 'welch',
+    }).significance;
+    assert.match(
+      significanceRule(independent, 5),
+      /Welch's t test, p adjusted by Holm across 2 comparison\(s\), alpha 0\.05;/,
+    );
+    const json = JSON.parse(
+      summaryJson(data, {
+        kind: 'compared',
+        ref: 'main',
+        which: 'latest',
+        baseline: base,
+        comparison,
+        significance,
+        thresholdPercent: 0.5,
+      }),
+    ) as { baseline: { significance: unknown } };
+    assert.deepEqual(json.baseline.significance, {
+      test: 'signed-rank',
+      adjust: 'bh',
+      alpha: 0.01,
+      replicate: 'seed',
+    });
+  });
+});
+
+describe('the statistical method, as configured', () => {
+  const label = (setting: string) => `input ${setting}`;
+  it('defaults every choice left blank', () => {
+    assert.deepEqual(parseStatisticalMethod({ test: ' ', adjust: '', alpha: '' }, label), {
+      test: 'mann-whitney',
+      adjust: 'holm',
+      alpha: 0.05,
+      replicate: 'seed',
+    });
+  });
+  it('reads every choice', () => {
+    assert.deepEqual(
+      parseStatisticalMethod(
+        { test: 'Signed-Rank', adjust: 'BH', alpha: '1e-2', replicate: 'run.index' },
+        label,
+      ),
+      { test: 'signed-rank', adjust: 'bh', alpha: 0.01, replicate: 'run.index' },
+    );
+  });
+  const bad: [string, Record<string, string>, RegExp][] = [
+    [
+      'an unknown test',
+      { test: 't-test' },
+      /^input test must be mann-whitney .*welch or signed-rank.*"t-test"/,
+    ],
+    ['an unknown adjustment', { adjust: 'bonferroni' }, /^input adjust must be holm .* or bh .*"bonferroni"/],
+    ['alpha 0', { alpha: '0' }, /^input alpha must be a number above 0 and below 0\.5.*"0"/],
+    ['alpha 0.5', { alpha: '0.5' }, /^input alpha must be a number above 0 and below 0\.5/],
+    ['alpha negative', { alpha: '-0.01' }, /^input alpha must be/],
+    ['alpha as a percentage', { alpha: '5%' }, /^input alpha must be/],
+    ['alpha in hex', { alpha: '0x0' }, /^input alpha must be/],
+    ['alpha not a number', { alpha: 'low' }, /^input alpha must be/],
+    [
+      'a replicate starting with a digit',
+      { replicate: '1seed' },
+      /^input replicate must be a parameter name/,
+    ],
+    ['a replicate with a space', { replicate: 'my seed' }, /^input replicate must be a parameter name/],
+  ];
+  for (const [name, raw, message] of bad) {
+    it(`refuses ${name}, naming the input and the valid values`, () => {
+      assert.throws(
+        () => parseStatisticalMethod(raw, label),
+        (err: unknown) => err instanceof ConfigurationError && message.test(err.message),
+      );
+    });
+  }
 });
