@@ -15,43 +15,44 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-LYD6MUIZ.js";
+} from "../chunks/chunk-46R63V6J.js";
 import {
   cleanUp
-} from "../chunks/chunk-ELTUTCHP.js";
+} from "../chunks/chunk-SHJCCWTT.js";
 import {
   withZones
-} from "../chunks/chunk-66OBQNE5.js";
+} from "../chunks/chunk-CQ3732XD.js";
 import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-ZABGGJOI.js";
-import "../chunks/chunk-SPESQFSA.js";
+} from "../chunks/chunk-CNPRD635.js";
+import "../chunks/chunk-IMP2EQ5R.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-WDYHRXYP.js";
+} from "../chunks/chunk-C7UDEKQJ.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-WW7OEE4L.js";
+} from "../chunks/chunk-OCEQLDEL.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-VF2UL7NB.js";
+} from "../chunks/chunk-DV66JCHZ.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-Z7F5B5KX.js";
+} from "../chunks/chunk-6ISEN5Z4.js";
 import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-WOS7SJJO.js";
+} from "../chunks/chunk-WMEETRBI.js";
 import {
   byVerdict,
   cellLegend,
-  chartSeries,
-  comparedWith,
+  chartCapNote,
+  chartOf,
+  chartTitle,
   decideExperiment,
   failureReason,
   formatCell,
@@ -60,51 +61,67 @@ import {
   formatNumber,
   formatP,
   formatShift,
+  historyRule,
+  intervalWords,
   renderReport,
   sampleVerdict,
   significanceRule,
   significantRegressions
-} from "../chunks/chunk-IHUSV3HU.js";
+} from "../chunks/chunk-TJBRPFBG.js";
 import {
   chooseAxes,
   countClass,
+  metricLabel,
   paramNames,
   parseHeartbeat,
   pivotOf,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-OXYXB34A.js";
+} from "../chunks/chunk-ZJODKGQF.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-C5PB5HGX.js";
+import "../chunks/chunk-LAHZ6HFN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PMEOYZ2U.js";
+} from "../chunks/chunk-PJSKPG63.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-HYROZFKP.js";
+import "../chunks/chunk-L7JD2ZNC.js";
 import {
   RunStore,
-  baselineOf,
-  parseDirections,
+  Z_LIMIT,
+  cellOf,
+  comparedWith,
+  formatZ,
+  historyRowOf,
+  parseStatisticalMethod,
   runRecordFromEnv
-} from "../chunks/chunk-CITZSBUV.js";
+} from "../chunks/chunk-QW2DTW2M.js";
 import {
+  mapLimited
+} from "../chunks/chunk-M3JD4Y6G.js";
+import {
+  CRC32C,
   STORAGE_RETRY,
   Storage,
   classifyError,
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
+  baselineOf,
+  directionsOf,
   experimentObjects,
+  mergeMetricInfos,
+  metricInfosJson,
+  parseMetricsText,
   parseStatus
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -199,13 +216,29 @@ var RUN_OPTIONS = {
   set: { kind: "list", arg: "AXIS=V1,V2", help: "run only these values of an axis (repeatable)" },
   repetitions: { kind: "value", arg: "N", help: "repetitions of each combination (overrides the spec)" },
   "run-id": { kind: "value", arg: "ID", help: "run id (default: local-DATE-TIME)" },
-  title: { kind: "value", arg: "TEXT", help: "report title" },
+  title: { kind: "value", arg: "TEXT", help: "report title (default the spec's title)" },
   pivot: { kind: "value", arg: "ROWS,COLUMNS", help: "the two axes of the pivot tables" },
-  metrics: { kind: "value", arg: "NAME:higher,...", help: "which way is better per metric" },
+  metrics: {
+    kind: "value",
+    arg: "NAME:higher,...",
+    help: "which way is better per metric (over the spec's metrics)"
+  },
   baseline: {
     kind: "value",
     arg: "DIR",
     help: "an earlier run directory: the report shows deltas against it"
+  },
+  test: {
+    kind: "value",
+    arg: "mann-whitney|welch|signed-rank",
+    help: "with --baseline: the test of each combination (default mann-whitney; signed-rank pairs by --replicate)"
+  },
+  adjust: { kind: "value", arg: "holm|bh", help: "with --baseline: p-value adjustment (default holm)" },
+  alpha: { kind: "value", arg: "P", help: "with --baseline: significance level, 0 < P < 0.5 (default 0.05)" },
+  replicate: {
+    kind: "value",
+    arg: "PARAM",
+    help: "with --baseline: the parameter whose values repeat a combination (default seed)"
   },
   "no-progress": { kind: "flag", help: "plain lines even on a terminal" },
   source: {
@@ -409,50 +442,23 @@ import { createHash as createHash2, randomBytes as randomBytes2 } from "node:cry
 import os from "node:os";
 
 // src/local/crc32c.ts
-var REFLECTED_POLYNOMIAL = 2197175160;
-var TABLES = (() => {
-  const t = new Uint32Array(8 * 256);
-  for (let byte = 0; byte < 256; byte++) {
-    let crc = byte;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? crc >>> 1 ^ REFLECTED_POLYNOMIAL : crc >>> 1;
-    t[byte] = crc;
-  }
-  for (let k = 1; k < 8; k++) {
-    for (let byte = 0; byte < 256; byte++) {
-      const prev = t[(k - 1) * 256 + byte];
-      t[k * 256 + byte] = prev >>> 8 ^ t[prev & 255];
-    }
-  }
-  return t;
-})();
-function crc32cUpdate(crc, data) {
-  const t = TABLES;
-  let c = ~crc >>> 0;
-  let i = 0;
-  const whole = data.length - data.length % 8;
-  for (; i < whole; i += 8) {
-    const lo = (c ^ (data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24)) >>> 0;
-    const hi = data[i + 4] | data[i + 5] << 8 | data[i + 6] << 16 | data[i + 7] << 24;
-    c = t[7 * 256 + (lo & 255)] ^ t[6 * 256 + (lo >>> 8 & 255)] ^ t[5 * 256 + (lo >>> 16 & 255)] ^ t[4 * 256 + (lo >>> 24)] ^ t[3 * 256 + (hi & 255)] ^ t[2 * 256 + (hi >>> 8 & 255)] ^ t[256 + (hi >>> 16 & 255)] ^ t[hi >>> 24 & 255];
-  }
-  for (; i < data.length; i++) c = t[(c ^ data[i]) & 255] ^ c >>> 8;
-  return ~c >>> 0;
+function bufferOf(data) {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
-function crc32cBase64(crc) {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(crc >>> 0);
-  return bytes.toString("base64");
+function crc32c(data) {
+  const crc = new CRC32C();
+  crc.update(bufferOf(data));
+  return crc.valueOf() >>> 0;
 }
 var Crc32c = class {
-  /** The CRC of everything passed to `update` so far, unsigned. */
-  value = 0;
+  #crc = new CRC32C();
   update(data) {
-    this.value = crc32cUpdate(this.value, data);
+    this.#crc.update(bufferOf(data));
     return this;
   }
-  /** In Cloud Storage's base64 form. */
+  /** The 4 bytes big-endian, base64, as `crc32c` fields and `x-goog-hash` carry it. */
   base64() {
-    return crc32cBase64(this.value);
+    return this.#crc.toString();
   }
 };
 
@@ -839,7 +845,7 @@ async function startLocalMetadata(opts) {
     }
     const data = Buffer.from(found.value, "utf8");
     const name = `projects/${projectNumber}/secrets/${secret}/versions/${found.version}`;
-    const payload = { data: data.toString("base64"), dataCrc32c: String(crc32cUpdate(0, data)) };
+    const payload = { data: data.toString("base64"), dataCrc32c: String(crc32c(data)) };
     return { status: 200, body: { name, payload } };
   };
   const listener = await listenMetadata(
@@ -1934,7 +1940,7 @@ var StorageEmulator = class {
     const page = entries.slice(first, first + max);
     const itemFields = fields?.get("items");
     const namesOnly = itemFields instanceof Map && [...itemFields.keys()].every((k) => k === "name");
-    const items = await mapLimit(
+    const items = await mapLimited(
       page.filter((e) => !e.isPrefix),
       LIST_CONCURRENCY,
       async (e) => {
@@ -2340,18 +2346,6 @@ function scalar(v, field) {
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   throw invalid(`Invalid value for ${field}: ${JSON.stringify(v)}`);
 }
-async function mapLimit(items, limit, task) {
-  const out = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await task(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 // src/local/storage-server.ts
 async function startLocalStorage(opts) {
@@ -2465,20 +2459,18 @@ var LocalExecutor = class {
   /** Runs every job; resolves when all ended or, after an abort, when every process is gone. */
   async runAll(jobs) {
     const results = /* @__PURE__ */ new Map();
-    let next = 0;
     const stopAll = () => {
       for (const agent of this.running) this.stopping.set(agent, this.stopAgent(agent));
     };
     this.opts.signal.addEventListener("abort", stopAll, { once: true });
-    const worker = async () => {
-      while (next < jobs.length && !this.opts.signal.aborted) {
-        const job = jobs[next++];
-        results.set(job.settings.experiment.id, await this.runJob(job));
-      }
-    };
     try {
-      await Promise.all(
-        Array.from({ length: Math.max(1, Math.min(this.opts.parallel, jobs.length)) }, worker)
+      await mapLimited(
+        jobs,
+        this.opts.parallel,
+        async (job) => {
+          results.set(job.settings.experiment.id, await this.runJob(job));
+        },
+        this.opts.signal
       );
     } finally {
       this.opts.signal.removeEventListener("abort", stopAll);
@@ -2644,6 +2636,128 @@ var LocalExecutor = class {
 import { writeFile as writeFile2 } from "node:fs/promises";
 import path3 from "node:path";
 
+// src/report/html-trend.ts
+var MAX_TREND_METRICS = 12;
+var MAX_TREND_COMBINATIONS = 30;
+var WIDTH = 180;
+var HEIGHT = 40;
+var PAD = 5;
+var LINE = "#3b6fd4";
+var CURRENT = "#1f2328";
+var OUTSIDE = "#cf222e";
+function coord(n) {
+  return String(Math.round(n * 100) / 100);
+}
+function sparklineSvg(opts) {
+  const { points, current } = opts;
+  if (points.length === 0) return "";
+  const count = points.length + (current === void 0 ? 0 : 1);
+  const values = [
+    ...points.flatMap((p) => [
+      p.centre,
+      ...p.low !== void 0 && p.high !== void 0 ? [p.low, p.high] : []
+    ]),
+    ...current === void 0 ? [] : [current]
+  ];
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  if (lo === hi) {
+    const room = Math.abs(lo) * 0.05 || 1;
+    lo -= room;
+    hi += room;
+  }
+  const x = (i) => count === 1 ? WIDTH / 2 : PAD + i * (WIDTH - 2 * PAD) / (count - 1);
+  const y = (v) => PAD + (hi - v) / (hi - lo) * (HEIGHT - 2 * PAD);
+  const banded = points.flatMap(
+    (p, i) => p.low !== void 0 && p.high !== void 0 ? [{ i, low: p.low, high: p.high }] : []
+  );
+  const band = banded.length >= 2 ? `<polygon class="band" fill="${LINE}" fill-opacity="0.15" stroke="none" points="${[
+    ...banded.map((b) => `${coord(x(b.i))},${coord(y(b.high))}`),
+    ...[...banded].reverse().map((b) => `${coord(x(b.i))},${coord(y(b.low))}`)
+  ].join(" ")}"/>` : "";
+  const line = points.length >= 2 ? `<polyline class="line" fill="none" stroke="${LINE}" stroke-width="1.5" points="${points.map((p, i) => `${coord(x(i))},${coord(y(p.centre))}`).join(" ")}"/>` : "";
+  const interval = (p) => p.low !== void 0 && p.high !== void 0 ? ` [${formatNumber(p.low)}, ${formatNumber(p.high)}]` : "";
+  const dots = points.map(
+    (p, i) => `<circle class="run" cx="${coord(x(i))}" cy="${coord(y(p.centre))}" r="1.8" fill="${LINE}" data-value="${String(p.centre)}"><title>run ${escapeHtml(p.run)}: ${escapeHtml(formatNumber(p.centre))}${escapeHtml(interval(p))}</title></circle>`
+  );
+  const last = points.length - 1;
+  const now = current === void 0 ? "" : `<line class="to-current" x1="${coord(x(last))}" y1="${coord(y(points[last].centre))}" x2="${coord(x(count - 1))}" y2="${coord(y(current))}" stroke="${CURRENT}" stroke-width="1" stroke-dasharray="2 2"/><circle class="current${opts.outside ? " outside" : ""}" cx="${coord(x(count - 1))}" cy="${coord(y(current))}" r="3.5" fill="${opts.outside ? OUTSIDE : CURRENT}" data-value="${String(current)}"><title>this run: ${escapeHtml(formatNumber(current))}</title></circle>`;
+  const spoken = `${opts.description}: recorded runs, oldest first, ${points.map((p) => `${formatNumber(p.centre)}${interval(p)}`).join(", ")}` + (current === void 0 ? "" : `; this run ${formatNumber(current)}${opts.outside ? ", outside the noise" : ""}`);
+  return [
+    `<svg class="sparkline" role="img" aria-label="${escapeHtml(spoken)}" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">`,
+    band,
+    line,
+    ...dots,
+    now,
+    "</svg>"
+  ].filter((part) => part !== "").join("");
+}
+function metricsOf(h2, order) {
+  const seen = /* @__PURE__ */ new Set();
+  for (const entry of h2.history.entries) {
+    for (const metrics of Object.values(entry.combinations))
+      for (const m of Object.keys(metrics)) seen.add(m);
+  }
+  return [...order.filter((m) => seen.has(m)), ...[...seen].filter((m) => !order.includes(m)).sort()];
+}
+function combinationsOf(h2, metric) {
+  const seen = /* @__PURE__ */ new Set();
+  for (const entry of h2.history.entries) {
+    for (const [label, metrics] of Object.entries(entry.combinations)) {
+      if (Object.hasOwn(metrics, metric)) seen.add(label);
+    }
+  }
+  return [...seen].sort();
+}
+function spread(r) {
+  return r?.mean !== void 0 && r.sd !== void 0 ? `${formatNumber(r.mean)} \xB1 ${formatNumber(r.sd)}` : "\u2014";
+}
+function trendSection(hc, metricOrder, info) {
+  if (!hc || hc.history.entries.length < 2) return "";
+  const entries = hc.history.entries;
+  const rowOf = historyRowOf(hc);
+  const metrics = metricsOf(hc, metricOrder);
+  const shownMetrics = metrics.slice(0, MAX_TREND_METRICS);
+  const tables = shownMetrics.map((metric) => {
+    const all = combinationsOf(hc, metric);
+    const shown = all.slice(0, MAX_TREND_COMBINATIONS);
+    const rows = shown.map((combination) => {
+      const points = entries.flatMap((entry) => {
+        const c = cellOf(entry, combination, metric);
+        return c ? [{ run: entry.runId, centre: c.centre, low: c.low, high: c.high }] : [];
+      });
+      const r = rowOf(combination, metric);
+      const svg = sparklineSvg({
+        points,
+        current: r?.current,
+        outside: r?.outside ?? false,
+        description: `${metricLabel(metric, info)} of ${combination || "(no parameters)"} on ${hc.ref}`
+      });
+      return `<tr${r?.outside ? ' class="outside"' : ""}><td>${escapeHtml(combination)}</td><td>${svg}</td><td class="num">${points.length}</td><td class="num">${escapeHtml(spread(r))}</td><td class="num">${r ? escapeHtml(formatNumber(r.current)) : "\u2014"}</td><td class="num">${escapeHtml(formatZ(r))}</td></tr>`;
+    });
+    return [
+      `<h3>${escapeHtml(metricLabel(metric, info))}</h3>`,
+      '<div class="scroll">',
+      `<table class="trend" data-metric="${escapeHtml(metric)}">`,
+      '<thead><tr><th scope="col">combination</th><th scope="col">recorded runs, then this run</th><th scope="col" class="num">runs</th><th scope="col" class="num">mean \xB1 sd</th><th scope="col" class="num">this run</th><th scope="col" class="num">z</th></tr></thead>',
+      "<tbody>",
+      ...rows,
+      "</tbody>",
+      "</table>",
+      "</div>",
+      ...all.length > shown.length ? [`<p class="note truncated">The first ${shown.length} of ${all.length} combinations shown.</p>`] : []
+    ].join("\n");
+  });
+  return [
+    '<section id="trend">',
+    `<h2>Trend on <code>${escapeHtml(hc.ref)}</code></h2>`,
+    `<p class="note">The median of each combination in the last ${entries.length} recorded runs of <code>${escapeHtml(hc.ref)}</code>, oldest first, its 95% interval as a band where recorded; the larger dot is this run, red when outside the branch's run-to-run noise (|z| beyond ${Z_LIMIT} in the worse direction).</p>`,
+    ...metrics.length > shownMetrics.length ? [`<p class="note truncated">The first ${shownMetrics.length} of ${metrics.length} metrics shown.</p>`] : [],
+    ...tables,
+    "</section>"
+  ].join("\n");
+}
+
 // src/report/html.ts
 var MAX_PIVOT_ROWS = 200;
 var MAX_PIVOT_COLUMNS = 40;
@@ -2703,11 +2817,18 @@ svg.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial,
 svg.chart .title { font-size: 13px; font-weight: 600; }
 svg.chart .axis-title { fill: var(--muted); font-size: 12px; }
 svg.chart .grid { stroke: #e6e9ec; } svg.chart .zero { stroke: #8c959f; }
-svg.chart rect.bar { fill: var(--bar); } svg.chart rect.bar.negative { fill: var(--bar-negative); }
+svg.chart .s0 { fill: #3b6fd4; } svg.chart .s1 { fill: #e07b39; } svg.chart .s2 { fill: #2a9d6f; }
+svg.chart .s3 { fill: #a44fb3; } svg.chart .s4 { fill: #c9a227; } svg.chart .s5 { fill: #3fa7c4; }
+svg.chart .s6 { fill: #d4593b; } svg.chart .s7 { fill: #7a7f87; } svg.chart .s8 { fill: #8c6d46; } svg.chart .s9 { fill: #e377c2; }
+svg.chart .error-bar, svg.chart .error-cap { stroke: var(--fg); stroke-width: 1.25; }
+svg.chart .legend-label { fill: var(--muted); }
+table.heatmap td.heat { text-align: center; min-width: 56px; }
+.heat-legend .ramp { display: inline-block; width: 160px; height: 12px; margin: 0 6px; vertical-align: middle;
+  border: 1px solid var(--border); border-radius: 2px; }
 svg.chart .value { font-weight: 600; } svg.chart .missing-value { fill: var(--muted); font-style: italic; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 `;
-function coord(n) {
+function coord2(n) {
   return String(Math.round(n * 100) / 100);
 }
 function clip(text, max) {
@@ -2742,51 +2863,169 @@ var PLOT_RIGHT = 16;
 var LABEL_ANGLE = 35;
 var MIN_PLOT_WIDTH = 360;
 var CHAR_WIDTH = 6.5;
-function barChartSvg(series) {
-  const { metric, axis, bars } = series;
-  if (bars.length === 0) return "";
-  const { lo, hi, ticks } = valueScale(bars.map((b) => b.mean).filter((v) => Number.isFinite(v)));
-  const y = (v) => PLOT_TOP + (hi - v) / (hi - lo) * PLOT_HEIGHT;
-  const zeroY = y(0);
-  const preferredSlot = bars.length <= 4 ? 96 : bars.length <= 12 ? 64 : 40;
-  const slot = Math.max(preferredSlot, MIN_PLOT_WIDTH / bars.length);
-  const plotWidth = slot * bars.length;
-  const barWidth = Math.min(slot * 0.62, 72);
-  const rotate = bars.some((b) => b.label.length * CHAR_WIDTH > slot - 6);
-  const labelChars = rotate ? 18 : Math.floor((slot - 6) / CHAR_WIDTH);
-  const slantedReach = Math.max(...bars.map((b) => Math.min(b.label.length, labelChars))) * CHAR_WIDTH * Math.cos(LABEL_ANGLE * Math.PI / 180);
-  const left = rotate ? Math.max(PLOT_LEFT, slantedReach - slot / 2 + 8) : PLOT_LEFT;
-  const labelTop = PLOT_TOP + PLOT_HEIGHT + 16;
-  const height = labelTop + (rotate ? 96 : 24) + 14;
-  const width = left + plotWidth + PLOT_RIGHT;
-  const title = `${metric} by ${axis}, mean`;
-  const spoken = bars.map((b) => `${b.label || "(none)"}: ${Number.isFinite(b.mean) ? formatNumber(b.mean) : "n/a"}`).join(", ");
-  const grid = ticks.map((t) => {
-    const ty = coord(y(t));
-    return `<line class="grid" x1="${coord(left)}" x2="${coord(left + plotWidth)}" y1="${ty}" y2="${ty}"/><text class="tick" x="${coord(left - 6)}" y="${ty}" dy="0.32em" text-anchor="end">${h(formatNumber(t))}</text>`;
-  });
-  const columns = bars.map((b, i) => {
-    const cx = left + slot * (i + 0.5);
-    const labelX = coord(cx);
-    const axisLabel = rotate ? `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="end" transform="rotate(-${LABEL_ANGLE} ${labelX} ${labelTop})">` : `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="middle">`;
-    const label = `${axisLabel}<title>${h(b.label || "(none)")}</title>${h(clip(b.label, labelChars) || "(none)")}</text>`;
-    if (!Number.isFinite(b.mean)) {
-      return `<g class="column" data-label="${h(b.label)}"><text class="missing-value" x="${labelX}" y="${coord(zeroY - 6)}" text-anchor="middle">n/a</text>${label}</g>`;
+var SERIES_COLOURS = 10;
+var HTML_CHART_LIMITS = { bars: 120, series: SERIES_COLOURS };
+var LEGEND_LINE = 16;
+function intervalText(b) {
+  if (b.low === void 0 || b.high === void 0) return intervalWords("single");
+  return `${intervalWords(b.kind)}: ${formatNumber(b.low)} to ${formatNumber(b.high)}`;
+}
+function legendSvg(axis, series, left, top, width) {
+  const parts = [];
+  const head = `${clip(axis, 24)}:`;
+  parts.push(`<text class="legend-label" x="${coord2(left)}" y="${coord2(top + 10)}">${h(head)}</text>`);
+  let x = left + head.length * CHAR_WIDTH + 10;
+  let line = 0;
+  for (const [j, value] of series.entries()) {
+    const text = clip(value || "(none)", 24);
+    const w = 16 + text.length * CHAR_WIDTH + 14;
+    if (x + w > left + width && x > left) {
+      line += 1;
+      x = left;
     }
-    const top = b.mean >= 0 ? y(b.mean) : zeroY;
-    const barHeight = Math.abs(y(b.mean) - zeroY);
-    const valueY = b.mean >= 0 ? top - 5 : top + barHeight + 13;
-    return `<g class="column" data-label="${h(b.label)}"><rect class="bar${b.mean < 0 ? " negative" : ""}" x="${coord(cx - barWidth / 2)}" y="${coord(top)}" width="${coord(barWidth)}" height="${coord(barHeight)}" data-value="${String(b.mean)}"><title>${h(b.label || "(none)")}: ${h(formatNumber(b.mean))} (mean of ${b.n})</title></rect><text class="value" x="${labelX}" y="${coord(valueY)}" text-anchor="middle">${h(formatNumber(b.mean))}</text>${label}</g>`;
+    const y = top + line * LEGEND_LINE;
+    parts.push(
+      `<g class="legend-item" data-series="${h(value)}"><rect class="swatch s${j % SERIES_COLOURS}" x="${coord2(x)}" y="${coord2(y)}" width="12" height="12"/><text x="${coord2(x + 16)}" y="${coord2(y + 10)}"><title>${h(value || "(none)")}</title>${h(text)}</text></g>`
+    );
+    x += w;
+  }
+  return { svg: `<g class="legend">${parts.join("")}</g>`, lines: line + 1 };
+}
+function barChartSvg(series, info) {
+  const { metric, rowAxis, columnAxis, groups } = series;
+  if (groups.length === 0) return "";
+  const count = Math.max(1, series.series.length);
+  const bars = groups.flatMap((g) => g.bars.filter((b) => b !== void 0));
+  const extent = bars.flatMap((b) => [b.centre, b.low, b.high]).filter((v) => v !== void 0 && Number.isFinite(v));
+  const { lo, hi, ticks } = valueScale(extent);
+  let slot;
+  let barWidth;
+  if (count === 1) {
+    const preferredSlot = groups.length <= 4 ? 96 : groups.length <= 12 ? 64 : 40;
+    slot = Math.max(preferredSlot, MIN_PLOT_WIDTH / groups.length);
+    barWidth = Math.min(slot * 0.62, 72);
+  } else {
+    barWidth = count * groups.length <= 24 ? 22 : 14;
+    slot = Math.max(count * barWidth + 18, MIN_PLOT_WIDTH / groups.length);
+  }
+  const plotWidth = slot * groups.length;
+  const rotate = groups.some((g) => g.label.length * CHAR_WIDTH > slot - 6);
+  const labelChars = rotate ? 18 : Math.floor((slot - 6) / CHAR_WIDTH);
+  const slantedReach = Math.max(...groups.map((g) => Math.min(g.label.length, labelChars))) * CHAR_WIDTH * Math.cos(LABEL_ANGLE * Math.PI / 180);
+  const left = rotate ? Math.max(PLOT_LEFT, slantedReach - slot / 2 + 8) : PLOT_LEFT;
+  const width = left + plotWidth + PLOT_RIGHT;
+  const legend = columnAxis === void 0 ? void 0 : legendSvg(columnAxis, series.series, left, 32, plotWidth);
+  const plotTop = PLOT_TOP + (legend ? legend.lines * LEGEND_LINE : 0);
+  const y = (v) => plotTop + (hi - v) / (hi - lo) * PLOT_HEIGHT;
+  const zeroY = y(0);
+  const labelTop = plotTop + PLOT_HEIGHT + 16;
+  const height = labelTop + (rotate ? 96 : 24) + 14;
+  const valueLabel = metricLabel(metric, info);
+  const title = chartTitle(series, valueLabel, (text) => text);
+  const cap = Math.min(barWidth * 0.3, 6);
+  const spokenBar = (b) => Number.isFinite(b.centre) ? `${formatNumber(b.centre)}${b.low !== void 0 && b.high !== void 0 ? ` (${formatNumber(b.low)} to ${formatNumber(b.high)})` : ""}` : "n/a";
+  const spoken = groups.map((g) => {
+    const shown = g.bars.filter((b) => b !== void 0);
+    return columnAxis === void 0 ? `${g.label || "(none)"}: ${shown.map(spokenBar).join(", ")}` : `${g.label || "(none)"}: ${shown.map((b) => `${b.label || "(none)"} ${spokenBar(b)}`).join(", ")}`;
+  }).join("; ");
+  const grid = ticks.map((t) => {
+    const ty = coord2(y(t));
+    return `<line class="grid" x1="${coord2(left)}" x2="${coord2(left + plotWidth)}" y1="${ty}" y2="${ty}"/><text class="tick" x="${coord2(left - 6)}" y="${ty}" dy="0.32em" text-anchor="end">${h(formatNumber(t))}</text>`;
+  });
+  const drawn = groups.map((g, i) => {
+    const gx = left + slot * (i + 0.5);
+    const labelX = coord2(gx);
+    const axisLabel = rotate ? `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="end" transform="rotate(-${LABEL_ANGLE} ${labelX} ${labelTop})">` : `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="middle">`;
+    const label = `${axisLabel}<title>${h(g.label || "(none)")}</title>${h(clip(g.label, labelChars) || "(none)")}</text>`;
+    const cells = g.bars.map((b, j) => {
+      if (!b) return "";
+      const cx = gx + (j - (count - 1) / 2) * barWidth;
+      if (!Number.isFinite(b.centre)) {
+        return `<text class="missing-value" x="${coord2(cx)}" y="${coord2(zeroY - 6)}" text-anchor="middle">n/a</text>`;
+      }
+      const name = columnAxis === void 0 ? g.label || "(none)" : `${g.label || "(none)"}, ${b.label || "(none)"}`;
+      const tip = `${name}: ${series.centre} ${formatNumber(b.centre)}; ${intervalText(b)}; n=${b.n}`;
+      const top = b.centre >= 0 ? y(b.centre) : zeroY;
+      const barHeight = Math.abs(y(b.centre) - zeroY);
+      const rectWidth = count === 1 ? barWidth : barWidth - 2;
+      const interval = b.low !== void 0 && b.high !== void 0 && Number.isFinite(b.low) && Number.isFinite(b.high) ? { low: b.low, high: b.high } : void 0;
+      const rect = `<rect class="bar s${j % SERIES_COLOURS}" x="${coord2(cx - rectWidth / 2)}" y="${coord2(top)}" width="${coord2(rectWidth)}" height="${coord2(barHeight)}" data-value="${String(b.centre)}"${interval ? ` data-low="${String(interval.low)}" data-high="${String(interval.high)}"` : ""} data-n="${b.n}" data-kind="${b.kind}" data-series="${h(b.label)}"><title>${h(tip)}</title></rect>`;
+      const whisker = (v) => `<line class="error-cap" x1="${coord2(cx - cap)}" x2="${coord2(cx + cap)}" y1="${coord2(y(v))}" y2="${coord2(y(v))}"/>`;
+      const errorBar = interval ? `<line class="error-bar" x1="${coord2(cx)}" x2="${coord2(cx)}" y1="${coord2(y(interval.high))}" y2="${coord2(y(interval.low))}" data-low="${String(interval.low)}" data-high="${String(interval.high)}"/>` + whisker(interval.high) + whisker(interval.low) : "";
+      const value = count === 1 ? `<text class="value" x="${coord2(cx)}" y="${coord2(
+        b.centre >= 0 ? Math.min(top, interval ? y(interval.high) : top) - 5 : Math.max(top + barHeight, interval ? y(interval.low) : 0) + 13
+      )}" text-anchor="middle">${h(formatNumber(b.centre))}</text>` : "";
+      return rect + errorBar + value;
+    });
+    return `<g class="group" data-label="${h(g.label)}">${cells.join("")}${label}</g>`;
   });
   return [
-    `<svg class="chart" role="img" aria-label="${h(`Bar chart, ${title}: ${spoken}`)}" width="${coord(width)}" height="${coord(height)}" viewBox="0 0 ${coord(width)} ${coord(height)}" data-metric="${h(metric)}">`,
-    `<text class="title" x="${coord(left)}" y="20">${h(title)}</text>`,
+    `<svg class="chart" role="img" aria-label="${h(`Bar chart, ${title}, error bars over each interval: ${spoken}`)}" width="${coord2(width)}" height="${coord2(height)}" viewBox="0 0 ${coord2(width)} ${coord2(height)}" data-metric="${h(metric)}">`,
+    `<text class="title" x="${coord2(left)}" y="20">${h(title)}</text>`,
+    ...legend ? [legend.svg] : [],
     ...grid,
-    `<line class="zero" x1="${coord(left)}" x2="${coord(left + plotWidth)}" y1="${coord(zeroY)}" y2="${coord(zeroY)}"/>`,
-    ...columns,
-    `<text class="axis-title" x="${coord(left + plotWidth / 2)}" y="${coord(height - 6)}" text-anchor="middle">${h(axis)}</text>`,
-    `<text class="axis-title" transform="rotate(-90)" x="${coord(-(PLOT_TOP + PLOT_HEIGHT / 2))}" y="16" text-anchor="middle">${h(clip(metric, 40))}</text>`,
+    `<line class="zero" x1="${coord2(left)}" x2="${coord2(left + plotWidth)}" y1="${coord2(zeroY)}" y2="${coord2(zeroY)}"/>`,
+    ...drawn,
+    `<text class="axis-title" x="${coord2(left + plotWidth / 2)}" y="${coord2(height - 6)}" text-anchor="middle">${h(rowAxis)}</text>`,
+    `<text class="axis-title" transform="rotate(-90)" x="${coord2(-(plotTop + PLOT_HEIGHT / 2))}" y="16" text-anchor="middle">${h(clip(valueLabel, 40))}</text>`,
     "</svg>"
+  ].join("\n");
+}
+var HEAT_WORSE = [232, 136, 76];
+var HEAT_NEUTRAL = [246, 246, 246];
+var HEAT_BETTER = [84, 142, 214];
+var HEAT_HIGH = [64, 160, 150];
+function mix(a, b, t) {
+  const c = a.map((v, i) => Math.round(v + (b[i] - v) * t));
+  return `rgb(${c.join(", ")})`;
+}
+function heatColour(t, direction) {
+  if (direction === void 0) return mix(HEAT_NEUTRAL, HEAT_HIGH, t);
+  const good = direction === "higher" ? t : 1 - t;
+  return good < 0.5 ? mix(HEAT_WORSE, HEAT_NEUTRAL, good * 2) : mix(HEAT_NEUTRAL, HEAT_BETTER, good * 2 - 1);
+}
+function heatmapTable(p, centre, direction, label) {
+  const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
+  const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const row of p.cells.slice(0, rows.length)) {
+    for (const cell of row.slice(0, columns.length)) {
+      const c = cell?.summary.centre;
+      if (c === void 0 || !Number.isFinite(c)) continue;
+      min = Math.min(min, c);
+      max = Math.max(max, c);
+    }
+  }
+  if (min > max) return "";
+  const scale = (v) => max === min ? 0.5 : (v - min) / (max - min);
+  const head = p.columnAxis ? `<tr><th scope="col">${h(p.rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join("")}</tr>` : `<tr><th scope="col">${h(p.rowAxis)}</th><th scope="col" class="num">${centre}</th></tr>`;
+  const body = rows.map(
+    (r, i) => `<tr><th scope="row">${h(r)}</th>${columns.map((c, j) => {
+      const cell = p.cells[i][j];
+      if (!cell || !Number.isFinite(cell.summary.centre)) {
+        return '<td class="num empty" title="no result">\u2014</td>';
+      }
+      const v = cell.summary.centre;
+      const t = scale(v);
+      const where = p.columnAxis ? `${r}, ${c}` : r;
+      return `<td class="num heat" style="background-color: ${heatColour(t, direction)}" data-value="${String(v)}" data-scale="${t.toFixed(3)}" title="${h(`${where}: ${formatCell(cell)}`)}">${h(formatNumber(v))}</td>`;
+    }).join("")}</tr>`
+  );
+  const [from, to] = direction === "lower" ? [max, min] : [min, max];
+  const ends = direction === void 0 ? ["smallest", "largest"] : ["worse", `better (${direction} is better)`];
+  const ramp = [0, 0.25, 0.5, 0.75, 1].map((t) => heatColour(direction === "lower" ? 1 - t : t, direction));
+  const by = p.columnAxis ? `${p.rowAxis} \xD7 ${p.columnAxis}` : p.rowAxis;
+  return [
+    `<p class="note heat-legend">Heatmap of the ${centre}: ${h(formatNumber(from))} ${ends[0]}<span class="ramp" style="background: linear-gradient(to right, ${ramp.join(", ")})"></span>${h(formatNumber(to))} ${ends[1]}; scaled between the smallest and the largest cell shown.</p>`,
+    '<div class="scroll">',
+    `<table class="heatmap" data-metric="${h(p.metric)}" aria-label="${h(`Heatmap of ${label} by ${by}: the ${centre} of each cell, coloured from ${ends[0]} to ${ends[1]}`)}">`,
+    `<thead>${head}</thead>`,
+    "<tbody>",
+    ...body,
+    "</tbody>",
+    "</table>",
+    "</div>"
   ].join("\n");
 }
 function statusCell(status) {
@@ -2818,7 +3057,7 @@ function summarySection(data, b) {
     "</section>"
   ].join("\n");
 }
-function deltaTable(deltas, limit, className) {
+function deltaTable(deltas, limit, className, info) {
   const shown = deltas.slice(0, limit);
   return [
     '<div class="scroll">',
@@ -2826,7 +3065,7 @@ function deltaTable(deltas, limit, className) {
     '<thead><tr><th scope="col">experiment</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">change</th><th scope="col">direction</th><th scope="col">verdict</th></tr></thead>',
     "<tbody>",
     ...shown.map(
-      (d) => `<tr><td><code>${h(d.experiment)}</code></td><td>${h(d.metric)}</td><td class="num">${h(formatNumber(d.baseline))}</td><td class="num">${h(formatNumber(d.current))}</td><td class="num">${h(formatDelta(d))}</td><td>${d.direction ? `${d.direction} is better` : "unknown"}</td><td class="verdict-${d.verdict}">${VERDICT_TEXT[d.verdict]}</td></tr>`
+      (d) => `<tr><td><code>${h(d.experiment)}</code></td><td>${h(metricLabel(d.metric, info))}</td><td class="num">${h(formatNumber(d.baseline))}</td><td class="num">${h(formatNumber(d.current))}</td><td class="num">${h(formatDelta(d))}</td><td>${d.direction ? `${d.direction} is better` : "unknown"}</td><td class="verdict-${d.verdict}">${VERDICT_TEXT[d.verdict]}</td></tr>`
     ),
     "</tbody>",
     "</table>",
@@ -2834,16 +3073,17 @@ function deltaTable(deltas, limit, className) {
     ...deltas.length > shown.length ? [`<p class="note truncated">\u2026 and ${deltas.length - shown.length} more change(s), not shown.</p>`] : []
   ].join("\n");
 }
-function significanceTable(comparisons, limit) {
+function significanceTable(comparisons, limit, info, history) {
   const all = byVerdict(comparisons);
   const shown = all.slice(0, limit);
+  const zOf = historyRowOf(history);
   return [
     '<div class="scroll">',
     '<table class="significance">',
-    '<thead><tr><th scope="col">combination</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">shift [95% interval]</th><th scope="col" class="num">p (adjusted)</th><th scope="col">verdict</th></tr></thead>',
+    `<thead><tr><th scope="col">combination</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">shift [95% interval]</th><th scope="col" class="num">p (adjusted)</th><th scope="col">verdict</th>${history ? '<th scope="col" class="num">z (history)</th>' : ""}</tr></thead>`,
     "<tbody>",
     ...shown.map(
-      (c) => `<tr><td>${h(c.combination)}</td><td>${h(c.metric)}</td><td class="num">${h(formatCell({ summary: c.baseline }))}</td><td class="num">${h(formatCell({ summary: c.current }))}</td><td class="num">${h(formatShift(c))}</td><td class="num" title="raw p ${h(formatP(c.p))}">${h(formatP(c.pAdjusted))}</td><td class="verdict-${c.verdict}">${h(sampleVerdict(c))}</td></tr>`
+      (c) => `<tr><td>${h(c.combination)}</td><td>${h(metricLabel(c.metric, info))}</td><td class="num">${h(formatCell({ summary: c.baseline }))}</td><td class="num">${h(formatCell({ summary: c.current }))}</td><td class="num">${h(formatShift(c))}</td><td class="num" title="raw p ${h(formatP(c.p))}">${h(formatP(c.pAdjusted))}</td><td class="verdict-${c.verdict}">${h(sampleVerdict(c))}</td>${history ? zCell(zOf(c.combination, c.metric)) : ""}</tr>`
     ),
     "</tbody>",
     "</table>",
@@ -2851,7 +3091,11 @@ function significanceTable(comparisons, limit) {
     ...all.length > shown.length ? [`<p class="note truncated">\u2026 and ${all.length - shown.length} more comparison(s), not shown.</p>`] : []
   ].join("\n");
 }
-function baselineSection(b, limit) {
+function zCell(r) {
+  const title = r?.mean !== void 0 && r.sd !== void 0 ? ` title="${h(`recorded runs: ${r.runs}, mean ${formatNumber(r.mean)}, sd ${formatNumber(r.sd)}`)}"` : "";
+  return `<td class="num${r?.outside ? " verdict-regressed" : ""}"${title}>${h(formatZ(r))}</td>`;
+}
+function baselineSection(b, limit, info) {
   switch (b.kind) {
     case "off":
       return "";
@@ -2880,11 +3124,12 @@ function baselineSection(b, limit) {
         ...b.significance.comparisons.length > 0 ? [
           `<h3>Against the baseline: ${significantRegressions(b).length} regression(s) of ${b.significance.comparisons.length} comparison(s)</h3>`,
           `<p class="note">${significanceRule(b.significance, b.thresholdPercent, (text) => `<code>${h(text)}</code>`)}</p>`,
-          significanceTable(b.significance.comparisons, limit)
+          ...b.history ? [`<p class="note">${historyRule(b.history, (text) => `<code>${h(text)}</code>`)}</p>`] : [],
+          significanceTable(b.significance.comparisons, limit, info, b.history)
         ] : [],
         ...c.deltas.length > 0 ? [
           `<details><summary>Changes against the baseline (${c.deltas.length} value(s))</summary>`,
-          deltaTable(c.deltas, limit, "changes"),
+          deltaTable(c.deltas, limit, "changes", info),
           "</details>"
         ] : [],
         "</section>"
@@ -2918,7 +3163,7 @@ function failureSection(data) {
     "</section>"
   ].join("\n");
 }
-function pivotTable(data, metric, rowAxis, columnAxis, centre) {
+function pivotTable(data, metric, rowAxis, columnAxis, centre, label) {
   const p = pivotOf(data.experiments, metric, rowAxis, columnAxis, centre);
   const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
   const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
@@ -2937,7 +3182,7 @@ function pivotTable(data, metric, rowAxis, columnAxis, centre) {
   );
   return [
     '<div class="scroll">',
-    `<table class="pivot" data-metric="${h(metric)}">`,
+    `<table class="pivot" data-metric="${h(metric)}" aria-label="${h(`${label} by ${rowAxis}${columnAxis ? ` \xD7 ${columnAxis}` : ""}`)}">`,
     `<thead>${head.join("")}</thead>`,
     "<tbody>",
     ...body,
@@ -2952,30 +3197,41 @@ function pivotTable(data, metric, rowAxis, columnAxis, centre) {
 function metricSections(data, opts) {
   const axes = chooseAxes(data.experiments, opts.pivot);
   if (!axes || data.metrics.length === 0) return "";
-  const charts = new Map(chartSeries(data, opts).map((s) => [s.metric, s]));
+  const centre = opts.centre ?? "median";
   return [
     '<section id="metrics">',
     "<h2>Metrics</h2>",
-    `<p class="note">By ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}. ${h(cellLegend(opts.centre ?? "median"))} Hover a cell for its min, median, max and mean. Charts: the mean by ${h(axes.rows)}.</p>`,
+    `<p class="note">By ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}. ${h(cellLegend(opts.centre ?? "median"))} Hover a cell for its min, median, max and mean. Charts: each cell's ${centre} as a bar${axes.columns ? `, grouped by ${h(axes.rows)}, a colour per ${h(axes.columns)}` : ""}, with an error bar over its interval. Heatmaps: each cell coloured between the smallest and the largest ${centre}.</p>`,
     ...data.metrics.map((metric) => {
       const dir2 = opts.directions.get(metric);
-      const series = charts.get(metric);
+      const pivot = pivotOf(data.experiments, metric, axes.rows, axes.columns, centre);
+      const series = chartOf(pivot, centre, HTML_CHART_LIMITS);
+      const capped = chartCapNote(series, h);
+      const label = metricLabel(metric, opts.metricInfo);
+      const description = opts.metricInfo?.get(metric)?.description;
       return [
         '<section class="metric">',
-        `<h3>${h(metric)}${dir2 ? ` <span class="muted">(${dir2} is better)</span>` : ""}</h3>`,
-        pivotTable(data, metric, axes.rows, axes.columns, opts.centre ?? "median"),
-        ...series ? [`<figure>${barChartSvg(series)}</figure>`] : [],
+        `<h3${description ? ` title="${h(description)}"` : ""}>${h(label)}${dir2 ? ` <span class="muted">(${dir2} is better)</span>` : ""}</h3>`,
+        ...description ? [`<p class="note description">${h(description)}</p>`] : [],
+        pivotTable(data, metric, axes.rows, axes.columns, opts.centre ?? "median", label),
+        ...series.groups.length > 0 ? [`<figure>${barChartSvg(series, opts.metricInfo)}</figure>`] : [],
+        ...capped ? [`<p class="note capped">${capped}</p>`] : [],
+        heatmapTable(pivot, centre, dir2 ?? opts.metricInfo?.get(metric)?.better, label),
         "</section>"
       ].join("\n");
     }),
     "</section>"
   ].join("\n");
 }
+function metricHeader(metric, info) {
+  const description = info?.get(metric)?.description;
+  return `<th scope="col" class="num"${description ? ` title="${h(description)}"` : ""}>${h(metricLabel(metric, info))}</th>`;
+}
 function resultRow(x, params, metrics) {
   const tone = countClass(x.status);
   return `<tr${tone === "succeeded" ? "" : ` class="${tone}"`}><td><code>${h(x.id)}</code></td>` + params.map((p) => `<td>${h(x.params[p] ?? "")}</td>`).join("") + `<td>${statusCell(x.status)}</td><td class="num">${x.attempts ?? ""}</td><td class="num">${h(formatDuration(x.durationSeconds))}</td><td>${h(x.zone ?? "")}</td><td class="num">${x.costUsd === void 0 ? "" : `$${x.costUsd.toFixed(4)}`}</td>` + metrics.map((m) => `<td class="num">${x.metrics[m] === void 0 ? "" : h(formatNumber(x.metrics[m]))}</td>`).join("") + "</tr>";
 }
-function resultsSection(data, limit) {
+function resultsSection(data, limit, info) {
   const params = paramNames(data.experiments).slice(0, MAX_RESULT_PARAMS);
   const metrics = data.metrics.slice(0, MAX_RESULT_METRICS);
   const shown = data.experiments.slice(0, limit);
@@ -2985,7 +3241,7 @@ function resultsSection(data, limit) {
     `<h2>All ${data.experiments.length} experiment(s)</h2>`,
     '<div class="scroll">',
     '<table class="results">',
-    `<thead><tr><th scope="col">experiment</th>${params.map((p) => `<th scope="col">${h(p)}</th>`).join("")}<th scope="col">status</th><th scope="col" class="num">attempts</th><th scope="col" class="num">duration</th><th scope="col">zone</th><th scope="col" class="num">cost</th>${metrics.map((m) => `<th scope="col" class="num">${h(m)}</th>`).join("")}</tr></thead>`,
+    `<thead><tr><th scope="col">experiment</th>${params.map((p) => `<th scope="col">${h(p)}</th>`).join("")}<th scope="col">status</th><th scope="col" class="num">attempts</th><th scope="col" class="num">duration</th><th scope="col">zone</th><th scope="col" class="num">cost</th>${metrics.map((m) => metricHeader(m, info)).join("")}</tr></thead>`,
     "<tbody>",
     ...shown.map((x) => resultRow(x, params, metrics)),
     "</tbody>",
@@ -3011,10 +3267,11 @@ function renderHtml(data, opts, rowLimit = 1e3) {
     "</header>",
     "<main>",
     summarySection(data, opts.baseline),
-    baselineSection(opts.baseline, rowLimit),
+    baselineSection(opts.baseline, rowLimit, opts.metricInfo),
+    opts.baseline.kind === "compared" ? trendSection(opts.baseline.history, data.metrics, opts.metricInfo) : "",
     failureSection(data),
     metricSections(data, opts),
-    resultsSection(data, rowLimit),
+    resultsSection(data, rowLimit, opts.metricInfo),
     "</main>",
     "<footer>Written by gce-matrix. Costs are estimates from list prices.</footer>"
   ].filter((part) => part !== "");
@@ -3038,21 +3295,42 @@ function renderHtml(data, opts, rowLimit = 1e3) {
 }
 
 // src/cli/report-files.ts
+function localMethod(o) {
+  return parseStatisticalMethod(o, (setting) => `option --${setting}`);
+}
 function renderOptions(o) {
+  localMethod(o);
   const pivot = o.pivot?.trim() ? o.pivot.split(",").map((s) => s.trim()) : void 0;
   if (pivot && (pivot.length > 2 || pivot.some((s) => !s))) {
     throw new ConfigurationError(
       `option --pivot must be one or two axis names, rows,columns (got ${JSON.stringify(o.pivot)})`
     );
   }
-  let directions;
+  const metricInfo = metricsOption(o.metrics);
+  const baseline = { kind: "off" };
+  return {
+    title: o.note ? `${o.title} (${o.note})` : o.title,
+    pivot,
+    directions: directionsOf(metricInfo),
+    metricInfo,
+    baseline
+  };
+}
+function metricsOption(text) {
   try {
-    directions = parseDirections(o.metrics ?? "");
+    return parseMetricsText(text ?? "");
   } catch (err) {
     throw new ConfigurationError(`option --${err.message}`);
   }
-  const baseline = { kind: "off" };
-  return { title: o.note ? `${o.title} (${o.note})` : o.title, pivot, directions, baseline };
+}
+function withSpecReport(given, spec, defaultTitle) {
+  const declared = spec.metrics ?? /* @__PURE__ */ new Map();
+  const metrics = declared.size > 0 ? metricInfosJson(mergeMetricInfos(declared, metricsOption(given.metrics))) : given.metrics;
+  return {
+    ...given,
+    title: given.title ?? spec.title ?? defaultTitle,
+    ...metrics !== void 0 ? { metrics } : {}
+  };
 }
 async function writeLocalReport(resultsDir, outDir, o) {
   const manifest = await readManifest(resultsDir);
@@ -3060,16 +3338,22 @@ async function writeLocalReport(resultsDir, outDir, o) {
   const data = reportData(manifest, files);
   let opts = renderOptions(o);
   if (o.baselineDir)
-    opts = { ...opts, baseline: await compareWith(o.baselineDir, data, opts, o.thresholdPercent ?? 5) };
+    opts = {
+      ...opts,
+      baseline: await compareWith(o.baselineDir, data, opts, {
+        thresholdPercent: o.thresholdPercent ?? 5,
+        ...localMethod(o)
+      })
+    };
   const markdown = path3.join(outDir, "report.md");
   const html = path3.join(outDir, "report.html");
   const csv = path3.join(outDir, RESULTS_CSV);
   await writeFile2(markdown, renderReport(data, opts));
   await writeFile2(html, renderHtml(data, opts));
-  await writeFile2(csv, tidyCsv(manifest.experiments, files));
+  await writeFile2(csv, tidyCsv(manifest.experiments, files, opts.metricInfo));
   return { markdown, html, csv, data };
 }
-async function compareWith(dir2, data, opts, thresholdPercent) {
+async function compareWith(dir2, data, opts, method) {
   const results = path3.join(dir2, "results");
   const manifest = await readManifest(results).catch((err) => {
     throw new ConfigurationError(
@@ -3084,8 +3368,8 @@ async function compareWith(dir2, data, opts, thresholdPercent) {
     ref,
     which: "earlier-run",
     baseline,
-    ...comparedWith(data, baseline, opts.directions, thresholdPercent),
-    thresholdPercent
+    ...comparedWith(data, baseline, opts.directions, method),
+    thresholdPercent: method.thresholdPercent
   };
 }
 
@@ -3728,7 +4012,8 @@ async function collectAndReport(opts) {
     root: results,
     concurrency: 8,
     maxFileSize: 2 * 1024 ** 3,
-    log: { info: () => void 0, warning: (m) => opts.info(`warning: ${m}`) }
+    log: { info: () => void 0, warning: (m) => opts.info(`warning: ${m}`) },
+    metricInfo: renderOptions(opts.record.report).metricInfo
   });
   const report = await writeLocalReport(results, opts.runDir, {
     ...opts.record.report,
@@ -3826,7 +4111,8 @@ function sourceRoot(cwd, given) {
 }
 async function prepareLocalRun(opts) {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
-  renderOptions(opts.report);
+  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path5.basename(opts.specPath)}`);
+  renderOptions(report);
   const ctx = localContext(opts.runId, path5.dirname(path5.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
@@ -3834,7 +4120,7 @@ async function prepareLocalRun(opts) {
     runId: opts.runId,
     spec: path5.resolve(opts.specPath),
     inputs: opts.inputs,
-    report: opts.report,
+    report,
     experiments: plan.experiments,
     ...opts.source ? { source: opts.source } : {}
   });
@@ -4182,11 +4468,19 @@ async function runCloud(args, io) {
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = "true";
   const plan = await planFile(spec, optionList(args, "set"), optionValue(args, "repetitions"));
-  const report = {
-    title: optionValue(args, "title") ?? `gce-matrix: ${path7.basename(spec)}`,
-    pivot: optionValue(args, "pivot"),
-    metrics: optionValue(args, "metrics")
-  };
+  const report = withSpecReport(
+    {
+      title: optionValue(args, "title"),
+      pivot: optionValue(args, "pivot"),
+      metrics: optionValue(args, "metrics"),
+      test: optionValue(args, "test"),
+      adjust: optionValue(args, "adjust"),
+      alpha: optionValue(args, "alpha"),
+      replicate: optionValue(args, "replicate")
+    },
+    plan,
+    `gce-matrix: ${path7.basename(spec)}`
+  );
   renderOptions(report);
   const runId = inputs["run-id"] ?? `cli-${Date.now().toString(36)}`;
   const ctx = cloudContext(runId, io.env, path7.dirname(spec));
@@ -4231,10 +4525,11 @@ async function runCloud(args, io) {
       settings.length,
       optionFlag(args, "no-progress"),
       async (hooks) => {
-        let next = 0;
-        const worker = async () => {
-          while (next < settings.length && !hooks.signal.aborted) {
-            const s = await withZones(settings[next++], compute);
+        await mapLimited(
+          settings,
+          parallel,
+          async (planned) => {
+            const s = await withZones(planned, compute);
             const id = s.experiment.id;
             const started = Date.now();
             hooks.onEvent({ kind: "started", id, attempt: 1 });
@@ -4277,9 +4572,9 @@ async function runCloud(args, io) {
                 await cleanUp(compute, s, (m) => hooks.info(`[${id}] ${m}`));
               }
             }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(parallel, settings.length) }, worker));
+          },
+          hooks.signal
+        );
         return collectAndReport({
           storage: clients.storage,
           location: first.results,
@@ -4311,29 +4606,25 @@ async function launchDetached(opts) {
     }),
     experiments: settings.map((s) => s.experiment.id)
   };
-  let next = 0;
   let failed = 0;
-  const worker = async () => {
-    while (next < settings.length) {
-      const s = await withZones(settings[next++], compute);
-      const id = s.experiment.id;
-      const r = await runExperiment(s, {
-        compute,
-        results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
-        clock: systemClock,
-        log: cloudLogger(id, (line) => say(io, line)),
-        agentScript: opts.agentScript,
-        onVm: () => void 0,
-        recordDetached: (d) => recordDetached({ store, settings: s, run: run2, detached: d, now: Date.now() })
-      });
-      if (r.status === "detached") say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
-      else {
-        failed++;
-        say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
-      }
+  await mapLimited(settings, opts.parallel, async (planned) => {
+    const s = await withZones(planned, compute);
+    const id = s.experiment.id;
+    const r = await runExperiment(s, {
+      compute,
+      results: new ExperimentResults(clients.storage, s.results, id, opts.counter),
+      clock: systemClock,
+      log: cloudLogger(id, (line) => say(io, line)),
+      agentScript: opts.agentScript,
+      onVm: () => void 0,
+      recordDetached: (d) => recordDetached({ store, settings: s, run: run2, detached: d, now: Date.now() })
+    });
+    if (r.status === "detached") say(io, `detached  ${id} on ${r.vmName} in ${r.zone}`);
+    else {
+      failed++;
+      say(io, `${r.status.toUpperCase()} ${id}: ${r.reason}`);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.parallel, settings.length) }, worker));
+  });
   const where = `--cloud --project ${first.project} --bucket ${first.results.bucket}${first.results.prefix === "gce-matrix" ? "" : ` --prefix ${first.results.prefix}`}`;
   say(io, `${settings.length - failed} experiment(s) running detached, each VM with its own time limit.`);
   say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
@@ -4527,9 +4818,13 @@ async function runCommand(args, io) {
     runId,
     runDir,
     report: {
-      title: optionValue(args, "title") ?? `gce-matrix: ${path8.basename(spec)}`,
+      title: optionValue(args, "title"),
       pivot: optionValue(args, "pivot"),
       metrics: optionValue(args, "metrics"),
+      test: optionValue(args, "test"),
+      adjust: optionValue(args, "adjust"),
+      alpha: optionValue(args, "alpha"),
+      replicate: optionValue(args, "replicate"),
       ...baselineDir ? { baselineDir } : {}
     },
     env: io.env,

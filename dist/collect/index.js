@@ -6,21 +6,21 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-ZA5AB24O.js";
+} from "../chunks/chunk-EHH4OL5B.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-WDYHRXYP.js";
+} from "../chunks/chunk-C7UDEKQJ.js";
 import {
   collectRun
-} from "../chunks/chunk-WOS7SJJO.js";
+} from "../chunks/chunk-WMEETRBI.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-OXYXB34A.js";
+} from "../chunks/chunk-ZJODKGQF.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-C5PB5HGX.js";
+import "../chunks/chunk-LAHZ6HFN.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -29,11 +29,12 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-L7JD2ZNC.js";
+import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -43,13 +44,14 @@ import {
   getInput,
   info,
   parseAuthInputs,
+  parseMetricsText,
   setFailed,
   setOutput,
   startGroup,
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts
@@ -164,6 +166,12 @@ function parseCollectInputs(read, ctx, workspace = process.cwd()) {
     );
   }
   const maxRaw = read("max-file-size").trim();
+  let metricInfo;
+  try {
+    metricInfo = parseMetricsText(read("metrics"));
+  } catch (err) {
+    throw new ConfigurationError(`input ${err.message}`);
+  }
   const { workloadIdentityProvider, serviceAccount } = parseAuthInputs(read);
   return {
     project,
@@ -176,6 +184,7 @@ function parseCollectInputs(read, ctx, workspace = process.cwd()) {
     overwrite: readBoolean(read, "overwrite", true),
     concurrency: readInteger(read, "concurrency", 16, 1, 256),
     maxFileSize: maxRaw ? parseByteSize(maxRaw) : 2 * GIB,
+    metricInfo,
     workloadIdentityProvider,
     serviceAccount
   };
@@ -209,7 +218,7 @@ function summaryLine(manifest, artifact) {
   const c = manifest.counts;
   return `gce-matrix collect: run \`${escapeMarkdown(manifest.runId)}\`: ${c.experiments} experiment(s), **${c.succeeded} succeeded**, ${c.failed} failed, ${c.missing} missing; ${c.files} file(s), ${formatBytes(c.bytes)} verified` + (c.problems > 0 ? `; ${c.problems} problem(s)` : "") + (artifact ? `; artifact \`${escapeMarkdown(artifact)}\`` : "") + "\n";
 }
-async function run(env = process.env) {
+async function collectStep(env) {
   const settings = parseCollectInputs(
     (name) => getInput(name),
     runContextFromEnv(env),
@@ -234,7 +243,8 @@ async function run(env = process.env) {
       root: settings.path,
       concurrency: settings.concurrency,
       maxFileSize: settings.maxFileSize,
-      log
+      log,
+      metricInfo: settings.metricInfo
     });
     const { manifest, stats } = result;
     const c = manifest.counts;
@@ -307,6 +317,9 @@ ${shown.join("\n")}${more}
     await clients.close();
   }
 }
+async function run(env = process.env) {
+  await runAction("collect", () => collectStep(env));
+}
 
 // src/collect/index.ts
-await runAction("collect", run);
+await run();

@@ -6,27 +6,28 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-WW7OEE4L.js";
-import "../chunks/chunk-PMEOYZ2U.js";
+} from "../chunks/chunk-OCEQLDEL.js";
+import "../chunks/chunk-PJSKPG63.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   readBucket
-} from "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-L7JD2ZNC.js";
 import {
   RunStore
-} from "../chunks/chunk-CITZSBUV.js";
+} from "../chunks/chunk-QW2DTW2M.js";
+import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
@@ -36,7 +37,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts
@@ -106,7 +107,7 @@ function parseJanitorInputs(read, env) {
     dryRun: boolean(read, "dry-run")
   };
 }
-async function run(env = process.env) {
+async function janitorStep(env) {
   const opts = parseJanitorInputs((name) => getInput(name), env);
   const { bucket, prefix } = opts;
   let closeStorage = () => Promise.resolve();
@@ -149,6 +150,9 @@ async function run(env = process.env) {
     );
   }
 }
+async function run(env = process.env) {
+  await runAction("janitor", () => janitorStep(env));
+}
 
 // src/janitor/index.ts
-await runAction("janitor", run);
+await run();

@@ -9,41 +9,41 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-LYD6MUIZ.js";
+} from "../chunks/chunk-46R63V6J.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-66OBQNE5.js";
-import "../chunks/chunk-SPESQFSA.js";
+} from "../chunks/chunk-CQ3732XD.js";
+import "../chunks/chunk-IMP2EQ5R.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-WDYHRXYP.js";
+} from "../chunks/chunk-C7UDEKQJ.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-Z7F5B5KX.js";
+} from "../chunks/chunk-6ISEN5Z4.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PMEOYZ2U.js";
-import "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-PJSKPG63.js";
+import "../chunks/chunk-L7JD2ZNC.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-CITZSBUV.js";
+} from "../chunks/chunk-QW2DTW2M.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -57,7 +57,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts
@@ -91,7 +91,7 @@ function setOutputs(result) {
   setOutput("duration-seconds", String(result.durationSeconds));
   setOutput("cost-usd", result.costUsd.toFixed(4));
 }
-async function run(env = process.env) {
+async function launchStep(env) {
   const event = await readEvent(env);
   const parsed = parseLaunchInputs((name) => getInput(name), {
     ...runContextFromEnv(env),
@@ -168,6 +168,9 @@ ${result.logTail.join("\n")}` : "";
     await clients.close();
   }
 }
+async function run(env = process.env) {
+  await runAction("launch", () => launchStep(env));
+}
 
 // src/launch/index.ts
-await runAction("launch", run);
+await run();

@@ -6,19 +6,24 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   post
-} from "../chunks/chunk-ELTUTCHP.js";
-import "../chunks/chunk-66OBQNE5.js";
-import "../chunks/chunk-WDYHRXYP.js";
-import "../chunks/chunk-PMEOYZ2U.js";
-import "../chunks/chunk-HYROZFKP.js";
-import "../chunks/chunk-CITZSBUV.js";
-import "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-SHJCCWTT.js";
+import "../chunks/chunk-CQ3732XD.js";
+import "../chunks/chunk-C7UDEKQJ.js";
+import "../chunks/chunk-PJSKPG63.js";
+import "../chunks/chunk-L7JD2ZNC.js";
+import "../chunks/chunk-QW2DTW2M.js";
+import "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
+import "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
+// src/launch/post-main.ts
+async function run() {
+  await runAction("launch (post)", post);
+}
+
 // src/launch/post.ts
-await runAction("launch (post)", post);
+await run();

@@ -6,27 +6,27 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-ZABGGJOI.js";
+} from "../chunks/chunk-CNPRD635.js";
 import {
   resolveCommit
-} from "../chunks/chunk-SPESQFSA.js";
+} from "../chunks/chunk-IMP2EQ5R.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-WDYHRXYP.js";
+} from "../chunks/chunk-C7UDEKQJ.js";
 import {
   getOctokit
-} from "../chunks/chunk-C5PB5HGX.js";
+} from "../chunks/chunk-LAHZ6HFN.js";
 import {
   readInteger
-} from "../chunks/chunk-HYROZFKP.js";
+} from "../chunks/chunk-L7JD2ZNC.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -34,10 +34,11 @@ import {
   ConfigurationError,
   getInput,
   info,
+  metricInfosJson,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts
@@ -179,7 +180,9 @@ function planOutputs(plan, runId) {
     count: String(plan.experiments.length),
     "run-id": runId,
     axes: JSON.stringify(plan.axes),
-    repetitions: String(plan.repetitions)
+    repetitions: String(plan.repetitions),
+    title: plan.title ?? "",
+    metrics: metricInfosJson(plan.metrics ?? /* @__PURE__ */ new Map())
   };
   const size = Object.values(outputs).reduce((n, v) => n + Buffer.byteLength(v), 0);
   if (size > OUTPUT_LIMIT) {
@@ -294,7 +297,7 @@ function describeOverrides(o) {
   if (o.repetitions !== void 0) parts.push(`repetitions=${o.repetitions}`);
   return parts.join(" ");
 }
-async function run(env = process.env) {
+async function planStep(env) {
   const settings = parsePlanInputs((name) => getInput(name), {
     runId: env.GITHUB_RUN_ID,
     workspace: env.GITHUB_WORKSPACE ?? process.cwd()
@@ -375,6 +378,9 @@ async function run(env = process.env) {
   );
   if (env.GITHUB_STEP_SUMMARY) await summary.addRaw(planSummary(plan, settings.runId)).write();
 }
+async function run(env = process.env) {
+  await runAction("plan", () => planStep(env));
+}
 
 // src/plan/index.ts
-await runAction("plan", run);
+await run();

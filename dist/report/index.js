@@ -9,27 +9,28 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-IHUSV3HU.js";
+} from "../chunks/chunk-TJBRPFBG.js";
 import {
   readManifest
-} from "../chunks/chunk-OXYXB34A.js";
+} from "../chunks/chunk-ZJODKGQF.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-C5PB5HGX.js";
+import "../chunks/chunk-LAHZ6HFN.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-CITZSBUV.js";
+} from "../chunks/chunk-QW2DTW2M.js";
+import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -39,7 +40,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts
@@ -50,7 +51,13 @@ function reportSettingsOf(s) {
     pivot: s.pivot ? [...s.pivot] : null,
     centre: s.centre,
     directions: Object.fromEntries(s.directions),
+    ...s.metricInfo.size > 0 ? { metrics: Object.fromEntries(s.metricInfo) } : {},
     thresholdPercent: s.thresholdPercent,
+    test: s.test,
+    adjust: s.adjust,
+    alpha: s.alpha,
+    replicate: s.replicate,
+    ...s.history !== void 0 ? { history: s.history } : {},
     baseline: s.baseline,
     baselineRef: s.baselineRef,
     comment: s.comment
@@ -142,7 +149,7 @@ async function reportDetached(opts) {
     await store.release(run2.runId, lock.generation);
   }
 }
-async function run(env = process.env) {
+async function reportStep(env) {
   const event = await readEvent(env);
   const s = parseReportInputs(
     (name) => getInput(name),
@@ -204,6 +211,9 @@ async function run(env = process.env) {
     await clients?.close();
   }
 }
+async function run(env = process.env) {
+  await runAction("report", () => reportStep(env));
+}
 
 // src/report/index.ts
-await runAction("report", run);
+await run();

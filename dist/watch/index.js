@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-ZA5AB24O.js";
+} from "../chunks/chunk-EHH4OL5B.js";
 import {
   runAction
-} from "../chunks/chunk-OGHS24ND.js";
+} from "../chunks/chunk-2MUEK6QF.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-VF2UL7NB.js";
-import "../chunks/chunk-Z7F5B5KX.js";
-import "../chunks/chunk-WOS7SJJO.js";
-import "../chunks/chunk-IHUSV3HU.js";
-import "../chunks/chunk-OXYXB34A.js";
+} from "../chunks/chunk-DV66JCHZ.js";
+import "../chunks/chunk-6ISEN5Z4.js";
+import "../chunks/chunk-WMEETRBI.js";
+import "../chunks/chunk-TJBRPFBG.js";
+import "../chunks/chunk-ZJODKGQF.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-C5PB5HGX.js";
+import "../chunks/chunk-LAHZ6HFN.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PMEOYZ2U.js";
+} from "../chunks/chunk-PJSKPG63.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -33,13 +33,14 @@ import {
   readBucket,
   readInteger,
   readProject
-} from "../chunks/chunk-HYROZFKP.js";
-import "../chunks/chunk-CITZSBUV.js";
+} from "../chunks/chunk-L7JD2ZNC.js";
+import "../chunks/chunk-QW2DTW2M.js";
+import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-POAYJMSU.js";
-import "../chunks/chunk-QCBMVUVD.js";
+} from "../chunks/chunk-44245US3.js";
+import "../chunks/chunk-CN5GVJCX.js";
 import {
   escapeMarkdown
 } from "../chunks/chunk-J3GQTCY5.js";
@@ -52,7 +53,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-4TDRVGQU.js";
+} from "../chunks/chunk-JQUUWNOK.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
@@ -121,7 +122,7 @@ function watchSummary(results) {
 ${rows.join("\n")}
 `;
 }
-async function run(env = process.env) {
+async function watchStep(env) {
   const s = parseWatchInputs((name) => getInput(name), env, env.GITHUB_WORKSPACE || process.cwd());
   const { clients, description } = connectGcp({
     project: s.project,
@@ -183,6 +184,9 @@ async function run(env = process.env) {
     await clients.close();
   }
 }
+async function run(env = process.env) {
+  await runAction("watch", () => watchStep(env));
+}
 
 // src/watch/index.ts
-await runAction("watch", run);
+await run();
