@@ -236,27 +236,6 @@ export function pivotOf(
   return { metric, rowAxis, columnAxis, rows, columns, cells };
 }
 
-/** Mean of `metric` per value of `axis` (the chart's bars). */
-export function meansBy(
-  experiments: readonly ReportExperiment[],
-  metric: string,
-  axis: string,
-): { label: string; mean: number; n: number }[] {
-  const groups = new Map<string, { sum: number; n: number }>();
-  for (const e of experiments) {
-    const v = e.metrics[metric];
-    if (v === undefined) continue;
-    const label = e.params[axis] ?? '';
-    const g = groups.get(label) ?? { sum: 0, n: 0 };
-    g.sum += v;
-    g.n += 1;
-    groups.set(label, g);
-  }
-  return [...groups]
-    .sort(([a], [b]) => byText(a, b))
-    .map(([label, g]) => ({ label, mean: g.sum / g.n, n: g.n }));
-}
-
 /** The whole report's data. */
 export interface ReportData {
   readonly runId: string;
