@@ -56,11 +56,15 @@ describe('the actions under @github/local-action', () => {
     }).map(([k, v]) => `${k}=${v}`);
     await writeFile(envFile, `${lines.join('\n')}\n`);
     const args = ['run', actionDir, entry, envFile, ...(post ? ['--post', post] : [])];
+    // A failed step may or may not make local-action itself exit non-zero: what it printed is the result.
     const { stdout, stderr } = await exec(path.join(bin, 'local-action'), args, {
       cwd: root,
       env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, NO_COLOR: '1' },
       maxBuffer: 64 * 1024 * 1024,
-    });
+    }).catch((err: Error & { stdout?: string; stderr?: string }) => ({
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? err.message,
+    }));
     const output = `${stdout}\n${stderr}`;
     const outputs: Record<string, string> = {};
     for (const m of output.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)) outputs[m[1]] = m[2];
