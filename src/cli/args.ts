@@ -1,7 +1,9 @@
+import { parseArgs as parseArgv } from 'node:util';
 import { ConfigurationError } from '../errors.ts';
+import { didYouMean, nearestName } from '../suggest.ts';
 
 /** The commands of the `gce-matrix` command line. */
-export type CommandName = 'run' | 'status' | 'janitor' | 'rerun' | 'help';
+export type CommandName = 'run' | 'status' | 'janitor' | 'rerun' | 'help' | 'version';
 
 type OptionKind = 'flag' | 'value' | 'list';
 
@@ -10,7 +12,11 @@ interface OptionSpec {
   readonly help: string;
   /** Shown after the option name in the help. */
   readonly arg?: string;
+  /** A one-letter alias: `o` for `-o`. */
+  readonly short?: string;
 }
+
+const HELP_OPTION: OptionSpec = { kind: 'flag', short: 'h', help: 'show this help' };
 
 const CLOUD_OPTIONS: Record<string, OptionSpec> = {
   project: { kind: 'value', arg: 'ID', help: 'Google Cloud project (default: GOOGLE_CLOUD_PROJECT)' },
@@ -19,9 +25,18 @@ const CLOUD_OPTIONS: Record<string, OptionSpec> = {
 };
 
 const RUN_OPTIONS: Record<string, OptionSpec> = {
-  parallel: { kind: 'value', arg: 'N', help: 'experiments at once (default: CPU count, at most 4)' },
-  out: { kind: 'value', arg: 'DIR', help: 'where the run goes (default gce-matrix-results/RUN)' },
+  parallel: {
+    kind: 'value',
+    short: 'p',
+    arg: 'N',
+    help: 'experiments at once (default: CPU count, at most 4)',
+  },
+  out: { kind: 'value', short: 'o', arg: 'DIR', help: 'where the run goes (default gce-matrix-results/RUN)' },
   set: { kind: 'list', arg: 'AXIS=V1,V2', help: 'run only these values of an axis (repeatable)' },
+  'allow-new-values': {
+    kind: 'flag',
+    help: 'with --set: also run values the spec does not list (default: refuse them as typos)',
+  },
   repetitions: { kind: 'value', arg: 'N', help: 'repetitions of each combination (overrides the spec)' },
   'run-id': { kind: 'value', arg: 'ID', help: 'run id (default: local-DATE-TIME)' },
   title: { kind: 'value', arg: 'TEXT', help: "report title (default the spec's title)" },
@@ -72,26 +87,30 @@ const RUN_OPTIONS: Record<string, OptionSpec> = {
   ...CLOUD_OPTIONS,
 };
 
+/** The commands that take options of their own. */
+type OptionCommand = Exclude<CommandName, 'help' | 'version'>;
+
 const COMMANDS: Record<
-  Exclude<CommandName, 'help'>,
+  OptionCommand,
   { usage: string; summary: string; options: Record<string, OptionSpec> }
 > = {
   run: {
     usage: 'gce-matrix run SPEC [options]',
     summary: 'plan the matrix in SPEC and run every experiment, then collect and report',
-    options: RUN_OPTIONS,
+    options: { ...RUN_OPTIONS, help: HELP_OPTION },
   },
   status: {
     usage: 'gce-matrix status RUN [options]',
     summary: 'show where each experiment of a run is (RUN: a local run directory, or a run id with --cloud)',
     options: {
-      out: { kind: 'value', arg: 'DIR', help: 'the runs directory (default gce-matrix-results)' },
+      out: { kind: 'value', short: 'o', arg: 'DIR', help: 'the runs directory (default gce-matrix-results)' },
       cloud: { kind: 'flag', help: 'read the run from the bucket' },
       report: {
         kind: 'flag',
         help: 'with --cloud: once every experiment has ended, collect and report the run here',
       },
       ...CLOUD_OPTIONS,
+      help: HELP_OPTION,
     },
   },
   janitor: {
@@ -105,6 +124,7 @@ const COMMANDS: Record<
       'run-id': { kind: 'list', arg: 'ID', help: 'runs known to have ended: their VMs go (repeatable)' },
       'max-age-hours': { kind: 'value', arg: 'H', help: 'VMs older than this go (default 24)' },
       delete: { kind: 'flag', help: 'delete what is listed (default: list only)' },
+      help: HELP_OPTION,
     },
   },
   rerun: {
@@ -117,6 +137,7 @@ const COMMANDS: Record<
         help: 'the run directory (default: the newest under gce-matrix-results)',
       },
       'no-progress': { kind: 'flag', help: 'plain lines even on a terminal' },
+      help: HELP_OPTION,
     },
   },
 };
@@ -129,79 +150,189 @@ export interface ParsedArgs {
   readonly options: Readonly<Record<string, string | boolean | readonly string[]>>;
 }
 
+/** What `gce-matrix` takes before a command. */
+const TOP_LEVEL_OPTIONS: Record<string, OptionSpec> = {
+  help: { kind: 'flag', short: 'h', help: 'show the commands' },
+  version: { kind: 'flag', short: 'V', help: 'print the version' },
+};
+
+const COMMAND_NAMES: readonly string[] = [...Object.keys(COMMANDS), 'help', 'version'];
+
+type ParserOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
+/** An option table as `node:util` parseArgs takes it: the same table serves parsing and the help. */
+function parserOptions(specs: Record<string, OptionSpec>): ParserOptions {
+  return Object.fromEntries(
+    Object.entries(specs).map(([name, o]) => [
+      name,
+      {
+        type: o.kind === 'flag' ? 'boolean' : 'string',
+        ...(o.kind === 'list' ? { multiple: true } : {}),
+        ...(o.short ? { short: o.short } : {}),
+      },
+    ]),
+  );
+}
+
+function isOptionCommand(name: string): name is OptionCommand {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function unknownCommand(name: string): ConfigurationError {
+  const hint = didYouMean(name, COMMAND_NAMES);
+  return new ConfigurationError(
+    `unknown command ${JSON.stringify(name)}; ${hint ?? `commands: ${COMMAND_NAMES.join(', ')}`} (gce-matrix --help)`,
+  );
+}
+
+/** Which command line is parsed: `run` (`gce-matrix run`), or the top level before a command. */
+interface Context {
+  /** The command, or undefined before one. */
+  readonly command: string | undefined;
+  readonly specs: Record<string, OptionSpec>;
+}
+
+/** `run: ` or nothing at the top level. */
+function prefix(ctx: Context): string {
+  return ctx.command === undefined ? '' : `${ctx.command}: `;
+}
+
+function helpCommand(ctx: Context): string {
+  return ctx.command === undefined ? 'gce-matrix --help' : `gce-matrix ${ctx.command} --help`;
+}
+
+/** An unknown `-x` or `--name`: the option meant, else the command it belongs to, else where the list is. */
+function unknownOption(ctx: Context, raw: string): ConfigurationError {
+  const long = raw.startsWith('--');
+  const name = raw.replace(/^--?/, '');
+  let hint: string | undefined;
+  if (long) {
+    hint = didYouMean(name, Object.keys(ctx.specs), (n) => `--${n}`);
+    const owners = Object.entries(COMMANDS)
+      .filter(([c, d]) => c !== ctx.command && Object.hasOwn(d.options, name))
+      .map(([c]) => c);
+    if (!hint && owners.length > 0) {
+      hint =
+        ctx.command === undefined
+          ? `options go after the command: gce-matrix ${owners[0]} ... --${name}`
+          : `--${name} is an option of ${owners.join(' and ')}`;
+    }
+  } else {
+    const shorts = Object.values(ctx.specs).flatMap((o) => (o.short ? [o.short] : []));
+    const near = nearestName(name, shorts, { maxDistance: 0 });
+    if (near !== undefined) hint = `did you mean -${near}?`;
+  }
+  return new ConfigurationError(
+    `${prefix(ctx)}unknown option ${raw}${hint ? `; ${hint}` : ''} (${helpCommand(ctx)} lists the options)`,
+  );
+}
+
+type Tokens = NonNullable<ReturnType<typeof parseArgv>['tokens']>;
+
+/** The first problem `node:util` parseArgs refused, said in the terms of the option table. */
+function explain(ctx: Context, tokens: Tokens, err: unknown): ConfigurationError {
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const spec = Object.hasOwn(ctx.specs, t.name) ? ctx.specs[t.name] : undefined;
+    if (!spec) return unknownOption(ctx, t.rawName);
+    if (spec.kind === 'flag') {
+      if (t.value !== undefined) {
+        return new ConfigurationError(`${prefix(ctx)}option --${t.name} takes no value; give it alone`);
+      }
+      continue;
+    }
+    const swallowed =
+      t.value !== undefined && !t.inlineValue && t.value.length > 1 && t.value.startsWith('-');
+    if (t.value === undefined || swallowed) {
+      return new ConfigurationError(
+        `${prefix(ctx)}option ${t.rawName} needs a value (--${t.name} ${spec.arg ?? 'VALUE'})` +
+          (swallowed ? `; a value that starts with - goes as --${t.name}=VALUE` : ''),
+      );
+    }
+  }
+  return new ConfigurationError(
+    `${prefix(ctx)}${(err as Error).message.split('\n')[0]} (${helpCommand(ctx)})`,
+  );
+}
+
+/** A command line parsed against an option table. */
+interface Parsed {
+  /** `-h`/`--help` was among the options: nothing else was checked. */
+  readonly help: boolean;
+  readonly positionals: string[];
+  readonly options: Record<string, string | boolean | string[]>;
+}
+
+/** Parses `args` strictly against the context's option table; `--help` anywhere among the options wins. */
+function parseWith(ctx: Context, args: readonly string[]): Parsed {
+  const options = parserOptions(ctx.specs);
+  const loose = parseArgv({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  if (loose.tokens.some((t) => t.kind === 'option' && t.name === 'help')) {
+    return { help: true, positionals: loose.positionals, options: {} };
+  }
+  let parsed;
+  try {
+    parsed = parseArgv({ args: [...args], options, strict: true, allowPositionals: true, tokens: true });
+  } catch (err) {
+    throw explain(ctx, loose.tokens, err);
+  }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || ctx.specs[t.name].kind !== 'value') continue;
+    if (seen.has(t.name)) {
+      throw new ConfigurationError(`${prefix(ctx)}option --${t.name} is given twice; give it once`);
+    }
+    seen.add(t.name);
+  }
+  const values: Record<string, string | boolean | string[]> = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value !== undefined) values[name] = Array.isArray(value) ? value.map(String) : value;
+  }
+  return { help: false, positionals: parsed.positionals, options: values };
+}
+
 /**
- * Parses `gce-matrix COMMAND [args]`: `--name value`, `--name=value`, repeatable list options, `--` ends the
- * options. Every unknown command or option is a ConfigurationError that says what is accepted.
+ * Parses `gce-matrix COMMAND [args]` with `node:util` parseArgs against the command's option table:
+ * `--name value`, `--name=value`, `-x value` for options with a short alias, repeatable list options, `--`
+ * ends the options. `-h`/`--help` shows the help of the command it follows; `-V`/`--version`/`version` asks
+ * for the version. Every mistake is a ConfigurationError naming the fix (the option or command meant, when
+ * one is near).
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [first, ...rest] = argv;
-  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
-    return { command: 'help', positionals: first === 'help' ? rest : [], options: {} };
+  const help = (topic?: string): ParsedArgs => ({
+    command: 'help',
+    positionals: topic === undefined ? [] : [topic],
+    options: {},
+  });
+  if (first === undefined) return help();
+  if (first.startsWith('-') && first !== '-') {
+    const top = parseWith({ command: undefined, specs: TOP_LEVEL_OPTIONS }, argv);
+    if (!top.help && top.options.version === true)
+      return { command: 'version', positionals: [], options: {} };
+    const topic = top.positionals[0];
+    if (topic !== undefined && !COMMAND_NAMES.includes(topic)) throw unknownCommand(topic);
+    return help(topic);
   }
-  if (!Object.hasOwn(COMMANDS, first)) {
-    throw new ConfigurationError(
-      `unknown command ${JSON.stringify(first)}; commands: ${Object.keys(COMMANDS).join(', ')} (gce-matrix help)`,
-    );
+  if (first === 'help') {
+    const topic = rest.find((a) => a !== '-h' && a !== '--help');
+    if (topic !== undefined && !COMMAND_NAMES.includes(topic)) throw unknownCommand(topic);
+    return help(topic);
   }
-  const command = first as Exclude<CommandName, 'help'>;
-  const specs = COMMANDS[command].options;
-  const positionals: string[] = [];
-  const options: Record<string, string | boolean | string[]> = {};
-  let onlyPositionals = false;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (onlyPositionals || !arg.startsWith('--') || arg === '-') {
-      if (!onlyPositionals && arg.startsWith('-') && arg !== '-') {
-        throw new ConfigurationError(
-          `${command}: option ${arg} is not known; options start with -- (gce-matrix help ${command})`,
-        );
-      }
-      positionals.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      onlyPositionals = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (name === 'help') return { command: 'help', positionals: [command], options: {} };
-    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (!spec) {
+  if (first === 'version') {
+    const parsed = parseWith({ command: 'version', specs: { help: HELP_OPTION } }, rest);
+    if (parsed.help) return help();
+    if (parsed.positionals.length > 0) {
       throw new ConfigurationError(
-        `${command}: unknown option --${name}; it takes ${Object.keys(specs)
-          .map((o) => `--${o}`)
-          .join(', ')}`,
+        `version takes no arguments (got ${JSON.stringify(parsed.positionals[0])}); run gce-matrix version`,
       );
     }
-    if (spec.kind === 'flag') {
-      if (eq >= 0) throw new ConfigurationError(`${command}: option --${name} takes no value`);
-      options[name] = true;
-      continue;
-    }
-    let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = rest[i + 1];
-      if (next === undefined || next.startsWith('--')) {
-        throw new ConfigurationError(
-          `${command}: option --${name} needs a value (--${name} ${spec.arg ?? 'VALUE'})`,
-        );
-      }
-      value = next;
-      i++;
-    }
-    if (spec.kind === 'list') {
-      const list = (options[name] as string[] | undefined) ?? [];
-      list.push(value);
-      options[name] = list;
-    } else {
-      if (Object.hasOwn(options, name))
-        throw new ConfigurationError(`${command}: option --${name} is given twice`);
-      options[name] = value;
-    }
+    return { command: 'version', positionals: [], options: {} };
   }
-  return { command, positionals, options };
+  if (!isOptionCommand(first)) throw unknownCommand(first);
+  const parsed = parseWith({ command: first, specs: COMMANDS[first].options }, rest);
+  if (parsed.help) return help(first);
+  return { command: first, positionals: parsed.positionals, options: parsed.options };
 }
 
 /** The value of a single-valued option, if given. */
@@ -240,31 +371,35 @@ export function optionInteger(
   return n;
 }
 
-/** The help text: every command, or one command's options. */
+/** Help rows of an option table: `-o, --out DIR` (or aligned `    --set AXIS=V1,V2`) and what it does. */
+function optionRows(specs: Record<string, OptionSpec>): string[] {
+  const rows = Object.entries(specs).map(([name, o]) => [
+    `${o.short ? `-${o.short}, ` : '    '}--${name}${o.arg ? ` ${o.arg}` : ''}`,
+    o.help,
+  ]);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`);
+}
+
+/** The help text: every command, or one command's options (`help` and `version`: every command). */
 export function helpText(command?: string): string {
-  if (command && Object.hasOwn(COMMANDS, command)) {
-    const c = COMMANDS[command as Exclude<CommandName, 'help'>];
-    const rows = Object.entries(c.options).map(([name, o]) => [
-      `--${name}${o.arg ? ` ${o.arg}` : ''}`,
-      o.help,
-    ]);
-    const width = Math.max(...rows.map(([l]) => l.length));
-    return [
-      `usage: ${c.usage}`,
-      '',
-      c.summary,
-      '',
-      ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`),
-      '',
-    ].join('\n');
+  if (command !== undefined && isOptionCommand(command)) {
+    const c = COMMANDS[command];
+    return [`usage: ${c.usage}`, '', c.summary, '', ...optionRows(c.options), ''].join('\n');
   }
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const commands: [string, string][] = [
+    ...Object.values(COMMANDS).map((c): [string, string] => [c.usage, c.summary]),
+    ['gce-matrix help [COMMAND]', 'this help, or the options of COMMAND (as COMMAND --help)'],
+    ['gce-matrix version', 'print the version (as --version, -V)'],
+  ];
+  const width = Math.max(...commands.map(([u]) => u.length));
   return [
     'gce-matrix: run an experiment matrix, on this machine or on Compute Engine, and report the results.',
     '',
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...commands.map(([u, h]) => `  ${u.padEnd(width)}  ${h}`),
     '',
-    'gce-matrix help COMMAND shows its options. The spec format is in docs/matrix.md.',
+    'gce-matrix COMMAND --help (or -h) shows its options. The spec format is in docs/matrix.md.',
+    'A mistake on the command line exits 2 with what to fix; a run with a failed experiment exits 1.',
     '',
   ].join('\n');
 }

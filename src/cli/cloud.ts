@@ -29,6 +29,7 @@ import {
 } from './local-run.ts';
 import { renderOptions, withSpecReport } from './report-files.ts';
 import type { CliIo } from './session.ts';
+import { checkPivot, setChecks } from './spec-checks.ts';
 import { runSummary, say, withProgress } from './session.ts';
 import type { StatusRow } from './status.ts';
 import { readRunStatus, statusTable } from './status.ts';
@@ -98,7 +99,12 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
   const spec = path.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = 'true';
-  const plan = await planFile(spec, optionList(args, 'set'), optionValue(args, 'repetitions'));
+  const plan = await planFile(
+    spec,
+    optionList(args, 'set'),
+    optionValue(args, 'repetitions'),
+    setChecks(args, io.stderr),
+  );
   const report = withSpecReport(
     {
       title: optionValue(args, 'title'),
@@ -113,6 +119,7 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     `gce-matrix: ${path.basename(spec)}`,
   );
   renderOptions(report);
+  checkPivot(report.pivot, plan);
   const runId = inputs['run-id'] ?? `cli-${Date.now().toString(36)}`;
   const ctx = cloudContext(runId, io.env, path.dirname(spec));
   let settings: LaunchSettings[] = plan.experiments.map((e) =>

@@ -11,13 +11,16 @@ import type { Experiment, LaunchSettings } from '../launch/settings.ts';
 import type { RunLocation } from '../layout.ts';
 import { startLocalCloud } from '../local/cloud.ts';
 import type { LocalCloud } from '../local/cloud.ts';
-import type { ExecutorEvent, LocalJob } from '../local/executor.ts';
+import type { ExecutorEvent, LocalJob, LocalOutcome } from '../local/executor.ts';
 import { LocalExecutor } from '../local/executor.ts';
 import { LOCAL_BUCKET, localLaunchSettings } from '../local/settings.ts';
 import type { Plan } from '../plan/expand.ts';
 import { expandPlan } from '../plan/expand.ts';
 import { parseOverrides } from '../plan/overrides.ts';
 import { parseSpec } from '../plan/spec.ts';
+import type { SetChecks } from './spec-checks.ts';
+import { checkPivot, checkSets } from './spec-checks.ts';
+import { localLogTail } from './log-tail.ts';
 import type { LocalReport, LocalReportOptions } from './report-files.ts';
 import { renderOptions, withSpecReport, writeLocalReport } from './report-files.ts';
 import { existsSync } from 'node:fs';
@@ -58,11 +61,15 @@ export function runPaths(runDir: string): { bucket: string; work: string; result
   };
 }
 
-/** Reads and plans a spec file as the plan action does (`--set` and `--repetitions` as its overrides). */
+/**
+ * Reads and plans a spec file as the plan action does (`--set` and `--repetitions` as its overrides), after
+ * checking `--set` against the spec's axes and values.
+ */
 export async function planFile(
   specPath: string,
   sets: readonly string[],
   repetitions: string | undefined,
+  checks: SetChecks = {},
 ): Promise<Plan> {
   let text: string;
   try {
@@ -74,6 +81,7 @@ export async function planFile(
   }
   const spec = parseSpec([{ label: `spec ${specPath}`, text }]);
   const overrides = parseOverrides(sets.join(' '), 'option --set');
+  for (const line of checkSets(spec, overrides, checks.allowNewValues === true)) checks.warn?.(line);
   return expandPlan(
     spec,
     [overrides],
@@ -177,7 +185,8 @@ export interface LocalRunResult {
 
 /** Hooks of a local run: progress, lines for the user, Ctrl-C. */
 export interface LocalRunHooks {
-  readonly onEvent: (e: ExecutorEvent) => void;
+  /** An executor event; a failed attempt's comes with the last lines of its log. */
+  readonly onEvent: (e: ExecutorEvent, logTail?: readonly string[]) => void;
   readonly info: (line: string) => void;
   readonly signal: AbortSignal;
   readonly env: NodeJS.ProcessEnv;
@@ -216,6 +225,9 @@ export async function collectAndReport(opts: {
   return { runDir: opts.runDir, manifest: collected.manifest, report, interrupted: opts.interrupted };
 }
 
+/** The outcomes whose log's last lines the terminal shows (not an interruption the user asked for). */
+const SHOWS_LOG: ReadonlySet<LocalOutcome> = new Set<LocalOutcome>(['failed', 'error', 'lost']);
+
 /** Runs jobs in a run directory's local cloud, then collects and reports the whole run. */
 export async function executeLocal(opts: {
   readonly runDir: string;
@@ -227,6 +239,12 @@ export async function executeLocal(opts: {
 }): Promise<LocalRunResult> {
   const paths = runPaths(opts.runDir);
   await mkdir(paths.bucket, { recursive: true });
+  const locations = new Map(opts.jobs.map((j) => [j.settings.experiment.id, j.settings.results]));
+  const onEvent = (e: ExecutorEvent): void => {
+    const location = locations.get(e.id);
+    const failed = e.kind === 'finished' && SHOWS_LOG.has(e.outcome) && location;
+    opts.hooks.onEvent(e, failed ? localLogTail(paths.bucket, location, e.id, e.attempt) : undefined);
+  };
   const cloud: LocalCloud = await startLocalCloud(paths.bucket);
   try {
     const executor = new LocalExecutor({
@@ -237,7 +255,7 @@ export async function executeLocal(opts: {
       parallel: opts.parallel,
       env: opts.hooks.env,
       secrets: opts.secrets,
-      onEvent: opts.hooks.onEvent,
+      onEvent,
       signal: opts.hooks.signal,
     });
     opts.hooks.onExecutor?.(executor);
@@ -342,10 +360,12 @@ export async function prepareLocalRun(opts: {
   readonly report: Omit<LocalReportOptions, 'title'> & { readonly title?: string | undefined };
   readonly env: NodeJS.ProcessEnv;
   readonly source?: { readonly dir: string; readonly mode: LocalSourceMode };
+  readonly setChecks?: SetChecks;
 }): Promise<{ record: LocalRunRecord; jobs: LocalJob[]; secrets: Record<string, string>; plan: Plan }> {
-  const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
+  const plan = await planFile(opts.specPath, opts.sets, opts.repetitions, opts.setChecks);
   const report = withSpecReport(opts.report, plan, `gce-matrix: ${path.basename(opts.specPath)}`);
   renderOptions(report);
+  checkPivot(report.pivot, plan);
   const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);

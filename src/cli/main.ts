@@ -20,7 +20,9 @@ import {
 } from './local-run.ts';
 import type { CliIo } from './session.ts';
 import { say, withProgress } from './session.ts';
+import { setChecks } from './spec-checks.ts';
 import { localStatus, statusTable } from './status.ts';
+import { VERSION } from './version.ts';
 
 /** The default directory runs go to. */
 export const RESULTS_DIR = 'gce-matrix-results';
@@ -99,6 +101,7 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     },
     env: io.env,
     source: localSource(args, io.cwd),
+    setChecks: setChecks(args, io.stderr),
   });
   const n = prepared.jobs.length;
   say(
@@ -236,6 +239,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     switch (args.command) {
       case 'help':
         io.stdout.write(helpText(args.positionals[0]));
+        return 0;
+      case 'version':
+        say(io, `gce-matrix ${VERSION}`);
         return 0;
       case 'run':
         return await runCommand(args, io);

@@ -64,6 +64,9 @@ export function eventLine(e: ExecutorEvent): string {
   );
 }
 
+/** Log lines under an event's line: under its experiment id, marked as quoted. */
+const LOG_INDENT = `${' '.repeat(10)}| `;
+
 /** Where the display writes: a terminal (redrawn in place) or anything else (plain lines). */
 export interface ProgressStream {
   write(text: string): unknown;
@@ -118,8 +121,8 @@ export class ProgressDisplay {
     this.timer.unref();
   }
 
-  /** Takes one executor event. */
-  onEvent(e: ExecutorEvent): void {
+  /** Takes one executor event; `logTail` (already safe for a terminal) is shown indented under its line. */
+  onEvent(e: ExecutorEvent, logTail: readonly string[] = []): void {
     if (e.kind === 'started') this.running++;
     else {
       this.running--;
@@ -128,7 +131,7 @@ export class ProgressDisplay {
       } else if (e.outcome === 'succeeded' || e.outcome === 'detached') this.succeeded++;
       else this.failed++;
     }
-    this.line(eventLine(e));
+    this.line([eventLine(e), ...logTail.map((l) => `${LOG_INDENT}${l}`)].join('\n'));
     if (!this.tty && e.kind === 'finished' && !e.retrying) {
       this.out.write(`${progressLine(this.counts(), this.now() - this.started, 100)}\n`);
     }

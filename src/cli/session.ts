@@ -79,7 +79,7 @@ export async function withProgress(
   let result: LocalRunResult;
   try {
     result = await body({
-      onEvent: (e) => display.onEvent(e),
+      onEvent: (e, logTail) => display.onEvent(e, logTail),
       info: (line) => display.line(line),
       signal: controller.signal,
       env: io.env,

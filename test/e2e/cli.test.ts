@@ -1,6 +1,7 @@
 /**
- * The command line end to end: the bundled `dist/cli/index.js` runs example matrices through the real agent as
- * local processes, collects and reports them with the actions' code, and cleans up after Ctrl-C.
+ * The command line end to end: `src/cli/index.ts` (what the bundled `dist/cli/index.js` is built from; the
+ * package test runs the bundle) runs example matrices through the real agent as local processes, collects and
+ * reports them with the actions' code, and cleans up after Ctrl-C.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'dist/cli/index.js');
+const cli = path.join(root, 'src/cli/index.ts');
 
 interface CliRun {
   code: number | null;
@@ -120,6 +121,37 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+describe('gce-matrix --version and --help', () => {
+  it("prints package.json's version, as --version, -V and version", async () => {
+    const { version } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const args of [['--version'], ['-V'], ['version']]) {
+      const r = await runCli(args, work);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `gce-matrix ${version}\n`);
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  it('shows the options of every command with -h or --help, and the commands at the top level', async () => {
+    const run = await runCli(['run', '-h'], work);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^usage: gce-matrix run SPEC \[options\]\n/);
+    assert.match(run.stdout, /-p, --parallel N +experiments at once/);
+    assert.match(run.stdout, /--allow-new-values/);
+    for (const c of ['status', 'janitor', 'rerun']) {
+      const r = await runCli([c, '--help'], work);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^usage: gce-matrix ${c} `));
+    }
+    const top = await runCli(['--help'], work);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /gce-matrix run SPEC \[options\]/);
+    assert.match(top.stdout, /gce-matrix version +print the version/);
+  });
+});
+
 describe('gce-matrix run (local)', () => {
   it('runs the quick example: progress, markdown and HTML reports with real numbers, exit 0', async () => {
     const out = path.join(work, 'quick');
@@ -193,11 +225,11 @@ describe('gce-matrix run (local)', () => {
     assert.match(await readFile(path.join(again, 'report.html'), 'utf8'), /Compared with an earlier run/);
   });
 
-  it('redraws one progress line in place on a terminal', async () => {
+  it('redraws one progress line in place on a terminal; --allow-new-values runs a value the spec lacks', async () => {
     const out = path.join(work, 'tty');
     const command = [process.execPath, cli, 'run', path.join(root, 'examples/quick/matrix.yml')]
       .concat(['--source-dir', path.join(root, 'examples')])
-      .concat(['--set', 'method=uniform', '--set', 'samples=1000', '--out', out])
+      .concat(['--set', 'method=uniform', '--set', 'samples=500', '--allow-new-values', '--out', out])
       .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
       .join(' ');
     // script(1) gives the command a pseudo-terminal, as an interactive shell would.
@@ -214,7 +246,11 @@ describe('gce-matrix run (local)', () => {
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /\r\u001b\[2K\[[#>.]+\] 0\/2 done · 0 running · 2 queued · 00:00/);
-    assert.match(r.stdout, /\r\u001b\[2Ksucceeded method-uniform_samples-1000_seed-1 exit 0/);
+    assert.match(r.stdout, /\r\u001b\[2Ksucceeded method-uniform_samples-500_seed-1 exit 0/);
+    assert.match(
+      r.stdout,
+      /gce-matrix: warning: option --set: the spec's axis samples does not list "500"; running it, as --allow-new-values asks\r?\n/,
+    );
     assert.match(r.stdout, /\[#+\] 2\/2 done · 0 running · 0 queued · \d\d:\d\d\r?\n/);
     assert.match(r.stdout, /Done: 2 experiment\(s\): 2 succeeded/);
   });
@@ -245,6 +281,12 @@ describe('gce-matrix run (local)', () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /Source: the directory .*failing-src: 2 file\(s\)/);
     assert.match(r.stdout, /FAILED {4}case-fails_seed-1 exit 3/);
+    // The log's last lines, under the FAILED line and before any other line: the command's own output in them.
+    assert.match(
+      r.stdout,
+      /FAILED {4}case-fails_seed-1 exit 3[^\n]*\n(?: {10}\| [^\n]*\n)* {10}\| about to fail\n/,
+    );
+    assert.match(r.stdout, / {10}\| gce-matrix-agent: the command failed with exit code 3\n/);
     assert.match(r.stdout, /FAILED {4}case-missing_seed-1 exit 127 .*the command was not found/);
     assert.match(r.stdout, /Done: 3 experiment\(s\): 1 succeeded, 2 failed, 0 missing\./);
     const md = await readFile(path.join(out, 'report.md'), 'utf8');
@@ -310,6 +352,23 @@ describe('gce-matrix run (local)', () => {
         /option --parallel must be a whole number/,
       ],
       [['frobnicate'], /unknown command "frobnicate"/],
+      [['rn', path.join(root, 'examples/quick/matrix.yml')], /unknown command "rn"; did you mean run\?/],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--paralel', '2'],
+        /run: unknown option --paralel; did you mean --parallel\?/,
+      ],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--pivot', 'method,sample'],
+        /option --pivot: "sample" is not an axis of the plan; did you mean samples\?/,
+      ],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--set', 'metod=uniform'],
+        /option --set: the spec has no axis "metod"; did you mean method\?/,
+      ],
+      [
+        ['run', path.join(root, 'examples/quick/matrix.yml'), '--set', 'method=unifrom'],
+        /option --set: the spec's axis method does not list "unifrom"; did you mean uniform\? \(to run a new value, add --allow-new-values\)/,
+      ],
       [
         ['run', path.join(root, 'examples/quick/matrix.yml'), '--baseline', work],
         /option --baseline: .* is not the directory of an earlier run/,
@@ -320,6 +379,8 @@ describe('gce-matrix run (local)', () => {
       const r = await runCli([...args, ...(args[0] === 'run' ? ['--out', out] : [])], work);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, message);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.equal(r.stdout, '', 'nothing ran');
       assert.ok(!existsSync(out), 'nothing was created');
     }
   });
