@@ -1,8 +1,11 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
+import specSchema from '../../schemas/matrix-spec.schema.json' with { type: 'json' };
+import { jsonPath, validateJson } from '../json-schema.ts';
 import { OVERRIDABLE_INPUTS } from '../launch/inputs.ts';
 import { parseMetricInfos } from '../report/metric-info.ts';
 import type { MetricInfo } from '../report/model.ts';
+import { didYouMean } from '../suggest.ts';
 
 /** A parameter value: what an axis lists and what the experiment command gets as GCE_MATRIX_PARAM_*. */
 export type Scalar = string | number | boolean;
@@ -105,7 +108,7 @@ export function parseSpecText(source: SpecSource): Json {
   for (const key of Object.keys(value)) {
     if (!(SPEC_KEYS as readonly string[]).includes(key)) {
       throw new ConfigurationError(
-        `${source.label} has an unknown key ${JSON.stringify(key)}; a spec may have ${SPEC_KEYS.join(', ')}`,
+        `${source.label} has an unknown key ${JSON.stringify(key)}${hint(key, SPEC_KEYS)}; a spec may have ${SPEC_KEYS.join(', ')}`,
       );
     }
   }
@@ -171,7 +174,7 @@ function parseLaunch(value: unknown, where: string): Record<string, string> {
   for (const [key, v] of Object.entries(value)) {
     if (!(OVERRIDABLE_INPUTS as readonly string[]).includes(key)) {
       throw new ConfigurationError(
-        `${where} sets ${JSON.stringify(key)}, which an experiment cannot set; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
+        `${where} sets ${JSON.stringify(key)}, which an experiment cannot set${hint(key, OVERRIDABLE_INPUTS)}; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
       );
     }
     out[key] =
@@ -326,7 +329,28 @@ export function parseSpec(sources: readonly SpecSource[]): MatrixSpec {
     merged.metrics === undefined
       ? new Map<string, MetricInfo>()
       : parseMetricInfos(merged.metrics, `${label('metrics')}: metrics`);
+  checkAgainstSchema(merged, label);
   return { axes, include, exclude, repetitions, id, launch, title, metrics, origin };
+}
+
+/** ` (did you mean "axes"?)` when a known name is near the unknown one, else nothing. */
+function hint(name: string, known: readonly string[]): string {
+  const text = didYouMean(name, known, (c) => JSON.stringify(c));
+  return text === undefined ? '' : ` (${text})`;
+}
+
+/**
+ * The published schema (schemas/matrix-spec.schema.json) is what editors check a spec against; the plan
+ * refuses whatever it refuses too, so a spec an editor flags never passes. The checks above word the
+ * messages; this catches whatever they would let through.
+ */
+function checkAgainstSchema(merged: Json, label: (key: string) => string): void {
+  const [first] = validateJson(specSchema, merged);
+  if (!first) return;
+  const top = typeof first.path[0] === 'string' ? first.path[0] : '';
+  throw new ConfigurationError(
+    `${label(top)}: ${jsonPath(first.path) || 'the spec'} ${first.message}; see schemas/matrix-spec.schema.json and docs/matrix.md`,
+  );
 }
 
 function parseTitle(value: unknown, where: string): string {

@@ -49,6 +49,9 @@ describe('the npm package', () => {
       'CHANGELOG.md',
       'examples/quick/matrix.yml',
       'docs/matrix.md',
+      'schemas/matrix-spec.schema.json',
+      'schemas/status.schema.json',
+      'schemas/manifest.schema.json',
     ]) {
       assert.ok(files.includes(needed), `${needed} is packed`);
     }
