@@ -21,8 +21,11 @@ export async function uploadResults(opts: {
   files: readonly string[];
   retentionDays: number | undefined;
   overwrite: boolean;
+  /** The input that names the artifact, for errors (default collect's `artifact-name`). */
+  nameInput?: string;
   log: CollectLogger;
 }): Promise<UploadedArtifact> {
+  const input = opts.nameInput ?? 'artifact-name';
   const client = new DefaultArtifactClient();
   const { artifacts } = await client.listArtifacts();
   const earlier = artifacts.find((a) => a.name === opts.name);
@@ -30,7 +33,7 @@ export async function uploadResults(opts: {
   if (earlier) {
     if (!opts.overwrite) {
       throw new ConfigurationError(
-        `input artifact-name: this run already has an artifact named ${opts.name} (id ${earlier.id}, from an earlier attempt); set overwrite: true to replace it, or choose another name`,
+        `input ${input}: this run already has an artifact named ${opts.name} (id ${earlier.id}, from an earlier attempt); set overwrite: true to replace it, or choose another name`,
       );
     }
     opts.log.info(
@@ -47,7 +50,7 @@ export async function uploadResults(opts: {
   } catch (err) {
     if (/\(409\)/.test((err as Error).message)) {
       throw new Error(
-        `another step uploaded an artifact named ${opts.name} while this one collected; give each collect step its own artifact-name`,
+        `another step uploaded an artifact named ${opts.name} at the same time; give each step its own ${input}`,
       );
     }
     throw err;

@@ -5,12 +5,14 @@
 import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import { parseAuthInputs } from '../gcp/auth-inputs.ts';
+import { readBoolean, readInteger } from '../inputs.ts';
 import type { InputReader } from '../launch/inputs.ts';
 import type { Centre, Direction, MetricInfo } from './model.ts';
 import { directionsOf, parseMetricsText } from './metric-info.ts';
 import type { PAdjustment, SignificanceTest } from './significance.ts';
 import { parseStatisticalMethod } from './significance.ts';
 import { DEFAULT_HISTORY, MAX_HISTORY } from './history.ts';
+import { isArtifactName } from './report-artifact.ts';
 
 /** What `baseline` resolves to for this event. */
 export type BaselineMode = 'record' | 'compare' | 'none';
@@ -54,6 +56,14 @@ export interface ReportSettings {
   readonly apiUrl: string;
   readonly runUrl: string;
   readonly artifactUrl: string;
+  /** Where report.html and report.md are written; undefined: a new temporary directory (for the artifact only). */
+  readonly reportPath?: string | undefined;
+  /** Upload report.html and report.md as a workflow artifact (when the caller can upload); default true. */
+  readonly reportArtifact?: boolean;
+  /** The artifact's name; undefined: gce-matrix-report-RUN_ID. */
+  readonly reportArtifactName?: string | undefined;
+  /** Days to keep the report artifact; undefined: the repository's default. */
+  readonly retentionDays?: number | undefined;
 }
 
 /** The parts of the runner's environment and event the report reads. */
@@ -213,6 +223,14 @@ export function parseReportInputs(
   if (commentRaw !== 'true' && commentRaw !== 'false') {
     throw new ConfigurationError(`input comment must be true or false (got ${JSON.stringify(commentRaw)})`);
   }
+  const reportPath = read('report-path').trim();
+  const reportArtifactName = read('report-artifact-name').trim() || undefined;
+  if (reportArtifactName !== undefined && !isArtifactName(reportArtifactName)) {
+    throw new ConfigurationError(
+      `input report-artifact-name ${JSON.stringify(reportArtifactName)} holds a character artifacts refuse (" : < > | * ? \\ / CR LF); choose another name`,
+    );
+  }
+  const retention = read('retention-days').trim();
   const title = read('title').trim() || 'gce-matrix report';
   const runIdInput = read('run-id').trim() || undefined;
 
@@ -248,5 +266,9 @@ export function parseReportInputs(
     apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
     runUrl,
     artifactUrl: `${server}/${repository}/actions/runs/${originRunId}#artifacts`,
+    reportPath: reportPath ? path.resolve(workspace, reportPath) : undefined,
+    reportArtifact: readBoolean(read, 'report-artifact', true),
+    reportArtifactName,
+    retentionDays: retention ? readInteger(read, 'retention-days', 0, 1, 400) : undefined,
   };
 }

@@ -14,6 +14,8 @@ import { parseReportInputs } from './inputs.ts';
 import { readManifest } from './load.ts';
 import type { PublishOptions, ReportIO } from './publish.ts';
 import { publishReport } from './publish.ts';
+import type { ArtifactUploader } from './report-artifact.ts';
+import { uploadResults } from '../collect/artifact.ts';
 
 /** The report settings a later watcher needs to report the run the same way (and update the same comment). */
 export function reportSettingsOf(s: ReportSettings): RunReportSettings {
@@ -44,6 +46,25 @@ const actionsIO: ReportIO = {
   },
   output: (name, value) => core.setOutput(name, value),
 };
+
+/**
+ * Uploads the HTML report through the same module as collect's results. A re-run of the workflow keeps the
+ * artifacts of its earlier attempts: the newest report replaces the one of the same name.
+ */
+function reportUploader(s: ReportSettings): ArtifactUploader {
+  return async (name, root, files) =>
+    (
+      await uploadResults({
+        name,
+        root,
+        files,
+        retentionDays: s.retentionDays,
+        overwrite: true,
+        nameInput: 'report-artifact-name',
+        log: actionsIO,
+      })
+    ).id;
+}
 
 /**
  * Reports a run some of whose experiments run detached. It leaves its settings in run.json for the watcher,
@@ -167,6 +188,7 @@ async function reportStep(env: NodeJS.ProcessEnv): Promise<void> {
     settings: s,
     clients: s.baseline !== 'none' ? clients : undefined,
     explicitRef,
+    upload: reportUploader(s),
     io: actionsIO,
   };
   try {

@@ -3,6 +3,9 @@
  * found by its marker. actions/report and the watcher both report through it.
  */
 import type { Storage } from '@google-cloud/storage';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { GcpClients } from '../gcp/clients.ts';
 import { appendHistoryEntry, findBaseline, historyObject, readHistory, recordBaseline } from './baseline.ts';
 import { pullRequestBase, upsertComment } from './comment.ts';
@@ -16,6 +19,16 @@ import type { BaselineInfo, RenderOptions } from './render.ts';
 import { renderComment, renderReport, significantRegressions, summaryJson, SUMMARY_LIMIT } from './render.ts';
 import { comparedWith } from './significance.ts';
 import type { History } from './history.ts';
+import { renderHtml } from './html.ts';
+import type { ArtifactUploader, ReportArtifactLink } from './report-artifact.ts';
+import {
+  artifactDownloadUrl,
+  REPORT_HTML,
+  REPORT_MARKDOWN,
+  reportArtifactLink,
+  reportArtifactName,
+  writeReportFiles,
+} from './report-artifact.ts';
 import { compareWithHistory, DEFAULT_HISTORY, historyEntryOf, MIN_HISTORY_RUNS } from './history.ts';
 
 /** Where a report goes besides GitHub: the step's log, summary and outputs. */
@@ -42,6 +55,8 @@ export interface PublishOptions {
   readonly note?: string | undefined;
   /** Reasons to show for experiments without a status (e.g. still running detached), by id. */
   readonly reasons?: ReadonlyMap<string, string> | undefined;
+  /** Uploads report.html and report.md as a workflow artifact; undefined: not uploaded. */
+  readonly upload?: ArtifactUploader | undefined;
   readonly io: ReportIO;
 }
 
@@ -50,6 +65,8 @@ export interface PublishedReport {
   readonly data: ReportData;
   readonly regressions: number;
   readonly comment: { id: number; url: string } | undefined;
+  /** The uploaded HTML report, linked from the summary and comment. */
+  readonly htmlArtifact?: ReportArtifactLink | undefined;
 }
 
 async function resolveBaseline(
@@ -159,6 +176,43 @@ async function withHistory(
   };
 }
 
+/**
+ * Writes report.html and report.md (into `reportPath`, else a temporary directory when they are only for the
+ * artifact) and uploads them. Anything that goes wrong is a warning: the summary and comment still report.
+ */
+async function publishHtml(
+  s: ReportSettings,
+  data: ReportData,
+  render: RenderOptions,
+  upload: ArtifactUploader | undefined,
+  io: ReportIO,
+): Promise<ReportArtifactLink | undefined> {
+  const uploading = upload !== undefined && s.reportArtifact !== false;
+  if (!s.reportPath && !uploading) return undefined;
+  const name = s.reportArtifactName ?? reportArtifactName(data.runId);
+  let doing = 'write the HTML report';
+  try {
+    // A self-hosted runner keeps the system's temporary directory between jobs; RUNNER_TEMP is emptied after each.
+    const temp = process.env.RUNNER_TEMP || tmpdir();
+    const dir = s.reportPath ?? (await mkdtemp(path.join(temp, 'gce-matrix-report-')));
+    const files = await writeReportFiles(dir, renderHtml(data, render), renderReport(data, render));
+    io.output('report-html', files[0]);
+    io.info(`Wrote ${REPORT_HTML} and ${REPORT_MARKDOWN} to ${dir}.`);
+    if (!upload || !uploading) return undefined;
+    doing = `upload the HTML report as artifact ${name}`;
+    const id = await upload(name, dir, files);
+    const link = reportArtifactLink(name, s.runUrl);
+    io.output('report-artifact-name', name);
+    io.output('report-artifact-id', id === undefined ? '' : String(id));
+    io.output('report-artifact-url', id === undefined ? link.url : artifactDownloadUrl(s.runUrl, id));
+    io.info(`Uploaded the HTML report as artifact ${name}${id === undefined ? '' : ` (id ${id})`}.`);
+    return link;
+  } catch (err) {
+    io.warning(`Could not ${doing}: ${(err as Error).message}. The job summary still has the report.`);
+    return undefined;
+  }
+}
+
 /** Publishes the report of the collected run in `settings.path` (see the module comment). */
 export async function publishReport(opts: PublishOptions): Promise<PublishedReport> {
   const { settings: s, io } = opts;
@@ -184,7 +238,7 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
   const baseline = await resolveBaseline(s, data, opts.clients, opts.explicitRef, io);
 
   const marker = markerLine(s.markerKey);
-  const render: RenderOptions = {
+  let render: RenderOptions = {
     title: s.title,
     pivot: s.pivot,
     centre: s.centre,
@@ -195,6 +249,8 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
     artifactUrl: s.artifactUrl,
     note: opts.note,
   };
+  const htmlArtifact = await publishHtml(s, data, render, opts.upload, io);
+  if (htmlArtifact) render = { ...render, htmlArtifact };
   let summary = renderReport(data, render);
   if (summary.length > SUMMARY_LIMIT) summary = renderReport(data, render, 100);
   if (summary.length > SUMMARY_LIMIT) summary = renderComment(data, render);
@@ -207,7 +263,12 @@ export async function publishReport(opts: PublishOptions): Promise<PublishedRepo
       `${regressions} regression(s).`,
   );
 
-  const done = (comment?: { id: number; url: string }): PublishedReport => ({ data, regressions, comment });
+  const done = (comment?: { id: number; url: string }): PublishedReport => ({
+    data,
+    regressions,
+    comment,
+    htmlArtifact,
+  });
   if (!s.comment || !opts.comment) return done();
   const onCommit = !s.prNumber && opts.commitComment === true && /^[0-9a-f]{40}$/.test(s.sha);
   if (!s.prNumber && !onCommit) {

@@ -18,6 +18,8 @@ import type {
 import type { Summary } from './stats.ts';
 import type { HistoryComparison } from './history.ts';
 import { formatZ, historyRowOf, MIN_HISTORY_RUNS, Z_LIMIT } from './history.ts';
+import type { ReportArtifactLink } from './report-artifact.ts';
+import { htmlArtifactLine } from './report-artifact.ts';
 
 /** GitHub refuses a comment longer than this many characters. */
 export const COMMENT_LIMIT = 65_536;
@@ -63,6 +65,8 @@ export interface RenderOptions {
   readonly runUrl?: string | undefined;
   /** Link to the results artifact. */
   readonly artifactUrl?: string | undefined;
+  /** The uploaded HTML report (report.html and report.md) of this run, linked on a line of its own. */
+  readonly htmlArtifact?: ReportArtifactLink | undefined;
   /** Hidden marker line the comment carries (not put in the summary). */
   readonly marker?: string | undefined;
   /** Markdown shown under the headline (built from escaped text), e.g. experiments still running detached. */
@@ -806,6 +810,7 @@ export function renderReport(data: ReportData, opts: RenderOptions, rowLimit = 1
     chartSection(data, opts),
     deltaSection(opts.baseline, rowLimit, opts.metricInfo),
     resultsSection(data, rowLimit, opts.metricInfo),
+    opts.htmlArtifact ? [htmlArtifactLine(opts.htmlArtifact)] : [],
     links(opts),
   ]);
 }
@@ -829,6 +834,7 @@ export function renderComment(data: ReportData, opts: RenderOptions, limit = COM
     '',
     `The full report is too long for a comment. ${links(opts).join('') || 'See the job summary of the run.'}`,
     '',
+    ...(opts.htmlArtifact ? [htmlArtifactLine(opts.htmlArtifact), ''] : []),
   ].join('\n');
   let body = head;
   for (const section of [

@@ -148,6 +148,7 @@ async function watchStep(env: NodeJS.ProcessEnv): Promise<void> {
               log: actionsLogger,
             });
             core.info(`Uploaded artifact ${name} (id ${uploaded.id}, ${uploaded.size} bytes).`);
+            return uploaded.id;
           }
         : undefined,
       summary: async (markdown) => {

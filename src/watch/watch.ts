@@ -23,6 +23,7 @@ import type { ReportSettings } from '../report/inputs.ts';
 import { markerKey } from '../report/inputs.ts';
 import type { ReportIO } from '../report/publish.ts';
 import { publishReport } from '../report/publish.ts';
+import type { ArtifactUploader } from '../report/report-artifact.ts';
 import { DEFAULT_HISTORY } from '../report/history.ts';
 import { DEFAULT_METHOD } from '../report/significance.ts';
 import type { ExperimentObservation, ExperimentVerdict } from './decide.ts';
@@ -59,8 +60,8 @@ export interface WatchOptions {
   readonly owner: string;
   readonly clock: Clock;
   readonly log: WatchLogger;
-  /** Uploads a collected run as an artifact; undefined: not uploaded. */
-  readonly upload?: ((name: string, root: string, files: readonly string[]) => Promise<void>) | undefined;
+  /** Uploads a collected run, and its HTML report, as artifacts of the watcher's run; undefined: not uploaded. */
+  readonly upload?: ArtifactUploader | undefined;
   /** Appends markdown to the job summary (each reported run's report). */
   readonly summary?: ((markdown: string) => Promise<void>) | undefined;
   /** How long past its deadline a VM without a status may still be shutting down. */
@@ -362,6 +363,7 @@ async function reportRun(
     explicitRef: run.report !== undefined,
     comment: true,
     commitComment: true,
+    upload: opts.upload,
     io,
   });
   return { experiments: published.data.totals.experiments, commentUrl: published.comment?.url };

@@ -152,6 +152,10 @@ describe('actions/report keeps a branch history and scores a PR run against it (
     const body = bed.github.comments(bed.repository, PR)[0].body;
     assert.match(body, /### Against the baseline: 0 regression\(s\) of 3 comparison\(s\)/);
     assert.doesNotMatch(body, /z \(history\)/);
+    // Without history.json, the HTML report has no trend section.
+    const html = bed.artifacts.filesOf('gce-matrix-report-650').get('report.html')?.toString('utf8') ?? '';
+    assert.match(html, /<table class="significance">/);
+    assert.doesNotMatch(html, /<section id="trend">/);
   });
 
   it('keeps the newest K of K+1 recorded runs, then shows a far-off combination outside the noise', async () => {
@@ -210,5 +214,38 @@ describe('actions/report keeps a branch history and scores a PR run against it (
     assert.equal(summary.history.zScores[0].combination, 'tool=beta');
     assert.ok(summary.history.zScores[0].z < -3, String(summary.history.zScores[0].z));
     assert.equal(historyObject()?.entries.length, 3, 'comparing never writes the history');
+
+    // The HTML report, uploaded as this run's artifact and linked from the comment and the summary.
+    const name = 'gce-matrix-report-800';
+    assert.equal(r.outputs['report-artifact-name'], name);
+    const uploaded = bed.artifacts.artifacts().filter((a) => a.finalized && a.name === name);
+    assert.equal(uploaded.length, 1);
+    assert.equal(r.outputs['report-artifact-id'], String(uploaded[0].id));
+    assert.match(
+      r.outputs['report-artifact-url'],
+      new RegExp(`/actions/runs/800/artifacts/${uploaded[0].id}$`),
+    );
+    const line = new RegExp(
+      `\\nFull report \\(HTML, with charts and trends\\): artifact \\[${name}\\]\\(\\S+/actions/runs/800#artifacts\\)\\.\\n`,
+    );
+    assert.match(body, line);
+    assert.match(r.summary ?? '', line);
+    const files = bed.artifacts.filesOf(name);
+    assert.deepEqual([...files.keys()].sort(), ['report.html', 'report.md']);
+    const html = files.get('report.html')?.toString('utf8') ?? '';
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<table class="significance">[\s\S]*<th scope="col" class="num">z \(history\)<\/th>/);
+    assert.match(html, /<tr><td>tool=beta<\/td><td>cov<\/td>[^\n]*class="verdict-regressed"/);
+    assert.match(html, /<svg class="chart"[^>]* data-metric="cov">/);
+    assert.match(html, /<line class="error-bar"/);
+    assert.match(html, /<table class="heatmap" data-metric="cov"/);
+    const trend = /<section id="trend">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
+    assert.match(trend, /<h2>Trend on <code>[^<]+<\/code><\/h2>/);
+    assert.match(trend, /the last 3 recorded runs of/);
+    assert.equal(trend.match(/<svg class="sparkline"/g)?.length, 3, 'one sparkline per tool');
+    assert.match(trend, /<tr class="outside"><td>tool=beta<\/td>/);
+    const markdown = files.get('report.md')?.toString('utf8') ?? '';
+    assert.match(markdown, /### Against the baseline: 1 regression\(s\) of 3 comparison\(s\)/);
+    assert.doesNotMatch(markdown, /Full report \(HTML/, 'the artifact does not link to itself');
   });
 });

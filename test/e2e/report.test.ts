@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -202,6 +202,12 @@ describe('actions/report end to end (real bundle, stand-ins)', () => {
     assert.match(body, /Run `300`: 3054 experiment\(s\)/);
     assert.match(body, /too long for a comment/);
     assert.match(body, /\/actions\/runs\/300#artifacts/);
+    assert.match(
+      body,
+      /\nFull report \(HTML, with charts and trends\): artifact \[gce-matrix-report-300\]\(/,
+    );
+    const html = bed.artifacts.filesOf('gce-matrix-report-300').get('report.html')?.toString('utf8') ?? '';
+    assert.match(html, /<table class="results">/);
     assert.ok((r.summary ?? '').length < 1024 * 1024);
   });
 
@@ -244,5 +250,65 @@ describe('actions/report end to end (real bundle, stand-ins)', () => {
     const comments = bed.github.comments(bed.repository, PR);
     assert.equal(comments.length, 3);
     assert.match(comments[2].body, /Run `500`: 54 experiment\(s\)/);
+    // The HTML report is named after the reported run but is an artifact of this one, and linked there.
+    assert.equal(r.outputs['report-artifact-name'], 'gce-matrix-report-500');
+    assert.match(
+      comments[2].body,
+      /\nFull report \(HTML, with charts and trends\): artifact \[gce-matrix-report-500\]\(\S+\/actions\/runs\/501#artifacts\)\.\n/,
+    );
+    const files = bed.artifacts.filesOf('gce-matrix-report-500');
+    const html = files.get('report.html')?.toString('utf8') ?? '';
+    assert.match(html, /<title>gce-matrix report · 500<\/title>/);
+    assert.match(html, /<svg class="chart"[^>]* data-metric="coverage">/);
+    assert.match(html, /<table class="heatmap" data-metric="coverage"/);
+    assert.doesNotMatch(html, /<img|@octocat fix #1 <img/, 'log lines escaped in the page too');
+  });
+
+  it('reports without the link when the upload fails, and keeps the files when asked not to upload', async () => {
+    const results = await seedRun(bed.dir, '600', () => 3);
+    const step = async (inputs: Record<string, string>, env: Record<string, string>): Promise<StepResult> =>
+      runStep({
+        actionDir: reportDir,
+        workspace: await mkdtemp(path.join(bed.dir, 'workspace-')),
+        event: issueCommentOnPullRequest({ repo: bed.repository, number: PR }),
+        context: {
+          repository: bed.repository,
+          runId: '600',
+          token: bed.github.defaultToken,
+          workflow: 'third',
+        },
+        env,
+        inputs: { path: results, 'pr-number': String(PR), baseline: 'none', ...inputs },
+      });
+    const expired = await step(
+      {},
+      { ...bed.env, ACTIONS_RUNTIME_TOKEN: bed.artifacts.mintRuntimeToken({ expiresInSeconds: -60 }) },
+    );
+    assert.equal(expired.conclusion, 'success', log(expired));
+    const warned = expired.allAnnotations.filter((a) => a.level === 'warning').map((a) => a.message);
+    assert.equal(warned.length, 1, warned.join('\n'));
+    assert.match(
+      warned[0],
+      /^Could not upload the HTML report as artifact gce-matrix-report-600: .*The job summary still has the report\.$/s,
+    );
+    const body =
+      bed.github.comments(bed.repository, PR).find((c) => c.body.includes('third/gce-matrix-report'))?.body ??
+      '';
+    assert.match(body, /Run `600`: 54 experiment\(s\)/);
+    assert.doesNotMatch(body, /Full report \(HTML/);
+    assert.doesNotMatch(expired.summary ?? '', /Full report \(HTML/);
+    assert.equal(
+      bed.artifacts.artifacts().filter((a) => a.name === 'gce-matrix-report-600' && a.finalized).length,
+      0,
+    );
+
+    const kept = path.join(bed.dir, 'kept-report');
+    const local = await step({ 'report-artifact': 'false', 'report-path': kept }, bed.env);
+    assert.equal(local.conclusion, 'success', log(local));
+    assert.equal(local.outputs['report-html'], path.join(kept, 'report.html'));
+    assert.equal(local.outputs['report-artifact-name'] ?? '', '');
+    assert.match(await readFile(path.join(kept, 'report.html'), 'utf8'), /<svg class="chart"/);
+    assert.match(await readFile(path.join(kept, 'report.md'), 'utf8'), /Run `600`: 54 experiment\(s\)/);
+    assert.equal(bed.artifacts.artifacts().filter((a) => a.name === 'gce-matrix-report-600').length, 0);
   });
 });

@@ -207,6 +207,7 @@ describe('detached launches and the watcher (real bundles, real agent, stand-ins
       object('runs/5002/experiments/train/status.json'),
     );
     const inlineArtifacts = artifactsNamed('gce-matrix-5002').length;
+    const inlineReports = artifactsNamed('gce-matrix-report-5002').length;
     const w = await watch();
     assert.equal(w.conclusion, 'success', log(w));
     assert.match(log(w), /run 5002: 1 experiment\(s\) collected and reported/);
@@ -217,6 +218,16 @@ describe('detached launches and the watcher (real bundles, real agent, stand-ins
     assert.match(body, /score/);
     assert.doesNotMatch(body, /still running detached/);
     assert.equal(artifactsNamed('gce-matrix-5002').length, inlineArtifacts + 1, 'the watcher uploaded one');
+    // And the final HTML report, an artifact of the watcher's run, which the comment now links.
+    assert.equal(artifactsNamed('gce-matrix-report-5002').length, inlineReports + 1);
+    assert.match(
+      body,
+      /\nFull report \(HTML, with charts and trends\): artifact \[gce-matrix-report-5002\]\(\S+\/actions\/runs\/91\d\d#artifacts\)\.\n/,
+    );
+    const html = bed.artifacts.filesOf('gce-matrix-report-5002').get('report.html')?.toString('utf8') ?? '';
+    assert.match(html, /<title>[^<]* · 5002<\/title>/);
+    assert.match(html, /<dt>succeeded<\/dt><dd>1<\/dd>/);
+    assert.doesNotMatch(html, /still running detached/, 'the final report, not the inline partial one');
     assert.ok(object('runs/5002/reported.json'));
     assert.equal(object('detached-runs/5002.json'), undefined, 'the run left the index');
     await until('the VM to be gone', () => status(vm) === 'DELETED');
