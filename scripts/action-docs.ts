@@ -64,7 +64,8 @@ export async function actionDocs(dir: string = root): Promise<ActionDoc[]> {
 
 function scalar(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
   return undefined;
 }
 
@@ -177,7 +178,9 @@ export function replaceRegion(text: string, kind: Region, body: string, label: s
   }
   const first = starts[0] ?? 0;
   const end = lines.findIndex((l, i) => i > first && l.trim() === END_MARKER);
-  const nextStart = lines.findIndex((l, i) => i > first && l.trim().startsWith('<!-- action-docs:') && l.trim() !== END_MARKER);
+  const nextStart = lines.findIndex(
+    (l, i) => i > first && l.trim().startsWith('<!-- action-docs:') && l.trim() !== END_MARKER,
+  );
   if (end < 0 || (nextStart >= 0 && nextStart < end)) {
     throw new Error(`${label}: ${start} is not followed by ${END_MARKER}`);
   }
