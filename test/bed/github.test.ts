@@ -723,3 +723,109 @@ describe('webhook payloads as events', () => {
     assert.throws(() => loadEvent('issue_comment', { action: 'no-such-action' }), /no issue_comment example/);
   });
 });
+
+describe('GitHub stand-in: releases', () => {
+  const recorder = new Recorder();
+  const gh = new GitHubStandIn();
+  const server = new BedServer('github', recorder, gh.handle);
+  const repo = { owner: 'octo-org', repo: 'tool' };
+  let fixture: GitFixture;
+  let bot: Octokit;
+  let readOnly: Octokit;
+
+  before(async () => {
+    await server.listen();
+    fixture = await createGitFixture({ 'README.md': 'one\n' });
+    await fixture.tag('v1.0.0', 'HEAD', 'v1.0.0');
+    await fixture.commit('main', { 'README.md': 'two\n' });
+    gh.setRepositoryContent('octo-org/tool', fixture.dir);
+    gh.addToken('ghs_readonly', GITHUB_ACTIONS_BOT, { permissions: { contents: 'read' } });
+    const opts = { baseUrl: server.origin, retry: { enabled: false }, throttle: { enabled: false } };
+    bot = new Octokit({ ...opts, auth: gh.githubToken });
+    readOnly = new Octokit({ ...opts, auth: 'ghs_readonly' });
+  });
+  after(async () => {
+    await server.close();
+    await fixture.remove();
+  });
+
+  it('creates a release of an existing tag, found by its tag, with the shape GitHub returns', async () => {
+    const created = await bot.rest.repos.createRelease({
+      ...repo,
+      tag_name: 'v1.0.0',
+      name: 'v1.0.0',
+      body: '### Added\n\n- everything',
+    });
+    assert.equal(created.status, 201);
+    assert.equal(
+      created.headers.location,
+      `${server.origin}/repos/octo-org/tool/releases/${created.data.id}`,
+    );
+    assert.equal(created.data.html_url, 'https://github.com/octo-org/tool/releases/tag/v1.0.0');
+    assert.deepEqual(
+      [
+        created.data.tag_name,
+        created.data.name,
+        created.data.body,
+        created.data.draft,
+        created.data.prerelease,
+      ],
+      ['v1.0.0', 'v1.0.0', '### Added\n\n- everything', false, false],
+    );
+    assert.equal(created.data.author.login, 'github-actions[bot]');
+    assert.equal(created.data.target_commitish, 'main');
+    assert.ok(created.data.published_at);
+    const found = await bot.rest.repos.getReleaseByTag({ ...repo, tag: 'v1.0.0' });
+    assert.equal(found.data.id, created.data.id);
+    // An existing tag keeps its commit: it is not moved to target_commitish.
+    assert.equal(await fixture.rev('v1.0.0'), fixture.initialSha);
+    assert.deepEqual(
+      gh.releases('octo-org/tool').map((r) => r.tag_name),
+      ['v1.0.0'],
+    );
+  });
+
+  it('refuses a second release of a tag with GitHub 422 already_exists', async () => {
+    await assert.rejects(
+      bot.rest.repos.createRelease({ ...repo, tag_name: 'v1.0.0', name: 'again' }),
+      (err: { status?: number; response?: { data?: { errors?: unknown } } }) => {
+        assert.equal(err.status, 422);
+        assert.deepEqual(err.response?.data?.errors, [
+          { resource: 'Release', code: 'already_exists', field: 'tag_name' },
+        ]);
+        return true;
+      },
+    );
+    assert.equal(gh.releases('octo-org/tool').length, 1);
+  });
+
+  it('creates a missing tag at target_commitish, and refuses one that names no commit', async () => {
+    const created = await bot.rest.repos.createRelease({ ...repo, tag_name: 'v1.1.0' });
+    assert.equal(created.data.name, null);
+    assert.equal(await fixture.rev('v1.1.0'), await fixture.rev('main'));
+    await assert.rejects(
+      bot.rest.repos.createRelease({ ...repo, tag_name: 'v1.2.0', target_commitish: 'no-such-branch' }),
+      (err: { status?: number; response?: { data?: { errors?: unknown } } }) =>
+        err.status === 422 &&
+        JSON.stringify(err.response?.data?.errors) ===
+          JSON.stringify([{ resource: 'Release', code: 'invalid', field: 'target_commitish' }]),
+    );
+    assert.equal(await fixture.git('tag', '--list', 'v1.2.0'), '');
+  });
+
+  it('does not find a draft or a missing release by tag, and needs contents: write to create one', async () => {
+    await bot.rest.repos.createRelease({ ...repo, tag_name: 'v2.0.0', draft: true });
+    assert.equal(await fixture.git('tag', '--list', 'v2.0.0'), '', 'a draft creates no tag');
+    for (const tag of ['v2.0.0', 'v9.9.9']) {
+      await assert.rejects(bot.rest.repos.getReleaseByTag({ ...repo, tag }), (err: { status?: number }) => {
+        return err.status === 404;
+      });
+    }
+    await assert.rejects(
+      readOnly.rest.repos.createRelease({ ...repo, tag_name: 'v3.0.0' }),
+      (err: { status?: number }) => err.status === 403,
+    );
+    const found = await readOnly.rest.repos.getReleaseByTag({ ...repo, tag: 'v1.1.0' });
+    assert.equal(found.status, 200);
+  });
+});

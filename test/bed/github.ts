@@ -1,7 +1,7 @@
 /**
  * A stand-in for the part of GitHub's REST API the actions use: issue comments (with GitHub's pagination),
  * reactions, collaborator permission, pull requests, repositories, and a repository's commits and archives
- * served from a real git repository (with codeload's redirect). Tokens map to identities and carry a job's
+ * served from a real git repository (with codeload's redirect), and releases. Tokens map to identities and carry a job's
  * `permissions:`; errors carry GitHub's status codes and bodies; every answer carries the rate-limit headers.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -90,6 +90,22 @@ export interface StoredCommitComment {
   updated_at: string;
 }
 
+/** A stored release. */
+export interface StoredRelease {
+  id: number;
+  owner: string;
+  repo: string;
+  tag_name: string;
+  target_commitish: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  author: GitHubIdentity;
+  created_at: string;
+  published_at: string | null;
+}
+
 /** A stored reaction. */
 export interface StoredReaction {
   id: number;
@@ -166,6 +182,8 @@ const DOC_COMMIT = 'https://docs.github.com/rest/commits/commits#get-a-commit';
 const DOC_TARBALL = 'https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar';
 const DOC_ZIPBALL = 'https://docs.github.com/rest/repos/contents#download-a-repository-archive-zip';
 const DOC_PULL = 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request';
+const DOC_CREATE_RELEASE = 'https://docs.github.com/rest/releases/releases#create-a-release';
+const DOC_RELEASE_BY_TAG = 'https://docs.github.com/rest/releases/releases#get-a-release-by-tag-name';
 
 type Need = readonly [PermissionScope, 'read' | 'write'];
 
@@ -210,6 +228,7 @@ export class GitHubStandIn {
   private readonly pulls = new Map<string, StoredPull>();
   private readonly commentStore = new Map<number, StoredComment>();
   private readonly commitCommentStore = new Map<number, StoredCommitComment>();
+  private readonly releaseStore = new Map<number, StoredRelease>();
   private readonly codeloadGrants = new Map<string, CodeloadGrant>();
   private readonly clock: BedClock | undefined;
   private nextId = 1_000_000_000;
@@ -423,6 +442,12 @@ export class GitHubStandIn {
     return [...this.commitCommentStore.values()].filter(
       (c) => key(c.owner, c.repo) === key(owner, name) && c.commit_id === sha,
     );
+  }
+
+  /** The releases of a repository (drafts included), oldest first. */
+  releases(fullName: string): StoredRelease[] {
+    const [owner, name] = splitRepo(fullName);
+    return [...this.releaseStore.values()].filter((r) => key(r.owner, r.repo) === key(owner, name));
   }
 
   /** The comments on an issue or pull request, oldest first. */
@@ -784,7 +809,98 @@ export class GitHubStandIn {
       const location = `${origin(req)}${grantPath}?token=${grantToken}`;
       return { status: 302, body: undefined, headers: { location } };
     }
+    if (rest === '/releases' && m === 'POST') {
+      this.requirePermission(token, [['contents', 'write']], DOC_CREATE_RELEASE);
+      const r = await this.createRelease(repo, jsonBody(req), token.identity);
+      return {
+        status: 201,
+        body: this.releaseJson(r, base),
+        headers: { location: `${base}/releases/${r.id}` },
+      };
+    }
+    if ((g = /^\/releases\/tags\/(.+)$/.exec(rest)) && m === 'GET') {
+      this.requirePermission(token, [['contents', 'read']], DOC_RELEASE_BY_TAG);
+      const tag = decodeURIComponent(g[1]);
+      // Only published releases have a tag to be found by.
+      const r = this.releases(`${repo.owner}/${repo.name}`).find((x) => !x.draft && x.tag_name === tag);
+      if (!r) throw notFound(DOC_RELEASE_BY_TAG);
+      return { status: 200, body: this.releaseJson(r, base) };
+    }
     throw notFound();
+  }
+
+  /**
+   * Creates a release as POST /repos/{owner}/{repo}/releases does: one release per tag name; with content
+   * attached, a published release of a tag that does not exist creates the tag at `target_commitish` (default:
+   * the default branch), and one of an existing tag ignores `target_commitish`.
+   */
+  private async createRelease(
+    repo: StoredRepo,
+    input: Record<string, unknown>,
+    author: GitHubIdentity,
+  ): Promise<StoredRelease> {
+    const tag = input.tag_name;
+    if (typeof tag !== 'string' || tag === '') {
+      throw new HttpError(422, {
+        message: 'Invalid request.\n\n"tag_name" wasn\'t supplied.',
+        documentation_url: DOC_CREATE_RELEASE,
+      });
+    }
+    const text = (field: string): string | null => {
+      const v = input[field];
+      if (v === undefined || v === null) return null;
+      if (typeof v !== 'string') {
+        throw new HttpError(422, {
+          message: `Invalid request.\n\nFor 'properties/${field}', ${JSON.stringify(v)} is not a string.`,
+          documentation_url: DOC_CREATE_RELEASE,
+        });
+      }
+      return v;
+    };
+    const name = text('name');
+    const body = text('body');
+    const target = text('target_commitish') ?? repo.defaultBranch;
+    const draft = input.draft === true;
+    if (this.releases(`${repo.owner}/${repo.name}`).some((r) => r.tag_name === tag)) {
+      throw releaseInvalid({ resource: 'Release', code: 'already_exists', field: 'tag_name' });
+    }
+    if (repo.gitDir && !draft) {
+      const wellFormed =
+        /^[A-Za-z0-9._/-]+$/.test(tag) &&
+        !tag.startsWith('-') &&
+        gitSync(repo.gitDir, ['check-ref-format', `refs/tags/${tag}`]) !== undefined;
+      if (!wellFormed) {
+        throw releaseInvalid(
+          { resource: 'Release', code: 'custom', field: 'tag_name', message: 'tag_name is not a valid tag' },
+          { resource: 'Release', code: 'custom', message: 'Published releases must have a valid tag' },
+        );
+      }
+      if (!(await this.resolveRef(repo, `refs/tags/${tag}`))) {
+        const at = await this.resolveRef(repo, target);
+        if (!at) throw releaseInvalid({ resource: 'Release', code: 'invalid', field: 'target_commitish' });
+        if (gitSync(repo.gitDir, ['update-ref', `refs/tags/${tag}`, at.sha, '']) === undefined) {
+          throw new Error(`could not create tag ${tag} in ${repo.gitDir}`);
+        }
+      }
+    }
+    const id = this.nextId++;
+    const at = this.iso();
+    const r: StoredRelease = {
+      id,
+      owner: repo.owner,
+      repo: repo.name,
+      tag_name: tag,
+      target_commitish: target,
+      name,
+      body,
+      draft,
+      prerelease: input.prerelease === true,
+      author,
+      created_at: at,
+      published_at: draft ? null : at,
+    };
+    this.releaseStore.set(id, r);
+    return r;
   }
 
   /** The pull request a `refs/pull/N/head` or `refs/pull/N/merge` names, with the SHA it points at. */
@@ -1183,6 +1299,33 @@ export class GitHubStandIn {
     };
   }
 
+  private releaseJson(r: StoredRelease, base: string): Record<string, unknown> {
+    const html = `https://github.com/${r.owner}/${r.repo}/releases`;
+    const tag = encodeURIComponent(r.tag_name);
+    return {
+      url: `${base}/releases/${r.id}`,
+      html_url: r.draft ? `${html}/tag/untagged-${nodeId('', r.id)}` : `${html}/tag/${tag}`,
+      assets_url: `${base}/releases/${r.id}/assets`,
+      upload_url: `https://uploads.github.com/repos/${r.owner}/${r.repo}/releases/${r.id}/assets{?name,label}`,
+      tarball_url: r.draft ? null : `${base}/tarball/${tag}`,
+      zipball_url: r.draft ? null : `${base}/zipball/${tag}`,
+      id: r.id,
+      node_id: nodeId('RE_', r.id),
+      tag_name: r.tag_name,
+      target_commitish: r.target_commitish,
+      name: r.name,
+      draft: r.draft,
+      prerelease: r.prerelease,
+      immutable: false,
+      created_at: r.created_at,
+      published_at: r.published_at,
+      updated_at: r.created_at,
+      author: this.userJson(r.author),
+      assets: [],
+      body: r.body,
+    };
+  }
+
   private reactionJson(r: StoredReaction): Record<string, unknown> {
     return {
       id: r.id,
@@ -1300,6 +1443,15 @@ function validationFailed(resource: string, field: string, code: string, message
     message: 'Validation Failed',
     errors: [{ resource, code, field, message }],
     documentation_url: 'https://docs.github.com/rest/issues/comments',
+  });
+}
+
+/** GitHub's 422 for a release it will not create, with its validation errors. */
+function releaseInvalid(...errors: Record<string, string>[]): HttpError {
+  return new HttpError(422, {
+    message: 'Validation Failed',
+    errors,
+    documentation_url: DOC_CREATE_RELEASE,
   });
 }
 
