@@ -74,8 +74,13 @@ describe('the code under test on every VM (reusable workflow, fixture repository
               ctx,
             );
         if (json) return JSON.stringify(lookup(json[1]));
-        if (!/^[\w.-]+$/.test(expr)) throw new Error(`the test cannot evaluate \${{ ${expr} }}`);
-        const v = lookup(expr);
+        const operands = expr.split(/\s*\|\|\s*/);
+        if (!operands.every((o) => /^[\w.-]+$/.test(o))) {
+          throw new Error(`the test cannot evaluate \${{ ${expr} }}`);
+        }
+        // `a || b` is GitHub's: the first operand that is not falsy ('' , 0, false, null), else the last.
+        const values = operands.map(lookup);
+        const v = values.find((x) => x !== '' && x !== 0 && x !== false && x != null) ?? values.at(-1);
         if (v === undefined || v === null) return '';
         if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
         return JSON.stringify(v);
