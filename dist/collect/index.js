@@ -6,52 +6,48 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-EHH4OL5B.js";
+} from "../chunks/chunk-LM5DN4J6.js";
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-C7UDEKQJ.js";
+} from "../chunks/chunk-EY3K7GYY.js";
 import {
   collectRun
-} from "../chunks/chunk-WMEETRBI.js";
+} from "../chunks/chunk-N4E2SM23.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-ZJODKGQF.js";
+} from "../chunks/chunk-M2DGRCOT.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-LAHZ6HFN.js";
+import "../chunks/chunk-X5RZCZ44.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import {
-  readBoolean,
-  readBucket,
-  readInteger,
-  readProject
-} from "../chunks/chunk-L7JD2ZNC.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
-import {
-  escapeMarkdown
-} from "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   endGroup,
+  escapeMarkdown,
   getInput,
   info,
   parseAuthInputs,
   parseMetricsText,
+  readBoolean,
+  readBucket,
+  readInteger,
+  readProject,
   setFailed,
   setOutput,
   startGroup,
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

@@ -6,38 +6,35 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-OCEQLDEL.js";
-import "../chunks/chunk-PJSKPG63.js";
+} from "../chunks/chunk-H2N3RM5F.js";
+import "../chunks/chunk-UUAOH4XW.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
-  readBucket
-} from "../chunks/chunk-L7JD2ZNC.js";
-import {
   RunStore
-} from "../chunks/chunk-QW2DTW2M.js";
+} from "../chunks/chunk-FBL4E2ZI.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
-import "../chunks/chunk-J3GQTCY5.js";
 import {
   ConfigurationError,
   getInput,
   info,
   parseAuthInputs,
+  readBucket,
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

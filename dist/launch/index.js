@@ -9,46 +9,43 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-46R63V6J.js";
+} from "../chunks/chunk-Q6BHRXY5.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-CQ3732XD.js";
-import "../chunks/chunk-IMP2EQ5R.js";
+} from "../chunks/chunk-KORLIRFL.js";
+import "../chunks/chunk-Y27ISIQX.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-C7UDEKQJ.js";
+} from "../chunks/chunk-EY3K7GYY.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-6ISEN5Z4.js";
+} from "../chunks/chunk-GWINKTDW.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PJSKPG63.js";
-import "../chunks/chunk-L7JD2ZNC.js";
+} from "../chunks/chunk-UUAOH4XW.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-QW2DTW2M.js";
+} from "../chunks/chunk-FBL4E2ZI.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
 import {
-  escapeMarkdown
-} from "../chunks/chunk-J3GQTCY5.js";
-import {
   endGroup,
+  escapeMarkdown,
   getInput,
   info,
   setFailed,
@@ -57,7 +54,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

@@ -6,18 +6,17 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   post
-} from "../chunks/chunk-SHJCCWTT.js";
-import "../chunks/chunk-CQ3732XD.js";
-import "../chunks/chunk-C7UDEKQJ.js";
-import "../chunks/chunk-PJSKPG63.js";
-import "../chunks/chunk-L7JD2ZNC.js";
-import "../chunks/chunk-QW2DTW2M.js";
-import "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-ORPHHS3J.js";
+import "../chunks/chunk-KORLIRFL.js";
+import "../chunks/chunk-EY3K7GYY.js";
+import "../chunks/chunk-UUAOH4XW.js";
+import "../chunks/chunk-FBL4E2ZI.js";
+import "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
-import "../chunks/chunk-JQUUWNOK.js";
+import "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post-main.ts

@@ -6,39 +6,35 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-CNPRD635.js";
+} from "../chunks/chunk-JFLE3X2B.js";
 import {
   resolveCommit
-} from "../chunks/chunk-IMP2EQ5R.js";
+} from "../chunks/chunk-Y27ISIQX.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-C7UDEKQJ.js";
+} from "../chunks/chunk-EY3K7GYY.js";
 import {
   getOctokit
-} from "../chunks/chunk-LAHZ6HFN.js";
-import {
-  readInteger
-} from "../chunks/chunk-L7JD2ZNC.js";
-import {
-  escapeMarkdown
-} from "../chunks/chunk-J3GQTCY5.js";
+} from "../chunks/chunk-X5RZCZ44.js";
 import {
   ConfigurationError,
+  escapeMarkdown,
   getInput,
   info,
   metricInfosJson,
+  readInteger,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

@@ -8,39 +8,40 @@ import {
   readEvent
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
+  uploadResults
+} from "../chunks/chunk-LM5DN4J6.js";
+import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-TJBRPFBG.js";
+} from "../chunks/chunk-MUQDF344.js";
 import {
   readManifest
-} from "../chunks/chunk-ZJODKGQF.js";
+} from "../chunks/chunk-M2DGRCOT.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-LAHZ6HFN.js";
+import "../chunks/chunk-X5RZCZ44.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-QW2DTW2M.js";
+} from "../chunks/chunk-FBL4E2ZI.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
 import {
-  escapeMarkdown
-} from "../chunks/chunk-J3GQTCY5.js";
-import {
+  escapeMarkdown,
   getInput,
   info,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts
@@ -71,6 +72,17 @@ var actionsIO = {
   },
   output: (name, value) => setOutput(name, value)
 };
+function reportUploader(s) {
+  return async (name, root, files) => (await uploadResults({
+    name,
+    root,
+    files,
+    retentionDays: s.retentionDays,
+    overwrite: true,
+    nameInput: "report-artifact-name",
+    log: actionsIO
+  })).id;
+}
 async function reportDetached(opts) {
   const { base, store, run: run2 } = opts;
   const s = base.settings;
@@ -173,6 +185,7 @@ async function reportStep(env) {
     settings: s,
     clients: s.baseline !== "none" ? clients : void 0,
     explicitRef,
+    upload: reportUploader(s),
     io: actionsIO
   };
   try {

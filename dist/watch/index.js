@@ -6,54 +6,50 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-EHH4OL5B.js";
+} from "../chunks/chunk-LM5DN4J6.js";
 import {
   runAction
-} from "../chunks/chunk-2MUEK6QF.js";
+} from "../chunks/chunk-4MP4RGA5.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-DV66JCHZ.js";
-import "../chunks/chunk-6ISEN5Z4.js";
-import "../chunks/chunk-WMEETRBI.js";
-import "../chunks/chunk-TJBRPFBG.js";
-import "../chunks/chunk-ZJODKGQF.js";
+} from "../chunks/chunk-WU5PXZEG.js";
+import "../chunks/chunk-GWINKTDW.js";
+import "../chunks/chunk-N4E2SM23.js";
+import "../chunks/chunk-MUQDF344.js";
+import "../chunks/chunk-M2DGRCOT.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-LAHZ6HFN.js";
+import "../chunks/chunk-X5RZCZ44.js";
 import {
   ComputeApi
-} from "../chunks/chunk-PJSKPG63.js";
+} from "../chunks/chunk-UUAOH4XW.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import {
-  readBoolean,
-  readBucket,
-  readInteger,
-  readProject
-} from "../chunks/chunk-L7JD2ZNC.js";
-import "../chunks/chunk-QW2DTW2M.js";
+import "../chunks/chunk-FBL4E2ZI.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-44245US3.js";
+} from "../chunks/chunk-7RCCGZCI.js";
 import "../chunks/chunk-CN5GVJCX.js";
 import {
-  escapeMarkdown
-} from "../chunks/chunk-J3GQTCY5.js";
-import {
   ConfigurationError,
+  escapeMarkdown,
   getInput,
   info,
   parseAuthInputs,
+  readBoolean,
+  readBucket,
+  readInteger,
+  readProject,
   setFailed,
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-JQUUWNOK.js";
+} from "../chunks/chunk-HCOUPLCQ.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
@@ -160,6 +156,7 @@ async function watchStep(env) {
           log: actionsLogger
         });
         info(`Uploaded artifact ${name} (id ${uploaded.id}, ${uploaded.size} bytes).`);
+        return uploaded.id;
       } : void 0,
       summary: async (markdown) => {
         await summary.addRaw(markdown).write();
