@@ -341,6 +341,19 @@ export function optionValue(args: ParsedArgs, name: string): string | undefined 
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The report options of `run`, as given (checked later against the spec by renderOptions). */
+export function reportOptionsOf(args: ParsedArgs) {
+  return {
+    title: optionValue(args, 'title'),
+    pivot: optionValue(args, 'pivot'),
+    metrics: optionValue(args, 'metrics'),
+    test: optionValue(args, 'test'),
+    adjust: optionValue(args, 'adjust'),
+    alpha: optionValue(args, 'alpha'),
+    replicate: optionValue(args, 'replicate'),
+  };
+}
+
 /** The values of a repeatable option (empty when absent). */
 export function optionList(args: ParsedArgs, name: string): readonly string[] {
   const v = args.options[name];

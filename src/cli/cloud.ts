@@ -16,7 +16,7 @@ import { checkEachExperiment } from '../launch/preflight.ts';
 import type { LaunchSettings } from '../launch/settings.ts';
 import { withZones } from '../launch/zones.ts';
 import type { ParsedArgs } from './args.ts';
-import { optionFlag, optionInteger, optionList, optionValue } from './args.ts';
+import { optionFlag, optionInteger, optionList, optionValue, reportOptionsOf } from './args.ts';
 import type { LocalRunRecord } from './local-run.ts';
 import {
   collectAndReport,
@@ -105,19 +105,7 @@ export async function runCloud(args: ParsedArgs, io: CliIo): Promise<number> {
     optionValue(args, 'repetitions'),
     setChecks(args, io.stderr),
   );
-  const report = withSpecReport(
-    {
-      title: optionValue(args, 'title'),
-      pivot: optionValue(args, 'pivot'),
-      metrics: optionValue(args, 'metrics'),
-      test: optionValue(args, 'test'),
-      adjust: optionValue(args, 'adjust'),
-      alpha: optionValue(args, 'alpha'),
-      replicate: optionValue(args, 'replicate'),
-    },
-    plan,
-    `gce-matrix: ${path.basename(spec)}`,
-  );
+  const report = withSpecReport(reportOptionsOf(args), plan, `gce-matrix: ${path.basename(spec)}`);
   renderOptions(report);
   checkPivot(report.pivot, plan);
   const runId = inputs['run-id'] ?? `cli-${Date.now().toString(36)}`;

@@ -6,7 +6,15 @@ import { ConfigurationError } from '../errors.ts';
 import { experimentObjects, parseStatus } from '../layout.ts';
 import { ignoredCloudSettings, localLaunchSettings } from '../local/settings.ts';
 import type { ParsedArgs } from './args.ts';
-import { helpText, optionFlag, optionInteger, optionList, optionValue, parseArgs } from './args.ts';
+import {
+  helpText,
+  optionFlag,
+  optionInteger,
+  optionList,
+  optionValue,
+  parseArgs,
+  reportOptionsOf,
+} from './args.ts';
 import { runCloud, cloudStatus, cloudJanitor } from './cloud.ts';
 import {
   executeLocal,
@@ -89,16 +97,7 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     inputs,
     runId,
     runDir,
-    report: {
-      title: optionValue(args, 'title'),
-      pivot: optionValue(args, 'pivot'),
-      metrics: optionValue(args, 'metrics'),
-      test: optionValue(args, 'test'),
-      adjust: optionValue(args, 'adjust'),
-      alpha: optionValue(args, 'alpha'),
-      replicate: optionValue(args, 'replicate'),
-      ...(baselineDir ? { baselineDir } : {}),
-    },
+    report: { ...reportOptionsOf(args), ...(baselineDir ? { baselineDir } : {}) },
     env: io.env,
     source: localSource(args, io.cwd),
     setChecks: setChecks(args, io.stderr),

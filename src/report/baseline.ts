@@ -39,28 +39,47 @@ function status(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** Writes `text` to `name`, replacing the generation seen just before (412 from a racing writer: try again). */
-async function writeGuarded(storage: Storage, bucket: string, name: string, text: string): Promise<void> {
+/**
+ * Replaces `name` with what `next` makes of its current bytes (undefined when there is none; only read when
+ * `read` is set), with the generation seen as precondition: a racing writer's 412 makes it look again, up to
+ * `attempts` times.
+ */
+async function replaceGuarded(
+  storage: Storage,
+  bucket: string,
+  name: string,
+  next: (current: Buffer | undefined) => string,
+  opts: { read: boolean; attempts: number },
+): Promise<void> {
   const file = storage.bucket(bucket).file(name);
   for (let attempt = 1; ; attempt++) {
     let generation = 0;
+    let current: Buffer | undefined;
     try {
       const [meta] = await file.getMetadata();
       generation = Number(meta.generation ?? 0);
+      // Read after the generation: text newer than that generation fails the precondition below, never
+      // the other way round.
+      if (opts.read) [current] = await file.download();
     } catch (err) {
       if (status(err) !== 404) throw err;
     }
     try {
-      await file.save(text, {
+      await file.save(next(current), {
         resumable: false,
         contentType: 'application/json',
         preconditionOpts: { ifGenerationMatch: generation },
       });
       return;
     } catch (err) {
-      if (status(err) !== 412 || attempt >= 3) throw err;
+      if (status(err) !== 412 || attempt >= opts.attempts) throw err;
     }
   }
+}
+
+/** Writes `text` to `name`, replacing the generation seen just before (412 from a racing writer: try again). */
+async function writeGuarded(storage: Storage, bucket: string, name: string, text: string): Promise<void> {
+  await replaceGuarded(storage, bucket, name, () => text, { read: false, attempts: 3 });
 }
 
 /** Records `baseline` as the branch's latest and (with a sha) as that commit's; returns the object names. */
@@ -130,34 +149,22 @@ export async function appendHistoryEntry(
   keep: number,
 ): Promise<HistoryWrite> {
   const name = historyObject(prefix, ref);
-  const file = storage.bucket(bucket).file(name);
-  for (let attempt = 1; ; attempt++) {
-    let generation = 0;
-    let current: History | undefined;
-    let replaced: string | undefined;
-    try {
-      const [meta] = await file.getMetadata();
-      generation = Number(meta.generation ?? 0);
-      // Read after the generation: newer text than that generation fails the precondition below, never
-      // the other way round.
-      const [buf] = await file.download();
-      current = parseHistory(buf.toString('utf8'));
-      if (!current) replaced = `${name} was not a history (replaced by a new one)`;
-    } catch (err) {
-      if (status(err) !== 404) throw err;
-    }
-    const history = appendHistory(current, entry, { ref, keep });
-    try {
-      await file.save(JSON.stringify(history), {
-        resumable: false,
-        contentType: 'application/json',
-        preconditionOpts: { ifGenerationMatch: generation },
-      });
-      return { object: name, history, ...(replaced ? { replaced } : {}) };
-    } catch (err) {
-      if (status(err) !== 412 || attempt >= 5) throw err;
-    }
-  }
+  let history: History | undefined;
+  let replaced: string | undefined;
+  await replaceGuarded(
+    storage,
+    bucket,
+    name,
+    (buf) => {
+      const current = buf ? parseHistory(buf.toString('utf8')) : undefined;
+      replaced = buf && !current ? `${name} was not a history (replaced by a new one)` : undefined;
+      history = appendHistory(current, entry, { ref, keep });
+      return JSON.stringify(history);
+    },
+    { read: true, attempts: 5 },
+  );
+  if (!history) throw new Error(`${name} was not written`);
+  return { object: name, history, ...(replaced ? { replaced } : {}) };
 }
 
 /** The branch's history; undefined when none was recorded; throws when it cannot be read or is not one. */
