@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -46,6 +46,8 @@ describe('scripts/release.ts on a clone of the repository', () => {
   let version: string;
   let major: string;
   let start: string;
+  /** The first dry run, with the real dist check. */
+  let realCheck: Run;
 
   function git(dir: string, ...args: string[]): Promise<string> {
     return exec('git', args, dir).then((r) => {
@@ -124,8 +126,13 @@ describe('scripts/release.ts on a clone of the repository', () => {
       path.join(work, 'CHANGELOG.md'),
       changelog.replace(/^## Unreleased\n/m, `## Unreleased\n\n### Fixed\n\n${ENTRY}\n`),
     );
-    await writeFile(path.join(work, 'scripts/build.ts'), STUB_BUILD);
     await git(work, 'commit', '--quiet', '-am', 'A change to release');
+    // Once with the repository's real dist check, on this checkout's modules (ignored, as a clone's are).
+    await symlink(path.join(root, 'node_modules'), path.join(work, 'node_modules'));
+    await appendFile(path.join(work, '.git/info/exclude'), 'node_modules\n');
+    realCheck = await release([await nextVersion(), '--dry-run']);
+    await writeFile(path.join(work, 'scripts/build.ts'), STUB_BUILD);
+    await git(work, 'commit', '--quiet', '-am', 'The stub dist check');
     version = await nextVersion();
     major = `v${version.split('.')[0]}`;
     // An earlier release's major tag, to be moved.
@@ -160,6 +167,11 @@ describe('scripts/release.ts on a clone of the repository', () => {
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /^release: the working tree is not clean \(\?\? stray\.txt\): commit or remove/);
     await assertUnchanged();
+  });
+
+  it('passes the real dist check of the committed dist/ in a dry run', () => {
+    assert.equal(realCheck.code, 0, realCheck.stderr);
+    assert.match(realCheck.stdout, /^dist\/ is up to date \(\d+ files\)\.$/m);
   });
 
   it("runs the repository's own dist check in its root, and refuses a stale dist/", async () => {
