@@ -15,13 +15,13 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-Q6BHRXY5.js";
+} from "../chunks/chunk-2PKACD7Y.js";
 import {
   cleanUp
-} from "../chunks/chunk-ORPHHS3J.js";
+} from "../chunks/chunk-WHIH2IQL.js";
 import {
   withZones
-} from "../chunks/chunk-KORLIRFL.js";
+} from "../chunks/chunk-5ZG7EZ4W.js";
 import {
   SEED,
   didYouMean,
@@ -29,44 +29,44 @@ import {
   nearestName,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-JFLE3X2B.js";
-import "../chunks/chunk-Y27ISIQX.js";
+} from "../chunks/chunk-4UK37JFE.js";
+import "../chunks/chunk-MV77G5SX.js";
 import {
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-STUW6IMN.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-H2N3RM5F.js";
+} from "../chunks/chunk-PQQ27VS3.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-4YGHVLIG.js";
+} from "../chunks/chunk-72HTCF7L.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-GWINKTDW.js";
+} from "../chunks/chunk-6MELNQ26.js";
 import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-N4E2SM23.js";
+} from "../chunks/chunk-USZY4WH4.js";
 import {
   decideExperiment,
   escapeHtml,
   renderHtml,
   renderReport
-} from "../chunks/chunk-MWHHRYJ5.js";
+} from "../chunks/chunk-PULPUJGX.js";
 import {
   parseHeartbeat,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-M2DGRCOT.js";
+} from "../chunks/chunk-W2CZIERU.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-X5RZCZ44.js";
+import "../chunks/chunk-CE2HGIOH.js";
 import {
   ComputeApi
-} from "../chunks/chunk-UUAOH4XW.js";
+} from "../chunks/chunk-EH724CNZ.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -75,7 +75,7 @@ import {
   comparedWith,
   parseStatisticalMethod,
   runRecordFromEnv
-} from "../chunks/chunk-FBL4E2ZI.js";
+} from "../chunks/chunk-NFVGSOZZ.js";
 import {
   mapLimited
 } from "../chunks/chunk-M3JD4Y6G.js";
@@ -87,8 +87,8 @@ import {
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
   baselineOf,
@@ -98,7 +98,7 @@ import {
   metricInfosJson,
   parseMetricsText,
   parseStatus
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";

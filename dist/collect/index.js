@@ -6,29 +6,29 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-LM5DN4J6.js";
+} from "../chunks/chunk-O343DEAS.js";
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-STUW6IMN.js";
 import {
   collectRun
-} from "../chunks/chunk-N4E2SM23.js";
+} from "../chunks/chunk-USZY4WH4.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-M2DGRCOT.js";
+} from "../chunks/chunk-W2CZIERU.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-X5RZCZ44.js";
+import "../chunks/chunk-CE2HGIOH.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
   endGroup,
@@ -47,7 +47,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

@@ -6,25 +6,25 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-H2N3RM5F.js";
-import "../chunks/chunk-UUAOH4XW.js";
+} from "../chunks/chunk-PQQ27VS3.js";
+import "../chunks/chunk-EH724CNZ.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   RunStore
-} from "../chunks/chunk-FBL4E2ZI.js";
+} from "../chunks/chunk-NFVGSOZZ.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
   getInput,
@@ -34,7 +34,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

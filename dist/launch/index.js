@@ -9,40 +9,40 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-Q6BHRXY5.js";
+} from "../chunks/chunk-2PKACD7Y.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-KORLIRFL.js";
-import "../chunks/chunk-Y27ISIQX.js";
+} from "../chunks/chunk-5ZG7EZ4W.js";
+import "../chunks/chunk-MV77G5SX.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-STUW6IMN.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-GWINKTDW.js";
+} from "../chunks/chunk-6MELNQ26.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-UUAOH4XW.js";
+} from "../chunks/chunk-EH724CNZ.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-FBL4E2ZI.js";
+} from "../chunks/chunk-NFVGSOZZ.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   endGroup,
   escapeMarkdown,
@@ -54,7 +54,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

@@ -6,17 +6,17 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   post
-} from "../chunks/chunk-ORPHHS3J.js";
-import "../chunks/chunk-KORLIRFL.js";
-import "../chunks/chunk-EY3K7GYY.js";
-import "../chunks/chunk-UUAOH4XW.js";
-import "../chunks/chunk-FBL4E2ZI.js";
-import "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
-import "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-WHIH2IQL.js";
+import "../chunks/chunk-5ZG7EZ4W.js";
+import "../chunks/chunk-STUW6IMN.js";
+import "../chunks/chunk-EH724CNZ.js";
+import "../chunks/chunk-NFVGSOZZ.js";
+import "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
+import "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post-main.ts

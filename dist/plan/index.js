@@ -6,24 +6,24 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-JFLE3X2B.js";
+} from "../chunks/chunk-4UK37JFE.js";
 import {
   resolveCommit
-} from "../chunks/chunk-Y27ISIQX.js";
+} from "../chunks/chunk-MV77G5SX.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-STUW6IMN.js";
 import {
   getOctokit
-} from "../chunks/chunk-X5RZCZ44.js";
+} from "../chunks/chunk-CE2HGIOH.js";
 import {
   ConfigurationError,
   escapeMarkdown,
@@ -34,7 +34,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

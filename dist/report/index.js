@@ -9,31 +9,31 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   uploadResults
-} from "../chunks/chunk-LM5DN4J6.js";
+} from "../chunks/chunk-O343DEAS.js";
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-MWHHRYJ5.js";
+} from "../chunks/chunk-PULPUJGX.js";
 import {
   readManifest
-} from "../chunks/chunk-M2DGRCOT.js";
+} from "../chunks/chunk-W2CZIERU.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-X5RZCZ44.js";
+import "../chunks/chunk-CE2HGIOH.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-FBL4E2ZI.js";
+} from "../chunks/chunk-NFVGSOZZ.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown,
   getInput,
@@ -41,7 +41,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

@@ -6,35 +6,35 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-LM5DN4J6.js";
+} from "../chunks/chunk-O343DEAS.js";
 import {
   runAction
-} from "../chunks/chunk-4MP4RGA5.js";
+} from "../chunks/chunk-LXHN3ZAN.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-4YGHVLIG.js";
-import "../chunks/chunk-GWINKTDW.js";
-import "../chunks/chunk-N4E2SM23.js";
-import "../chunks/chunk-MWHHRYJ5.js";
-import "../chunks/chunk-M2DGRCOT.js";
+} from "../chunks/chunk-72HTCF7L.js";
+import "../chunks/chunk-6MELNQ26.js";
+import "../chunks/chunk-USZY4WH4.js";
+import "../chunks/chunk-PULPUJGX.js";
+import "../chunks/chunk-W2CZIERU.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-X5RZCZ44.js";
+import "../chunks/chunk-CE2HGIOH.js";
 import {
   ComputeApi
-} from "../chunks/chunk-UUAOH4XW.js";
+} from "../chunks/chunk-EH724CNZ.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-FBL4E2ZI.js";
+import "../chunks/chunk-NFVGSOZZ.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-7RCCGZCI.js";
-import "../chunks/chunk-CN5GVJCX.js";
+} from "../chunks/chunk-VY7LGB47.js";
+import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
   escapeMarkdown,
@@ -49,7 +49,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-HCOUPLCQ.js";
+} from "../chunks/chunk-AEMUHN6J.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
