@@ -346,7 +346,11 @@ describe('plan -> launch -> collect -> report (real bundles, 9 services x 6 tool
     assert.equal((slowerTimes[3] + slowerTimes[4]) / 2, flagged?.current);
     assert.match(row(body, 'slower', 'time_s'), new RegExp(`\\| ${formatNumber(flagged?.current ?? 0)} \\[`));
     // The HTML page (the report artifact) shows the same shift, interval and p.
-    const html = await readFile(report.outputs['report-html'] ?? '', 'utf8');
+    const html =
+      bed.artifacts
+        .filesOf(report.outputs['report-artifact-name'] ?? '')
+        .get('report.html')
+        ?.toString('utf8') ?? '';
     const shiftText = /\| (\+[\d.]+% \[[^\]]+\]) \|/.exec(row(body, 'slower', 'time_s'))?.[1] ?? '';
     assert.ok(shiftText && html.includes(shiftText), shiftText);
     assert.ok(html.includes('0.000622'));
