@@ -77,6 +77,10 @@ export async function bundle(entries: Record<string, string>, outdir: string): P
       Object.entries(entries).map(([out, src]) => [out, path.resolve(root, src)]),
     ),
     outdir,
+    // Module comments in the bundles name paths relative to the checkout; a node_modules that is a link (a
+    // second checkout sharing the first's modules) must give the same bundles, so links are not followed.
+    absWorkingDir: root,
+    preserveSymlinks: true,
     bundle: true,
     platform: 'node',
     target: 'node24',

@@ -206,28 +206,33 @@ export function pivotOf(
   columnAxis: string | undefined,
   centre: Centre = 'median',
 ): Pivot {
-  const rows: string[] = [];
-  const columns: string[] = [];
-  const sums = new Map<string, { sum: number; n: number; values: number[] }>();
+  const columnSet = new Set<string>();
+  const byRow = new Map<string, Map<string, { sum: number; n: number; values: number[] }>>();
   for (const e of experiments) {
     const value = e.metrics[metric];
     if (value === undefined) continue;
     const r = e.params[rowAxis] ?? '';
     const c = columnAxis === undefined ? '' : (e.params[columnAxis] ?? '');
-    if (!rows.includes(r)) rows.push(r);
-    if (!columns.includes(c)) columns.push(c);
-    const key = JSON.stringify([r, c]);
-    const s = sums.get(key) ?? { sum: 0, n: 0, values: [] };
-    s.sum += value;
-    s.n += 1;
-    s.values.push(value);
-    sums.set(key, s);
+    columnSet.add(c);
+    let row = byRow.get(r);
+    if (!row) {
+      row = new Map<string, { sum: number; n: number; values: number[] }>();
+      byRow.set(r, row);
+    }
+    const s = row.get(c);
+    if (s) {
+      s.sum += value;
+      s.n += 1;
+      s.values.push(value);
+    } else {
+      row.set(c, { sum: value, n: 1, values: [value] });
+    }
   }
-  rows.sort(byText);
-  columns.sort(byText);
+  const rows = [...byRow.keys()].sort(byText);
+  const columns = [...columnSet].sort(byText);
   const cells = rows.map((r) =>
     columns.map((c): PivotCell | undefined => {
-      const s = sums.get(JSON.stringify([r, c]));
+      const s = byRow.get(r)?.get(c);
       return s
         ? { mean: s.sum / s.n, n: s.n, values: s.values, summary: summarize(s.values, { centre }) }
         : undefined;
