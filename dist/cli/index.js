@@ -41,7 +41,7 @@ import {
 } from "../chunks/chunk-PQQ27VS3.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-72HTCF7L.js";
+} from "../chunks/chunk-RI6BM346.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-6MELNQ26.js";
@@ -49,19 +49,19 @@ import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-USZY4WH4.js";
+} from "../chunks/chunk-3EGMWG5Z.js";
 import {
   decideExperiment,
   escapeHtml,
   renderHtml,
   renderReport
-} from "../chunks/chunk-PULPUJGX.js";
+} from "../chunks/chunk-GMW4B6TH.js";
 import {
   parseHeartbeat,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-W2CZIERU.js";
+} from "../chunks/chunk-S7N3HYDA.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-CE2HGIOH.js";
 import {

@@ -15,10 +15,10 @@ import {
 } from "../chunks/chunk-STUW6IMN.js";
 import {
   collectRun
-} from "../chunks/chunk-USZY4WH4.js";
+} from "../chunks/chunk-3EGMWG5Z.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-W2CZIERU.js";
+} from "../chunks/chunk-S7N3HYDA.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-CE2HGIOH.js";
 import {

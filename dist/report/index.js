@@ -16,10 +16,10 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-PULPUJGX.js";
+} from "../chunks/chunk-GMW4B6TH.js";
 import {
   readManifest
-} from "../chunks/chunk-W2CZIERU.js";
+} from "../chunks/chunk-S7N3HYDA.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-CE2HGIOH.js";
 import {

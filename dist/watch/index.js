@@ -15,11 +15,11 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-72HTCF7L.js";
+} from "../chunks/chunk-RI6BM346.js";
 import "../chunks/chunk-6MELNQ26.js";
-import "../chunks/chunk-USZY4WH4.js";
-import "../chunks/chunk-PULPUJGX.js";
-import "../chunks/chunk-W2CZIERU.js";
+import "../chunks/chunk-3EGMWG5Z.js";
+import "../chunks/chunk-GMW4B6TH.js";
+import "../chunks/chunk-S7N3HYDA.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-CE2HGIOH.js";
 import {
