@@ -164,3 +164,42 @@ teardown() {
   log_of 1 | grep -qx '\[service web\] stopping'
   refute ls "$FAKE"/engine/*-web/pid
 }
+
+@test "a real engine (podman or docker), image imported from a local root filesystem: the command reaches a busybox httpd service" {
+  engine=
+  for e in podman docker; do
+    p=$(PATH=${PATH//"$BATS_TEST_DIRNAME/stubs:"/} && PATH=${PATH//"$BATS_TEST_DIRNAME/engine:"/} && command -v "$e") || continue
+    if timeout 30 "$p" info >/dev/null 2>&1; then
+      engine=$p
+      break
+    fi
+  done
+  [ -n "$engine" ] || skip "real engine: neither podman nor docker runs here (apt-get install podman; a daemon for docker)"
+  bb=$(command -v busybox) || skip "real engine: no busybox to build the image's root filesystem from (apt-get install busybox-static)"
+  file -L "$bb" 2>/dev/null | grep -q 'statically linked' || skip "real engine: $bb is not statically linked (apt-get install busybox-static)"
+  root=$BATS_TEST_TMPDIR/rootfs
+  mkdir -p "$root/bin" "$root/www"
+  cp "$bb" "$root/bin/busybox"
+  for t in sh httpd wget true; do ln -s busybox "$root/bin/$t"; done
+  echo "hello from a real container" >"$root/www/index.html"
+  tar -C "$root" -cf "$BATS_TEST_TMPDIR/rootfs.tar" .
+  image=localhost/gce-matrix-test-web:1
+  timeout 120 "$engine" import "$BATS_TEST_TMPDIR/rootfs.tar" "$image" >/dev/null
+  if ! probe=$(timeout 60 "$engine" run --rm "$image" /bin/true 2>&1); then
+    skip "real engine: $engine cannot run a container on this machine: $(printf '%s\n' "$probe" | tail -n 1)"
+  fi
+  echo "real engine: $engine" >&3
+  # the agent finds it under the name it looks for first, as Debian's podman-docker package does it
+  mkdir -p "$BATS_TEST_TMPDIR/real"
+  printf '#!/bin/sh\nexec %s "$@"\n' "$engine" >"$BATS_TEST_TMPDIR/real/docker"
+  chmod +x "$BATS_TEST_TMPDIR/real/docker"
+  export PATH="$BATS_TEST_TMPDIR/real:$PATH"
+  attr services "$(printf 'service web\nimage %s\nport 8080\nentrypoint /bin/httpd\narg -f\narg -p\narg 8080\narg -h\narg /www\nhealth-cmd wget -q -O /dev/null http://127.0.0.1:8080/\nhealth-interval 1\nmemory 64m\ncpus 0.5' "$image")"
+  attr command 'curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/" > "$GCE_MATRIX_OUTPUT_DIR/answer.txt"'
+  run_agent
+  dump
+  "$engine" rmi -f "$image" >/dev/null 2>&1 || true
+  [ "$(js "$(obj status.json)" 's.state')" = succeeded ]
+  [ "$(cat "$(obj outputs/answer.txt)")" = "hello from a real container" ]
+  [[ $(js "$(obj status.json)" 's.provenance.services.web.digest') == sha256:* ]]
+}
