@@ -15,33 +15,33 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-Q6BHRXY5.js";
+} from "../chunks/chunk-JO4XGC56.js";
 import {
   cleanUp
-} from "../chunks/chunk-ORPHHS3J.js";
+} from "../chunks/chunk-D44B5FOJ.js";
 import {
   withZones
 } from "../chunks/chunk-KORLIRFL.js";
 import {
   SEED,
-  didYouMean,
   expandPlan,
-  nearestName,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-JFLE3X2B.js";
-import "../chunks/chunk-Y27ISIQX.js";
+} from "../chunks/chunk-RUJJJIGK.js";
+import "../chunks/chunk-QVNKQRUJ.js";
 import {
+  didYouMean,
+  nearestName,
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-DOQEDOAC.js";
 import {
   janitorSummary,
   runJanitor
 } from "../chunks/chunk-H2N3RM5F.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-WU5PXZEG.js";
+} from "../chunks/chunk-4YGHVLIG.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-GWINKTDW.js";
@@ -55,7 +55,7 @@ import {
   escapeHtml,
   renderHtml,
   renderReport
-} from "../chunks/chunk-MUQDF344.js";
+} from "../chunks/chunk-MWHHRYJ5.js";
 import {
   parseHeartbeat,
   readExperimentFiles,
@@ -437,6 +437,17 @@ function parseArgs(argv) {
 function optionValue(args, name) {
   const v = args.options[name];
   return typeof v === "string" ? v : void 0;
+}
+function reportOptionsOf(args) {
+  return {
+    title: optionValue(args, "title"),
+    pivot: optionValue(args, "pivot"),
+    metrics: optionValue(args, "metrics"),
+    test: optionValue(args, "test"),
+    adjust: optionValue(args, "adjust"),
+    alpha: optionValue(args, "alpha"),
+    replicate: optionValue(args, "replicate")
+  };
 }
 function optionList(args, name) {
   const v = args.options[name];
@@ -3993,19 +4004,7 @@ async function runCloud(args, io) {
     optionValue(args, "repetitions"),
     setChecks(args, io.stderr)
   );
-  const report = withSpecReport(
-    {
-      title: optionValue(args, "title"),
-      pivot: optionValue(args, "pivot"),
-      metrics: optionValue(args, "metrics"),
-      test: optionValue(args, "test"),
-      adjust: optionValue(args, "adjust"),
-      alpha: optionValue(args, "alpha"),
-      replicate: optionValue(args, "replicate")
-    },
-    plan,
-    `gce-matrix: ${path8.basename(spec)}`
-  );
+  const report = withSpecReport(reportOptionsOf(args), plan, `gce-matrix: ${path8.basename(spec)}`);
   renderOptions(report);
   checkPivot(report.pivot, plan);
   const runId = inputs["run-id"] ?? `cli-${Date.now().toString(36)}`;
@@ -4411,16 +4410,7 @@ async function runCommand(args, io) {
     inputs,
     runId,
     runDir,
-    report: {
-      title: optionValue(args, "title"),
-      pivot: optionValue(args, "pivot"),
-      metrics: optionValue(args, "metrics"),
-      test: optionValue(args, "test"),
-      adjust: optionValue(args, "adjust"),
-      alpha: optionValue(args, "alpha"),
-      replicate: optionValue(args, "replicate"),
-      ...baselineDir ? { baselineDir } : {}
-    },
+    report: { ...reportOptionsOf(args), ...baselineDir ? { baselineDir } : {} },
     env: io.env,
     source: localSource(args, io.cwd),
     setChecks: setChecks(args, io.stderr)

@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-4MP4RGA5.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-DOQEDOAC.js";
 import {
   collectRun
 } from "../chunks/chunk-N4E2SM23.js";

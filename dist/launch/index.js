@@ -16,17 +16,17 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-Q6BHRXY5.js";
+} from "../chunks/chunk-JO4XGC56.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-KORLIRFL.js";
-import "../chunks/chunk-Y27ISIQX.js";
+import "../chunks/chunk-QVNKQRUJ.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-DOQEDOAC.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-GWINKTDW.js";

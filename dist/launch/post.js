@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-4MP4RGA5.js";
 import {
   post
-} from "../chunks/chunk-ORPHHS3J.js";
+} from "../chunks/chunk-D44B5FOJ.js";
 import "../chunks/chunk-KORLIRFL.js";
-import "../chunks/chunk-EY3K7GYY.js";
+import "../chunks/chunk-DOQEDOAC.js";
 import "../chunks/chunk-UUAOH4XW.js";
 import "../chunks/chunk-FBL4E2ZI.js";
 import "../chunks/chunk-7RCCGZCI.js";

@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-JFLE3X2B.js";
+} from "../chunks/chunk-RUJJJIGK.js";
 import {
   resolveCommit
-} from "../chunks/chunk-Y27ISIQX.js";
+} from "../chunks/chunk-QVNKQRUJ.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-EY3K7GYY.js";
+} from "../chunks/chunk-DOQEDOAC.js";
 import {
   getOctokit
 } from "../chunks/chunk-X5RZCZ44.js";

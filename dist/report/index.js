@@ -16,7 +16,7 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-MUQDF344.js";
+} from "../chunks/chunk-MWHHRYJ5.js";
 import {
   readManifest
 } from "../chunks/chunk-M2DGRCOT.js";

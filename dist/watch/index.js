@@ -15,10 +15,10 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-WU5PXZEG.js";
+} from "../chunks/chunk-4YGHVLIG.js";
 import "../chunks/chunk-GWINKTDW.js";
 import "../chunks/chunk-N4E2SM23.js";
-import "../chunks/chunk-MUQDF344.js";
+import "../chunks/chunk-MWHHRYJ5.js";
 import "../chunks/chunk-M2DGRCOT.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-X5RZCZ44.js";
