@@ -58,7 +58,12 @@ teardown() {
 @test "a service: pulled, started with a host port of its own and limits, healthy before the command, reached by it, stopped after; log and digest shipped" {
   attr services $'service web\nimage registry.test/web:1\nenv GREETING=the service\nport 8080\narg --mode\narg fast one\nhealth-cmd ./ready\nhealth-interval 1\nhealth-timeout 5\nhealth-retries 20\ncpus 1\nmemory 64m'
   attr command 'env | grep "^GCE_MATRIX_SERVICE_" | sort > "$GCE_MATRIX_OUTPUT_DIR/env.txt"
-    curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/" > "$GCE_MATRIX_OUTPUT_DIR/answer.txt"'
+    curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/" > "$GCE_MATRIX_OUTPUT_DIR/answer.txt"
+    if curl -sS -H "Metadata-Flavor: Google" -o /dev/null http://metadata.test/computeMetadata/v1/instance/id; then
+      echo reached > "$GCE_MATRIX_OUTPUT_DIR/metadata.txt"
+    else
+      echo refused > "$GCE_MATRIX_OUTPUT_DIR/metadata.txt"
+    fi'
   run_agent
   dump
   cat "$FAKE/engine.log"
@@ -73,6 +78,9 @@ teardown() {
   grep -qx "GCE_MATRIX_SERVICE_WEB_PORT_8080=$port" "$(obj outputs/env.txt)"
   grep -qx "GCE_MATRIX_SERVICE_WEB_URL=http://127.0.0.1:$port" "$(obj outputs/env.txt)"
   [ "$(cat "$(obj outputs/answer.txt)")" = "hello from the service (--mode fast one)" ]
+  # ... as the command's user, who still cannot reach the metadata server
+  grep -q "^setpriv --reuid=990 .* -- sh -c .*GCE_MATRIX_SERVICE_WEB_URL" "$FAKE/host.log"
+  [ "$(cat "$(obj outputs/metadata.txt)")" = refused ]
 
   # one interface: pull, digest, run with the port on loopback and the limits, health, stop, logs, rm
   grep -q '^docker pull registry.test/web:1$' "$FAKE/engine.log"
