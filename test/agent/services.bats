@@ -52,6 +52,9 @@ teardown() {
   for p in "$FAKE"/engine/*/pid; do
     [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null
   done
+  for cg in "$FAKE"/engine/*/cgroup; do
+    [ -s "$cg" ] && rmdir "$(cat "$cg")" 2>/dev/null
+  done
   return 0
 }
 
