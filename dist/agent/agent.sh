@@ -1503,7 +1503,9 @@ gm_svc_pull() {
   [ "$gm_svc_count" -gt 0 ] || return 0
   if ! gm_ctr_engine; then
     gm_svc_get name 1
-    gm_error_reason="service $gm_r needs a container engine, but the VM image has neither docker nor podman"
+    gm_sp_where="the VM image has"
+    [ "$gm_local_run" = true ] && gm_sp_where="this machine has"
+    gm_error_reason="service $gm_r needs a container engine, but $gm_sp_where neither docker nor podman"
     return 1
   fi
   : >"$gm_state/services.prov"
