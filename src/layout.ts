@@ -85,6 +85,8 @@ export interface Provenance {
   readonly image?: string;
   readonly containerImage?: string;
   readonly containerDigest?: string;
+  /** The service containers beside the command, by name: the image as given, the digest pulled. */
+  readonly services?: Readonly<Record<string, { readonly image: string; readonly digest?: string }>>;
   readonly spot?: boolean;
   /** The commit that ran: the source snapshot's commit, else the workflow's. */
   readonly repoSha?: string;

@@ -15,26 +15,26 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-2PKACD7Y.js";
+} from "../chunks/chunk-7ZC4BYE6.js";
 import {
   cleanUp
-} from "../chunks/chunk-WHIH2IQL.js";
+} from "../chunks/chunk-X2OEKU4I.js";
 import {
   withZones
 } from "../chunks/chunk-5ZG7EZ4W.js";
 import {
   SEED,
-  didYouMean,
   expandPlan,
-  nearestName,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-4UK37JFE.js";
-import "../chunks/chunk-MV77G5SX.js";
+} from "../chunks/chunk-QZA7ELDF.js";
+import "../chunks/chunk-NZPIZ2FU.js";
 import {
+  didYouMean,
+  nearestName,
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-STUW6IMN.js";
+} from "../chunks/chunk-EZXCW2AY.js";
 import {
   janitorSummary,
   runJanitor
@@ -107,9 +107,11 @@ import {
 import { availableParallelism } from "node:os";
 import { existsSync as existsSync2 } from "node:fs";
 import { readdir as readdir4, readFile as readFile3, stat as stat3 } from "node:fs/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/local/settings.ts
+import { accessSync, constants } from "node:fs";
+import path from "node:path";
 var LOCAL_BUCKET = "gce-matrix-local";
 var LOCAL_PROJECT = "gce-matrix-local";
 var LOCAL_PLACEHOLDERS = {
@@ -179,6 +181,25 @@ function ignoredCloudSettings(experiments, given) {
     for (const e of experiments) if (e.launch?.[name]?.trim()) names.add(name);
   }
   return [...names];
+}
+function hasContainerEngine(pathEnv = process.env.PATH) {
+  for (const dir2 of (pathEnv ?? "").split(path.delimiter).filter(Boolean)) {
+    for (const engine of ["docker", "podman"]) {
+      try {
+        accessSync(path.join(dir2, engine), constants.X_OK);
+        return true;
+      } catch {
+      }
+    }
+  }
+  return false;
+}
+function checkLocalServices(settings, pathEnv = process.env.PATH) {
+  const first = settings.find((s) => s.services.length > 0);
+  if (first === void 0 || hasContainerEngine(pathEnv)) return;
+  throw new ConfigurationError(
+    `experiment ${first.experiment.id}: services need a container engine, and this machine has neither docker nor podman on PATH; install one, or run with --cloud`
+  );
 }
 
 // src/cli/args.ts
@@ -498,12 +519,12 @@ function helpText(command) {
 }
 
 // src/cli/cloud.ts
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/cli/local-run.ts
 import { execFileSync } from "node:child_process";
 import { mkdir as mkdir3, readdir as readdir3, readFile as readFile2, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/local/cloud.ts
 var import_google_auth_library = __toESM(require_src(), 1);
@@ -586,16 +607,16 @@ var MetadataEmulator = class {
   }
   async respond(req, res, mount) {
     const full = req.url.pathname;
-    const path10 = full.startsWith(mount) ? full.slice(mount.length) : void 0;
-    if (path10 === "" || path10 === "/") return ok("computeMetadata/\n");
-    if (path10 === "/computeMetadata" || path10 === "/computeMetadata/") return ok("v1/\n");
+    const path11 = full.startsWith(mount) ? full.slice(mount.length) : void 0;
+    if (path11 === "" || path11 === "/") return ok("computeMetadata/\n");
+    if (path11 === "/computeMetadata" || path11 === "/computeMetadata/") return ok("v1/\n");
     const forwarded = req.headers["x-forwarded-for"] !== void 0;
     if (forwarded || req.headers["metadata-flavor"] !== "Google") {
       const why = forwarded ? "Request had an X-Forwarded-For header." : "Missing Metadata-Flavor:Google header.";
       return error(403, `Your client does not have permission to get URL ${full} from this server. ${why}`);
     }
     if (req.method !== "GET") return error(405, `Method ${req.method} is not allowed; use GET.`);
-    if (path10 === void 0 || path10 !== PREFIX && !path10.startsWith(`${PREFIX}/`)) return notFound(full);
+    if (path11 === void 0 || path11 !== PREFIX && !path11.startsWith(`${PREFIX}/`)) return notFound(full);
     const q = req.url.searchParams;
     const wait = q.get("wait_for_change") === "true";
     const timeout = q.get("timeout_sec");
@@ -603,7 +624,7 @@ var MetadataEmulator = class {
       return error(400, `timeout_sec must be a positive whole number of seconds, not "${timeout}".`);
     }
     const base = `${req.url.origin}${mount}${PREFIX}`;
-    const render = () => this.render(path10.slice(PREFIX.length), q, base, wait);
+    const render = () => this.render(path11.slice(PREFIX.length), q, base, wait);
     const now = render();
     if (!wait || now.status !== 200 || now.fresh) return now;
     return this.waitForChange(render, q.get("last_etag") ?? etag(now.body), Number(timeout ?? 0), res);
@@ -826,8 +847,8 @@ function error(status, message) {
 `;
   return { status, body, contentType: HTML };
 }
-function notFound(path10) {
-  return error(404, `The requested URL ${path10} was not found on this server.`);
+function notFound(path11) {
+  return error(404, `The requested URL ${path11} was not found on this server.`);
 }
 function decoded(segment) {
   try {
@@ -907,12 +928,12 @@ async function startLocalMetadata(opts) {
   };
   const listener = await listenMetadata(
     (req, res) => {
-      const path10 = req.url.pathname;
-      const inst = /^\/instances\/([^/]+)/.exec(path10);
+      const path11 = req.url.pathname;
+      const inst = /^\/instances\/([^/]+)/.exec(path11);
       const r = inst ? instances.get(decoded(inst[1]) ?? "") : void 0;
       if (r && inst) return r.emulator.handle(req, res, inst[0]);
-      if (!path10.startsWith("/secretmanager/")) return;
-      const { status, body } = accessSecret(req, path10.slice("/secretmanager".length));
+      if (!path11.startsWith("/secretmanager/")) return;
+      const { status, body } = accessSecret(req, path11.slice("/secretmanager".length));
       const text = JSON.stringify(body);
       res.writeHead(status, {
         "content-type": "application/json; charset=UTF-8",
@@ -1000,7 +1021,7 @@ import http2 from "node:http";
 import { createHash as createHash3, randomBytes as randomBytes3 } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import * as fs from "node:fs/promises";
-import path from "node:path";
+import path2 from "node:path";
 import { pipeline } from "node:stream/promises";
 
 // src/emulator/storage/protocol.ts
@@ -1358,16 +1379,16 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
   }
   /** Serves `root` (created if needed) as the bucket `bucket`. */
   static async open(root, bucket) {
-    const dir2 = path.resolve(root);
+    const dir2 = path2.resolve(root);
     await fs.mkdir(dir2, { recursive: true });
-    const uploads = path.join(dir2, UPLOADS_DIR, randomBytes3(8).toString("hex"));
+    const uploads = path2.join(dir2, UPLOADS_DIR, randomBytes3(8).toString("hex"));
     await fs.mkdir(uploads, { recursive: true });
     return new _DirectoryObjectStore(dir2, await fs.realpath(dir2), bucket, uploads);
   }
   /** Removes the staged bytes of unfinished uploads; the objects stay. */
   async close() {
     await fs.rm(this.uploads, { recursive: true, force: true });
-    await fs.rmdir(path.dirname(this.uploads)).catch(() => void 0);
+    await fs.rmdir(path2.dirname(this.uploads)).catch(() => void 0);
   }
   nameProblem(name) {
     if (name.includes("\0")) return "it contains NUL";
@@ -1438,7 +1459,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
     const cut = prefix2.lastIndexOf("/");
     const base = cut < 0 ? "" : prefix2.slice(0, cut + 1);
     if (base && this.nameProblem(base.slice(0, -1))) return [];
-    if (!await this.inside(path.join(this.root, ...base.split("/").filter(Boolean)))) return [];
+    if (!await this.inside(path2.join(this.root, ...base.split("/").filter(Boolean)))) return [];
     const from = range.from === void 0 ? void 0 : Buffer.from(range.from);
     const to = range.to === void 0 ? void 0 : Buffer.from(range.to);
     const skipDir = (dirKey) => from !== void 0 && Buffer.compare(dirKey, from) < 0 && !startsWith(from, dirKey) || to !== void 0 && Buffer.compare(dirKey, to) > 0 && !startsWith(to, dirKey);
@@ -1448,7 +1469,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
       const rel = pending.pop();
       let entries;
       try {
-        entries = await fs.readdir(path.join(this.root, ...rel.split("/").filter(Boolean)), {
+        entries = await fs.readdir(path2.join(this.root, ...rel.split("/").filter(Boolean)), {
           withFileTypes: true
         });
       } catch (err) {
@@ -1469,7 +1490,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
     return out;
   }
   async stage() {
-    const file = path.join(this.uploads, randomBytes3(12).toString("hex"));
+    const file = path2.join(this.uploads, randomBytes3(12).toString("hex"));
     await (await fs.open(file, "wx")).close();
     return new FileStagedBytes(file);
   }
@@ -1521,7 +1542,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
       throw err;
     }
     this.known.delete(name);
-    for (let dir2 = path.dirname(file); dir2 !== this.root && dir2.startsWith(this.root); dir2 = path.dirname(dir2)) {
+    for (let dir2 = path2.dirname(file); dir2 !== this.root && dir2.startsWith(this.root); dir2 = path2.dirname(dir2)) {
       try {
         await fs.rmdir(dir2);
       } catch {
@@ -1535,13 +1556,13 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
     const why = this.nameProblem(name);
     if (why) throw invalid(`Invalid object name ${JSON.stringify(name)}: ${why}.`);
     if (bucket !== this.bucket.name) throw new Error(`this store serves ${this.bucket.name} only`);
-    return path.join(this.root, ...name.split("/"));
+    return path2.join(this.root, ...name.split("/"));
   }
   /** The file to read for an object; undefined when no such object can be here. */
   async readableFile(bucket, name) {
     if (bucket !== this.bucket.name) return void 0;
     const file = this.fileOf(bucket, name);
-    return await this.inside(path.dirname(file)) ? file : void 0;
+    return await this.inside(path2.dirname(file)) ? file : void 0;
   }
   /** Whether a directory's real location is inside the root (no symbolic link planted in the tree leads out). */
   async inside(dir2) {
@@ -1551,7 +1572,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
     } catch {
       return true;
     }
-    return real === this.realRoot || real.startsWith(this.realRoot + path.sep);
+    return real === this.realRoot || real.startsWith(this.realRoot + path2.sep);
   }
   async current(file) {
     try {
@@ -1601,7 +1622,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
   }
   /** Creates the directories above an object's file; an object standing where one must go is a 409. */
   async makeParent(name, file) {
-    const dir2 = path.dirname(file);
+    const dir2 = path2.dirname(file);
     try {
       await fs.mkdir(dir2, { recursive: true });
     } catch (err) {
@@ -1610,7 +1631,7 @@ var DirectoryObjectStore = class _DirectoryObjectStore {
       const parts = name.split("/");
       let blocker = parts[0];
       for (let i = 1; i < parts.length; i++) {
-        const st = await this.current(path.join(this.root, ...parts.slice(0, i)));
+        const st = await this.current(path2.join(this.root, ...parts.slice(0, i)));
         if (st && st !== "directory") {
           blocker = parts.slice(0, i).join("/");
           break;
@@ -1697,12 +1718,12 @@ var CHUNK_GRANULARITY = 256 * 1024;
 var MAX_PAGE = 1e3;
 var LIST_CONCURRENCY = 16;
 function objectResource(r, origin) {
-  const path10 = `b/${encodeURIComponent(r.bucket)}/o/${encodeURIComponent(r.name)}`;
+  const path11 = `b/${encodeURIComponent(r.bucket)}/o/${encodeURIComponent(r.name)}`;
   return {
     kind: "storage#object",
     id: `${r.bucket}/${r.name}/${r.generation}`,
-    selfLink: `${origin}/storage/v1/${path10}`,
-    mediaLink: `${origin}/download/storage/v1/${path10}?generation=${r.generation}&alt=media`,
+    selfLink: `${origin}/storage/v1/${path11}`,
+    mediaLink: `${origin}/download/storage/v1/${path11}?generation=${r.generation}&alt=media`,
     name: r.name,
     bucket: r.bucket,
     generation: String(r.generation),
@@ -2479,7 +2500,7 @@ async function startLocalCloud(bucketRoot) {
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir as mkdir2, readFile, writeFile } from "node:fs/promises";
-import path2 from "node:path";
+import path3 from "node:path";
 var KILL_GRACE_MS = 3e3;
 function groupAlive(pid) {
   try {
@@ -2561,7 +2582,7 @@ var LocalExecutor = class {
   }
   async runAttempt(s, attempt) {
     const id = s.experiment.id;
-    const dir2 = path2.join(this.opts.workRoot, id, `attempt-${attempt}`);
+    const dir2 = path3.join(this.opts.workRoot, id, `attempt-${attempt}`);
     await mkdir2(dir2, { recursive: true });
     const name = `${id}-${attempt}`;
     const attributes = {
@@ -2583,9 +2604,9 @@ var LocalExecutor = class {
     const secrets = {};
     for (const ref of s.secrets) secrets[ref.resource] = this.opts.secrets[ref.resource] ?? "";
     this.opts.metadata.register({ name, attributes, secrets });
-    const agentFile = path2.join(dir2, "agent.sh");
+    const agentFile = path3.join(dir2, "agent.sh");
     await writeFile(agentFile, attributes["startup-script"], { mode: 448 });
-    const consoleFile = path2.join(dir2, "console.log");
+    const consoleFile = path3.join(dir2, "console.log");
     const env = {
       ...this.opts.env,
       TMPDIR: dir2,
@@ -2632,7 +2653,7 @@ var LocalExecutor = class {
     const fd = openSync(consoleFile, "a");
     try {
       const child = spawn("sh", [agentFile, mode], {
-        cwd: path2.dirname(agentFile),
+        cwd: path3.dirname(agentFile),
         env: { ...env, GCE_MATRIX_MODE: mode },
         // Its own process group, as a VM is its own machine: the whole tree can be stopped at once.
         detached: true,
@@ -2673,7 +2694,7 @@ var LocalExecutor = class {
   }
   async readStatus(s, attempt) {
     const objects = experimentObjects(s.results, s.experiment.id);
-    const file = path2.join(this.opts.storage.root, ...objects.status.split("/"));
+    const file = path3.join(this.opts.storage.root, ...objects.status.split("/"));
     let text;
     try {
       text = await readFile(file, "utf8");
@@ -2758,8 +2779,8 @@ function checkPivot(pivot, plan) {
 }
 
 // src/cli/log-tail.ts
-import { closeSync as closeSync2, constants, fstatSync, openSync as openSync2, readdirSync, readSync } from "node:fs";
-import path3 from "node:path";
+import { closeSync as closeSync2, constants as constants2, fstatSync, openSync as openSync2, readdirSync, readSync } from "node:fs";
+import path4 from "node:path";
 var LOG_TAIL_LINES = 10;
 var LOG_TAIL_BYTES = 8192;
 var MAX_LINE = 300;
@@ -2780,7 +2801,7 @@ function lastLines(text, count = LOG_TAIL_LINES, partial = false) {
   return lines.slice(-count);
 }
 function localLogTail(bucketDir, location, id, attempt, count = LOG_TAIL_LINES) {
-  const dir2 = path3.join(bucketDir, ...experimentObjects(location, id).logs(attempt).split("/"));
+  const dir2 = path4.join(bucketDir, ...experimentObjects(location, id).logs(attempt).split("/"));
   let chunks;
   try {
     chunks = readdirSync(dir2).sort();
@@ -2793,7 +2814,7 @@ function localLogTail(bucketDir, location, id, attempt, count = LOG_TAIL_LINES) 
   for (let i = chunks.length - 1; i >= 0 && total < LOG_TAIL_BYTES; i--) {
     let fd;
     try {
-      fd = openSync2(path3.join(dir2, chunks[i]), constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync2(path4.join(dir2, chunks[i]), constants2.O_RDONLY | constants2.O_NOFOLLOW);
     } catch {
       continue;
     }
@@ -2815,7 +2836,7 @@ function localLogTail(bucketDir, location, id, attempt, count = LOG_TAIL_LINES) 
 
 // src/cli/report-files.ts
 import { writeFile as writeFile2 } from "node:fs/promises";
-import path4 from "node:path";
+import path5 from "node:path";
 function localMethod(o) {
   return parseStatisticalMethod(o, (setting) => `option --${setting}`);
 }
@@ -2866,16 +2887,16 @@ async function writeLocalReport(resultsDir, outDir, o) {
         ...localMethod(o)
       })
     };
-  const markdown = path4.join(outDir, "report.md");
-  const html = path4.join(outDir, "report.html");
-  const csv = path4.join(outDir, RESULTS_CSV);
+  const markdown = path5.join(outDir, "report.md");
+  const html = path5.join(outDir, "report.html");
+  const csv = path5.join(outDir, RESULTS_CSV);
   await writeFile2(markdown, renderReport(data, opts));
   await writeFile2(html, renderHtml(data, opts));
   await writeFile2(csv, tidyCsv(manifest.experiments, files, opts.metricInfo));
   return { markdown, html, csv, data };
 }
 async function compareWith(dir2, data, opts, method) {
-  const results = path4.join(dir2, "results");
+  const results = path5.join(dir2, "results");
   const manifest = await readManifest(results).catch((err) => {
     throw new ConfigurationError(
       `option --baseline: ${dir2} holds no collected run (${err.message}); give the directory of an earlier gce-matrix run`
@@ -2899,12 +2920,12 @@ import { existsSync } from "node:fs";
 
 // src/source/local.ts
 import { mkdtemp as mkdtemp2, rm as rm3 } from "node:fs/promises";
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/source/worktree.ts
 import { execFile } from "node:child_process";
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { constants as constants3, lstat as lstat2, mkdtemp, open as open3, readdir as readdir2, readlink, rm as rm2, stat as stat2 } from "node:fs/promises";
+import { constants as constants4, lstat as lstat2, mkdtemp, open as open3, readdir as readdir2, readlink, rm as rm2, stat as stat2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
@@ -2912,27 +2933,27 @@ import { promisify } from "node:util";
 // src/source/tar.ts
 import { createHash as createHash5 } from "node:crypto";
 import { once as once2 } from "node:events";
-import { constants as constants2, open as open2 } from "node:fs/promises";
+import { constants as constants3, open as open2 } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline as pipeline3 } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 var BLOCK = 512;
 var USTAR_MAX_OCTAL = 8 ** 11 - 1;
 var TYPE_FLAGS = { file: "0", directory: "5", symlink: "2" };
-var NO_FOLLOW = constants2.O_NOFOLLOW ?? 0;
-function checkEntryPath(path10) {
-  const segments = path10.split("/");
-  if (path10.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
+var NO_FOLLOW = constants3.O_NOFOLLOW ?? 0;
+function checkEntryPath(path11) {
+  const segments = path11.split("/");
+  if (path11.includes("\0") || segments.some((s) => s === "" || s === "." || s === "..")) {
     throw new Error(
-      `tar: refusing path ${JSON.stringify(path10)}: it must be relative, with no empty or .. parts`
+      `tar: refusing path ${JSON.stringify(path11)}: it must be relative, with no empty or .. parts`
     );
   }
 }
-function splitUstarName(path10) {
-  if (Buffer.byteLength(path10) <= 100) return { prefix: "", name: path10 };
-  for (let slash = path10.indexOf("/"); slash > 0; slash = path10.indexOf("/", slash + 1)) {
-    const prefix2 = path10.slice(0, slash);
-    const name = path10.slice(slash + 1);
+function splitUstarName(path11) {
+  if (Buffer.byteLength(path11) <= 100) return { prefix: "", name: path11 };
+  for (let slash = path11.indexOf("/"); slash > 0; slash = path11.indexOf("/", slash + 1)) {
+    const prefix2 = path11.slice(0, slash);
+    const name = path11.slice(slash + 1);
     if (Buffer.byteLength(prefix2) > 155) return void 0;
     if (name !== "" && Buffer.byteLength(name) <= 100) return { prefix: prefix2, name };
   }
@@ -2977,15 +2998,15 @@ function ustarHeaderBlocks(h) {
   if (!Number.isSafeInteger(h.mtime) || h.mtime < 0 || h.mtime > USTAR_MAX_OCTAL) {
     throw new Error(`tar: mtime ${h.mtime} is out of range`);
   }
-  const path10 = h.type === "directory" ? `${h.path}/` : h.path;
+  const path11 = h.type === "directory" ? `${h.path}/` : h.path;
   const linkTarget = h.linkTarget ?? "";
-  const split = splitUstarName(path10);
+  const split = splitUstarName(path11);
   const pax = {};
-  if (!split) pax.path = path10;
+  if (!split) pax.path = path11;
   if (Buffer.byteLength(linkTarget) > 100) pax.linkpath = linkTarget;
   if (h.size > USTAR_MAX_OCTAL) pax.size = String(h.size);
   const member = ustarHeader({
-    name: split?.name ?? path10,
+    name: split?.name ?? path11,
     prefix: split?.prefix ?? "",
     typeFlag: TYPE_FLAGS[h.type],
     mode: h.mode,
@@ -3046,7 +3067,7 @@ var TarGzWriter = class {
     const { file, offset = 0 } = entry.content;
     let handle;
     try {
-      handle = await open2(file, constants2.O_RDONLY | NO_FOLLOW);
+      handle = await open2(file, constants3.O_RDONLY | NO_FOLLOW);
     } catch (err) {
       throw new Error(`cannot read ${file}: ${err.message}`, { cause: err });
     }
@@ -3146,7 +3167,7 @@ function parsePaxRecords(records) {
 var FALLBACK_MTIME = 946684800;
 var LFS_POINTER = Buffer.from("version https://git-lfs.github.com/spec/v1");
 var SMALL_FILE = 1024;
-var NO_FOLLOW2 = constants3.O_NOFOLLOW ?? 0;
+var NO_FOLLOW2 = constants4.O_NOFOLLOW ?? 0;
 var run = promisify(execFile);
 async function git(cwd, args) {
   const result = await run("git", ["-C", cwd, "--no-optional-locks", ...args], {
@@ -3186,7 +3207,7 @@ async function snapshotWorktree(opts) {
   const leftOut = [relative(dir2, resolve(opts.out)).split(sep).join("/"), ...opts.exclude ?? []].map(
     (p) => p.replace(/\/+$/, "")
   );
-  const ownOutput = (path10) => leftOut.some((x) => path10 === x || path10.startsWith(`${x}/`));
+  const ownOutput = (path11) => leftOut.some((x) => path11 === x || path11.startsWith(`${x}/`));
   let collected;
   let mode;
   let commit;
@@ -3225,7 +3246,7 @@ async function snapshotWorktree(opts) {
     if (cleanup) await rm2(cleanup, { recursive: true, force: true });
   }
 }
-var submoduleNote = (path10) => `submodule ${path10} is not included: gce-matrix does not fetch submodules for local runs; vendor it or fetch it in the command`;
+var submoduleNote = (path11) => `submodule ${path11} is not included: gce-matrix does not fetch submodules for local runs; vendor it or fetch it in the command`;
 function listed(paths) {
   const shown = paths.slice(0, 10).join(", ");
   return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
@@ -3239,7 +3260,7 @@ async function writeArchive(out, topDir, mtime, members) {
   const known = new Set(members.map((m) => m.path));
   const all = [
     ...members,
-    ...[...directories].filter((d) => !known.has(d)).map((path10) => ({ kind: "directory", path: path10 }))
+    ...[...directories].filter((d) => !known.has(d)).map((path11) => ({ kind: "directory", path: path11 }))
   ].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const writer = new TarGzWriter(createWriteStream2(out), { mtime });
   try {
@@ -3252,13 +3273,13 @@ async function writeArchive(out, topDir, mtime, members) {
     throw err;
   }
 }
-async function diskEntry(path10, absolute, info, lfsPointers) {
-  if (info.isSymbolicLink()) return { kind: "symlink", path: path10, target: await readlink(absolute) };
+async function diskEntry(path11, absolute, info, lfsPointers) {
+  if (info.isSymbolicLink()) return { kind: "symlink", path: path11, target: await readlink(absolute) };
   const mode = info.mode & 64 ? 493 : 420;
-  if (info.size >= SMALL_FILE) return { kind: "file", path: path10, mode, content: { file: absolute } };
+  if (info.size >= SMALL_FILE) return { kind: "file", path: path11, mode, content: { file: absolute } };
   let content;
   try {
-    const handle = await open3(absolute, constants3.O_RDONLY | NO_FOLLOW2);
+    const handle = await open3(absolute, constants4.O_RDONLY | NO_FOLLOW2);
     try {
       content = await handle.readFile();
     } finally {
@@ -3267,8 +3288,8 @@ async function diskEntry(path10, absolute, info, lfsPointers) {
   } catch (err) {
     throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
   }
-  if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path10);
-  return { kind: "file", path: path10, mode, content };
+  if (content.subarray(0, LFS_POINTER.length).equals(LFS_POINTER)) lfsPointers.push(path11);
+  return { kind: "file", path: path11, mode, content };
 }
 async function collectWorktree(dir2, ownOutput, notes) {
   const [listedPaths, staged, deletedPaths] = await Promise.all([
@@ -3283,36 +3304,36 @@ async function collectWorktree(dir2, ownOutput, notes) {
   const entries = [];
   const lfsPointers = [];
   const realDirectories = /* @__PURE__ */ new Map();
-  for (const path10 of new Set(zSeparated(listedPaths))) {
-    if (ownOutput(path10)) continue;
-    if (submodules.has(path10)) {
-      notes.push(submoduleNote(path10));
+  for (const path11 of new Set(zSeparated(listedPaths))) {
+    if (ownOutput(path11)) continue;
+    if (submodules.has(path11)) {
+      notes.push(submoduleNote(path11));
       continue;
     }
-    if (path10.endsWith("/")) {
-      notes.push(`nested git repository ${path10.slice(0, -1)} is not included (it is not a submodule)`);
+    if (path11.endsWith("/")) {
+      notes.push(`nested git repository ${path11.slice(0, -1)} is not included (it is not a submodule)`);
       continue;
     }
-    checkEntryPath(path10);
-    const absolute = join(dir2, path10);
-    if (!await insideRealDirectories(dir2, path10, realDirectories)) continue;
+    checkEntryPath(path11);
+    const absolute = join(dir2, path11);
+    if (!await insideRealDirectories(dir2, path11, realDirectories)) continue;
     const info = await lstat2(absolute).catch(() => void 0);
     if (!info) {
-      if (deleted.has(path10)) continue;
+      if (deleted.has(path11)) continue;
       throw new Error(
         `cannot read ${absolute}: it is gone (removed while archiving, or its name is not UTF-8)`
       );
     }
     if (info.isSymbolicLink() || info.isFile()) {
-      entries.push(await diskEntry(path10, absolute, info, lfsPointers));
-    } else if (!deleted.has(path10)) {
-      notes.push(`${path10} is skipped: it is neither a file nor a symlink`);
+      entries.push(await diskEntry(path11, absolute, info, lfsPointers));
+    } else if (!deleted.has(path11)) {
+      notes.push(`${path11} is skipped: it is neither a file nor a symlink`);
     }
   }
   return { entries, lfsPointers };
 }
-async function insideRealDirectories(dir2, path10, cache) {
-  const segments = path10.split("/");
+async function insideRealDirectories(dir2, path11, cache) {
+  const segments = path11.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments.slice(0, i).join("/");
     let real = cache.get(parent);
@@ -3331,9 +3352,9 @@ async function collectDirectory(dir2, ownOutput, notes) {
     const absoluteDir = relativeDir ? join(dir2, relativeDir) : dir2;
     for (const name of await readdir2(absoluteDir)) {
       if (name === ".git") continue;
-      const path10 = relativeDir ? `${relativeDir}/${name}` : name;
-      if (ownOutput(path10)) continue;
-      const absolute = join(dir2, path10);
+      const path11 = relativeDir ? `${relativeDir}/${name}` : name;
+      if (ownOutput(path11)) continue;
+      const absolute = join(dir2, path11);
       let info;
       try {
         info = await lstat2(absolute);
@@ -3341,12 +3362,12 @@ async function collectDirectory(dir2, ownOutput, notes) {
         throw new Error(`cannot read ${absolute}: ${err.message}`, { cause: err });
       }
       if (info.isDirectory()) {
-        entries.push({ kind: "directory", path: path10 });
-        await walk(path10);
+        entries.push({ kind: "directory", path: path11 });
+        await walk(path11);
       } else if (info.isSymbolicLink() || info.isFile()) {
-        entries.push(await diskEntry(path10, absolute, info, lfsPointers));
+        entries.push(await diskEntry(path11, absolute, info, lfsPointers));
       } else {
-        notes.push(`${path10} is skipped: it is neither a file, a directory nor a symlink`);
+        notes.push(`${path11} is skipped: it is neither a file, a directory nor a symlink`);
       }
     }
   };
@@ -3393,11 +3414,11 @@ async function collectHead(repository, tarFile, notes) {
 
 // src/source/local.ts
 async function stageLocalSource(opts) {
-  const work = await mkdtemp2(path5.join(opts.tmpDir, "source-"));
+  const work = await mkdtemp2(path6.join(opts.tmpDir, "source-"));
   try {
     const snap = await snapshotWorktree({
       dir: opts.dir,
-      out: path5.join(work, "snapshot.tar.gz"),
+      out: path6.join(work, "snapshot.tar.gz"),
       mode: opts.mode,
       exclude: opts.exclude
     });
@@ -3433,10 +3454,10 @@ async function stageLocalSource(opts) {
 var RUN_RECORD = "run.json";
 function runPaths(runDir) {
   return {
-    bucket: path6.join(runDir, "bucket"),
-    work: path6.join(runDir, "work"),
-    results: path6.join(runDir, "results"),
-    record: path6.join(runDir, RUN_RECORD)
+    bucket: path7.join(runDir, "bucket"),
+    work: path7.join(runDir, "work"),
+    results: path7.join(runDir, "results"),
+    record: path7.join(runDir, RUN_RECORD)
   };
 }
 async function planFile(specPath, sets, repetitions, checks = {}) {
@@ -3603,8 +3624,8 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     );
     return settings.map((s) => s.source.mode === "repository" ? withSnapshot(s, reuse) : s);
   }
-  const rel = path6.relative(source.dir, runDir);
-  const inside = rel !== "" && !rel.startsWith("..") && !path6.isAbsolute(rel);
+  const rel = path7.relative(source.dir, runDir);
+  const inside = rel !== "" && !rel.startsWith("..") && !path7.isAbsolute(rel);
   await mkdir3(runDir, { recursive: true });
   const manifest = await stageLocalSource({
     storage,
@@ -3612,7 +3633,7 @@ async function withSourceSnapshot(settings, source, runDir, storage, info, reuse
     dir: source.dir,
     mode: source.mode,
     tmpDir: runDir,
-    exclude: inside ? [rel.split(path6.sep).join("/")] : [],
+    exclude: inside ? [rel.split(path7.sep).join("/")] : [],
     clock: systemClock,
     log: info
   });
@@ -3635,20 +3656,21 @@ function localSource(args, cwd) {
   return { dir: dir2, mode };
 }
 function sourceRoot(cwd, given) {
-  if (given !== void 0) return path6.resolve(cwd, given);
+  if (given !== void 0) return path7.resolve(cwd, given);
   return gitOutput(cwd, ["rev-parse", "--show-toplevel"]) || cwd;
 }
 async function prepareLocalRun(opts) {
   const plan = await planFile(opts.specPath, opts.sets, opts.repetitions, opts.setChecks);
-  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path6.basename(opts.specPath)}`);
+  const report = withSpecReport(opts.report, plan, `gce-matrix: ${path7.basename(opts.specPath)}`);
   renderOptions(report);
   checkPivot(report.pivot, plan);
-  const ctx = localContext(opts.runId, path6.dirname(path6.resolve(opts.specPath)));
+  const ctx = localContext(opts.runId, path7.dirname(path7.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
+  checkLocalServices(settings);
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {
     runId: opts.runId,
-    spec: path6.resolve(opts.specPath),
+    spec: path7.resolve(opts.specPath),
     inputs: opts.inputs,
     report,
     experiments: plan.experiments,
@@ -3676,7 +3698,7 @@ async function readRunRecord(runDir) {
 }
 
 // src/cli/session.ts
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/cli/progress.ts
 function formatElapsed(ms) {
@@ -3807,7 +3829,7 @@ function say(io, line = "") {
 function runSummary(result, cwd) {
   const m = result.manifest;
   const c = m.counts;
-  const rel = (p) => path7.relative(cwd, p) || ".";
+  const rel = (p) => path8.relative(cwd, p) || ".";
   const lines = [
     `${result.interrupted ? "Interrupted" : "Done"}: ${c.experiments} experiment(s): ${c.succeeded} succeeded, ${c.failed} failed, ${c.missing} missing` + (c.problems > 0 ? `, ${c.problems} problem(s)` : "") + "."
   ];
@@ -3995,7 +4017,7 @@ function cloudLogger(id, info) {
 }
 async function runCloud(args, io) {
   const detach = optionFlag(args, "detach");
-  const spec = path8.resolve(io.cwd, args.positionals[0]);
+  const spec = path9.resolve(io.cwd, args.positionals[0]);
   const inputs = cloudInputs(args);
   if (detach) inputs.detach = "true";
   const plan = await planFile(
@@ -4004,19 +4026,19 @@ async function runCloud(args, io) {
     optionValue(args, "repetitions"),
     setChecks(args, io.stderr)
   );
-  const report = withSpecReport(reportOptionsOf(args), plan, `gce-matrix: ${path8.basename(spec)}`);
+  const report = withSpecReport(reportOptionsOf(args), plan, `gce-matrix: ${path9.basename(spec)}`);
   renderOptions(report);
   checkPivot(report.pivot, plan);
   const runId = inputs["run-id"] ?? `cli-${Date.now().toString(36)}`;
-  const ctx = cloudContext(runId, io.env, path8.dirname(spec));
+  const ctx = cloudContext(runId, io.env, path9.dirname(spec));
   let settings = plan.experiments.map(
     (e) => parseLaunchInputs((name) => name === "experiment" ? JSON.stringify(e) : inputs[name] ?? "", ctx)
   );
   const source = localSource(args, io.cwd);
   const first = settings[0];
-  const runDir = path8.resolve(
+  const runDir = path9.resolve(
     io.cwd,
-    optionValue(args, "out") ?? path8.join("gce-matrix-results", first.results.runId)
+    optionValue(args, "out") ?? path9.join("gce-matrix-results", first.results.runId)
   );
   const record = await startRunDir(runDir, {
     runId: first.results.runId,
@@ -4155,7 +4177,7 @@ async function launchDetached(opts) {
   say(io, `Follow them:  gce-matrix status ${first.results.runId} ${where}`);
   say(
     io,
-    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path8.relative(io.cwd, opts.runDir) || "."}`
+    `When all have ended: gce-matrix status ${first.results.runId} ${where} --report --out ${path9.relative(io.cwd, opts.runDir) || "."}`
   );
   return failed > 0 ? 1 : 0;
 }
@@ -4228,7 +4250,7 @@ async function cloudStatus(args, io) {
       say(io, `Not reported: ${open4} experiment(s) have not ended yet; ask again later.`);
       return 3;
     }
-    const runDir = path8.resolve(io.cwd, optionValue(args, "out") ?? path8.join("gce-matrix-results", runId));
+    const runDir = path9.resolve(io.cwd, optionValue(args, "out") ?? path9.join("gce-matrix-results", runId));
     await mkdir4(runDir, { recursive: true });
     const planned = prefixes;
     const record = {
@@ -4393,18 +4415,18 @@ async function runCommand(args, io) {
     throw new ConfigurationError(
       `option --run-id ${JSON.stringify(runId)} must be 1-80 of A-Z a-z 0-9 . _ -`
     );
-  const runDir = path9.resolve(io.cwd, optionValue(args, "out") ?? path9.join(RESULTS_DIR, runId));
+  const runDir = path10.resolve(io.cwd, optionValue(args, "out") ?? path10.join(RESULTS_DIR, runId));
   const parallel = optionInteger(args, "parallel", defaultParallel(), 1, 256);
   const inputs = parseInputOptions(optionList(args, "input"));
   const baselineGiven = optionValue(args, "baseline");
-  const baselineDir = baselineGiven === void 0 ? void 0 : path9.resolve(io.cwd, baselineGiven);
-  if (baselineDir && !existsSync2(path9.join(runPaths(baselineDir).results, "manifest.json"))) {
+  const baselineDir = baselineGiven === void 0 ? void 0 : path10.resolve(io.cwd, baselineGiven);
+  if (baselineDir && !existsSync2(path10.join(runPaths(baselineDir).results, "manifest.json"))) {
     throw new ConfigurationError(
       `option --baseline: ${baselineGiven} is not the directory of an earlier run (no results/manifest.json in it)`
     );
   }
   const prepared = await prepareLocalRun({
-    specPath: path9.resolve(io.cwd, spec),
+    specPath: path10.resolve(io.cwd, spec),
     sets: optionList(args, "set"),
     repetitions: optionValue(args, "repetitions"),
     inputs,
@@ -4418,7 +4440,7 @@ async function runCommand(args, io) {
   const n = prepared.jobs.length;
   say(
     io,
-    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path9.relative(io.cwd, runDir) || "."}`
+    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path10.relative(io.cwd, runDir) || "."}`
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(", ")}.`);
@@ -4443,7 +4465,7 @@ async function runCommand(args, io) {
   );
 }
 async function newestRun(cwd) {
-  const root = path9.resolve(cwd, RESULTS_DIR);
+  const root = path10.resolve(cwd, RESULTS_DIR);
   let best;
   let names = [];
   try {
@@ -4451,7 +4473,7 @@ async function newestRun(cwd) {
   } catch {
   }
   for (const name of names) {
-    const dir2 = path9.join(root, name);
+    const dir2 = path10.join(root, name);
     try {
       const s = await stat3(runPaths(dir2).record);
       if (!best || s.mtimeMs > best.mtime) best = { dir: dir2, mtime: s.mtimeMs };
@@ -4467,7 +4489,7 @@ async function rerunCommand(args, io) {
   if (!id || args.positionals.length > 1)
     throw new ConfigurationError("rerun takes one experiment id: gce-matrix rerun EXPERIMENT [--run DIR]");
   const given = optionValue(args, "run");
-  const runDir = given ? path9.resolve(io.cwd, given) : await newestRun(io.cwd);
+  const runDir = given ? path10.resolve(io.cwd, given) : await newestRun(io.cwd);
   const record = await readRunRecord(runDir);
   const planned = record.experiments.find((e) => e.id === id);
   if (!planned) {
@@ -4476,9 +4498,9 @@ async function rerunCommand(args, io) {
       `run ${record.runId} has no experiment ${JSON.stringify(id)}; it has ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? `, ... (${ids.length})` : ""}`
     );
   }
-  const ctx = localContext(record.runId, path9.dirname(record.spec));
+  const ctx = localContext(record.runId, path10.dirname(record.spec));
   const base = localLaunchSettings(planned, record.inputs, ctx);
-  const statusObject = path9.join(
+  const statusObject = path10.join(
     runPaths(runDir).bucket,
     ...experimentObjects(base.results, id).status.split("/")
   );
@@ -4519,8 +4541,8 @@ async function statusCommand(args, io) {
     throw new ConfigurationError("status takes one run: gce-matrix status RUN (a run directory or id)");
   if (optionFlag(args, "cloud")) return cloudStatus(args, io);
   const candidates = [
-    path9.resolve(io.cwd, target),
-    path9.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
+    path10.resolve(io.cwd, target),
+    path10.resolve(io.cwd, optionValue(args, "out") ?? RESULTS_DIR, target)
   ];
   let runDir;
   for (const c of candidates) {
@@ -4533,7 +4555,7 @@ async function statusCommand(args, io) {
   }
   if (!runDir)
     throw new ConfigurationError(
-      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path9.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
+      `no local run ${JSON.stringify(target)}: neither ${candidates.join(" nor ")} holds ${path10.basename(runPaths(candidates[0]).record)} (for a run in a bucket, add --cloud --bucket NAME)`
     );
   const rows = await localStatus(runDir);
   for (const line of statusTable(rows)) say(io, line);

@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-LXHN3ZAN.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-STUW6IMN.js";
+} from "../chunks/chunk-EZXCW2AY.js";
 import {
   collectRun
 } from "../chunks/chunk-3EGMWG5Z.js";

@@ -16,17 +16,17 @@ import {
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-2PKACD7Y.js";
+} from "../chunks/chunk-7ZC4BYE6.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-5ZG7EZ4W.js";
-import "../chunks/chunk-MV77G5SX.js";
+import "../chunks/chunk-NZPIZ2FU.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-STUW6IMN.js";
+} from "../chunks/chunk-EZXCW2AY.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-6MELNQ26.js";

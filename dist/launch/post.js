@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-LXHN3ZAN.js";
 import {
   post
-} from "../chunks/chunk-WHIH2IQL.js";
+} from "../chunks/chunk-X2OEKU4I.js";
 import "../chunks/chunk-5ZG7EZ4W.js";
-import "../chunks/chunk-STUW6IMN.js";
+import "../chunks/chunk-EZXCW2AY.js";
 import "../chunks/chunk-EH724CNZ.js";
 import "../chunks/chunk-NFVGSOZZ.js";
 import "../chunks/chunk-VY7LGB47.js";

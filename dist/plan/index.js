@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-4UK37JFE.js";
+} from "../chunks/chunk-QZA7ELDF.js";
 import {
   resolveCommit
-} from "../chunks/chunk-MV77G5SX.js";
+} from "../chunks/chunk-NZPIZ2FU.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-STUW6IMN.js";
+} from "../chunks/chunk-EZXCW2AY.js";
 import {
   getOctokit
 } from "../chunks/chunk-CE2HGIOH.js";

@@ -576,7 +576,8 @@ gce-matrix-attempt gce-matrix-command gce-matrix-params gce-matrix-param-env gce
 gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix-heartbeat-seconds
 gce-matrix-log-interval-seconds gce-matrix-checkpoint-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
 gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source
-gce-matrix-command-identity gce-matrix-local-run gce-matrix-command-credentials gce-matrix-endpoint-sts'
+gce-matrix-command-identity gce-matrix-local-run gce-matrix-command-credentials gce-matrix-endpoint-sts
+gce-matrix-services'
 
 # The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
 gm_attr() {
@@ -938,7 +939,7 @@ gm_status_json() {
   case $gm_spot in
     true | false) gm_sj_prov="$gm_sj_prov,\"spot\":$gm_spot" ;;
   esac
-  gm_sj_prov="$gm_sj_prov$(gm_jfield repoSha "$gm_repo_sha")"
+  gm_sj_prov="$gm_sj_prov$(gm_jfield repoSha "$gm_repo_sha")$(gm_svc_provenance)"
   if [ -n "$gm_src_sha256" ]; then
     gm_sj_prov="$gm_sj_prov$(gm_jfield sourceCommit "$gm_src_commit")$(gm_jfield sourceSha256 "$gm_src_sha256")"
     gm_sj_prov="$gm_sj_prov,\"sourceBytes\":$gm_src_size"
@@ -1306,8 +1307,8 @@ gm_google_registry() {
 
 gm_prepare_container() {
   [ -n "$gm_image" ] || return 0
-  if ! command -v docker >/dev/null 2>&1; then
-    gm_error_reason="container image $gm_image requested but docker is not installed on the VM image"
+  if ! gm_ctr_engine; then
+    gm_error_reason="container image $gm_image requested but neither docker nor podman is installed on the VM image"
     return 1
   fi
   DOCKER_CONFIG=$gm_state/docker
@@ -1315,28 +1316,385 @@ gm_prepare_container() {
   mkdir -p "$DOCKER_CONFIG"
   gm_pc_reg=$(gm_google_registry "$gm_image")
   if [ -n "$gm_pc_reg" ] && gm_token_get; then
-    if printf '%s' "$gm_token" | docker login -u oauth2accesstoken --password-stdin "https://$gm_pc_reg" >"$gm_tmp.docker" 2>&1; then
+    if printf '%s' "$gm_token" | "$gm_ctr" login -u oauth2accesstoken --password-stdin "https://$gm_pc_reg" >"$gm_tmp.docker" 2>&1; then
       gm_log "logged in to $gm_pc_reg"
     else
-      gm_log "docker login to $gm_pc_reg failed: $(tail -n 1 "$gm_tmp.docker")"
+      gm_log "$gm_ctr login to $gm_pc_reg failed: $(tail -n 1 "$gm_tmp.docker")"
     fi
   fi
   gm_log "pulling $gm_image"
-  if ! docker pull "$gm_image" >"$gm_tmp.docker" 2>&1; then
+  if ! gm_ctr_pull "$gm_image" >"$gm_tmp.docker" 2>&1; then
     cat "$gm_tmp.docker" >>"$gm_logfile"
     gm_error_reason="could not pull container image $gm_image: $(tail -n 1 "$gm_tmp.docker" | cut -c1-300)"
     rm -f "$gm_tmp.docker"
     return 1
   fi
   rm -f "$gm_tmp.docker"
-  gm_container_digest=$(docker inspect --format '{{index .RepoDigests 0}}' "$gm_image" 2>/dev/null | sed -n 1p)
-  case $gm_container_digest in
-    *@*) gm_container_digest=${gm_container_digest#*@} ;;
-    *) gm_container_digest=$(docker inspect --format '{{.Id}}' "$gm_image" 2>/dev/null | sed -n 1p) ;;
-  esac
+  gm_container_digest=$(gm_ctr_digest "$gm_image")
   printf '%s\n' "$gm_container_digest" >"$gm_state/container.digest"
   gm_log "container image $gm_image${gm_container_digest:+ is $gm_container_digest}"
   return 0
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Containers: every container operation the agent makes goes through these, over docker or podman
+# (whichever the image has; docker first). The command's own image and the services use the same ones.
+
+# Sets gm_ctr to the container engine on PATH; fails when the image has none.
+gm_ctr_engine() {
+  [ -n "${gm_ctr:-}" ] && return 0
+  if command -v docker >/dev/null 2>&1; then
+    gm_ctr=docker
+  elif command -v podman >/dev/null 2>&1; then
+    gm_ctr=podman
+  else
+    return 1
+  fi
+  return 0
+}
+
+# gm_ctr_pull IMAGE : the engine's output on stdout and stderr.
+gm_ctr_pull() {
+  "$gm_ctr" pull "$1"
+}
+
+# gm_ctr_digest IMAGE : prints the pulled image's digest (sha256:...), else its id; nothing when unknown.
+gm_ctr_digest() {
+  gm_cd_v=$("$gm_ctr" inspect --format '{{index .RepoDigests 0}}' "$1" 2>/dev/null | sed -n 1p)
+  case $gm_cd_v in
+    *@*) gm_cd_v=${gm_cd_v#*@} ;;
+    *) gm_cd_v=$("$gm_ctr" inspect --format '{{.Id}}' "$1" 2>/dev/null | sed -n 1p) ;;
+  esac
+  printf '%s\n' "$gm_cd_v"
+}
+
+# gm_ctr_run NAME RUN-ARGS... : starts a detached container NAME with `run -d` and the rest as given
+# (options, image, arguments).
+gm_ctr_run() {
+  gm_cr_name=$1
+  shift
+  "$gm_ctr" run -d --name "$gm_cr_name" "$@"
+}
+
+# gm_ctr_running NAME : is the container running?
+gm_ctr_running() {
+  [ "$("$gm_ctr" inspect --format '{{.State.Running}}' "$1" 2>/dev/null | sed -n 1p)" = true ]
+}
+
+# gm_ctr_health NAME SECONDS CMD : runs CMD with sh -c in the container, for at most SECONDS where `timeout`
+# exists; its exit code, output on stdout.
+gm_ctr_health() {
+  if command -v timeout >/dev/null 2>&1; then
+    timeout -k 2 "$2" "$gm_ctr" exec "$1" sh -c "$3" </dev/null 2>&1
+  else
+    "$gm_ctr" exec "$1" sh -c "$3" </dev/null 2>&1
+  fi
+}
+
+# gm_ctr_stop NAME SECONDS : TERM, KILL after SECONDS.
+gm_ctr_stop() {
+  "$gm_ctr" stop -t "$2" "$1" >/dev/null 2>&1
+}
+
+# gm_ctr_logs NAME : the container's stdout and stderr so far.
+gm_ctr_logs() {
+  "$gm_ctr" logs "$1" 2>&1
+}
+
+# gm_ctr_rm NAME : removes the (stopped) container.
+gm_ctr_rm() {
+  "$gm_ctr" rm -f "$1" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Services: containers beside the command (gce-matrix-services), started after isolation is in place,
+# healthy before the command starts, stopped after it on every path, their logs in the experiment's log.
+#
+# The attribute holds a line `service NAME` per service and then its `KEY VALUE` lines (image, env N=V, port,
+# entrypoint, arg, health-cmd, health-interval, health-timeout, health-retries, cpus, memory); values are one
+# line, with backslash, newline, CR and tab escaped as \\ \n \r \t.
+
+gm_svc_count=0
+
+# Reads the attribute into gm_svc_count and gm_svc_{name,image,ports,hcmd,hint,htimeout,hretries}_I.
+gm_svc_load() {
+  gm_svc_count=0
+  [ -s "$gm_state/attr/gce-matrix-services" ] || return 0
+  while IFS= read -r gm_sl_line || [ -n "$gm_sl_line" ]; do
+    gm_sl_line=${gm_sl_line%"$gm_cr"}
+    gm_sl_key=${gm_sl_line%% *}
+    gm_sl_val=${gm_sl_line#* }
+    case $gm_sl_key in
+      service)
+        gm_svc_count=$((gm_svc_count + 1))
+        gm_sl_i=$gm_svc_count
+        eval "gm_svc_name_$gm_sl_i=\$gm_sl_val"
+        eval "gm_svc_image_$gm_sl_i= gm_svc_ports_$gm_sl_i= gm_svc_hcmd_$gm_sl_i="
+        eval "gm_svc_hint_$gm_sl_i=2 gm_svc_htimeout_$gm_sl_i=10 gm_svc_hretries_$gm_sl_i=30"
+        ;;
+      image) eval "gm_svc_image_$gm_sl_i=\$gm_sl_val" ;;
+      port) eval "gm_svc_ports_$gm_sl_i=\"\$gm_svc_ports_$gm_sl_i \$gm_sl_val\"" ;;
+      health-cmd)
+        gm_sl_val=$(printf '%b' "$gm_sl_val")
+        eval "gm_svc_hcmd_$gm_sl_i=\$gm_sl_val"
+        ;;
+      health-interval | health-timeout | health-retries)
+        gm_int "$gm_sl_val" 1
+        eval "gm_svc_h$(printf '%s' "${gm_sl_key#health-}" | sed 's/interval/int/')_$gm_sl_i=\$gm_r"
+        ;;
+    esac
+  done <"$gm_state/attr/gce-matrix-services"
+  return 0
+}
+
+# gm_svc_get FIELD I : sets gm_r to gm_svc_FIELD_I.
+gm_svc_get() {
+  eval "gm_r=\${gm_svc_$1_$2:-}"
+}
+
+# The TCP ports in use on this machine (any state), one a line, from /proc/net/tcp and tcp6.
+gm_svc_used_ports() {
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '
+    NR > 0 && $2 ~ /:/ {
+      h = toupper(substr($2, index($2, ":") + 1)); v = 0
+      for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1
+      print v
+    }'
+}
+
+# Sets gm_r to a free host port for a service, and records it as taken for this boot. The range is below
+# Linux's ephemeral ports, so no outgoing connection holds one; the list is machine-wide, so experiments
+# sharing a VM never get the same port.
+gm_svc_free_port() {
+  gm_fp_list=${TMPDIR:-/var/tmp}/gce-matrix-ports
+  gm_lock "$gm_fp_list.lock"
+  gm_fp_used=$(
+    gm_svc_used_ports
+    cat "$gm_fp_list" 2>/dev/null
+  )
+  gm_fp_n=0
+  gm_fp_port=$((20000 + ($$ * 37 + gm_svc_port_seq * 101) % 12000))
+  gm_r=
+  while [ "$gm_fp_n" -lt 12000 ]; do
+    case "
+$gm_fp_used
+" in
+      *"
+$gm_fp_port
+"*) ;;
+      *)
+        gm_r=$gm_fp_port
+        break
+        ;;
+    esac
+    gm_fp_n=$((gm_fp_n + 1))
+    gm_fp_port=$((gm_fp_port + 1))
+    [ "$gm_fp_port" -lt 32000 ] || gm_fp_port=20000
+  done
+  [ -n "$gm_r" ] && printf '%s\n' "$gm_r" >>"$gm_fp_list"
+  gm_unlock "$gm_fp_list.lock"
+  gm_svc_port_seq=$((gm_svc_port_seq + 1))
+  [ -n "$gm_r" ]
+}
+gm_svc_port_seq=0
+
+# Pulls every service's image and records its digest. Sets gm_error_reason on failure.
+gm_svc_pull() {
+  [ "$gm_svc_count" -gt 0 ] || return 0
+  if ! gm_ctr_engine; then
+    gm_svc_get name 1
+    gm_sp_where="the VM image has"
+    [ "$gm_local_run" = true ] && gm_sp_where="this machine has"
+    gm_error_reason="service $gm_r needs a container engine, but $gm_sp_where neither docker nor podman"
+    return 1
+  fi
+  : >"$gm_state/services.prov"
+  gm_sp_i=1
+  while [ "$gm_sp_i" -le "$gm_svc_count" ]; do
+    gm_svc_get name "$gm_sp_i"
+    gm_sp_name=$gm_r
+    gm_svc_get image "$gm_sp_i"
+    gm_sp_image=$gm_r
+    gm_sp_reg=$(gm_google_registry "$gm_sp_image")
+    if [ -n "$gm_sp_reg" ] && [ "$gm_ctr" = docker ] && [ -z "${DOCKER_CONFIG:-}" ] && gm_token_get; then
+      DOCKER_CONFIG=$gm_state/docker
+      export DOCKER_CONFIG
+      mkdir -p "$DOCKER_CONFIG"
+      printf '%s' "$gm_token" | docker login -u oauth2accesstoken --password-stdin "https://$gm_sp_reg" >/dev/null 2>&1 ||
+        gm_log "docker login to $gm_sp_reg failed"
+    fi
+    gm_log "service $gm_sp_name: pulling $gm_sp_image with $gm_ctr"
+    if ! gm_ctr_pull "$gm_sp_image" >"$gm_tmp.pull" 2>&1; then
+      sed "s/^/[service $gm_sp_name] /" "$gm_tmp.pull" >>"$gm_logfile"
+      gm_error_reason="service $gm_sp_name: could not pull $gm_sp_image: $(grep . "$gm_tmp.pull" | tail -n 1 | cut -c1-300)"
+      rm -f "$gm_tmp.pull"
+      return 1
+    fi
+    rm -f "$gm_tmp.pull"
+    gm_sp_digest=$(gm_ctr_digest "$gm_sp_image")
+    printf '%s\t%s\t%s\n' "$gm_sp_name" "$gm_sp_image" "$gm_sp_digest" >>"$gm_state/services.prov"
+    gm_log "service $gm_sp_name: $gm_sp_image${gm_sp_digest:+ is $gm_sp_digest}"
+    gm_sp_i=$((gm_sp_i + 1))
+  done
+  return 0
+}
+
+# gm_svc_start_one I : allocates host ports, writes the service's variables to services.env and starts its
+# container.
+gm_svc_start_one() {
+  gm_svc_get name "$1"
+  gm_so_name=$gm_r
+  gm_so_env=GCE_MATRIX_SERVICE_$(printf '%s' "$gm_so_name" | tr 'a-z-' 'A-Z_')
+  gm_so_ctr=$(printf 'gce-matrix-%s-%s-%s' "${gm_instance:-agent}" "$$" "$gm_so_name" | tr -c 'A-Za-z0-9_.-' '-')
+  printf '%s\t%s\n' "$gm_so_name" "$gm_so_ctr" >>"$gm_state/services"
+  # the options, then the image and its arguments, in the order of the attribute
+  set --
+  gm_so_image=
+  gm_so_first=
+  gm_so_in=0
+  printf '%s_HOST=127.0.0.1\n' "$gm_so_env" >>"$gm_state/services.env"
+  while IFS= read -r gm_so_line || [ -n "$gm_so_line" ]; do
+    gm_so_line=${gm_so_line%"$gm_cr"}
+    gm_so_key=${gm_so_line%% *}
+    gm_so_val=${gm_so_line#* }
+    if [ "$gm_so_key" = service ]; then
+      if [ "$gm_so_val" = "$gm_so_name" ]; then gm_so_in=1; else gm_so_in=0; fi
+      continue
+    fi
+    [ "${gm_so_in:-0}" = 1 ] || continue
+    case $gm_so_key in
+      image) gm_so_image=$gm_so_val ;;
+      env) set -- "$@" -e "$(printf '%b' "$gm_so_val")" ;;
+      port)
+        gm_svc_free_port || {
+          gm_error_reason="service $gm_so_name: no free host port for container port $gm_so_val"
+          return 1
+        }
+        set -- "$@" -p "127.0.0.1:$gm_r:$gm_so_val"
+        printf '%s_PORT_%s=%s\n' "$gm_so_env" "$gm_so_val" "$gm_r" >>"$gm_state/services.env"
+        if [ -z "$gm_so_first" ]; then
+          gm_so_first=$gm_r
+          printf '%s_PORT=%s\n%s_URL=http://127.0.0.1:%s\n' "$gm_so_env" "$gm_r" "$gm_so_env" "$gm_r" >>"$gm_state/services.env"
+        fi
+        gm_log "service $gm_so_name: container port $gm_so_val is 127.0.0.1:$gm_r"
+        ;;
+      entrypoint) set -- "$@" --entrypoint "$(printf '%b' "$gm_so_val")" ;;
+      cpus) set -- "$@" --cpus "$gm_so_val" ;;
+      memory) set -- "$@" --memory "$gm_so_val" ;;
+    esac
+  done <"$gm_state/attr/gce-matrix-services"
+  set -- "$@" "$gm_so_image"
+  gm_so_in=0
+  while IFS= read -r gm_so_line || [ -n "$gm_so_line" ]; do
+    gm_so_line=${gm_so_line%"$gm_cr"}
+    case $gm_so_line in
+      "service $gm_so_name") gm_so_in=1 ;;
+      'service '*) gm_so_in=0 ;;
+      'arg '*) [ "$gm_so_in" = 1 ] && set -- "$@" "$(printf '%b' "${gm_so_line#arg }")" ;;
+    esac
+  done <"$gm_state/attr/gce-matrix-services"
+  gm_log "service $gm_so_name: starting $gm_so_image as $gm_so_ctr"
+  if ! gm_ctr_run "$gm_so_ctr" "$@" >"$gm_tmp.run" 2>&1; then
+    sed "s/^/[service $gm_so_name] /" "$gm_tmp.run" >>"$gm_logfile"
+    gm_error_reason="service $gm_so_name: could not start $gm_so_image: $(grep . "$gm_tmp.run" | tail -n 1 | cut -c1-300)"
+    rm -f "$gm_tmp.run"
+    return 1
+  fi
+  rm -f "$gm_tmp.run"
+  return 0
+}
+
+# gm_svc_wait_one I : waits until the service's health command succeeds (bounded by its retries), or only that
+# its container runs when it has none. Sets gm_error_reason naming the service otherwise.
+gm_svc_wait_one() {
+  gm_svc_get name "$1"
+  gm_sw_name=$gm_r
+  gm_sw_ctr=$(awk -F '\t' -v n="$gm_sw_name" '$1 == n { print $2; exit }' "$gm_state/services")
+  gm_svc_get hcmd "$1"
+  gm_sw_cmd=$gm_r
+  gm_svc_get hint "$1"
+  gm_sw_int=$gm_r
+  gm_svc_get htimeout "$1"
+  gm_sw_timeout=$gm_r
+  gm_svc_get hretries "$1"
+  gm_sw_retries=$gm_r
+  gm_sw_n=0
+  gm_sw_last=
+  while :; do
+    if ! gm_ctr_running "$gm_sw_ctr"; then
+      gm_error_reason="service $gm_sw_name exited before it became healthy: $(gm_ctr_logs "$gm_sw_ctr" | grep . | tail -n 1 | cut -c1-300)"
+      return 1
+    fi
+    if [ -z "$gm_sw_cmd" ]; then
+      gm_log "service $gm_sw_name is running (no health check)"
+      return 0
+    fi
+    gm_sw_n=$((gm_sw_n + 1))
+    if gm_sw_last=$(gm_ctr_health "$gm_sw_ctr" "$gm_sw_timeout" "$gm_sw_cmd"); then
+      gm_log "service $gm_sw_name is healthy (check $gm_sw_n)"
+      return 0
+    fi
+    if [ "$gm_sw_n" -ge "$gm_sw_retries" ]; then
+      gm_error_reason="service $gm_sw_name never became healthy: $gm_sw_n health checks failed ($gm_sw_cmd)$(printf '%s\n' "$gm_sw_last" | grep . | tail -n 1 | cut -c1-200 | sed 's/^/: /')"
+      return 1
+    fi
+    sleep "$gm_sw_int"
+  done
+}
+
+# Starts every service and waits until each is healthy. Sets gm_error_reason on failure (the caller stops
+# whatever did start).
+gm_svc_start() {
+  [ "$gm_svc_count" -gt 0 ] || return 0
+  : >"$gm_state/services"
+  : >"$gm_state/services.env"
+  gm_ss_i=1
+  while [ "$gm_ss_i" -le "$gm_svc_count" ]; do
+    gm_svc_start_one "$gm_ss_i" || return 1
+    gm_ss_i=$((gm_ss_i + 1))
+  done
+  gm_ss_i=1
+  while [ "$gm_ss_i" -le "$gm_svc_count" ]; do
+    gm_svc_wait_one "$gm_ss_i" || return 1
+    gm_ss_i=$((gm_ss_i + 1))
+  done
+  return 0
+}
+
+# gm_svc_stop SECONDS : stops every started service (TERM, KILL after SECONDS), appends its log to the
+# experiment's log (each line prefixed with its name), removes it and frees its ports. Once per attempt:
+# the startup and the shutdown run may both get here.
+gm_svc_stop() {
+  [ -s "$gm_state/services" ] || return 0
+  mkdir "$gm_state/services.stopped" 2>/dev/null || return 0
+  gm_ctr_engine || return 0
+  while IFS="$gm_tab" read -r gm_st_name gm_st_ctr; do
+    [ -n "$gm_st_ctr" ] || continue
+    gm_ctr_stop "$gm_st_ctr" "$1"
+    gm_log "service $gm_st_name stopped; its log follows"
+    gm_ctr_logs "$gm_st_ctr" | sed "s/^/[service $gm_st_name] /" >>"$gm_logfile"
+    gm_ctr_rm "$gm_st_ctr"
+  done <"$gm_state/services"
+  gm_sv_list=${TMPDIR:-/var/tmp}/gce-matrix-ports
+  if [ -f "$gm_sv_list" ]; then
+    gm_lock "$gm_sv_list.lock"
+    sed -n 's/^GCE_MATRIX_SERVICE_.*_PORT_[0-9]*=//p' "$gm_state/services.env" >"$gm_tmp.mine"
+    grep -vxF -f "$gm_tmp.mine" "$gm_sv_list" >"$gm_tmp.ports"
+    cat "$gm_tmp.ports" >"$gm_sv_list"
+    rm -f "$gm_tmp.mine" "$gm_tmp.ports"
+    gm_unlock "$gm_sv_list.lock"
+  fi
+  return 0
+}
+
+# `,"services":{"NAME":{"image":"...","digest":"..."},...}` when services were pulled.
+gm_svc_provenance() {
+  [ -s "$gm_state/services.prov" ] || return 0
+  gm_spv=
+  while IFS="$gm_tab" read -r gm_spv_name gm_spv_image gm_spv_digest; do
+    gm_spv="$gm_spv,\"$(gm_json_escape "$gm_spv_name")\":{\"image\":\"$(gm_json_escape "$gm_spv_image")\"$(gm_jfield digest "$gm_spv_digest")}"
+  done <"$gm_state/services.prov"
+  printf ',"services":{%s}' "${gm_spv#,}"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1659,7 +2017,10 @@ gm_isolate() {
     return 0
   fi
   gm_metadata_targets || return 1
-  gm_install_firewall "$gm_run_uid" 0 || return 1
+  # service containers' packets are forwarded ones: the same rule on the forward hook keeps them out too
+  gm_is_fwd=0
+  [ "${gm_svc_count:-0}" -gt 0 ] && gm_is_fwd=1
+  gm_install_firewall "$gm_run_uid" "$gm_is_fwd" || return 1
   gm_check_blocked || return 1
   gm_log "the command runs as $gm_run_user (uid $gm_run_uid), out of reach of the VM's credentials"
   return 0
@@ -1765,6 +2126,12 @@ GCE_MATRIX_EXPERIMENT_PREFIX"
       gm_env_names="$gm_env_names GCE_MATRIX_PARAM_$gm_pe_name"
     done <"$gm_state/attr/gce-matrix-param-env"
   fi
+  if [ -s "$gm_state/services.env" ]; then
+    while IFS= read -r gm_pe_line; do
+      export "${gm_pe_line?}"
+      gm_env_names="$gm_env_names ${gm_pe_line%%=*}"
+    done <"$gm_state/services.env"
+  fi
   gm_ee_i=1
   gm_ee_name=
   gm_ee_value=
@@ -1807,9 +2174,9 @@ gm_start_command() {
       [ "$gm_cmd_creds" = experiment ] && set -- "$@" -v "$gm_creds:$gm_creds:ro"
       [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
       if [ -n "$gm_command" ]; then
-        set -- docker run "$@" --entrypoint sh "$gm_image" -c "$gm_command"
+        set -- "$gm_ctr" run "$@" --entrypoint sh "$gm_image" -c "$gm_command"
       else
-        set -- docker run "$@" "$gm_image"
+        set -- "$gm_ctr" run "$@" "$gm_image"
       fi
     elif [ -n "$gm_run_uid" ]; then
       # shellcheck disable=SC2086 # options without blanks, meant to split
@@ -1831,8 +2198,8 @@ gm_start_command() {
 gm_stop_command() {
   gm_sc_sig=$1
   gm_sc_pid=$(cat "$gm_state/command.pid" 2>/dev/null)
-  if [ -f "$gm_state/container.name" ] && command -v docker >/dev/null 2>&1; then
-    docker kill --signal "$gm_sc_sig" "$(cat "$gm_state/container.name")" >/dev/null 2>&1
+  if [ -f "$gm_state/container.name" ] && gm_ctr_engine; then
+    "$gm_ctr" kill --signal "$gm_sc_sig" "$(cat "$gm_state/container.name")" >/dev/null 2>&1
   fi
   gm_alive "$gm_sc_pid" && gm_kill_tree "$gm_sc_sig" "$gm_sc_pid"
 }
@@ -1969,6 +2336,7 @@ gm_fail_early() {
 gm_on_exit() {
   if [ "$gm_mode" = startup ] && [ "$gm_status_done" != 1 ] && [ "$gm_signalled" != 1 ] && [ -n "${gm_bucket:-}" ]; then
     gm_log "the agent stopped unexpectedly"
+    gm_svc_stop 5
     gm_finish error null "the agent stopped unexpectedly"
   fi
   [ -n "$gm_reporter_pid" ] && kill -TERM "$gm_reporter_pid" 2>/dev/null
@@ -2055,6 +2423,11 @@ gm_main_startup() {
     gm_fail_early "$gm_error_reason"
     exit $?
   }
+  gm_svc_load
+  gm_svc_pull || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
   gm_isolate || {
     gm_fail_early "$gm_error_reason"
     exit $?
@@ -2070,6 +2443,11 @@ gm_main_startup() {
     gm_fail_early "$gm_error_reason"
     exit $?
   }
+  gm_svc_start || {
+    gm_svc_stop 5
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
 
   gm_set_phase running
   gm_started_at=$(gm_iso)
@@ -2082,6 +2460,7 @@ gm_main_startup() {
   gm_start_command
   gm_wait_command
   gm_sweep_run_user
+  gm_svc_stop 10
   # the secrets are not needed any more
   gm_se_i=1
   while [ "$gm_se_i" -le "${gm_secret_count:-0}" ]; do
@@ -2175,6 +2554,7 @@ gm_main_shutdown() {
   fi
   gm_load_run_user
   gm_sweep_run_user
+  gm_svc_stop 3
   : >"$gm_state/outputs.json"
   if [ "$gm_sd_preempted" = TRUE ]; then
     gm_log "shutdown: the VM was preempted"

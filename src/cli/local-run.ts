@@ -13,7 +13,7 @@ import { startLocalCloud } from '../local/cloud.ts';
 import type { LocalCloud } from '../local/cloud.ts';
 import type { ExecutorEvent, LocalJob, LocalOutcome } from '../local/executor.ts';
 import { LocalExecutor } from '../local/executor.ts';
-import { LOCAL_BUCKET, localLaunchSettings } from '../local/settings.ts';
+import { LOCAL_BUCKET, checkLocalServices, localLaunchSettings } from '../local/settings.ts';
 import type { Plan } from '../plan/expand.ts';
 import { expandPlan } from '../plan/expand.ts';
 import { parseOverrides } from '../plan/overrides.ts';
@@ -368,6 +368,7 @@ export async function prepareLocalRun(opts: {
   checkPivot(report.pivot, plan);
   const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
   const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
+  checkLocalServices(settings);
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {
     runId: opts.runId,

@@ -3,6 +3,7 @@ import { readBoolean, readBucket, readProject } from '../inputs.ts';
 import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
 import { parseSourceRef } from '../source/snapshot.ts';
+import { parseServices } from './services.ts';
 import type {
   Accelerator,
   CommandCredentials,
@@ -123,6 +124,7 @@ export const OVERRIDABLE_INPUTS = [
   'command',
   'inputs',
   'secrets',
+  'services',
   'command-identity',
   'command-credentials',
   'labels',
@@ -142,6 +144,10 @@ function parseOverrides(value: unknown): Record<string, string> {
       throw new ConfigurationError(
         `input experiment "launch" sets ${JSON.stringify(key)}, which an experiment cannot override; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
       );
+    }
+    if (key === 'services' && v !== null && typeof v === 'object') {
+      out[key] = JSON.stringify(v);
+      continue;
     }
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new ConfigurationError(
@@ -383,13 +389,20 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
   }
   const prefix = (read('prefix').trim() || 'gce-matrix').replace(/^\/+|\/+$/g, '');
   const timeoutMinutes = number(read, 'timeout-minutes', 60, 1, 7 * 24 * 60);
+  const containerImage = read('container-image').trim() || undefined;
+  const services = parseServices(read('services'), 'input services');
+  if (services.length > 0 && containerImage !== undefined) {
+    throw new ConfigurationError(
+      'input services cannot be combined with container-image yet: services publish their ports on the VM, where a command in a container does not reach them; run the command on the VM (leave container-image out)',
+    );
+  }
   return {
     project,
     zones,
     region,
     machineType,
     image: read('image').trim() || 'projects/debian-cloud/global/images/family/debian-12',
-    containerImage: read('container-image').trim() || undefined,
+    containerImage,
     bootDiskSizeGb: integer(read, 'boot-disk-size-gb', 50, 10, 65536),
     bootDiskType: read('boot-disk-type').trim() || 'pd-balanced',
     accelerators: parseAccelerators(read('accelerators')),
@@ -406,6 +419,7 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     command: required(read, 'command', 'the command the VM runs for the experiment'),
     inputs: parseInputs(read('inputs')),
     secrets: parseSecrets(read('secrets'), project),
+    services,
     results: { bucket, prefix, runId },
     timeoutMinutes,
     maxAttempts: integer(read, 'max-attempts', 3, 1, 20),

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors.ts';
 import { experimentObjects } from '../layout.ts';
 import { experimentKey, labelValue, runKey } from '../naming.ts';
 import { sourceAttribute } from '../source/snapshot.ts';
+import { servicesAttribute } from './services.ts';
 import type { LaunchSettings } from './settings.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
@@ -97,6 +98,7 @@ export function agentAttributes(
   if (settings.secrets.length > 0) {
     attrs['gce-matrix-secrets'] = settings.secrets.map((s) => `${s.env}=${s.resource}`).join('\n');
   }
+  if (settings.services.length > 0) attrs['gce-matrix-services'] = servicesAttribute(settings.services);
   if (settings.containerImage) {
     attrs['gce-matrix-container-image'] = settings.containerImage;
     attrs['gce-matrix-gpus'] = String(settings.accelerators.reduce((n, a) => n + a.count, 0));
@@ -115,13 +117,15 @@ export function checkMetadataLimits(attrs: Record<string, string>): void {
         `instance metadata ${key} is ${Buffer.byteLength(value)} bytes; Compute Engine allows ${METADATA_VALUE_LIMIT} per value. ` +
           (key === 'gce-matrix-command'
             ? 'Put a long command in a script in the image or stage it as an input.'
-            : 'Shorten it.'),
+            : key === 'gce-matrix-services'
+              ? 'Shorten the services: long environment values belong in the service image or a staged input.'
+              : 'Shorten it.'),
       );
     }
   }
   if (total > METADATA_TOTAL_LIMIT) {
     throw new ConfigurationError(
-      `instance metadata totals ${total} bytes; Compute Engine allows ${METADATA_TOTAL_LIMIT}. Shorten the command, parameters or input list.`,
+      `instance metadata totals ${total} bytes; Compute Engine allows ${METADATA_TOTAL_LIMIT}. Shorten the command, parameters, input list or services.`,
     );
   }
 }

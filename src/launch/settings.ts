@@ -1,3 +1,4 @@
+import type { ServiceSpec } from './services.ts';
 import type { RunLocation } from '../layout.ts';
 import type { SourceManifest, SourceMode } from '../source/snapshot.ts';
 
@@ -64,6 +65,8 @@ export interface LaunchSettings {
   readonly command: string;
   readonly inputs: readonly StagedInput[];
   readonly secrets: readonly SecretRef[];
+  /** Service containers started beside the command (src/launch/services.ts). */
+  readonly services: readonly ServiceSpec[];
   readonly results: RunLocation;
   /** How long one attempt's command may run. */
   readonly timeoutMinutes: number;

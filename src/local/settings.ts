@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { ConfigurationError } from '../errors.ts';
 import type { InputReader, RunContext } from '../launch/inputs.ts';
 import { parseLaunchInputs } from '../launch/inputs.ts';
@@ -103,4 +105,34 @@ export function ignoredCloudSettings(
     for (const e of experiments) if (e.launch?.[name]?.trim()) names.add(name);
   }
   return [...names];
+}
+
+/** Whether docker or podman is an executable on `pathEnv` (the agent uses whichever it finds, docker first). */
+export function hasContainerEngine(pathEnv: string | undefined = process.env.PATH): boolean {
+  for (const dir of (pathEnv ?? '').split(path.delimiter).filter(Boolean)) {
+    for (const engine of ['docker', 'podman']) {
+      try {
+        accessSync(path.join(dir, engine), constants.X_OK);
+        return true;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Refuses a local run whose experiments have services when this machine has no container engine to run them,
+ * before any experiment starts.
+ */
+export function checkLocalServices(
+  settings: readonly LaunchSettings[],
+  pathEnv: string | undefined = process.env.PATH,
+): void {
+  const first = settings.find((s) => s.services.length > 0);
+  if (first === undefined || hasContainerEngine(pathEnv)) return;
+  throw new ConfigurationError(
+    `experiment ${first.experiment.id}: services need a container engine, and this machine has neither docker nor podman on PATH; install one, or run with --cloud`,
+  );
 }

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors.ts';
 import specSchema from '../../schemas/matrix-spec.schema.json' with { type: 'json' };
 import { jsonPath, validateJson } from '../json-schema.ts';
 import { OVERRIDABLE_INPUTS } from '../launch/inputs.ts';
+import { parseServices, servicesInput } from '../launch/services.ts';
 import { parseMetricInfos } from '../report/metric-info.ts';
 import type { MetricInfo } from '../report/model.ts';
 import { didYouMean } from '../suggest.ts';
@@ -176,6 +177,10 @@ function parseLaunch(value: unknown, where: string): Record<string, string> {
       throw new ConfigurationError(
         `${where} sets ${JSON.stringify(key)}, which an experiment cannot set${hint(key, OVERRIDABLE_INPUTS)}; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
       );
+    }
+    if (key === 'services') {
+      out[key] = servicesInput(parseServices(v, `${where}.services`));
+      continue;
     }
     out[key] =
       MULTILINE_LAUNCH.includes(key) && typeof v === 'string'

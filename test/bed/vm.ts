@@ -142,6 +142,7 @@ export function guestDirs(dir: string): GuestDirs {
   }
   if (!existsSync(path.join(dirs.tools, 'useradd'))) {
     for (const [name, content] of Object.entries(imageTools(reserveUidBlock()))) {
+      mkdirSync(path.dirname(path.join(dirs.tools, name)), { recursive: true });
       writeFileSync(path.join(dirs.tools, name), content, { mode: 0o755 });
     }
   }

@@ -394,6 +394,54 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     );
   });
 
+  it('runs a service container beside the command: healthy first, reached at its URL, stopped after, its log and digest kept', async () => {
+    const services = {
+      web: { image: 'bed/web:1', env: { MESSAGE: 'hello' }, ports: [8080], health: { cmd: './ready' } },
+    };
+    const exp = JSON.stringify({
+      id: 'with-web',
+      params: {},
+      launch: { services: JSON.stringify(services) },
+    });
+    const r = await runStep(
+      step({
+        experiment: exp,
+        command: `curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/"; echo; ${METRICS}`,
+      }),
+    );
+    assert.equal(r.conclusion, 'success', log(r));
+    assert.match(log(r), /\[with-web\] web says hello/);
+    const base = `gce-matrix/runs/${RUN_ID}/experiments/with-web/`;
+    const status = JSON.parse(
+      bed.storage.getObject(BUCKET, `${base}status.json`)?.data.toString('utf8') ?? '{}',
+    ) as {
+      provenance?: { services?: Record<string, { image: string; digest?: string }> };
+    };
+    assert.equal(status.provenance?.services?.web?.image, 'bed/web:1');
+    assert.match(status.provenance?.services?.web?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    const names = bed.storage
+      .listObjects(BUCKET, `${base}attempts/1/log/`)
+      .map((o) => o.name)
+      .sort();
+    const shipped = names.map((n) => bed.storage.getObject(BUCKET, n)?.data.toString('utf8') ?? '').join('');
+    assert.match(shipped, /^\[service web\] web: serving$/m);
+    assert.match(shipped, /^\[service web\] web: stopping$/m);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('refuses a service without an image before any VM is created', async () => {
+    const before = bed.recorder.of('compute', 'POST').length;
+    const r = await runStep(
+      step({ experiment: experiment('svc-bad'), command: 'true', services: 'db: {ports: [5432]}' }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.match(
+      r.annotations.find((a) => a.level === 'error')?.message ?? '',
+      /input services\.db\.image is required: the container image to run/,
+    );
+    assert.equal(bed.recorder.of('compute', 'POST').length, before);
+  });
+
   it('tries the zones of a region when given a region, and honours per-experiment overrides', async () => {
     const exp = JSON.stringify({ id: 'by-region', params: {}, launch: { 'machine-type': 'e2-standard-4' } });
     const r = await runStep(step({ experiment: exp, command: METRICS, zones: '', region: 'europe-west4' }));

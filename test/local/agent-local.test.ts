@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import type { LocalStorage } from '../../src/local/storage-server.ts';
 import { startLocalStorage } from '../../src/local/storage-server.ts';
 
 const AGENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/agent/agent.sh');
+/** The container engine stand-in of the agent's tests: runs "images" from a directory as processes. */
+const ENGINE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/engine');
 const PROJECT = 'local-project';
 const BUCKET = 'local-results';
 const RUN = 'r1';
@@ -53,6 +55,7 @@ describe('the real VM agent, run as a local process against the local servers', 
     command: string,
     extra: Record<string, string> = {},
     secrets: Record<string, string> = {},
+    env: Record<string, string> = {},
   ): Promise<AgentRun> => {
     meta.register({
       name: id,
@@ -85,6 +88,7 @@ describe('the real VM agent, run as a local process against the local servers', 
         // The agent's storage calls do not bypass proxies as its metadata calls do.
         NO_PROXY: '127.0.0.1,localhost',
         no_proxy: '127.0.0.1,localhost',
+        ...env,
       },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,6 +137,34 @@ describe('the real VM agent, run as a local process against the local servers', 
       ),
     );
     runs.set('exp2', runAgent('exp2', 'echo failing; exit 3'));
+    // A service beside the command, through the engine stand-in: an image is a directory with a run program.
+    const images = path.join(dir, 'images');
+    const web = path.join(images, 'local_web_1');
+    await mkdir(web, { recursive: true });
+    await writeFile(path.join(web, 'manifest'), `digest=sha256:${'ab'.repeat(32)}\n`);
+    await writeFile(
+      path.join(web, 'run'),
+      [
+        '#!/bin/sh',
+        `exec node -e 'require("http").createServer((q, r) => r.end("pong " + process.env.WORD)).listen(Number(process.env.PORT_80), process.env.BIND_ADDR, () => console.log("up"))'`,
+      ].join('\n'),
+    );
+    await chmod(path.join(web, 'run'), 0o755);
+    const fake = path.join(dir, 'engine');
+    await mkdir(fake, { recursive: true });
+    runs.set(
+      'exp4',
+      runAgent(
+        'exp4',
+        'curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/" > "$GCE_MATRIX_OUTPUT_DIR/answer.txt"',
+        {
+          'gce-matrix-services':
+            'service web\nimage local/web:1\nenv WORD=from the service\nport 80\nhealth-cmd curl -fsS -o /dev/null http://127.0.0.1:$PORT_80/\nhealth-interval 1',
+        },
+        {},
+        { PATH: `${ENGINE_DIR}:${process.env.PATH ?? '/usr/bin:/bin'}`, FAKE: fake, FAKE_IMAGES: images },
+      ),
+    );
     runs.set('exp3', runAgent('exp3', 'echo sleeping; sleep 30', { 'gce-matrix-timeout-seconds': '1' }));
   });
 
@@ -218,6 +250,23 @@ describe('the real VM agent, run as a local process against the local servers', 
     assert.equal(status.exitCode, 3);
     assert.match(status.reason ?? '', /code 3/);
     assert.deepEqual(status.outputs, []);
+  });
+
+  it('runs a service beside the command on the local engine: reached at its URL, its log and digest reported', async () => {
+    const run = await runs.get('exp4')!;
+    assert.equal(run.code, 0, run.console);
+    const status = await statusOf('exp4');
+    assert.equal(status.state, 'succeeded', run.console);
+    const names = experimentObjects(loc, 'exp4');
+    assert.equal(await readFile(objectFile(`${names.outputs}answer.txt`), 'utf8'), 'pong from the service');
+    assert.deepEqual(status.provenance.services, {
+      web: { image: 'local/web:1', digest: `sha256:${'ab'.repeat(32)}` },
+    });
+    let log = '';
+    for (const c of (await readdir(objectFile(names.logs(1)))).sort()) {
+      log += await readFile(objectFile(`${names.logs(1)}${c}`), 'utf8');
+    }
+    assert.match(log, /^\[service web\] up$/m);
   });
 
   it('stops a command at its timeout and reports exit code 124', async () => {

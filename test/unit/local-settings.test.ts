@@ -4,7 +4,16 @@ import { localSecrets } from '../../src/cli/local-run.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 import type { Experiment } from '../../src/launch/settings.ts';
 import { noProxy } from '../../src/local/executor.ts';
-import { ignoredCloudSettings, LOCAL_BUCKET, localLaunchSettings } from '../../src/local/settings.ts';
+import {
+  checkLocalServices,
+  hasContainerEngine,
+  ignoredCloudSettings,
+  LOCAL_BUCKET,
+  localLaunchSettings,
+} from '../../src/local/settings.ts';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const ctx = {
   runId: 'local-1',
@@ -123,4 +132,30 @@ describe('noProxy', () => {
   ];
   for (const [given, want] of table)
     it(`${JSON.stringify(given)} -> ${want}`, () => assert.equal(noProxy(given), want));
+});
+
+describe('services in a local run', () => {
+  const withServices = localLaunchSettings(
+    exp({ command: 'true', services: '{"db": {"image": "postgres:16", "ports": [5432]}}' }),
+    {},
+    ctx,
+  );
+
+  it('keeps the services of the spec', () => {
+    assert.deepEqual(withServices.services, [{ name: 'db', image: 'postgres:16', env: {}, ports: [5432] }]);
+  });
+
+  it('needs docker or podman on PATH, said before anything runs', () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'gcem-path-'));
+    assert.equal(hasContainerEngine(empty), false);
+    assert.throws(
+      () => checkLocalServices([withServices], empty),
+      /experiment tool-a: services need a container engine, and this machine has neither docker nor podman on PATH; install one, or run with --cloud/,
+    );
+    checkLocalServices([localLaunchSettings(exp({ command: 'true' }), {}, ctx)], empty);
+    writeFileSync(path.join(empty, 'podman'), '#!/bin/sh\n');
+    chmodSync(path.join(empty, 'podman'), 0o755);
+    assert.equal(hasContainerEngine(empty), true);
+    checkLocalServices([withServices], empty);
+  });
 });

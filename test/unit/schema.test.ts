@@ -776,6 +776,7 @@ describe('the status.json and manifest.json schemas', () => {
       image: true,
       containerImage: true,
       containerDigest: true,
+      services: true,
       spot: true,
       repoSha: true,
       sourceCommit: true,
