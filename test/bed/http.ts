@@ -140,7 +140,13 @@ export class BedServer {
 
   private async dispatch(raw: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of raw) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of raw) chunks.push(chunk as Buffer);
+    } catch {
+      // The client went away before its request was whole (a VM stopped mid-upload, the bed closing): as a
+      // real server, there is nobody to answer.
+      return;
+    }
     const body = Buffer.concat(chunks);
     const url = new URL(raw.url ?? '/', `http://${raw.headers.host ?? '127.0.0.1'}`);
     const req: BedRequest = {
