@@ -4,16 +4,15 @@
  * our step runner does. Plan and report run for real; bad inputs fail as a clean error line, never a crash;
  * launch's post entry point runs after its main step.
  */
+import { writeCollectedRun } from '../fixtures/collected-run.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedFile, ManifestExperiment } from '../../src/collect/manifest.ts';
-import { buildManifest } from '../../src/collect/manifest.ts';
 
 const exec = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -74,40 +73,17 @@ describe('the actions under @github/local-action', () => {
 
   /** A run as actions/collect leaves it: 2 tools x 3 seeds, each with its metrics. */
   async function collectedRun(): Promise<string> {
-    const out = path.join(dir, 'collected');
-    const experiments: ManifestExperiment[] = [];
-    for (const [t, tool] of ['evomaster', 'restler'].entries()) {
-      for (const seed of [1, 2, 3]) {
-        const id = `${tool}-${seed}`;
-        const text = JSON.stringify({ coverage: 50 + 10 * t + seed });
-        await mkdir(path.join(out, id, 'outputs'), { recursive: true });
-        await writeFile(path.join(out, id, 'outputs/metrics.json'), text);
-        const files: CollectedFile[] = [
-          { path: `${id}/outputs/metrics.json`, object: 'x', size: text.length, verified: 'md5' },
-        ];
-        experiments.push({
-          id,
-          dir: id,
-          status: 'succeeded',
-          state: 'succeeded',
-          exitCode: 0,
-          attempts: 1,
-          startedAt: '2026-12-01T00:00:00Z',
-          endedAt: '2026-12-01T00:30:00Z',
+    return writeCollectedRun(
+      path.join(dir, 'collected'),
+      { bucket: 'results', prefix: 'gce-matrix', runId: '9001' },
+      ['evomaster', 'restler'].flatMap((tool, t) =>
+        [1, 2, 3].map((seed) => ({
+          id: `${tool}-${seed}`,
           params: { tool, seed },
-          planned: true,
-          files,
-          problems: [],
-        });
-      }
-    }
-    const manifest = buildManifest({
-      location: { bucket: 'results', prefix: 'gce-matrix', runId: '9001' },
-      experiments,
-      collectedAt: new Date('2026-12-01T01:00:00Z'),
-    });
-    await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest));
-    return out;
+          metrics: { coverage: 50 + 10 * t + seed },
+        })),
+      ),
+    );
   }
 
   before(async () => {

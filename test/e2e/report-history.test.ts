@@ -1,10 +1,9 @@
+import { writeCollectedRun } from '../fixtures/collected-run.ts';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedFile, ManifestExperiment } from '../../src/collect/manifest.ts';
-import { buildManifest } from '../../src/collect/manifest.ts';
 import type { WorkflowEvent } from '../bed/events.ts';
 import { issueCommentOnPullRequest, scheduleEvent } from '../bed/events.ts';
 import type { TestBed } from '../bed/index.ts';
@@ -27,45 +26,17 @@ async function seedRun(
   value: (tool: string, seed: number) => number,
 ): Promise<string> {
   const out = await mkdtemp(path.join(dir, `results-${runId}-`));
-  const experiments: ManifestExperiment[] = [];
-  for (const tool of TOOLS) {
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const id = `${tool}-${seed}`;
-      const text = JSON.stringify({ cov: value(tool, seed) });
-      await mkdir(path.join(out, id, 'outputs'), { recursive: true });
-      await writeFile(path.join(out, id, 'outputs/metrics.json'), text);
-      const files: CollectedFile[] = [
-        {
-          path: `${id}/outputs/metrics.json`,
-          object: `x/${id}/metrics.json`,
-          size: text.length,
-          verified: 'md5',
-        },
-      ];
-      experiments.push({
-        id,
-        dir: id,
-        status: 'succeeded',
-        state: 'succeeded',
-        exitCode: 0,
-        attempts: 1,
-        startedAt: '2025-01-01T00:00:00Z',
-        endedAt: '2025-01-01T00:10:00Z',
-        params: { tool, seed },
-        provenance: { zone: 'us-central1-a', machineType: 'e2-standard-2', spot: true },
-        planned: true,
-        files,
-        problems: [],
-      });
-    }
-  }
-  const manifest = buildManifest({
-    location: { bucket: BUCKET, prefix: 'gce-matrix', runId },
-    experiments,
-    collectedAt: new Date('2025-01-01T01:00:00Z'),
-  });
-  await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest));
-  return out;
+  return writeCollectedRun(
+    out,
+    { bucket: BUCKET, prefix: 'gce-matrix', runId },
+    TOOLS.flatMap((tool) =>
+      Array.from({ length: SEEDS }, (_, i) => ({
+        id: `${tool}-${i + 1}`,
+        params: { tool, seed: i + 1 },
+        metrics: { cov: value(tool, i + 1) },
+      })),
+    ),
+  );
 }
 
 /** Seed noise of about ±1 around a centre. */

@@ -1,10 +1,9 @@
+import { writeCollectedRun } from '../fixtures/collected-run.ts';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CollectedFile, ManifestExperiment } from '../../src/collect/manifest.ts';
-import { buildManifest } from '../../src/collect/manifest.ts';
 import { ConfigurationError } from '../../src/errors.ts';
 import type { ReportSettings } from '../../src/report/inputs.ts';
 import { parseReportInputs } from '../../src/report/inputs.ts';
@@ -130,36 +129,17 @@ describe('publishReport writes and uploads the HTML report', () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'report-artifact-'));
     results = path.join(dir, 'results');
-    const experiments: ManifestExperiment[] = [];
-    for (const tool of ['alpha', 'beta']) {
-      for (const seed of [1, 2]) {
-        const id = `${tool}-${seed}`;
-        const text = JSON.stringify({ cov: tool === 'alpha' ? 50 + seed : 60 + seed });
-        await mkdir(path.join(results, id, 'outputs'), { recursive: true });
-        await writeFile(path.join(results, id, 'outputs/metrics.json'), text);
-        const files: CollectedFile[] = [
-          { path: `${id}/outputs/metrics.json`, object: `x/${id}`, size: text.length, verified: 'md5' },
-        ];
-        experiments.push({
-          id,
-          dir: id,
-          status: 'succeeded',
-          state: 'succeeded',
-          exitCode: 0,
-          attempts: 1,
+    await writeCollectedRun(
+      results,
+      { bucket: 'b', prefix: 'gce-matrix', runId: '77' },
+      ['alpha', 'beta'].flatMap((tool) =>
+        [1, 2].map((seed) => ({
+          id: `${tool}-${seed}`,
           params: { tool, seed },
-          planned: true,
-          files,
-          problems: [],
-        });
-      }
-    }
-    const manifest = buildManifest({
-      location: { bucket: 'b', prefix: 'gce-matrix', runId: '77' },
-      experiments,
-      collectedAt: new Date('2025-01-01T01:00:00Z'),
-    });
-    await writeFile(path.join(results, 'manifest.json'), JSON.stringify(manifest));
+          metrics: { cov: tool === 'alpha' ? 50 + seed : 60 + seed },
+        })),
+      ),
+    );
   });
 
   after(async () => {
