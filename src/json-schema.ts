@@ -5,6 +5,7 @@
  * `$ref`s into `$defs`. Annotations (title, description, examples, ...) are ignored; any other keyword is an
  * error, so a schema can never rely on a check this validator silently skips. Pure.
  */
+import { isMapping } from './json-value.ts';
 
 /** A schema, or a boolean schema (`true` accepts everything, `false` nothing). */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
@@ -60,10 +61,6 @@ const CHECKED = new Set([
 
 type Obj = { readonly [key: string]: unknown };
 
-function isObject(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -83,7 +80,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
   }
-  if (isObject(a) && isObject(b)) {
+  if (isMapping(a) && isMapping(b)) {
     const keys = Object.keys(a);
     return (
       keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
@@ -121,9 +118,9 @@ class Validator {
 
   private resolve(ref: string): JsonSchema {
     const m = /^#\/\$defs\/([^/]+)$/.exec(ref);
-    const defs = isObject(this.root) ? this.root.$defs : undefined;
-    const target = m && isObject(defs) ? defs[m[1]] : undefined;
-    if (typeof target !== 'boolean' && !isObject(target)) {
+    const defs = isMapping(this.root) ? this.root.$defs : undefined;
+    const target = m && isMapping(defs) ? defs[m[1]] : undefined;
+    if (typeof target !== 'boolean' && !isMapping(target)) {
       throw new Error(`schema: cannot resolve $ref ${ref} (only #/$defs/NAME is supported)`);
     }
     return target;
@@ -165,7 +162,7 @@ class Validator {
       }
     }
     if (Array.isArray(v)) this.checkArray(s, v, path, out);
-    if (isObject(v)) this.checkObject(s, v, path, out);
+    if (isMapping(v)) this.checkObject(s, v, path, out);
     if (Array.isArray(s.anyOf)) this.checkAlternatives(s.anyOf as JsonSchema[], 'any', v, path, out);
     if (Array.isArray(s.oneOf)) this.checkAlternatives(s.oneOf as JsonSchema[], 'one', v, path, out);
     if (s.not !== undefined && this.errors(s.not as JsonSchema, v, path).length === 0) {
@@ -210,7 +207,7 @@ class Validator {
 
   private checkObject(s: Obj, v: Obj, path: (string | number)[], out: SchemaError[]): void {
     const keys = Object.keys(v);
-    const properties = isObject(s.properties) ? s.properties : {};
+    const properties = isMapping(s.properties) ? s.properties : {};
     if (Array.isArray(s.required)) {
       for (const key of s.required as string[]) {
         if (!Object.hasOwn(v, key)) out.push({ path, message: `must have the key ${JSON.stringify(key)}` });

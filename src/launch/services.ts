@@ -3,6 +3,7 @@
  * Actions users know from `jobs.<id>.services`, checked before any VM exists and handed to the VM agent as the
  * `gce-matrix-services` instance attribute.
  */
+import { describeValue, isMapping } from '../json-value.ts';
 import { parse as parseYaml } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
 import { didYouMean } from '../suggest.ts';
@@ -53,17 +54,6 @@ const NOT_TAKEN: Readonly<Record<string, string>> = {
   volumes: 'services get no volumes; stage files with inputs and bake data into the image',
 };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
 function hint(name: string, known: readonly string[]): string {
   const text = didYouMean(name, known, (c) => JSON.stringify(c));
   return text === undefined ? '' : ` (${text})`;
@@ -71,7 +61,9 @@ function hint(name: string, known: readonly string[]): string {
 
 function singleLine(value: unknown, where: string, example: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigurationError(`${where} must be non-empty text, e.g. ${example} (got ${describe(value)})`);
+    throw new ConfigurationError(
+      `${where} must be non-empty text, e.g. ${example} (got ${describeValue(value)})`,
+    );
   }
   if (/[\0\r\n]/.test(value))
     throw new ConfigurationError(`${where} holds a line break; keep it on one line`);
@@ -82,16 +74,16 @@ function wholeNumber(value: unknown, where: string, min: number, max: number): n
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
     throw new ConfigurationError(
-      `${where} must be a whole number from ${min} to ${max} (got ${describe(value)})`,
+      `${where} must be a whole number from ${min} to ${max} (got ${describeValue(value)})`,
     );
   }
   return n;
 }
 
 function parseEnv(value: unknown, where: string): Record<string, string> {
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${where} must be a mapping of variable names to values, e.g. {POSTGRES_PASSWORD: test} (got ${describe(value)})`,
+      `${where} must be a mapping of variable names to values, e.g. {POSTGRES_PASSWORD: test} (got ${describeValue(value)})`,
     );
   }
   const env: Record<string, string> = {};
@@ -103,7 +95,7 @@ function parseEnv(value: unknown, where: string): Record<string, string> {
     }
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
       throw new ConfigurationError(
-        `${where}.${name} must be a string, number or boolean (got ${describe(v)})`,
+        `${where}.${name} must be a string, number or boolean (got ${describeValue(v)})`,
       );
     }
     if (String(v).includes('\0')) throw new ConfigurationError(`${where}.${name} holds a NUL character`);
@@ -140,22 +132,22 @@ function parseCommand(value: unknown, where: string): string[] {
   if (Array.isArray(value) && value.length > 0) {
     return value.map((a, i) => {
       if (typeof a !== 'string' && typeof a !== 'number') {
-        throw new ConfigurationError(`${where}[${i}] must be text (got ${describe(a)})`);
+        throw new ConfigurationError(`${where}[${i}] must be text (got ${describeValue(a)})`);
       }
       if (String(a).includes('\0')) throw new ConfigurationError(`${where}[${i}] holds a NUL character`);
       return String(a);
     });
   }
   throw new ConfigurationError(
-    `${where} must be a list of arguments, e.g. [postgres, -c, fsync=off], or a string split at blanks (got ${describe(value)})`,
+    `${where} must be a list of arguments, e.g. [postgres, -c, fsync=off], or a string split at blanks (got ${describeValue(value)})`,
   );
 }
 
 function parseHealth(value: unknown, where: string): ServiceHealth {
   if (typeof value === 'string') value = { cmd: value };
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${where} must be a mapping {cmd, interval-seconds, timeout-seconds, retries}, e.g. {cmd: pg_isready} (got ${describe(value)})`,
+      `${where} must be a mapping {cmd, interval-seconds, timeout-seconds, retries}, e.g. {cmd: pg_isready} (got ${describeValue(value)})`,
     );
   }
   for (const key of Object.keys(value)) {
@@ -190,7 +182,7 @@ function parseMemory(value: unknown, where: string): string {
   const m = MEMORY.exec(text);
   if (!m) {
     throw new ConfigurationError(
-      `${where} must be a size like 512m or 2g (a number with b, k, m or g; got ${describe(value)})`,
+      `${where} must be a size like 512m or 2g (a number with b, k, m or g; got ${describeValue(value)})`,
     );
   }
   const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]]!;
@@ -214,9 +206,9 @@ function parseService(name: string, value: unknown, where: string): ServiceSpec 
   }
   const at = `${where}.${name}`;
   if (typeof value === 'string') value = { image: value };
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${at} must be a mapping with at least image, e.g. {image: postgres:16, ports: [5432]} (got ${describe(value)})`,
+      `${at} must be a mapping with at least image, e.g. {image: postgres:16, ports: [5432]} (got ${describeValue(value)})`,
     );
   }
   for (const key of Object.keys(value)) {
@@ -241,7 +233,7 @@ function parseService(name: string, value: unknown, where: string): ServiceSpec 
     cpus = typeof value.cpus === 'string' ? Number(value.cpus) : (value.cpus as number);
     if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0 || cpus > 416) {
       throw new ConfigurationError(
-        `${at}.cpus must be a number above 0, e.g. 0.5 or 2 (got ${describe(value.cpus)})`,
+        `${at}.cpus must be a number above 0, e.g. 0.5 or 2 (got ${describeValue(value.cpus)})`,
       );
     }
   }
@@ -277,9 +269,9 @@ export function parseServices(value: unknown, where: string): ServiceSpec[] {
     }
   }
   if (value === null || value === undefined) return [];
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${where} must be a mapping of service names to services, e.g. {db: {image: postgres:16, ports: [5432]}} (got ${describe(value)})`,
+      `${where} must be a mapping of service names to services, e.g. {db: {image: postgres:16, ports: [5432]}} (got ${describeValue(value)})`,
     );
   }
   const entries = Object.entries(value);

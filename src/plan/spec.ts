@@ -1,3 +1,4 @@
+import { describeValue, isMapping } from '../json-value.ts';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
 import specSchema from '../../schemas/matrix-spec.schema.json' with { type: 'json' };
@@ -75,17 +76,6 @@ const MAX_TITLE_LENGTH = 200;
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
 /** Parses YAML (JSON is YAML too) into a mapping; syntax errors keep the parser's line and column. */
 export function parseSpecText(source: SpecSource): Json {
   let value: unknown;
@@ -101,9 +91,9 @@ export function parseSpecText(source: SpecSource): Json {
       `${source.label} is not valid YAML or JSON: ${first}${where}; fix the syntax (a spec looks like "axes: {tool: [a, b]}")`,
     );
   }
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${source.label} must be a mapping with ${SPEC_KEYS.join(', ')} (got ${describe(value)}), e.g. "axes: {tool: [a, b]}"`,
+      `${source.label} must be a mapping with ${SPEC_KEYS.join(', ')} (got ${describeValue(value)}), e.g. "axes: {tool: [a, b]}"`,
     );
   }
   for (const key of Object.keys(value)) {
@@ -150,7 +140,7 @@ export function checkScalar(value: unknown, where: string): Scalar {
     return value;
   }
   throw new ConfigurationError(
-    `${where} is ${describe(value)}; values must be strings, numbers or booleans (quote it, or split a nested value into its own axis)`,
+    `${where} is ${describeValue(value)}; values must be strings, numbers or booleans (quote it, or split a nested value into its own axis)`,
   );
 }
 
@@ -166,7 +156,7 @@ export function checkAxisValue(value: unknown, where: string): Scalar {
 }
 
 function parseLaunch(value: unknown, where: string): Record<string, string> {
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
       `${where} must be a mapping of actions/launch inputs to values, e.g. {machine-type: n2-standard-8}`,
     );
@@ -207,7 +197,7 @@ function checkMultiline(value: string, where: string): string {
 }
 
 function parseAxes(value: unknown, label: string): Axis[] {
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
       `${label}: axes must be a mapping of axis names to lists of values, e.g. {tool: [a, b], service: [x]}`,
     );
@@ -241,9 +231,9 @@ function parseAxes(value: unknown, label: string): Axis[] {
 }
 
 function parseEntry(value: unknown, where: string, allowLaunch: boolean): IncludeEntry {
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
-      `${where} must be a mapping of parameter names to values, e.g. {tool: a, service: x} (got ${describe(value)})`,
+      `${where} must be a mapping of parameter names to values, e.g. {tool: a, service: x} (got ${describeValue(value)})`,
     );
   }
   const params: Params = {};
@@ -361,7 +351,7 @@ function checkAgainstSchema(merged: Json, label: (key: string) => string): void 
 function parseTitle(value: unknown, where: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new ConfigurationError(
-      `${where} must be text, e.g. "REST API testing tools" (got ${describe(value)}); quote a title that YAML reads as a number`,
+      `${where} must be text, e.g. "REST API testing tools" (got ${describeValue(value)}); quote a title that YAML reads as a number`,
     );
   }
   const text = value.trim();

@@ -2,6 +2,7 @@
  * What a spec (`metrics:`) or the report's `metrics` input declares about metrics: unit, which way is better,
  * description. One parser for both, so the plan's `metrics` output reads back exactly as the spec said. Pure.
  */
+import { isMapping } from '../json-value.ts';
 import { ConfigurationError } from '../errors.ts';
 import { parseDirections } from './compare.ts';
 import type { Direction, MetricInfo } from './model.ts';
@@ -14,12 +15,6 @@ export const METRIC_KEYS = ['unit', 'better', 'description'] as const;
 
 /** Line breaks and other control characters: headers, CSV cells and outputs are single-line. */
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function shown(v: unknown): string {
   if (v === null) return 'null';
@@ -57,7 +52,7 @@ function line(value: unknown, where: string, max: number): string | undefined {
 
 function metricInfo(value: unknown, where: string): MetricInfo {
   if (typeof value === 'string') return { better: direction(value, where) };
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
       `${where} must be a mapping of ${METRIC_KEYS.join(', ')} or a direction (higher or lower), e.g. {unit: ms, better: lower} (got ${shown(value)})`,
     );
@@ -88,7 +83,7 @@ function metricInfo(value: unknown, where: string): MetricInfo {
  * its key path (`input spec: metrics.time_s.better`).
  */
 export function parseMetricInfos(value: unknown, where: string): Map<string, MetricInfo> {
-  if (!isObject(value)) {
+  if (!isMapping(value)) {
     throw new ConfigurationError(
       `${where} must be a mapping of metric names to {unit, better, description}, e.g. {time_s: {unit: s, better: lower}} (got ${shown(value)})`,
     );
