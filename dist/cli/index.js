@@ -15,58 +15,58 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-7ZC4BYE6.js";
+} from "../chunks/chunk-DK3TSZUZ.js";
 import {
   cleanUp
-} from "../chunks/chunk-X2OEKU4I.js";
+} from "../chunks/chunk-2BGUUMTW.js";
 import {
   withZones
-} from "../chunks/chunk-5ZG7EZ4W.js";
+} from "../chunks/chunk-7KWXIUHV.js";
 import {
   SEED,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-QZA7ELDF.js";
-import "../chunks/chunk-NZPIZ2FU.js";
+} from "../chunks/chunk-BBBQLHOE.js";
+import "../chunks/chunk-WKUAYNLO.js";
 import {
   didYouMean,
   nearestName,
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-EZXCW2AY.js";
+} from "../chunks/chunk-4FIPCMQY.js";
 import {
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-PQQ27VS3.js";
+} from "../chunks/chunk-UFLNQFBZ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-RI6BM346.js";
+} from "../chunks/chunk-3RIO5OXE.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-6MELNQ26.js";
+} from "../chunks/chunk-4VSZPNWF.js";
 import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-3EGMWG5Z.js";
+} from "../chunks/chunk-J35OD3DD.js";
 import {
   decideExperiment,
   escapeHtml,
   renderHtml,
   renderReport
-} from "../chunks/chunk-GMW4B6TH.js";
+} from "../chunks/chunk-PZXUW7UN.js";
 import {
   parseHeartbeat,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-S7N3HYDA.js";
+} from "../chunks/chunk-XZJVC3TI.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-CE2HGIOH.js";
+import "../chunks/chunk-5GCJFSFU.js";
 import {
   ComputeApi
-} from "../chunks/chunk-EH724CNZ.js";
+} from "../chunks/chunk-S3KYGDOF.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
@@ -75,7 +75,7 @@ import {
   comparedWith,
   parseStatisticalMethod,
   runRecordFromEnv
-} from "../chunks/chunk-NFVGSOZZ.js";
+} from "../chunks/chunk-UXA2X36L.js";
 import {
   mapLimited
 } from "../chunks/chunk-M3JD4Y6G.js";
@@ -87,7 +87,7 @@ import {
   connectGcp,
   require_src,
   systemClock
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
@@ -98,7 +98,7 @@ import {
   metricInfosJson,
   parseMetricsText,
   parseStatus
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import {
   __toESM
 } from "../chunks/chunk-PDSOAN7B.js";

@@ -6,28 +6,28 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-O343DEAS.js";
+} from "../chunks/chunk-OYZUGIW2.js";
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-EZXCW2AY.js";
+} from "../chunks/chunk-4FIPCMQY.js";
 import {
   collectRun
-} from "../chunks/chunk-3EGMWG5Z.js";
+} from "../chunks/chunk-J35OD3DD.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-S7N3HYDA.js";
+} from "../chunks/chunk-XZJVC3TI.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-CE2HGIOH.js";
+import "../chunks/chunk-5GCJFSFU.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
@@ -47,7 +47,7 @@ import {
   summary,
   validateExperimentId,
   warning
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/collect/main.ts

@@ -6,24 +6,24 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   DEFAULT_MARGIN_MINUTES,
   DEFAULT_MAX_AGE_HOURS,
   janitorSummary,
   runJanitor
-} from "../chunks/chunk-PQQ27VS3.js";
-import "../chunks/chunk-EH724CNZ.js";
+} from "../chunks/chunk-UFLNQFBZ.js";
+import "../chunks/chunk-S3KYGDOF.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
 import {
   RunStore
-} from "../chunks/chunk-NFVGSOZZ.js";
+} from "../chunks/chunk-UXA2X36L.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
@@ -34,7 +34,7 @@ import {
   setFailed,
   setOutput,
   summary
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/janitor/main.ts

@@ -9,39 +9,39 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   checkComputeResources,
   loadAgentScript,
   prepareSource,
   recordDetached,
   runExperiment
-} from "../chunks/chunk-7ZC4BYE6.js";
+} from "../chunks/chunk-DK3TSZUZ.js";
 import {
   saveLaunchState,
   withZones
-} from "../chunks/chunk-5ZG7EZ4W.js";
-import "../chunks/chunk-NZPIZ2FU.js";
+} from "../chunks/chunk-7KWXIUHV.js";
+import "../chunks/chunk-WKUAYNLO.js";
 import {
   parseLaunchInputs,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-EZXCW2AY.js";
+} from "../chunks/chunk-4FIPCMQY.js";
 import {
   ExperimentResults
-} from "../chunks/chunk-6MELNQ26.js";
+} from "../chunks/chunk-4VSZPNWF.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import {
   ComputeApi
-} from "../chunks/chunk-EH724CNZ.js";
+} from "../chunks/chunk-S3KYGDOF.js";
 import {
   RunStore,
   runRecordFromEnv
-} from "../chunks/chunk-NFVGSOZZ.js";
+} from "../chunks/chunk-UXA2X36L.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   endGroup,
@@ -54,7 +54,7 @@ import {
   startGroup,
   summary,
   warning
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/main.ts

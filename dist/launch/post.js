@@ -6,17 +6,17 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   post
-} from "../chunks/chunk-X2OEKU4I.js";
-import "../chunks/chunk-5ZG7EZ4W.js";
-import "../chunks/chunk-EZXCW2AY.js";
-import "../chunks/chunk-EH724CNZ.js";
-import "../chunks/chunk-NFVGSOZZ.js";
-import "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-2BGUUMTW.js";
+import "../chunks/chunk-7KWXIUHV.js";
+import "../chunks/chunk-4FIPCMQY.js";
+import "../chunks/chunk-S3KYGDOF.js";
+import "../chunks/chunk-UXA2X36L.js";
+import "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
-import "../chunks/chunk-AEMUHN6J.js";
+import "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/launch/post-main.ts

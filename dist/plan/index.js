@@ -6,24 +6,24 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   COMMENT_COMMAND,
   commentArguments,
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-QZA7ELDF.js";
+} from "../chunks/chunk-BBBQLHOE.js";
 import {
   resolveCommit
-} from "../chunks/chunk-NZPIZ2FU.js";
+} from "../chunks/chunk-WKUAYNLO.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-EZXCW2AY.js";
+} from "../chunks/chunk-4FIPCMQY.js";
 import {
   getOctokit
-} from "../chunks/chunk-CE2HGIOH.js";
+} from "../chunks/chunk-5GCJFSFU.js";
 import {
   ConfigurationError,
   escapeMarkdown,
@@ -34,7 +34,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/plan/main.ts

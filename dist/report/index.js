@@ -9,30 +9,30 @@ import {
 } from "../chunks/chunk-UL55I6ZL.js";
 import {
   uploadResults
-} from "../chunks/chunk-O343DEAS.js";
+} from "../chunks/chunk-OYZUGIW2.js";
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-GMW4B6TH.js";
+} from "../chunks/chunk-PZXUW7UN.js";
 import {
   readManifest
-} from "../chunks/chunk-S7N3HYDA.js";
+} from "../chunks/chunk-XZJVC3TI.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-CE2HGIOH.js";
+import "../chunks/chunk-5GCJFSFU.js";
 import {
   RECORD_SCHEMA,
   RunStore,
   parseReportInputs,
   runRecordFromEnv
-} from "../chunks/chunk-NFVGSOZZ.js";
+} from "../chunks/chunk-UXA2X36L.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   escapeMarkdown,
@@ -41,7 +41,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/report/main.ts

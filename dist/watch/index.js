@@ -6,34 +6,34 @@ const __gceMatrixFilename = __gceMatrixFileURLToPath(import.meta.url);
 const __gceMatrixDirname = __gceMatrixDirnameOf(__gceMatrixFilename);
 import {
   uploadResults
-} from "../chunks/chunk-O343DEAS.js";
+} from "../chunks/chunk-OYZUGIW2.js";
 import {
   runAction
-} from "../chunks/chunk-LXHN3ZAN.js";
+} from "../chunks/chunk-T6E4PII2.js";
 import {
   DEFAULT_INLINE_WAIT_HOURS,
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-RI6BM346.js";
-import "../chunks/chunk-6MELNQ26.js";
-import "../chunks/chunk-3EGMWG5Z.js";
-import "../chunks/chunk-GMW4B6TH.js";
-import "../chunks/chunk-S7N3HYDA.js";
+} from "../chunks/chunk-3RIO5OXE.js";
+import "../chunks/chunk-4VSZPNWF.js";
+import "../chunks/chunk-J35OD3DD.js";
+import "../chunks/chunk-PZXUW7UN.js";
+import "../chunks/chunk-XZJVC3TI.js";
 import "../chunks/chunk-NRMHQSIR.js";
-import "../chunks/chunk-CE2HGIOH.js";
+import "../chunks/chunk-5GCJFSFU.js";
 import {
   ComputeApi
-} from "../chunks/chunk-EH724CNZ.js";
+} from "../chunks/chunk-S3KYGDOF.js";
 import {
   printable
 } from "../chunks/chunk-LJETNWLR.js";
-import "../chunks/chunk-NFVGSOZZ.js";
+import "../chunks/chunk-UXA2X36L.js";
 import "../chunks/chunk-M3JD4Y6G.js";
 import {
   connectGcp,
   systemClock
-} from "../chunks/chunk-VY7LGB47.js";
+} from "../chunks/chunk-YT5EBHMA.js";
 import "../chunks/chunk-QCBMVUVD.js";
 import {
   ConfigurationError,
@@ -49,7 +49,7 @@ import {
   setOutput,
   summary,
   warning
-} from "../chunks/chunk-AEMUHN6J.js";
+} from "../chunks/chunk-F4TJMFJC.js";
 import "../chunks/chunk-PDSOAN7B.js";
 
 // src/watch/main.ts
