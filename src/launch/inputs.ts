@@ -416,6 +416,8 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     commandCredentials,
     labels: parseLabels(read('labels')),
     experiment,
+    members: experiment.members ?? [],
+    resources: undefined,
     command: required(read, 'command', 'the command the VM runs for the experiment'),
     inputs: parseInputs(read('inputs')),
     secrets: parseSecrets(read('secrets'), project),

@@ -32,6 +32,25 @@ export interface Experiment {
   readonly params: Readonly<Record<string, string | number | boolean>>;
   /** Inputs of actions/launch this experiment sets for itself (e.g. a bigger machine type), by input name. */
   readonly launch?: Readonly<Record<string, string>>;
+  /**
+   * A packed leg: the experiments that share one VM (docs/packing.md). `id` is then the group's
+   * (`pack-<hash>`), `params` is empty, and each member keeps its own id, parameters and results.
+   */
+  readonly members?: readonly PackedMember[];
+}
+
+/** One experiment of a packed leg. */
+export interface PackedMember {
+  readonly id: string;
+  readonly params: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** What one experiment reserves on its VM; the agent admits it only when this much is free. */
+export interface Resources {
+  /** Whole CPUs, pinned to the experiment (cpuset). */
+  readonly cpus: number;
+  /** MiB; 0 reserves none. */
+  readonly memoryMb: number;
 }
 
 /** Everything actions/launch needs, parsed and checked once from its inputs. */
@@ -62,6 +81,10 @@ export interface LaunchSettings {
   readonly commandCredentials: CommandCredentials;
   readonly labels: Readonly<Record<string, string>>;
   readonly experiment: Experiment;
+  /** The experiments of a packed leg (empty for a leg of one experiment). */
+  readonly members: readonly PackedMember[];
+  /** What each experiment reserves on the VM (input `resources`); undefined: no admission. */
+  readonly resources: Resources | undefined;
   readonly command: string;
   readonly inputs: readonly StagedInput[];
   readonly secrets: readonly SecretRef[];
