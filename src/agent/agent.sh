@@ -1307,8 +1307,8 @@ gm_google_registry() {
 
 gm_prepare_container() {
   [ -n "$gm_image" ] || return 0
-  if ! gm_ctr_engine; then
-    gm_error_reason="container image $gm_image requested but neither docker nor podman is installed on the VM image"
+  if ! gm_ctr_engine install; then
+    gm_error_reason="container image $gm_image requested but the VM image has ${gm_ctr_missing:-neither docker nor podman}; use an image that ships one (input image)"
     return 1
   fi
   DOCKER_CONFIG=$gm_state/docker
@@ -1340,9 +1340,31 @@ gm_prepare_container() {
 # Containers: every container operation the agent makes goes through these, over docker or podman
 # (whichever the image has; docker first). The command's own image and the services use the same ones.
 
-# Sets gm_ctr to the container engine on PATH; fails when the image has none.
+# Sets gm_ctr to the container engine on PATH. On a VM whose image has none but has apt (Google's Debian and
+# Ubuntu images), installs Debian's docker.io once; fails when there is still none (gm_ctr_missing says why).
 gm_ctr_engine() {
   [ -n "${gm_ctr:-}" ] && return 0
+  gm_ctr_find && return 0
+  [ "${1:-}" = install ] || return 1
+  [ -z "${gm_ctr_tried:-}" ] || return 1
+  gm_ctr_tried=1
+  gm_ctr_missing="neither docker nor podman"
+  [ "$gm_local_run" = true ] && return 1
+  command -v apt-get >/dev/null 2>&1 || return 1
+  gm_log "the VM image has neither docker nor podman; installing docker.io from its package sources"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io; } >"$gm_tmp.apt" 2>&1; then
+    gm_ctr_missing="neither docker nor podman, and installing docker.io failed ($(grep . "$gm_tmp.apt" | tail -n 1 | cut -c1-200))"
+    cat "$gm_tmp.apt" >>"$gm_logfile"
+    rm -f "$gm_tmp.apt"
+    return 1
+  fi
+  cat "$gm_tmp.apt" >>"$gm_logfile"
+  rm -f "$gm_tmp.apt"
+  gm_ctr_find
+}
+
+gm_ctr_find() {
   if command -v docker >/dev/null 2>&1; then
     gm_ctr=docker
   elif command -v podman >/dev/null 2>&1; then
@@ -1501,11 +1523,13 @@ gm_svc_port_seq=0
 # Pulls every service's image and records its digest. Sets gm_error_reason on failure.
 gm_svc_pull() {
   [ "$gm_svc_count" -gt 0 ] || return 0
-  if ! gm_ctr_engine; then
+  if ! gm_ctr_engine install; then
     gm_svc_get name 1
-    gm_sp_where="the VM image has"
-    [ "$gm_local_run" = true ] && gm_sp_where="this machine has"
-    gm_error_reason="service $gm_r needs a container engine, but $gm_sp_where neither docker nor podman"
+    if [ "$gm_local_run" = true ]; then
+      gm_error_reason="service $gm_r needs a container engine, but this machine has neither docker nor podman"
+    else
+      gm_error_reason="service $gm_r needs a container engine, but the VM image has ${gm_ctr_missing:-neither docker nor podman}; use an image that ships one (input image)"
+    fi
     return 1
   fi
   : >"$gm_state/services.prov"

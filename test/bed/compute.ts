@@ -95,6 +95,11 @@ export interface BedImage {
   diskSizeGb: number;
   /** `DEPRECATED` images still boot; `OBSOLETE` and `DELETED` ones are refused. */
   deprecated?: { state: 'DEPRECATED' | 'OBSOLETE' | 'DELETED'; replacement?: string };
+  /**
+   * The image ships a container engine (docker): Container-Optimized OS and the Deep Learning VM images do,
+   * Debian's and Ubuntu's do not. Only then does an instance of it find one.
+   */
+  containerEngine?: boolean;
 }
 
 /** An accelerator type, the zones that offer it and how many cards one instance may have. */
@@ -153,6 +158,7 @@ export const DEFAULT_IMAGES: Readonly<Record<string, readonly BedImage[]>> = {
     {
       name: 'cos-stable-117-18613-164-4',
       family: 'cos-stable',
+      containerEngine: true,
       description: 'Google, Container-Optimized OS, 117-18613.164.4 stable',
       created: '2025-01-22T13:20:18.961-08:00',
       diskSizeGb: 10,
@@ -160,6 +166,7 @@ export const DEFAULT_IMAGES: Readonly<Record<string, readonly BedImage[]>> = {
     {
       name: 'cos-113-18244-291-3',
       family: 'cos-113-lts',
+      containerEngine: true,
       description: 'Google, Container-Optimized OS, 113-18244.291.3 LTS',
       created: '2025-01-22T13:18:44.215-08:00',
       diskSizeGb: 10,
@@ -169,6 +176,7 @@ export const DEFAULT_IMAGES: Readonly<Record<string, readonly BedImage[]>> = {
     {
       name: 'common-cu124-v20250114-debian-11-py310',
       family: 'common-cu124-debian-11-py310',
+      containerEngine: true,
       description:
         'Google, Deep Learning VM with CUDA 12.4, M127, Debian 11, Python 3.10. With CUDA 12.4 preinstalled.',
       created: '2025-01-14T21:07:36.027-08:00',
@@ -177,6 +185,7 @@ export const DEFAULT_IMAGES: Readonly<Record<string, readonly BedImage[]>> = {
     {
       name: 'pytorch-2-4-cu124-v20250114-debian-11-py310',
       family: 'pytorch-2-4-cu124-debian-11-py310',
+      containerEngine: true,
       description: 'Google, Deep Learning VM with PyTorch 2.4 and CUDA 12.4, M127, Debian 11, Python 3.10.',
       created: '2025-01-14T21:40:12.650-08:00',
       diskSizeGb: 50,
@@ -1074,7 +1083,8 @@ export class ComputeStandIn {
     const unusable = needs.find(
       (n) => n.failsIn === 'operation' && !this.opts.iam?.check(principal, n.permission, n.resource).allowed,
     );
-    const image = this.bootImage(disks);
+    const bootDisk = this.bootImage(disks);
+    const image = bootDisk?.ref;
     this.checkAccelerators(zone, body.guestAccelerators, scheduling);
     if (this.findVm(zone, name)) {
       throw new ComputeError(
@@ -1097,7 +1107,7 @@ export class ComputeStandIn {
 
     const id = BigInt.asUintN(62, BigInt(`0x${randomBytes(8).toString('hex')}`)).toString();
     const dir = path.join(this.opts.workDir, `${name}-${id.slice(-6)}`);
-    const disk = guestDirs(dir);
+    const disk = guestDirs(dir, { containerEngine: bootDisk?.image.containerEngine === true });
     const slow = this.slowBoots.find((s) => s.left > 0);
     if (slow) slow.left -= 1;
     const vm: Vm = {
@@ -1190,7 +1200,7 @@ export class ComputeStandIn {
    * `initializeParams.sourceImage` (a URL, `projects/P/global/images/...`, or `global/images/...` of this
    * project; a family becomes its newest image); undefined for a boot disk made from an existing disk.
    */
-  private bootImage(disks: Record<string, unknown>[]): string | undefined {
+  private bootImage(disks: Record<string, unknown>[]): { ref: string; image: BedImage } | undefined {
     const index = disks.findIndex((d) => d.boot === true);
     const boot = disks[index] ?? {};
     if (typeof boot.source === 'string' && boot.source !== '') return undefined;
@@ -1216,7 +1226,7 @@ export class ComputeStandIn {
         `The image '${image.name}' is ${state.toLowerCase()} and can no longer be used.`,
       );
     }
-    return `projects/${this.imageOwner(imageProject)}/global/images/${image.name}`;
+    return { ref: `projects/${this.imageOwner(imageProject)}/global/images/${image.name}`, image };
   }
 
   /** Refuses accelerators the zone does not offer, too many cards, and GPUs with live migration. */

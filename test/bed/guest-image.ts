@@ -33,21 +33,28 @@ export function reserveUidBlock(): number {
  * The image's stand-in tools (file name -> content, names relative to GUEST_TOOLS_DIR) for an instance whose
  * users start at `firstUid`; `images/` holds the container images its engine runs (`bed/web:1`).
  */
-export function imageTools(firstUid: number): Record<string, string> {
+export function imageTools(
+  firstUid: number,
+  image: { containerEngine: boolean } = { containerEngine: false },
+): Record<string, string> {
   const read = (name: string) => readFileSync(new URL(`./guest-image/${name}`, import.meta.url), 'utf8');
   const engine = readFileSync(new URL('../agent/engine/docker', import.meta.url), 'utf8');
   return {
     nft: read('nft.sh'),
     useradd: read('useradd.sh').replace('@FIRST_UID@', String(firstUid)),
-    // A container engine: the agent's tests' stand-in, its containers in the emulated kernel's state (root's
-    // alone), its images the ones below.
-    docker: engine.replace(
-      '# ENGINE_DEFAULTS\n',
-      `: "\${FAKE:=${GUEST_KERNEL_DIR}}" "\${FAKE_IMAGES:=${GUEST_TOOLS_DIR}/images}"\n`,
-    ),
-    ...Object.fromEntries(
-      ['run', 'ready', 'manifest'].map((f) => [`images/bed_web_1/${f}`, read(`web-image/${f}`)]),
-    ),
+    // An image that ships a container engine gets the agent's tests' stand-in, its containers in the emulated
+    // kernel's state (root's alone), its images the ones below.
+    ...(image.containerEngine
+      ? {
+          docker: engine.replace(
+            '# ENGINE_DEFAULTS\n',
+            `: "\${FAKE:=${GUEST_KERNEL_DIR}}" "\${FAKE_IMAGES:=${GUEST_TOOLS_DIR}/images}"\n`,
+          ),
+          ...Object.fromEntries(
+            ['run', 'ready', 'manifest'].map((f) => [`images/bed_web_1/${f}`, read(`web-image/${f}`)]),
+          ),
+        }
+      : {}),
   };
 }
 

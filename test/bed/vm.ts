@@ -8,9 +8,11 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,7 +122,7 @@ export const GUEST_HOME = '/root';
  * Creates (if need be) and names the host directories of the instance whose directory is `dir`: its disk, its
  * own user database and kernel state, and the image's stand-in tools, set up for a block of uids of its own.
  */
-export function guestDirs(dir: string): GuestDirs {
+export function guestDirs(dir: string, image: { containerEngine?: boolean } = {}): GuestDirs {
   const dirs = {
     varTmp: path.join(dir, 'var-tmp'),
     home: path.join(dir, 'root'),
@@ -141,7 +143,9 @@ export function guestDirs(dir: string): GuestDirs {
     writeFileSync(copy, lines.filter((l) => !l.startsWith('gce-matrix-')).join('\n'), { mode: 0o644 });
   }
   if (!existsSync(path.join(dirs.tools, 'useradd'))) {
-    for (const [name, content] of Object.entries(imageTools(reserveUidBlock()))) {
+    for (const [name, content] of Object.entries(
+      imageTools(reserveUidBlock(), { containerEngine: image.containerEngine === true }),
+    )) {
       mkdirSync(path.dirname(path.join(dirs.tools, name)), { recursive: true });
       writeFileSync(path.join(dirs.tools, name), content, { mode: 0o755 });
     }
@@ -246,6 +250,37 @@ export function runScript(opts: RunScriptOptions): GuestScript {
   };
 }
 
+/** Commands of a container engine: an image has them only when it ships one. */
+const ENGINE_COMMANDS = new Set(['docker', 'podman', 'dockerd', 'containerd', 'nerdctl', 'runc', 'crun']);
+/** Where a guest finds the host's own /usr/bin when the host's has to be filtered (see hostBinds). */
+const HOST_USR_BIN = '/.host-usr-bin';
+let filteredUsrBin: string | null | undefined;
+
+/**
+ * The binds that make the host's command directories look like a Google image's: /usr/local/bin empty, and,
+ * when the host has a container engine in /usr/bin, a /usr/bin of links to every other command there (as
+ * root, a shell runs any file it finds, so an engine cannot be masked by a file that is not executable).
+ */
+function hostBinds(): string[] {
+  if (filteredUsrBin === undefined) {
+    const names = readdirSync('/usr/bin');
+    if (!names.some((n) => ENGINE_COMMANDS.has(n))) {
+      filteredUsrBin = null;
+    } else {
+      filteredUsrBin = mkdtempSync(path.join(tmpdir(), 'gce-matrix-guest-usr-bin-'));
+      chmodSync(filteredUsrBin, 0o755);
+      for (const name of names) {
+        if (!ENGINE_COMMANDS.has(name))
+          symlinkSync(`${HOST_USR_BIN}/${name}`, path.join(filteredUsrBin, name));
+      }
+    }
+  }
+  const binds = ['--tmpfs', '/usr/local/bin'];
+  if (filteredUsrBin)
+    binds.push('--ro-bind', '/usr/bin', HOST_USR_BIN, '--ro-bind', filteredUsrBin, '/usr/bin');
+  return binds;
+}
+
 /** How to fix a machine without a working bubblewrap. */
 const SANDBOX_FIX = 'the test bed runs each instance under bubblewrap: apt-get install bubblewrap';
 
@@ -308,6 +343,8 @@ function sandboxArgs(dirs: GuestDirs, files: [string, string][]): { bwrap: strin
   // Directories bwrap would make on its own for the binds below come out 700; a VM's are 755.
   args.push('--perms', '0755', '--dir', '/var', '--perms', '0755', '--dir', '/run');
   args.push('--bind', dirs.varTmp, '/var/tmp', '--bind', dirs.home, GUEST_HOME);
+  // The image is Google's, not this host: a container engine installed here is not the guest's to find.
+  args.push(...hostBinds());
   args.push('--ro-bind', dirs.tools, GUEST_TOOLS_DIR, '--bind', dirs.kernel, GUEST_KERNEL_DIR);
   for (const [host, guest] of files) args.push('--ro-bind', host, guest);
   args.push('--cap-drop', 'CAP_NET_ADMIN', '--chdir', '/');

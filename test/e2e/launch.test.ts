@@ -70,6 +70,19 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     bed = await startTestBed();
     bed.storage.createBucket(BUCKET);
     bed.secretManager.addSecret(bed.project, 'api-key', 'sup3r-s3cret-value');
+    // A team's own image with a container engine (Google's Debian images ship none), usable as the README says.
+    bed.iam.grant(
+      `projects/${bed.project}`,
+      `serviceAccount:${bed.serviceAccount}`,
+      'roles/compute.imageUser',
+    );
+    bed.compute.addImage({
+      name: 'bench-docker',
+      description: 'Debian 12 with docker.io',
+      created: '2026-10-01T00:00:00.000-07:00',
+      diskSizeGb: 10,
+      containerEngine: true,
+    });
   });
 
   after(async () => {
@@ -407,6 +420,7 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       step({
         experiment: exp,
         command: `curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/"; echo; ${METRICS}`,
+        image: `projects/${bed.project}/global/images/bench-docker`,
       }),
     );
     assert.equal(r.conclusion, 'success', log(r));
@@ -426,6 +440,21 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     const shipped = names.map((n) => bed.storage.getObject(BUCKET, n)?.data.toString('utf8') ?? '').join('');
     assert.match(shipped, /^\[service web\] web: serving$/m);
     assert.match(shipped, /^\[service web\] web: stopping$/m);
+    assert.deepEqual(liveInstances(), []);
+  });
+
+  it('ends a service on an image without a container engine with an error that says so, after trying to install one', async () => {
+    const exp = JSON.stringify({
+      id: 'web-on-debian',
+      params: {},
+      launch: { services: JSON.stringify({ web: { image: 'bed/web:1', ports: [8080] } }) },
+    });
+    const r = await runStep(step({ experiment: exp, command: 'true', 'max-attempts': '1' }));
+    assert.equal(r.conclusion, 'failure');
+    assert.match(
+      r.annotations.find((a) => a.level === 'error')?.message ?? '',
+      /service web needs a container engine, but the VM image has neither docker nor podman, and installing docker\.io failed .*use an image that ships one \(input image\)/,
+    );
     assert.deepEqual(liveInstances(), []);
   });
 
