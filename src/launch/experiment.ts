@@ -11,7 +11,8 @@ import { experimentPrefix, gsUri } from '../layout.ts';
 import { instanceName } from '../naming.ts';
 import type { DetachReason } from '../record.ts';
 import { estimateCostUsd } from './cost.ts';
-import { TTL_MARGIN_MINUTES, buildInstance } from './instance.ts';
+import type { AttemptPlacement } from './instance.ts';
+import { buildInstance, vmTtlSeconds } from './instance.ts';
 import type { LaunchSettings } from './settings.ts';
 
 /** Where launch reports progress; the action maps it onto @actions/core, tests record it. */
@@ -109,6 +110,10 @@ export interface LaunchDeps {
    * VM running. Without it launch never detaches: `detach` is refused and the wait has no hand-over.
    */
   readonly recordDetached?: (detached: DetachedVm) => Promise<void>;
+  /** A packed leg's members' results, each under its own prefix (required for a packed leg). */
+  readonly resultsFor?: (experimentId: string) => LaunchResults;
+  /** Where a packed leg's member reports its progress and log lines; default `log`. */
+  readonly logFor?: (experimentId: string) => LaunchLogger;
 }
 
 /** A VM launch leaves running for the watcher, and why. */
@@ -139,10 +144,28 @@ export interface LaunchResult {
   readonly final: ExperimentStatus | undefined;
   /** The last lines of the VM's log, for the failure message. */
   readonly logTail: readonly string[];
+  /** A packed leg's experiments, one outcome each (absent for a leg of one experiment). */
+  readonly experiments?: readonly MemberOutcome[];
+}
+
+/** How one experiment of a packed leg ended (the launch output `experiments` lists these). */
+export interface MemberOutcome {
+  readonly id: string;
+  readonly status: Exclude<LaunchStatus, 'detached'>;
+  readonly exitCode: number | null;
+  /** The VMs this experiment ran on (its attempts). */
+  readonly attempts: number;
+  readonly resultsUri: string;
+  readonly reason: string;
+  /** Its share of the VMs' estimated cost: each VM's cost split by the members' reserved CPUs. */
+  readonly costUsd: number;
+  /** The VMs it ran on, in order. */
+  readonly vms: readonly string[];
+  readonly final: ExperimentStatus | undefined;
 }
 
 /** How one attempt ended, as launch saw it. */
-type AttemptEnd =
+export type AttemptEnd =
   | { kind: 'status'; status: ExperimentStatus }
   | { kind: 'handover' }
   /** Preempted, and its shutdown run ended before the status: the checkpoint is the last one synced. */
@@ -151,7 +174,7 @@ type AttemptEnd =
   | { kind: 'lost'; reason: string; console?: readonly string[] }
   | { kind: 'no-capacity'; reason: string };
 
-const LOG_TAIL_LINES = 40;
+export const LOG_TAIL_LINES = 40;
 
 /**
  * Runs one experiment to its end: creates the VM of each attempt (zones in order, spot then standard if
@@ -177,7 +200,7 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
     );
   }
   const waitDeadline = started + settings.waitTimeoutMinutes * 60_000;
-  const ttlSeconds = Math.ceil(settings.timeoutMinutes * 60) + TTL_MARGIN_MINUTES * 60;
+  const ttlSeconds = vmTtlSeconds(settings);
   const resultOf = (vm: VmHandle | undefined, seconds: number, spot: boolean) => ({
     attempts: Math.min(used, settings.maxAttempts),
     zone: vm?.zone ?? '',
@@ -292,49 +315,50 @@ export async function runExperiment(settings: LaunchSettings, deps: LaunchDeps):
 
   const base = resultOf(lastVm, vmSeconds, lastSpot);
   if (!end) throw new Error('bug: no attempt ran');
-  if (end.kind === 'no-capacity') {
-    return { ...base, status: 'error', exitCode: null, reason: end.reason, final: undefined };
+  return { ...base, ...endingOf(end, used) };
+}
+
+/** What an experiment's last attempt end makes of it, after `used` attempts. */
+export function endingOf(
+  end: AttemptEnd,
+  used: number,
+): Pick<LaunchResult, 'exitCode' | 'reason' | 'final'> & { status: Exclude<LaunchStatus, 'detached'> } {
+  switch (end.kind) {
+    case 'no-capacity':
+      return { status: 'error', exitCode: null, reason: end.reason, final: undefined };
+    case 'handover':
+      throw new Error('bug: a hand-over was not returned');
+    case 'preempted':
+      return {
+        status: 'lost',
+        exitCode: null,
+        reason: `preempted on all ${used} attempts`,
+        final: undefined,
+      };
+    case 'lost':
+      return {
+        status: 'lost',
+        exitCode: null,
+        reason: `every attempt lost its VM (last: ${end.reason})`,
+        final: undefined,
+      };
+    case 'status': {
+      const s = end.status;
+      if (s.state === 'preempted') {
+        return { status: 'lost', exitCode: null, reason: `preempted on all ${used} attempts`, final: s };
+      }
+      return {
+        status: s.state,
+        exitCode: s.exitCode,
+        reason: s.reason ?? (s.state === 'succeeded' ? '' : `exit code ${String(s.exitCode)}`),
+        final: s,
+      };
+    }
   }
-  if (end.kind === 'handover') throw new Error('bug: a hand-over was not returned');
-  if (end.kind === 'preempted') {
-    return {
-      ...base,
-      status: 'lost',
-      exitCode: null,
-      reason: `preempted on all ${used} attempts`,
-      final: undefined,
-    };
-  }
-  if (end.kind === 'lost') {
-    return {
-      ...base,
-      status: 'lost',
-      exitCode: null,
-      reason: `every attempt lost its VM (last: ${end.reason})`,
-      final: undefined,
-    };
-  }
-  const s = end.status;
-  if (s.state === 'preempted') {
-    return {
-      ...base,
-      status: 'lost',
-      exitCode: null,
-      reason: `preempted on all ${used} attempts`,
-      final: s,
-    };
-  }
-  return {
-    ...base,
-    status: s.state,
-    exitCode: s.exitCode,
-    reason: s.reason ?? (s.state === 'succeeded' ? '' : `exit code ${String(s.exitCode)}`),
-    final: s,
-  };
 }
 
 /** Why the experiment goes on to another attempt after `end`, or undefined when it is over. */
-function retryReason(
+export function retryReason(
   settings: LaunchSettings,
   end: AttemptEnd,
   attempt: number,
@@ -363,7 +387,7 @@ function retryReason(
  * preempted or lost its VM is resumed, and that of one whose command ended (or could not start) is removed,
  * so a failed command is not continued by accident. `keep` and `clean` decide it always.
  */
-async function checkpointForRerun(
+export async function checkpointForRerun(
   settings: LaunchSettings,
   deps: LaunchDeps,
   previous: { attempt: number; status: ExperimentStatus | undefined },
@@ -407,11 +431,12 @@ async function findExisting(
 }
 
 /** Tries zones in order (and standard after spot when allowed) until one VM is created. */
-async function createVm(
+export async function createVm(
   settings: LaunchSettings,
   deps: LaunchDeps,
   name: string,
   attempt: number,
+  packed: Pick<AttemptPlacement, 'members' | 'rounds'> = {},
 ): Promise<{ vm: VmHandle; spot: boolean } | { failure: string }> {
   const models: boolean[] =
     settings.provisioning === 'spot'
@@ -437,6 +462,7 @@ async function createVm(
           attempt,
           spot,
           agentScript: deps.agentScript,
+          ...packed,
         });
         let failure: Failure | undefined;
         try {
@@ -549,17 +575,19 @@ const STOPPING_STATES = new Set(['STOPPING', 'SUSPENDING']);
  * run writes first; a VM that dies without a word by its heartbeat falling late, confirmed by the instance's
  * state.
  */
-async function waitForEnd(
+export async function waitForEnd(
   settings: LaunchSettings,
   deps: LaunchDeps,
   poll: PollPolicy,
   vm: VmHandle,
   tail: string[],
   handoverAt: number,
+  rounds = 1,
 ): Promise<AttemptEnd> {
   const start = deps.clock.now();
   const logEvery = settings.logIntervalSeconds * 1000;
-  const hardLimit = start + settings.timeoutMinutes * 60_000 + 20 * 60_000;
+  // A packed VM's last member may wait for its neighbours before it starts: `rounds` timeouts in all.
+  const hardLimit = start + rounds * settings.timeoutMinutes * 60_000 + 20 * 60_000;
   let lastLogAt = 0;
   let lastChunk: string | undefined;
   let lastBeat: string | undefined;
@@ -684,7 +712,11 @@ async function waitForEnd(
 }
 
 /** Prints the serial console's last lines; `earlier`, read before the VM went away, when it is gone now. */
-async function printSerialTail(deps: LaunchDeps, vm: VmHandle, earlier?: readonly string[]): Promise<void> {
+export async function printSerialTail(
+  deps: LaunchDeps,
+  vm: VmHandle,
+  earlier?: readonly string[],
+): Promise<void> {
   const lines = (await readSerialTail(deps, vm)) ?? earlier;
   if (!lines || lines.length === 0) return;
   deps.log.info(`Last lines of ${vm.name}'s serial console:`);
@@ -703,7 +735,7 @@ async function readSerialTail(deps: LaunchDeps, vm: VmHandle): Promise<string[] 
   }
 }
 
-async function deleteVm(deps: LaunchDeps, vm: VmHandle): Promise<void> {
+export async function deleteVm(deps: LaunchDeps, vm: VmHandle): Promise<void> {
   await deps.compute.deleteInstance(vm.zone, vm.name);
   deps.onVm(undefined);
 }

@@ -4,7 +4,7 @@ import { experimentObjects } from '../layout.ts';
 import { experimentKey, labelValue, runKey } from '../naming.ts';
 import { sourceAttribute } from '../source/snapshot.ts';
 import { servicesAttribute } from './services.ts';
-import type { LaunchSettings } from './settings.ts';
+import type { LaunchSettings, PackedMember } from './settings.ts';
 
 type Instance = protos.google.cloud.compute.v1.IInstance;
 
@@ -23,6 +23,21 @@ export interface AttemptPlacement {
   readonly spot: boolean;
   /** The agent script, as the VM runs it at boot and at shutdown. */
   readonly agentScript: string;
+  /**
+   * A packed VM's experiments, each with the attempt it makes on this VM (the members still to finish, a
+   * subset of the leg's after a preemption); absent for a VM of one experiment.
+   */
+  readonly members?: readonly PlacedMember[];
+  /**
+   * How many times over the command's timeout the VM may need: its members run in this many rounds at most
+   * when they cannot all be admitted at once (1 for a VM of one experiment).
+   */
+  readonly rounds?: number;
+}
+
+/** One experiment of a packed VM and the attempt it makes there. */
+export interface PlacedMember extends PackedMember {
+  readonly attempt: number;
 }
 
 /** The labels every gce-matrix VM carries, by which the post step and the janitor find it. */
@@ -103,6 +118,39 @@ export function agentAttributes(
     attrs['gce-matrix-container-image'] = settings.containerImage;
     attrs['gce-matrix-gpus'] = String(settings.accelerators.reduce((n, a) => n + a.count, 0));
   }
+  if (settings.resources) {
+    attrs['gce-matrix-resources'] =
+      `cpus=${settings.resources.cpus}\nmemory-mb=${settings.resources.memoryMb}`;
+  }
+  if (placement.members) Object.assign(attrs, memberAttributes(settings, placement.members));
+  return attrs;
+}
+
+/**
+ * The attributes that tell a packed VM's agent its experiments: `gce-matrix-members` (how many), and for each
+ * member i its id, prefix, attempt and parameters (`gce-matrix-member-<i>`) and its parameter variables
+ * (`gce-matrix-member-<i>-param-env`). The experiment-level attributes name the group.
+ */
+export function memberAttributes(
+  settings: LaunchSettings,
+  members: readonly PlacedMember[],
+): Record<string, string> {
+  const attrs: Record<string, string> = {
+    'gce-matrix-members': String(members.length),
+    'gce-matrix-experiment-prefix': experimentObjects(settings.results, members[0]?.id ?? '').base,
+    'gce-matrix-params': '{}',
+    'gce-matrix-param-env': '',
+  };
+  members.forEach((m, index) => {
+    const i = index + 1;
+    attrs[`gce-matrix-member-${i}`] = [
+      `experiment=${m.id}`,
+      `experiment-prefix=${experimentObjects(settings.results, m.id).base}`,
+      `attempt=${m.attempt}`,
+      `params=${JSON.stringify(m.params)}`,
+    ].join('\n');
+    attrs[`gce-matrix-member-${i}-param-env`] = paramEnvLines(m.params);
+  });
   return attrs;
 }
 
@@ -130,6 +178,11 @@ export function checkMetadataLimits(attrs: Record<string, string>): void {
   }
 }
 
+/** A VM's hard time limit: its rounds of the command's timeout, and the margin for boot, staging and upload. */
+export function vmTtlSeconds(settings: LaunchSettings, rounds = 1): number {
+  return Math.ceil(settings.timeoutMinutes * 60) * rounds + TTL_MARGIN_MINUTES * 60;
+}
+
 /** The full image URL part Compute Engine accepts as `sourceImage`. */
 function sourceImage(image: string): string {
   return image.startsWith('https://') || image.startsWith('projects/') || image.startsWith('global/')
@@ -151,7 +204,7 @@ export function buildInstance(settings: LaunchSettings, placement: AttemptPlacem
   };
   if (settings.network) network.network = settings.network;
   if (settings.subnetwork) network.subnetwork = settings.subnetwork;
-  const ttlSeconds = Math.ceil(settings.timeoutMinutes * 60) + TTL_MARGIN_MINUTES * 60;
+  const ttlSeconds = vmTtlSeconds(settings, placement.rounds ?? 1);
   return {
     name: placement.name,
     machineType: `zones/${zone}/machineTypes/${settings.machineType}`,

@@ -11,7 +11,8 @@ import { escapeMarkdown } from '../markdown.ts';
 import { runRecordFromEnv } from '../record.ts';
 import { recordDetached } from './detach.ts';
 import { loadAgentScript } from './agent-script.ts';
-import type { LaunchLogger, LaunchResult } from './experiment.ts';
+import type { LaunchDeps, LaunchLogger, LaunchResult } from './experiment.ts';
+import { legSummary, outcomesJson, packedRounds, runPackedLeg } from './group.ts';
 import { runExperiment } from './experiment.ts';
 import { parseLaunchInputs, pullRequestHeadOf, runContextFromEnv } from './inputs.ts';
 import { checkComputeResources } from './preflight.ts';
@@ -46,6 +47,7 @@ function setOutputs(result: LaunchResult): void {
   core.setOutput('results-uri', result.resultsUri);
   core.setOutput('duration-seconds', String(result.durationSeconds));
   core.setOutput('cost-usd', result.costUsd.toFixed(4));
+  if (result.experiments) core.setOutput('experiments', outcomesJson(result.experiments));
 }
 
 /** actions/launch: runs one experiment on its own VM and deletes the VM. */
@@ -82,11 +84,13 @@ async function launchStep(env: NodeJS.ProcessEnv): Promise<void> {
       compute,
       actionsLogger(settings.experiment.id),
     );
-    const result = await runExperiment(checked, {
+    const deps: LaunchDeps = {
       compute,
       results: new ExperimentResults(clients.storage, settings.results, settings.experiment.id, counter),
+      resultsFor: (id) => new ExperimentResults(clients.storage, settings.results, id, counter),
       clock: systemClock,
       log: actionsLogger(settings.experiment.id),
+      logFor: (id) => actionsLogger(id),
       agentScript: await loadAgentScript(),
       onVm: (vm) => state(vm),
       recordDetached: async (d) => {
@@ -102,7 +106,11 @@ async function launchStep(env: NodeJS.ProcessEnv): Promise<void> {
         detached = { name: d.vm.name, zone: d.vm.zone };
         state(undefined, true);
       },
-    });
+    };
+    const result =
+      checked.members.length > 0
+        ? await runPackedLeg(checked, deps, packedRounds)
+        : await runExperiment(checked, deps);
     state(undefined, true);
     setOutputs(result);
     core.info(
@@ -111,10 +119,12 @@ async function launchStep(env: NodeJS.ProcessEnv): Promise<void> {
     );
     await core.summary
       .addRaw(
-        `gce-matrix: experiment \`${escapeMarkdown(settings.experiment.id)}\` **${result.status}**` +
+        `gce-matrix: ${result.experiments ? `packed leg of ${result.experiments.length} experiments` : 'experiment'} ` +
+          `\`${escapeMarkdown(settings.experiment.id)}\` **${result.status}**` +
           `${result.exitCode === null ? '' : ` (exit code ${result.exitCode})`} after ${result.attempts} attempt(s) ` +
           `in ${result.durationSeconds} s on ${result.machineType}${result.zone ? ` in ${result.zone}` : ''}, ` +
-          `~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ''}\n`,
+          `~$${result.costUsd.toFixed(4)}${result.reason ? `: ${escapeMarkdown(result.reason)}` : ''}\n` +
+          (result.experiments ? `\n${legSummary(result)}` : ''),
       )
       .write();
     if (result.status === 'detached') {

@@ -2,7 +2,9 @@ import { mapLimited } from '../concurrency.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import type { PlacedMember } from '../launch/instance.ts';
 import { agentAttributes, checkMetadataLimits, TTL_MARGIN_MINUTES } from '../launch/instance.ts';
 import type { LaunchSettings } from '../launch/settings.ts';
 import type { ExperimentState, ExperimentStatus } from '../layout.ts';
@@ -60,6 +62,23 @@ export type ExecutorResult = ReadonlyMap<
 >;
 
 const KILL_GRACE_MS = 3000;
+
+/** How one attempt of one experiment ended: its status, or why there is none. */
+interface AttemptOutcome {
+  readonly status: ExperimentStatus | undefined;
+  readonly reason: string;
+}
+
+const NO_STATUS: AttemptOutcome = { status: undefined, reason: 'no status was read' };
+
+/**
+ * Rounds of a packed leg on this machine: how many times over the timeout its experiments may need when they
+ * cannot all be admitted at once.
+ */
+function localRounds(s: LaunchSettings, members: number): number {
+  const fit = Math.max(1, Math.floor(availableParallelism() / (s.resources?.cpus ?? 1)));
+  return Math.ceil(members / fit);
+}
 
 interface RunningAgent {
   readonly pid: number;
@@ -129,7 +148,11 @@ export class LocalExecutor {
         jobs,
         this.opts.parallel,
         async (job) => {
-          results.set(job.settings.experiment.id, await this.runJob(job));
+          if (job.settings.members.length > 0) {
+            for (const [id, r] of await this.runPackedJob(job)) results.set(id, r);
+          } else {
+            results.set(job.settings.experiment.id, await this.runJob(job));
+          }
         },
         this.opts.signal,
       );
@@ -149,16 +172,8 @@ export class LocalExecutor {
     for (let attempt = first; ; attempt++) {
       const started = Date.now();
       this.opts.onEvent({ kind: 'started', id: s.experiment.id, attempt });
-      const end = await this.runAttempt(s, attempt);
-      const aborted = this.opts.signal.aborted;
-      const outcome: LocalOutcome =
-        aborted && end.status?.state !== 'succeeded' && end.status?.state !== 'failed'
-          ? 'interrupted'
-          : (end.status?.state ?? 'lost');
-      const retry =
-        !aborted &&
-        attempt < last &&
-        (outcome === 'lost' || outcome === 'error' || (outcome === 'failed' && s.retryOnFailure));
+      const end = (await this.runAttempt(s, attempt)).get(s.experiment.id) ?? NO_STATUS;
+      const { outcome, retry } = this.judge(s, end, attempt < last);
       this.opts.onEvent({
         kind: 'finished',
         id: s.experiment.id,
@@ -173,11 +188,79 @@ export class LocalExecutor {
     }
   }
 
+  /**
+   * Runs a packed leg as one "VM": the agent admits its experiments by their reserved CPUs and memory on this
+   * machine. An attempt that leaves some unfinished runs only those again, each within its own max-attempts.
+   */
+  private async runPackedJob(job: LocalJob): Promise<ExecutorResult> {
+    const s = job.settings;
+    const first = job.firstAttempt ?? 1;
+    const runs = s.members.map((member) => ({
+      member,
+      used: 0,
+      result: undefined as { outcome: LocalOutcome; exitCode: number | null; attempts: number } | undefined,
+    }));
+    for (let attempt = first; ; attempt++) {
+      const pending = runs.filter((r) => !r.result);
+      if (pending.length === 0) break;
+      const started = Date.now();
+      for (const r of pending) this.opts.onEvent({ kind: 'started', id: r.member.id, attempt });
+      const ends = await this.runAttempt(
+        s,
+        attempt,
+        pending.map((r) => ({ ...r.member, attempt })),
+      );
+      for (const r of pending) {
+        r.used++;
+        const end = ends.get(r.member.id) ?? NO_STATUS;
+        const { outcome, retry } = this.judge(s, end, r.used < s.maxAttempts);
+        this.opts.onEvent({
+          kind: 'finished',
+          id: r.member.id,
+          attempt,
+          outcome,
+          exitCode: end.status?.exitCode ?? null,
+          reason: end.status?.reason ?? end.reason,
+          seconds: Math.round((Date.now() - started) / 100) / 10,
+          retrying: retry,
+        });
+        if (!retry) r.result = { outcome, exitCode: end.status?.exitCode ?? null, attempts: r.used };
+      }
+    }
+    return new Map(runs.map((r) => [r.member.id, r.result!]));
+  }
+
+  /** What an attempt's end makes of the experiment, and whether another attempt follows. */
+  private judge(
+    s: LaunchSettings,
+    end: AttemptOutcome,
+    attemptsLeft: boolean,
+  ): { outcome: LocalOutcome; retry: boolean } {
+    const aborted = this.opts.signal.aborted;
+    const outcome: LocalOutcome =
+      aborted && end.status?.state !== 'succeeded' && end.status?.state !== 'failed'
+        ? 'interrupted'
+        : (end.status?.state ?? 'lost');
+    const retry =
+      !aborted &&
+      attemptsLeft &&
+      (outcome === 'lost' ||
+        outcome === 'error' ||
+        outcome === 'preempted' ||
+        (outcome === 'failed' && s.retryOnFailure));
+    return { outcome, retry };
+  }
+
+  /** Runs one attempt (of a packed leg's `members`, when given) and reads each experiment's status. */
   private async runAttempt(
     s: LaunchSettings,
     attempt: number,
-  ): Promise<{ status: ExperimentStatus | undefined; reason: string }> {
+    members?: readonly PlacedMember[],
+  ): Promise<Map<string, AttemptOutcome>> {
     const id = s.experiment.id;
+    const ids = members ? members.map((m) => m.id) : [id];
+    const everyOne = (outcome: AttemptOutcome) => new Map(ids.map((i) => [i, outcome]));
+    const rounds = members ? localRounds(s, members.length) : 1;
     const dir = path.join(this.opts.workRoot, id, `attempt-${attempt}`);
     await mkdir(dir, { recursive: true });
     const name = `${id}-${attempt}`;
@@ -188,6 +271,7 @@ export class LocalExecutor {
         attempt,
         spot: false,
         agentScript: this.opts.agentScript,
+        ...(members ? { members, rounds } : {}),
       }),
       'gce-matrix-self-delete': 'false',
       // A workstation, not a VM: the agent runs the command as its own user and changes nothing on the machine
@@ -214,7 +298,8 @@ export class LocalExecutor {
     };
     delete env.STORAGE_EMULATOR_HOST;
     try {
-      if (this.opts.signal.aborted) return { status: undefined, reason: 'interrupted before it started' };
+      if (this.opts.signal.aborted)
+        return everyOne({ status: undefined, reason: 'interrupted before it started' });
       const agent = this.startAgent(agentFile, 'startup', env, consoleFile);
       this.running.add(agent);
       // As a VM's maxRunDuration: an attempt that outlives its timeout by the same margin is stopped.
@@ -222,7 +307,7 @@ export class LocalExecutor {
         () => {
           if (!this.stopping.has(agent)) this.stopping.set(agent, this.stopAgent(agent));
         },
-        (s.timeoutMinutes + TTL_MARGIN_MINUTES) * 60_000,
+        (s.timeoutMinutes * rounds + TTL_MARGIN_MINUTES) * 60_000,
       );
       let code: number | null;
       try {
@@ -239,12 +324,20 @@ export class LocalExecutor {
         await delay(500);
         killGroup(agent.pid, 'SIGKILL');
       }
-      const status = await this.readStatus(s, attempt);
-      if (status) return { status, reason: '' };
-      return {
-        status: undefined,
-        reason: `the agent ended (exit ${code ?? 'by signal'}) without a status; see ${consoleFile}`,
-      };
+      const ends = new Map<string, AttemptOutcome>();
+      for (const one of ids) {
+        const status = await this.readStatus(s, one, attempt);
+        ends.set(
+          one,
+          status
+            ? { status, reason: '' }
+            : {
+                status: undefined,
+                reason: `the agent ended (exit ${code ?? 'by signal'}) without a status; see ${consoleFile}`,
+              },
+        );
+      }
+      return ends;
     } finally {
       this.opts.metadata.unregister(name);
     }
@@ -302,8 +395,12 @@ export class LocalExecutor {
     killGroup(agent.pid, 'SIGKILL');
   }
 
-  private async readStatus(s: LaunchSettings, attempt: number): Promise<ExperimentStatus | undefined> {
-    const objects = experimentObjects(s.results, s.experiment.id);
+  private async readStatus(
+    s: LaunchSettings,
+    id: string,
+    attempt: number,
+  ): Promise<ExperimentStatus | undefined> {
+    const objects = experimentObjects(s.results, id);
     const file = path.join(this.opts.storage.root, ...objects.status.split('/'));
     let text: string;
     try {
