@@ -225,9 +225,11 @@ interface ResourceValues {
   readonly memoryGb: number;
 }
 
+/** A number, or decimal digits as text (the text form and YAML quoting); anything else is NaN. */
 function resourceNumber(raw: unknown): number {
-  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : raw;
-  return typeof n === 'number' && Number.isFinite(n) ? n : NaN;
+  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : NaN;
+  if (typeof raw === 'string' && /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(raw)) return Number(raw);
+  return NaN;
 }
 
 function resourceValues(value: unknown, where: string): ResourceValues {
