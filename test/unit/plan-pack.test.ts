@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigurationError } from '../../src/errors.ts';
 import { parseExperiment } from '../../src/launch/inputs.ts';
@@ -332,5 +335,17 @@ describe('outputs of a packed plan', () => {
 
   it('has no vm column when no experiment shares a VM', () => {
     assert.doesNotMatch(planSummary(plan('axes: {t: [a]}'), '1'), /\| vm \|/);
+  });
+});
+
+describe('docs/matrix.md', () => {
+  it('shows a packed leg launch accepts, with the id its members give', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const docs = readFileSync(path.join(root, 'docs/matrix.md'), 'utf8');
+    const block = /\*\*A packed leg\.\*\*[\s\S]*?```json\n([\s\S]*?)```/.exec(docs);
+    assert.ok(block, 'docs/matrix.md shows a packed leg');
+    const leg = parseExperiment(block[1]);
+    assert.equal(leg.id, expectedId((leg.members ?? []).map((m) => m.id)));
+    assert.equal(leg.members?.length, 2);
   });
 });
