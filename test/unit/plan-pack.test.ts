@@ -192,6 +192,18 @@ describe('packing experiments on VMs', () => {
     ]);
   });
 
+  it("refuses an experiment whose id is a packed leg's", () => {
+    const clash = expectedId(['a', 'b']);
+    assert.throws(
+      () =>
+        plan(`id: "{t}"\ninclude: [{t: a, launch: {per-vm: 2}}, {t: b, launch: {per-vm: 2}}, {t: ${clash}}]`),
+      (err: unknown) =>
+        err instanceof ConfigurationError &&
+        err.message ===
+          `the experiment id "${clash}" is also the id of a packed leg (pack-<hash>); give it another id`,
+    );
+  });
+
   const refusals: [string, string, RegExp][] = [
     [
       'resources.cpus above the machine type',
