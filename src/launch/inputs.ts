@@ -3,6 +3,9 @@ import { readBoolean, readBucket, readProject } from '../inputs.ts';
 import { SERVICE_ACCOUNT_EMAIL, parseAuthInputs } from '../gcp/auth-inputs.ts';
 import { validateExperimentId, validateLabels } from '../naming.ts';
 import { parseSourceRef } from '../source/snapshot.ts';
+import { didYouMean } from '../suggest.ts';
+import { describeValue, isMapping } from '../json-value.ts';
+import { checkPacking, MAX_PER_VM } from './machine-types.ts';
 import { parseServices } from './services.ts';
 import type {
   Accelerator,
@@ -10,7 +13,9 @@ import type {
   CommandIdentity,
   Experiment,
   LaunchSettings,
+  PackedMember,
   Provisioning,
+  Resources,
   SecretRef,
   StagedInput,
 } from './settings.ts';
@@ -69,7 +74,63 @@ function integer(read: InputReader, name: string, fallback: number, min: number,
   return value;
 }
 
-/** Parses the `experiment` input: `{"id": "...", "params": {...}}` as the plan step emits it. */
+function parseParams(params: unknown, where: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  if (params === undefined) return out;
+  if (!params || typeof params !== 'object' || Array.isArray(params)) {
+    throw new ConfigurationError(
+      `${where} "params" must be an object of names to strings, numbers or booleans`,
+    );
+  }
+  for (const [k, v] of Object.entries(params)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new ConfigurationError(
+        `${where} parameter ${JSON.stringify(k)} must be a string, number or boolean`,
+      );
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The members of a packed leg: each one an experiment id and its parameters, ids unique, at most 64. */
+function parseMembers(value: unknown, groupId: string): PackedMember[] {
+  const where = `input experiment ${JSON.stringify(groupId)}`;
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new ConfigurationError(
+      `${where}: "members" must be a non-empty list of {"id": "...", "params": {...}}, as the plan step emits for a packed leg`,
+    );
+  }
+  if (value.length > MAX_PER_VM) {
+    throw new ConfigurationError(
+      `${where} has ${value.length} members, more than the ${MAX_PER_VM} one VM may hold; plan it with a smaller per-vm`,
+    );
+  }
+  const seen = new Set<string>();
+  return value.map((m: unknown, i) => {
+    const label = `input experiment members[${i}]`;
+    if (!isMapping(m)) {
+      throw new ConfigurationError(
+        `${label} must be an object {"id": "...", "params": {...}} (got ${describeValue(m)})`,
+      );
+    }
+    const { id, params } = m as { id?: unknown; params?: unknown };
+    if (typeof id !== 'string') throw new ConfigurationError(`${label} has no string "id"`);
+    validateExperimentId(id, `${label} id`);
+    if (seen.has(id)) {
+      throw new ConfigurationError(
+        `${where} lists member ${JSON.stringify(id)} twice; each experiment runs once`,
+      );
+    }
+    seen.add(id);
+    return { id, params: parseParams(params, label) };
+  });
+}
+
+/**
+ * Parses the `experiment` input as the plan step emits it: `{"id": "...", "params": {...}}`, optionally with
+ * `"launch": {...}`, or a packed leg, `{"id": "pack-...", "params": {}, "launch": {...}, "members": [...]}`.
+ */
 export function parseExperiment(text: string): Experiment {
   let value: unknown;
   try {
@@ -84,32 +145,24 @@ export function parseExperiment(text: string): Experiment {
       'input experiment must be a JSON object like {"id": "tool-a", "params": {"tool": "a"}}',
     );
   }
-  const { id, params, launch } = value as { id?: unknown; params?: unknown; launch?: unknown };
+  const { id, params, launch, members } = value as {
+    id?: unknown;
+    params?: unknown;
+    launch?: unknown;
+    members?: unknown;
+  };
   if (typeof id !== 'string') throw new ConfigurationError('input experiment has no string "id"');
   validateExperimentId(id, 'input experiment id');
-  const out: Record<string, string | number | boolean> = {};
-  if (params !== undefined) {
-    if (!params || typeof params !== 'object' || Array.isArray(params)) {
-      throw new ConfigurationError(
-        'input experiment "params" must be an object of names to strings, numbers or booleans',
-      );
-    }
-    for (const [k, v] of Object.entries(params)) {
-      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-        throw new ConfigurationError(
-          `input experiment parameter ${JSON.stringify(k)} must be a string, number or boolean`,
-        );
-      }
-      out[k] = v;
-    }
-  }
-  return launch === undefined ? { id, params: out } : { id, params: out, launch: parseOverrides(launch) };
+  const experiment: Experiment = { id, params: parseParams(params, 'input experiment') };
+  const withLaunch = launch === undefined ? experiment : { ...experiment, launch: parseOverrides(launch) };
+  return members === undefined ? withLaunch : { ...withLaunch, members: parseMembers(members, id) };
 }
 
 /** Inputs an experiment may set for itself in its `launch` object; auth, bucket and the run stay the step's. */
 export const OVERRIDABLE_INPUTS = [
   'zones',
   'machine-type',
+  'resources',
   'image',
   'container-image',
   'boot-disk-size-gb',
@@ -145,7 +198,7 @@ function parseOverrides(value: unknown): Record<string, string> {
         `input experiment "launch" sets ${JSON.stringify(key)}, which an experiment cannot override; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
       );
     }
-    if (key === 'services' && v !== null && typeof v === 'object') {
+    if ((key === 'services' || key === 'resources') && v !== null && typeof v === 'object') {
       out[key] = JSON.stringify(v);
       continue;
     }
@@ -157,6 +210,96 @@ function parseOverrides(value: unknown): Record<string, string> {
     out[key] = String(v);
   }
   return out;
+}
+
+/** The keys of `resources`, as the spec and the input write them. */
+export const RESOURCE_KEYS = ['cpus', 'memory-gb'] as const;
+
+/** The most CPUs one experiment may reserve (the largest Compute Engine machine types have 416 vCPUs). */
+const MAX_CPUS = 416;
+/** The most memory one experiment may reserve, in GB. */
+const MAX_MEMORY_GB = 65536;
+
+interface ResourceValues {
+  readonly cpus: number;
+  readonly memoryGb: number;
+}
+
+/** A number, or decimal digits as text (the text form and YAML quoting); anything else is NaN. */
+function resourceNumber(raw: unknown): number {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : NaN;
+  if (typeof raw === 'string' && /^\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*$/.test(raw)) return Number(raw);
+  return NaN;
+}
+
+function resourceValues(value: unknown, where: string): ResourceValues {
+  let map: unknown = value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text.startsWith('{') || text.startsWith('[')) {
+      try {
+        map = JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new ConfigurationError(
+          `${where} is not valid JSON (${(err as Error).message}); write it as cpus=2,memory-gb=4 or {"cpus": 2, "memory-gb": 4}`,
+        );
+      }
+    } else {
+      const pairs: Record<string, string> = {};
+      for (const item of text.split(/[\s,]+/).filter((x) => x !== '')) {
+        const eq = item.indexOf('=');
+        if (eq <= 0) {
+          throw new ConfigurationError(
+            `${where}: ${JSON.stringify(item)} is not key=value; write it as cpus=2,memory-gb=4`,
+          );
+        }
+        pairs[item.slice(0, eq)] = item.slice(eq + 1);
+      }
+      map = pairs;
+    }
+  }
+  if (!isMapping(map)) {
+    throw new ConfigurationError(
+      `${where} must be a mapping of cpus and memory-gb, e.g. {cpus: 2, memory-gb: 4} (got ${describeValue(map)})`,
+    );
+  }
+  for (const key of Object.keys(map)) {
+    if (!(RESOURCE_KEYS as readonly string[]).includes(key)) {
+      const near = didYouMean(key, RESOURCE_KEYS, (c) => JSON.stringify(c));
+      throw new ConfigurationError(
+        `${where} has an unknown key ${JSON.stringify(key)}${near ? ` (${near})` : ''}; it may have ${RESOURCE_KEYS.join(', ')}`,
+      );
+    }
+  }
+  const cpus = map.cpus === undefined ? 1 : resourceNumber(map.cpus);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) {
+    throw new ConfigurationError(
+      `${where}: cpus must be a whole number from 1 to ${MAX_CPUS}, the CPUs one experiment reserves (got ${JSON.stringify(map.cpus)})`,
+    );
+  }
+  const memoryGb = map['memory-gb'] === undefined ? 0 : resourceNumber(map['memory-gb']);
+  if (!(memoryGb >= 0 && memoryGb <= MAX_MEMORY_GB)) {
+    throw new ConfigurationError(
+      `${where}: memory-gb must be a number from 0 to ${MAX_MEMORY_GB}, the memory one experiment reserves, e.g. 0.5 or 4 (got ${JSON.stringify(map['memory-gb'])})`,
+    );
+  }
+  return { cpus, memoryGb };
+}
+
+/**
+ * Parses what one experiment reserves on its VM: a mapping `{cpus: C, memory-gb: M}` (the spec), or text, either
+ * `cpus=C,memory-gb=M` or that JSON (the launch input). cpus is a whole number 1-416 (default 1); memory-gb a
+ * number of GB, fractions allowed (default 0: none reserved). `where` names the setting in messages.
+ */
+export function parseResources(value: unknown, where: string): Resources {
+  const { cpus, memoryGb } = resourceValues(value, where);
+  return { cpus, memoryMb: Math.ceil(memoryGb * 1024) };
+}
+
+/** `resources` in the one form launch reads and the plan compares: `cpus=C,memory-gb=M`. */
+export function resourcesInput(value: unknown, where: string): string {
+  const { cpus, memoryGb } = resourceValues(value, where);
+  return `cpus=${cpus},memory-gb=${memoryGb}`;
 }
 
 /** Parses `type:count` accelerator specs, e.g. `nvidia-l4:1`. */
@@ -396,6 +539,14 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
       'input services cannot be combined with container-image yet: services publish their ports on the VM, where a command in a container does not reach them; run the command on the VM (leave container-image out)',
     );
   }
+  const resourcesText = read('resources').trim();
+  const resources = resourcesText ? parseResources(resourcesText, 'input resources') : undefined;
+  const members = experiment.members ?? [];
+  checkPacking(machineType, resources, members.length, {
+    resources: resourcesText ? 'input resources' : 'input resources (not set: 1 CPU each)',
+    perVm: `input experiment ${experiment.id} (a packed leg of ${members.length})`,
+    machineType: 'input machine-type',
+  });
   return {
     project,
     zones,
@@ -416,8 +567,8 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     commandCredentials,
     labels: parseLabels(read('labels')),
     experiment,
-    members: experiment.members ?? [],
-    resources: undefined,
+    members,
+    resources,
     command: required(read, 'command', 'the command the VM runs for the experiment'),
     inputs: parseInputs(read('inputs')),
     secrets: parseSecrets(read('secrets'), project),

@@ -3,13 +3,15 @@ import type { Experiment } from '../launch/settings.ts';
 import { EXPERIMENT_ID } from '../naming.ts';
 import type { MetricInfo } from '../report/model.ts';
 import type { Overrides } from './overrides.ts';
+import type { PackItem } from './pack.ts';
+import { groupLegs } from './pack.ts';
 import type { MatrixSpec, Params, Scalar } from './spec.ts';
-import { checkAxisValue, idPart, parseRepetitions, SEED } from './spec.ts';
+import { checkAxisValue, idPart, parseRepetitions, PER_VM, SEED } from './spec.ts';
 
 /** Limits from the step's inputs. */
 export interface PlanLimits {
   readonly maxExperiments: number;
-  /** Experiments per GitHub matrix (GitHub allows 256 jobs per matrix). */
+  /** Legs (VMs) per GitHub matrix (GitHub allows 256 jobs per matrix). */
   readonly batchSize: number;
   /** How many batches the workflow can run; undefined for no limit. */
   readonly maxBatches: number | undefined;
@@ -21,13 +23,19 @@ export interface RepetitionsInput {
   readonly label: string;
 }
 
-/** The expanded plan: every experiment in a stable order, and the batches they run in. */
+/** The expanded plan: every experiment in a stable order, the VM legs they run in, and the batches of legs. */
 export interface Plan {
+  /** Every experiment, in plan order; their `launch` holds what actions/launch reads (never per-vm). */
   readonly experiments: readonly Experiment[];
+  /**
+   * The matrix entries, one per VM: an experiment on its own, or a packed leg of experiments sharing one VM
+   * (docs/matrix.md); without per-vm and resources, exactly `experiments`.
+   */
+  readonly legs: readonly Experiment[];
   /** Axis names for the report's pivot (the spec's axes; without `seed`, which repetitions add). */
   readonly axes: readonly string[];
   readonly repetitions: number;
-  /** Consecutive slices of `experiments`, each at most `batchSize` long, as even as possible. */
+  /** Consecutive slices of `legs`, each at most `batchSize` long, as even as possible. */
   readonly batches: readonly (readonly Experiment[])[];
   /** The spec's report title, when it gives one. */
   readonly title?: string | undefined;
@@ -41,6 +49,8 @@ const MAX_PRODUCT = 1_000_000;
 interface Combination {
   params: Params;
   launch: Record<string, string> | undefined;
+  /** Where each key of `launch` was set, for messages. */
+  launchFrom: Record<string, string>;
   /**
    * The parameters the default id is made of: the axes (so an include that adds keys keeps ids stable), or
    * every key of an include entry that names no axis.
@@ -144,17 +154,29 @@ function combinations(spec: MatrixSpec, overrides: ReadonlyMap<string, readonly 
   const axesLabel = spec.origin.axes ?? 'input spec';
   const base: Combination[] = product(axes, axesLabel)
     .filter((params) => !spec.exclude.some((ex) => Object.entries(ex).every(([k, v]) => has(params, k, v))))
-    .map((params) => ({ params, launch: undefined, idKeys: [...axisNames], label: axesLabel }));
+    .map((params) => ({
+      params,
+      launch: undefined,
+      launchFrom: {},
+      idKeys: [...axisNames],
+      label: axesLabel,
+    }));
   const added: Combination[] = [];
   const includeLabel = spec.origin.include ?? 'input spec';
   spec.include.forEach((entry, i) => {
     const keys = Object.keys(entry.params).filter((k) => axisNames.includes(k));
+    const from = Object.fromEntries(
+      Object.keys(entry.launch ?? {}).map((k) => [k, `${includeLabel}: include[${i}].launch`]),
+    );
     let matched = false;
     for (const combo of base) {
       if (!keys.every((k) => has(combo.params, k, entry.params[k]))) continue;
       matched = true;
       for (const [k, v] of Object.entries(entry.params)) if (!axisNames.includes(k)) combo.params[k] = v;
-      if (entry.launch) combo.launch = { ...combo.launch, ...entry.launch };
+      if (entry.launch) {
+        combo.launch = { ...combo.launch, ...entry.launch };
+        combo.launchFrom = { ...combo.launchFrom, ...from };
+      }
     }
     if (!matched) {
       const order = [
@@ -166,6 +188,7 @@ function combinations(spec: MatrixSpec, overrides: ReadonlyMap<string, readonly 
       added.push({
         params,
         launch: entry.launch && { ...entry.launch },
+        launchFrom: from,
         idKeys: keys.length ? keys.sort((a, b) => axisNames.indexOf(a) - axisNames.indexOf(b)) : order,
         label: `${includeLabel}: include[${i}]`,
       });
@@ -271,8 +294,12 @@ export function expandPlan(
     );
   }
   const experiments: Experiment[] = [];
+  const items: PackItem[] = [];
   const ids = new Map<string, Params>();
   const launchDefaults = spec.launch;
+  const defaultsFrom = Object.fromEntries(
+    Object.keys(launchDefaults ?? {}).map((k) => [k, `${spec.origin.launch ?? 'input spec'}: launch`]),
+  );
   for (const combo of combos) {
     const seeds = hasSeed ? [undefined] : Array.from({ length: reps.count }, (_, i) => i + 1);
     for (const seed of seeds) {
@@ -286,14 +313,26 @@ export function expandPlan(
         );
       }
       ids.set(id, params);
-      const launch = launchDefaults || combo.launch ? { ...launchDefaults, ...combo.launch } : undefined;
-      experiments.push(launch ? { id, params, launch } : { id, params });
+      const given = launchDefaults || combo.launch ? { ...launchDefaults, ...combo.launch } : undefined;
+      const { [PER_VM]: perVm, ...launch } = given ?? {};
+      // per-vm is the plan's alone; a launch map that held nothing else is left out, as one never set.
+      const keep = given !== undefined && (perVm === undefined || Object.keys(launch).length > 0);
+      const experiment: Experiment = keep ? { id, params, launch } : { id, params };
+      experiments.push(experiment);
+      items.push({
+        experiment,
+        perVm: perVm === undefined ? undefined : Number(perVm),
+        from: { ...defaultsFrom, ...combo.launchFrom },
+      });
     }
   }
-  const batches = split(experiments, limits.batchSize);
+  const { legs } = groupLegs(items);
+  const batches = split(legs, limits.batchSize);
   if (limits.maxBatches !== undefined && batches.length > limits.maxBatches) {
+    const what =
+      legs.length === count ? `${count} experiments` : `${count} experiments on ${legs.length} VMs`;
     throw new ConfigurationError(
-      `the plan's ${count} experiments need ${batches.length} batches of at most ${limits.batchSize} (input batch-size), more than input max-batches (${limits.maxBatches}) allows; narrow the plan or raise batch-size`,
+      `the plan's ${what} need ${batches.length} batches of at most ${limits.batchSize} (input batch-size), more than input max-batches (${limits.maxBatches}) allows; narrow the plan${legs.length === count ? '' : ', pack more per VM (per-vm)'} or raise batch-size`,
     );
   }
   const axisNames = spec.axes.map((a) => a.name);
@@ -302,6 +341,7 @@ export function expandPlan(
     : [...new Set(spec.include.flatMap((e) => Object.keys(e.params)))].filter((k) => k !== SEED || hasSeed);
   return {
     experiments,
+    legs,
     axes,
     repetitions: hasSeed ? 1 : reps.count,
     batches,

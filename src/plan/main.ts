@@ -110,7 +110,9 @@ async function planStep(env: NodeJS.ProcessEnv): Promise<void> {
   if (source) core.setOutput('source-sha', source.commit);
   core.setOutput('allowed', 'true');
   core.info(
-    `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` +
+    `Planned ${plan.experiments.length} experiment(s)` +
+      (plan.legs.length === plan.experiments.length ? '' : ` on ${plan.legs.length} VM(s)`) +
+      ` in ${plan.batches.length} batch(es) for run ${settings.runId}` +
       (plan.axes.length ? `; axes: ${plan.axes.join(', ')}` : '') +
       '.',
   );

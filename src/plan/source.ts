@@ -65,7 +65,8 @@ export async function plannedSource(opts: {
 
 /**
  * Replaces every experiment's own `source-ref` (from the spec's launch settings) by the commit it names now, so
- * all of an experiment's VMs, and a branch that moves during the run, change nothing.
+ * all of an experiment's VMs, and a branch that moves during the run, change nothing. A packed leg's launch
+ * settings are pinned the same way, so its members and the leg agree.
  */
 export async function pinExperimentRefs(
   plan: Plan,
@@ -77,17 +78,19 @@ export async function pinExperimentRefs(
     if (!ref || FULL_SHA.test(ref)) return e;
     let sha = cache.get(ref);
     if (!sha) {
-      sha = resolve(ref, `launch setting source-ref of experiment ${e.id}`);
+      sha = resolve(ref, `launch setting source-ref of experiment ${e.members?.[0]?.id ?? e.id}`);
       cache.set(ref, sha);
     }
     return { ...e, launch: { ...e.launch, 'source-ref': await sha } };
   };
   if (!plan.experiments.some((e) => e.launch?.['source-ref'])) return plan;
   const experiments = await Promise.all(plan.experiments.map(pin));
-  const byId = new Map(experiments.map((e) => [e.id, e]));
+  const legs = await Promise.all(plan.legs.map(pin));
+  const byId = new Map(legs.map((e) => [e.id, e]));
   return {
     ...plan,
     experiments,
+    legs,
     batches: plan.batches.map((b) => b.map((e) => byId.get(e.id) ?? e)),
   };
 }

@@ -3,7 +3,8 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigurationError } from '../errors.ts';
 import specSchema from '../../schemas/matrix-spec.schema.json' with { type: 'json' };
 import { jsonPath, validateJson } from '../json-schema.ts';
-import { OVERRIDABLE_INPUTS } from '../launch/inputs.ts';
+import { OVERRIDABLE_INPUTS, resourcesInput } from '../launch/inputs.ts';
+import { MAX_PER_VM } from '../launch/machine-types.ts';
 import { parseServices, servicesInput } from '../launch/services.ts';
 import { parseMetricInfos } from '../report/metric-info.ts';
 import type { MetricInfo } from '../report/model.ts';
@@ -155,6 +156,23 @@ export function checkAxisValue(value: unknown, where: string): Scalar {
   return v;
 }
 
+/** The plan's own launch key: how many experiments share one VM; never forwarded to actions/launch. */
+export const PER_VM = 'per-vm';
+
+/** The keys a spec's `launch` may have: the inputs of actions/launch an experiment may set, and per-vm. */
+export const LAUNCH_KEYS: readonly string[] = [...OVERRIDABLE_INPUTS, PER_VM];
+
+/** Parses a `per-vm` value: a whole number from 1 to 64. */
+export function parsePerVm(value: unknown, where: string): number {
+  const n = typeof value === 'string' && /^\s*[0-9]+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PER_VM) {
+    throw new ConfigurationError(
+      `${where} must be a whole number from 1 to ${MAX_PER_VM}, how many experiments share one VM (got ${JSON.stringify(value)})`,
+    );
+  }
+  return n;
+}
+
 function parseLaunch(value: unknown, where: string): Record<string, string> {
   if (!isMapping(value)) {
     throw new ConfigurationError(
@@ -163,10 +181,18 @@ function parseLaunch(value: unknown, where: string): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (!(OVERRIDABLE_INPUTS as readonly string[]).includes(key)) {
+    if (!LAUNCH_KEYS.includes(key)) {
       throw new ConfigurationError(
-        `${where} sets ${JSON.stringify(key)}, which an experiment cannot set${hint(key, OVERRIDABLE_INPUTS)}; it may set ${OVERRIDABLE_INPUTS.join(', ')}`,
+        `${where} sets ${JSON.stringify(key)}, which an experiment cannot set${hint(key, LAUNCH_KEYS)}; it may set ${LAUNCH_KEYS.join(', ')}`,
       );
+    }
+    if (key === PER_VM) {
+      out[key] = String(parsePerVm(v, `${where}.${key}`));
+      continue;
+    }
+    if (key === 'resources') {
+      out[key] = resourcesInput(v, `${where}.resources`);
+      continue;
     }
     if (key === 'services') {
       out[key] = servicesInput(parseServices(v, `${where}.services`));

@@ -355,3 +355,139 @@ describe('per-experiment overrides', () => {
     );
   });
 });
+
+describe('packed legs and resources', () => {
+  const leg = (members: unknown, launch: Record<string, unknown> = {}): string =>
+    JSON.stringify({ id: 'pack-0123456789', params: {}, launch, members });
+  const two = [
+    { id: 'tool-a_seed-1', params: { tool: 'a', seed: 1 } },
+    { id: 'tool-b_seed-1', params: { tool: 'b', seed: 1 } },
+  ];
+
+  it('reads a packed leg: its id, its launch settings and its members in order', () => {
+    const s = parseLaunchInputs(
+      reader({
+        experiment: leg(two, { 'machine-type': 'e2-standard-8', resources: 'cpus=2,memory-gb=4' }),
+      }),
+      ctx,
+    );
+    assert.equal(s.experiment.id, 'pack-0123456789');
+    assert.deepEqual(s.members, two);
+    assert.equal(s.machineType, 'e2-standard-8');
+    assert.deepEqual(s.resources, { cpus: 2, memoryMb: 4096 });
+  });
+
+  it('reads a single experiment with no members and no resources, as before', () => {
+    const s = parseLaunchInputs(reader(), ctx);
+    assert.deepEqual(s.members, []);
+    assert.equal(s.resources, undefined);
+    assert.equal(s.experiment.members, undefined);
+  });
+
+  const forms: [string, string, { cpus: number; memoryMb: number }][] = [
+    ['key=value pairs', 'cpus=2,memory-gb=4', { cpus: 2, memoryMb: 4096 }],
+    ['pairs with spaces, in any order', ' memory-gb=0.5 , cpus=3 ', { cpus: 3, memoryMb: 512 }],
+    ['cpus alone', 'cpus=4', { cpus: 4, memoryMb: 0 }],
+    ['memory alone (1 CPU)', 'memory-gb=1.5', { cpus: 1, memoryMb: 1536 }],
+    ['JSON', '{"cpus": 2, "memory-gb": 0.25}', { cpus: 2, memoryMb: 256 }],
+    ['JSON with text numbers', '{"cpus": "2", "memory-gb": "3"}', { cpus: 2, memoryMb: 3072 }],
+    ['no memory reserved', 'cpus=1,memory-gb=0', { cpus: 1, memoryMb: 0 }],
+  ];
+  for (const [what, text, resources] of forms) {
+    it(`reads resources as ${what}`, () => {
+      const s = parseLaunchInputs(reader({ resources: text, 'machine-type': 'n2-standard-8' }), ctx);
+      assert.deepEqual(s.resources, resources);
+    });
+  }
+
+  it("takes resources from the leg's launch settings, as JSON or text", () => {
+    for (const resources of [{ cpus: 2, 'memory-gb': 1 }, 'cpus=2,memory-gb=1']) {
+      const s = parseLaunchInputs(
+        reader({ experiment: leg(two, { resources }), 'machine-type': 'e2-standard-4' }),
+        ctx,
+      );
+      assert.deepEqual(s.resources, { cpus: 2, memoryMb: 1024 });
+    }
+  });
+
+  const refusals: [string, Record<string, string>, RegExp][] = [
+    ['members that are not a list', { experiment: leg({ a: 1 }) }, /"members" must be a non-empty list/],
+    ['no members', { experiment: leg([]) }, /"members" must be a non-empty list/],
+    [
+      'more than 64 members',
+      { experiment: leg(Array.from({ length: 65 }, (_, i) => ({ id: `e${i}`, params: {} }))) },
+      /has 65 members, more than the 64 one VM may hold/,
+    ],
+    ['a member that is not an object', { experiment: leg(['a']) }, /members\[0\] must be an object/],
+    ['a member without an id', { experiment: leg([{ params: {} }]) }, /members\[0\] has no string "id"/],
+    [
+      'a member id that cannot become a name',
+      { experiment: leg([{ id: 'a/b', params: {} }]) },
+      /input experiment members\[0\] id "a\/b" is not valid/,
+    ],
+    [
+      'a member listed twice',
+      { experiment: leg([two[0], two[1], two[0]]) },
+      /lists member "tool-a_seed-1" twice/,
+    ],
+    [
+      'a nested member parameter',
+      { experiment: leg([{ id: 'a', params: { x: [1] } }]) },
+      /members\[0\] parameter "x" must be a string, number or boolean/,
+    ],
+    ['resources that are not pairs', { resources: 'two cpus' }, /input resources: "two" is not key=value/],
+    ['resources of bad JSON', { resources: '{cpus: 2}' }, /input resources is not valid JSON/],
+    [
+      'resources as a JSON list',
+      { resources: '[2]' },
+      /^input resources must be a mapping of cpus and memory-gb, e.g. \{cpus: 2, memory-gb: 4\} \(got a list\)/,
+    ],
+    [
+      'a misspelt resources key',
+      { resources: 'cpu=2' },
+      /input resources has an unknown key "cpu" \(did you mean "cpus"\?\); it may have cpus, memory-gb/,
+    ],
+    [
+      'fractional CPUs',
+      { resources: 'cpus=1.5' },
+      /input resources: cpus must be a whole number from 1 to 416/,
+    ],
+    [
+      'no CPUs',
+      { resources: 'cpus=0' },
+      /cpus must be a whole number from 1 to 416, the CPUs one experiment reserves \(got "0"\)/,
+    ],
+    ['negative memory', { resources: 'memory-gb=-1' }, /input resources: memory-gb must be a number from 0/],
+    ['memory that is not a number', { resources: 'memory-gb=lots' }, /memory-gb must be a number/],
+    [
+      'more CPUs per experiment than the machine has',
+      { resources: 'cpus=4', 'machine-type': 'e2-standard-2' },
+      /^input resources asks for 4 CPUs per experiment, more than the 2 vCPUs of machine type e2-standard-2 \(input machine-type: 2 vCPUs, 8 GB\)/,
+    ],
+    [
+      'a leg the machine cannot hold',
+      { experiment: leg(two, { resources: 'cpus=2' }), 'machine-type': 'e2-standard-2' },
+      /^input experiment pack-0123456789 \(a packed leg of 2\) puts 2 experiments of 2 CPUs each \(input resources\) on one VM: 4 CPUs, more than the 2 vCPUs of machine type e2-standard-2/,
+    ],
+    [
+      'a leg whose members cannot have 1 CPU each',
+      {
+        experiment: leg(Array.from({ length: 3 }, (_, i) => ({ id: `e${i}`, params: {} }))),
+        'machine-type': 'e2-standard-2',
+      },
+      /puts 3 experiments of 1 CPU each \(input resources \(not set: 1 CPU each\)\) on one VM/,
+    ],
+  ];
+  for (const [what, overrides, message] of refusals) {
+    it(`refuses ${what}, naming the input`, () => {
+      assert.throws(
+        () => parseLaunchInputs(reader(overrides), ctx),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigurationError, String(err));
+          assert.match(err.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});

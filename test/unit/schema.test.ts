@@ -36,8 +36,8 @@ import type {
   Provenance,
 } from '../../src/layout.ts';
 import { parseStatus } from '../../src/layout.ts';
-import { OVERRIDABLE_INPUTS } from '../../src/launch/inputs.ts';
-import { SPEC_KEYS, parseSpec } from '../../src/plan/spec.ts';
+import { RESOURCE_KEYS } from '../../src/launch/inputs.ts';
+import { LAUNCH_KEYS, SPEC_KEYS, parseSpec } from '../../src/plan/spec.ts';
 import { METRIC_KEYS } from '../../src/report/metric-info.ts';
 import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
@@ -237,8 +237,11 @@ describe('the matrix spec schema', () => {
     assert.deepEqual(propertyKeys(spec), [...SPEC_KEYS].sort());
     assert.equal(spec.additionalProperties, false);
     const launch = at(spec, '$defs', 'launch');
-    assert.deepEqual(Object.keys(at(launch, 'properties')), [...OVERRIDABLE_INPUTS]);
+    assert.deepEqual(Object.keys(at(launch, 'properties')), [...LAUNCH_KEYS]);
     assert.equal(launch.additionalProperties, false);
+    const resources = (at(launch, 'properties', 'resources').anyOf as Obj[])[0];
+    assert.deepEqual(Object.keys(at(resources, 'properties')), [...RESOURCE_KEYS]);
+    assert.equal(resources.additionalProperties, false);
     const metricObject = (at(spec, '$defs', 'metric').anyOf as Obj[])[1];
     assert.deepEqual(propertyKeys(metricObject), [...METRIC_KEYS].sort());
     assert.equal(metricObject.additionalProperties, false);
@@ -328,6 +331,20 @@ describe('the matrix spec schema', () => {
     },
     { name: 'launch in an include entry', text: 'include: [{t: x, launch: {machine-type: e2-standard-8}}]' },
     { name: 'an exclude entry', text: 'axes: {t: [a, b]}\nexclude: [{t: b}]' },
+    {
+      name: 'resources and per-vm',
+      text: 'axes: {t: [a]}\nlaunch: {machine-type: e2-standard-8, resources: {cpus: 2, memory-gb: 0.5}, per-vm: 4}',
+    },
+    {
+      name: 'resources in the text form',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "cpus=2, memory-gb=1.5"}',
+    },
+    {
+      name: 'resources with numbers as text',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {cpus: "416", memory-gb: "0"}}',
+    },
+    { name: 'per-vm as text, in an include', text: 'include: [{t: a, launch: {per-vm: " 64 "}}]' },
+    { name: 'empty resources: one CPU, no memory', text: 'axes: {t: [a]}\nlaunch: {resources: {}}' },
   ];
   for (const c of good) {
     it(`accepts ${c.name}`, () => {
@@ -638,6 +655,66 @@ describe('the matrix spec schema', () => {
       message: /^input spec: metrics: metric name "m+" must be 1-100 characters/,
       schema: ['metrics'],
     },
+    {
+      name: 'per-vm 0',
+      text: 'axes: {t: [a]}\nlaunch: {per-vm: 0}',
+      message: /^input spec: launch\.per-vm must be a whole number from 1 to 64/,
+      schema: ['launch', 'per-vm'],
+    },
+    {
+      name: 'per-vm above 64',
+      text: 'include: [{t: a, launch: {per-vm: "65"}}]',
+      message: /^input spec: include\[0\]\.launch\.per-vm must be a whole number from 1 to 64/,
+      schema: ['include', 0, 'launch', 'per-vm'],
+    },
+    {
+      name: 'a fractional per-vm',
+      text: 'axes: {t: [a]}\nlaunch: {per-vm: 2.5}',
+      message: /^input spec: launch\.per-vm must be a whole number/,
+      schema: ['launch', 'per-vm'],
+    },
+    {
+      name: 'a misspelt resources key',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {cpu: 2}}',
+      message: /^input spec: launch\.resources has an unknown key "cpu" \(did you mean "cpus"\?\)/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources.cpus 0',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {cpus: 0}}',
+      message: /^input spec: launch\.resources: cpus must be a whole number from 1 to 416/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources.cpus above 416',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {cpus: "417"}}',
+      message: /^input spec: launch\.resources: cpus must be a whole number from 1 to 416/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'negative resources.memory-gb',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {memory-gb: -1}}',
+      message: /^input spec: launch\.resources: memory-gb must be a number from 0 to 65536/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources.memory-gb as words',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {memory-gb: lots}}',
+      message: /^input spec: launch\.resources: memory-gb must be a number/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources text that is not key=value',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "2 cpus"}',
+      message: /^input spec: launch\.resources: "2" is not key=value/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources as a number',
+      text: 'axes: {t: [a]}\nlaunch: {resources: 2}',
+      message: /^input spec: launch\.resources must be a mapping of cpus and memory-gb/,
+      schema: ['launch', 'resources'],
+    },
     // What a schema cannot say: the parser alone refuses these.
     {
       name: 'an exclude key that is not an axis',
@@ -650,6 +727,12 @@ describe('the matrix spec schema', () => {
       text: 'axes: {a.b: [1], a_b: [2]}',
       message: /parameters "a\.b" and "a_b" both become GCE_MATRIX_PARAM_A_B/,
       schema: false,
+    },
+    {
+      name: 'a resources key in the text form misspelt',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "cpus=2,memory=4"}',
+      message: /^input spec: launch\.resources has an unknown key "memory"/,
+      schema: ['launch', 'resources'],
     },
     {
       name: 'two values equal as text',

@@ -144,6 +144,7 @@ describe('which commit runs', () => {
     });
     const plan: Plan = {
       experiments: [e('a', 'v1'), e('b', 'v1'), e('c'), e('d', B)],
+      legs: [e('a', 'v1'), e('b', 'v1'), e('c'), e('d', B)],
       axes: [],
       repetitions: 1,
       batches: [
@@ -164,6 +165,33 @@ describe('which commit runs', () => {
     assert.deepEqual(
       pinned.batches.flat().map((x) => x.launch?.['source-ref']),
       [C, C, undefined, B],
+    );
+    assert.deepEqual(
+      pinned.legs.map((x) => x.launch?.['source-ref']),
+      [C, C, undefined, B],
+    );
+  });
+
+  it('plan: pins a packed leg and its members to one SHA', async () => {
+    const launch = { 'source-ref': 'v2' };
+    const members = [
+      { id: 'a', params: {} },
+      { id: 'b', params: {} },
+    ];
+    const leg = { id: 'pack-0123456789', params: {}, launch, members };
+    const plan: Plan = {
+      experiments: members.map((m) => ({ ...m, launch })),
+      legs: [leg],
+      axes: [],
+      repetitions: 1,
+      batches: [[leg]],
+    };
+    const pinned = await pinExperimentRefs(plan, () => Promise.resolve(C));
+    assert.deepEqual(pinned.legs, [{ ...leg, launch: { 'source-ref': C } }]);
+    assert.deepEqual(pinned.batches, [[{ ...leg, launch: { 'source-ref': C } }]]);
+    assert.deepEqual(
+      pinned.experiments.map((x) => x.launch?.['source-ref']),
+      [C, C],
     );
   });
 });
