@@ -239,7 +239,11 @@ export async function executeLocal(opts: {
 }): Promise<LocalRunResult> {
   const paths = runPaths(opts.runDir);
   await mkdir(paths.bucket, { recursive: true });
-  const locations = new Map(opts.jobs.map((j) => [j.settings.experiment.id, j.settings.results]));
+  const locations = new Map(
+    opts.jobs.flatMap((j) =>
+      [j.settings.experiment, ...j.settings.members].map((e) => [e.id, j.settings.results] as const),
+    ),
+  );
   const onEvent = (e: ExecutorEvent): void => {
     const location = locations.get(e.id);
     const failed = e.kind === 'finished' && SHOWS_LOG.has(e.outcome) && location;
@@ -367,7 +371,8 @@ export async function prepareLocalRun(opts: {
   renderOptions(report);
   checkPivot(report.pivot, plan);
   const ctx = localContext(opts.runId, path.dirname(path.resolve(opts.specPath)));
-  const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
+  // One job a leg: a packed leg's experiments share one agent, which admits them by their reserved resources.
+  const settings = plan.legs.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   checkLocalServices(settings);
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {

@@ -102,12 +102,16 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
     source: localSource(args, io.cwd),
     setChecks: setChecks(args, io.stderr),
   });
-  const n = prepared.jobs.length;
+  const n = prepared.plan.experiments.length;
+  const legs = prepared.jobs.length;
   say(
     io,
     `Planned ${n} experiment(s) from ${spec}` +
       (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(', ')})` : '') +
-      `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path.relative(io.cwd, runDir) || '.'}`,
+      (legs < n
+        ? `; packed into ${legs} leg(s), ${Math.min(parallel, legs)} at a time, each admitting its experiments by their reserved CPUs and memory`
+        : `; running ${Math.min(parallel, n)} at a time`) +
+      ` on this machine, run ${runId} in ${path.relative(io.cwd, runDir) || '.'}`,
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(', ')}.`);

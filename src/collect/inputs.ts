@@ -71,6 +71,22 @@ export function parseByteSize(text: string, input = 'max-file-size'): number {
   return bytes;
 }
 
+/** The experiments of one matrix entry: itself, or a packed leg's members. */
+function entriesOf(value: unknown): ExpectedExperiment[] | undefined {
+  const v = value as { members?: unknown } | undefined;
+  if (v && typeof v === 'object' && Array.isArray(v.members)) {
+    const members = v.members.map(entryOf);
+    return members.every((m) => m !== undefined) ? (members as ExpectedExperiment[]) : undefined;
+  }
+  const inner =
+    value && typeof value === 'object' && !Array.isArray(value) && !('id' in value)
+      ? Object.values(value).filter((x) => x && typeof x === 'object' && !Array.isArray(x))
+      : [];
+  if (inner.length === 1) return entriesOf(inner[0]);
+  const one = entryOf(value);
+  return one ? [one] : undefined;
+}
+
 function entryOf(value: unknown): ExpectedExperiment | undefined {
   if (typeof value === 'string') return { id: value };
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -119,8 +135,8 @@ export function parseExpected(text: string): ExpectedExperiment[] | undefined {
         'input experiments: expected the plan\'s matrix ({"include": [{"id": ...}]}) or a JSON list of experiments',
       );
     }
-    entries = list.map((x, i) => {
-      const e = entryOf(x);
+    entries = list.flatMap((x, i) => {
+      const e = entriesOf(x);
       if (!e) {
         throw new ConfigurationError(
           `input experiments: entry ${i + 1} has no "id" (${JSON.stringify(x).slice(0, 80)})`,

@@ -25,6 +25,7 @@ import {
   waitForEnd,
 } from './experiment.ts';
 import type { PlacedMember } from './instance.ts';
+import { machineShape, perVmFit } from './machine-types.ts';
 import type { LaunchSettings, PackedMember } from './settings.ts';
 
 /** One experiment of the leg, as launch follows it across VMs. */
@@ -235,5 +236,12 @@ export function legSummary(result: LaunchResult): string {
   ].join('\n');
 }
 
-/** Rounds of a packed VM: until the machine's size is known here, one per member (the longest it can take). */
-export const packedRounds: RoundsOf = (_settings, members) => members;
+/**
+ * Rounds of a packed VM: 1 when its machine type holds every member side by side, else as many as admission
+ * needs; one per member when the machine type's size is not known here.
+ */
+export const packedRounds: RoundsOf = (settings, members) => {
+  const shape = machineShape(settings.machineType);
+  const fit = shape ? perVmFit(shape, settings.resources) : 0;
+  return fit > 0 ? Math.ceil(members / fit) : members;
+};

@@ -81,7 +81,11 @@ export function localLaunchSettings(
     return value.trim() === '' && Object.hasOwn(LOCAL_DEFAULTS, name) ? LOCAL_DEFAULTS[name] : value;
   };
   // parseLaunchInputs lets an experiment's own launch object win; the placeholders must win over it here.
-  const bare = { id: experiment.id, params: experiment.params };
+  const bare = {
+    id: experiment.id,
+    params: experiment.params,
+    ...(experiment.members ? { members: experiment.members } : {}),
+  };
   try {
     return parseLaunchInputs((name) => (name === 'experiment' ? JSON.stringify(bare) : local(name)), ctx);
   } catch (err) {

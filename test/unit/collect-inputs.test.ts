@@ -112,6 +112,27 @@ describe('parseExpected', () => {
     assert.equal(parseExpected('  '), undefined);
   });
 
+  it("expects a packed leg's experiments, not the leg", () => {
+    const leg = {
+      id: 'pack-0123456789',
+      params: {},
+      members: [
+        { id: 'a', params: { tool: 'x' } },
+        { id: 'b', params: {} },
+      ],
+    };
+    const want = [{ id: 'a', params: { tool: 'x' } }, { id: 'b', params: {} }, { id: 'c' }];
+    assert.deepEqual(
+      parseExpected(JSON.stringify({ include: [{ experiment: leg }, { experiment: { id: 'c' } }] })),
+      want,
+    );
+    assert.deepEqual(parseExpected(JSON.stringify([leg, 'c'])), want);
+    assert.throws(
+      () => parseExpected(JSON.stringify([{ ...leg, members: [{ params: {} }] }])),
+      /entry 1 has no "id"/,
+    );
+  });
+
   it('names what is wrong', () => {
     assert.throws(() => parseExpected('{"include": [1]}'), /entry 1 has no "id"/);
     assert.throws(() => parseExpected('{"a": [], "b": []}'), /expected the plan's matrix/);
