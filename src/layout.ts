@@ -95,6 +95,23 @@ export interface Provenance {
   readonly sourceSha256?: string;
   readonly sourceBytes?: number;
   readonly parameters?: Record<string, unknown>;
+  /** Present when the experiment shared its VM with others (a packed leg): where on the VM it ran. */
+  readonly placement?: Placement;
+}
+
+/** Where a member of a packed VM ran: its share of the machine and who shared it. */
+export interface Placement {
+  readonly packed: true;
+  /** How many experiments the VM ran. */
+  readonly members: number;
+  /** This experiment's index among them, from 1 (admission is first come by index). */
+  readonly index: number;
+  /** The other experiments on the VM, by id. */
+  readonly neighbours: readonly string[];
+  /** The CPUs the command was pinned to (GCE_MATRIX_CPUS, e.g. `2,3`); absent when it never got them. */
+  readonly cpus?: string;
+  /** The MiB reserved for it (0: none). */
+  readonly memoryMb: number;
 }
 
 /** The completion marker: the object the agent writes last, after every output it names. */
@@ -116,7 +133,8 @@ export interface ExperimentStatus {
 export interface Heartbeat {
   readonly attempt: number;
   readonly at: string;
-  readonly phase: 'staging' | 'running' | 'uploading';
+  /** `queued`: a member of a packed VM waiting for its CPUs and memory to be free. */
+  readonly phase: 'staging' | 'queued' | 'running' | 'uploading';
 }
 
 const STATES: readonly ExperimentState[] = ['succeeded', 'failed', 'preempted', 'error'];

@@ -823,6 +823,17 @@ describe('the status.json and manifest.json schemas', () => {
       ],
       ['failed', 'echo oops; exit 3'],
       ['error', 'echo never', { secrets: 'API_KEY=projects/bed-project/secrets/missing/versions/1' }],
+      // a packed VM of one member: the member's status carries provenance.placement
+      [
+        'packed',
+        'echo "$GCE_MATRIX_CPUS"',
+        {
+          members: '1',
+          'member-1':
+            'experiment=packed\nexperiment-prefix=pfx/runs/r1/experiments/packed/\nattempt=1\nparams={}',
+          resources: 'cpus=1\nmemory-mb=0',
+        },
+      ],
     ];
     for (const [id, command, attributes] of runs)
       agentRuns.set(id, await agentBucket(id, command, attributes));
@@ -866,6 +877,7 @@ describe('the status.json and manifest.json schemas', () => {
       sourceSha256: true,
       sourceBytes: true,
       parameters: true,
+      placement: true,
     });
     assert.deepEqual(propertyKeys(defs(status, 'provenance')), provenanceKeys);
     // The manifest copies the status's provenance: one shape in both schemas.
@@ -990,6 +1002,7 @@ describe('the status.json and manifest.json schemas', () => {
     );
     const phases = keysOf<Record<Heartbeat['phase'], unknown>>({
       staging: true,
+      queued: true,
       running: true,
       uploading: true,
     });
@@ -1011,6 +1024,11 @@ describe('the status.json and manifest.json schemas', () => {
       }
     }
     assert.deepEqual([...seen].sort(), ['error', 'failed', 'succeeded']);
+    const packed = agentRuns
+      .get('packed')
+      ?.get(`${base('packed')}status.json`)
+      ?.toString('utf8');
+    assert.equal(parseStatus(packed ?? '', 'packed').provenance.placement?.index, 1);
   });
 
   it('validates a status with every field, and refuses what parseStatus refuses', () => {
@@ -1171,7 +1189,7 @@ describe('the status.json and manifest.json schemas', () => {
     bed.storage.putObject(bucket, `${base('running')}attempts/1/log/000001.txt`, 'started\n');
     bed.storage.putObject(bucket, `${base('torn')}status.json`, '{"schema":1,');
     bed.storage.putObject(bucket, `${base('stray')}outputs/x.txt`, 'x');
-    const plan = ['ok', 'failed', 'error', 'running', 'torn', 'never'].map((id) => ({
+    const plan = ['ok', 'failed', 'error', 'packed', 'running', 'torn', 'never'].map((id) => ({
       id,
       params: { tool: id },
     }));
@@ -1192,6 +1210,7 @@ describe('the status.json and manifest.json schemas', () => {
       'failed:failed',
       'never:missing',
       'ok:succeeded',
+      'packed:succeeded',
       'running:unfinished',
       'torn:corrupt',
     ]);
@@ -1202,6 +1221,7 @@ describe('the status.json and manifest.json schemas', () => {
     // The document exercises the optional fields: a heartbeat, a provenance, a renamed output, a log's parts.
     assert.ok(byId.get('running')?.heartbeat);
     assert.ok(byId.get('ok')?.provenance?.machineType);
+    assert.equal(byId.get('packed')?.provenance?.placement?.packed, true);
     const okFiles = byId.get('ok')?.files ?? [];
     assert.ok(
       okFiles.some((f) => f.renamedFrom === 'a:b.txt'),

@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# A packed VM (gce-matrix-members): a coordinator runs one agent per member, each admitted to its share of the
+# machine's CPUs and memory, pinned to it, as its own user, reporting under its own prefix.
+
+load helpers
+
+setup() {
+  setup_fake
+  # the machine looks like 2 CPUs (STUB_CPUS) to `taskset -pc`, which records the commands it pins
+  export PATH="$BATS_TEST_DIRNAME/pack-stubs:$PATH"
+  export STUB_CPUS=0,1
+  : >"$FAKE/taskset.log"
+  : >"$FAKE/order"
+  # the shared attributes as launch writes them for a group: its id, member 1's prefix
+  attr experiment pack-0123456789
+  attr experiment-prefix "$(mprefix 1)"
+  rm -f "$FAKE/md/instance/attributes/gce-matrix-attempt" "$FAKE/md/instance/attributes/gce-matrix-params"
+  # each command notes when it starts and ends, and what it was given; it ends only once every member has
+  # queued for admission (the ledger's events), so the last one to queue certainly found both CPUs taken
+  attr command 'echo "start $GCE_MATRIX_EXPERIMENT_ID" >>"$ORDER"; printf "%s %s\n" "$GCE_MATRIX_CPUS" "$(id -u)" >"$GCE_MATRIX_OUTPUT_DIR/seen.txt"; echo "{\"n\":$GCE_MATRIX_PARAM_N}" >"$GCE_MATRIX_METRICS_FILE"; for _ in $(seq 200); do [ "$(grep -c "^queue " "$EVENTS")" -ge 3 ] && break; sleep 0.1; done; echo "end $GCE_MATRIX_EXPERIMENT_ID" >>"$ORDER"'
+  export ORDER=$FAKE/order
+  export EVENTS=$TMPDIR/gce-matrix/admission/events
+}
+
+teardown() {
+  # no service container of a test outlives it
+  for p in "$FAKE"/engine/*/pid; do
+    if [ -f "$p" ]; then kill -KILL -- "-$(cat "$p")" 2>/dev/null || true; fi
+  done
+  return 0
+}
+
+mprefix() {
+  printf 'pfx/runs/r1/experiments/e%s/' "$1"
+}
+
+# mobj I NAME : path of an object of member I
+mobj() {
+  printf '%s' "$FAKE/gcs/bkt/$(mprefix "$1")$2"
+}
+
+# mlog I : every log chunk of member I's attempt (I + 1), concatenated in order
+mlog() {
+  cat "$(mobj "$1" "attempts/$(($1 + 1))/log")"/*.txt
+}
+
+# members N [RESOURCES] : N members e1..eN (param n=I), each reserving RESOURCES (default 1 CPU, no memory)
+members() {
+  attr members "$1"
+  attr resources "${2:-cpus=1
+memory-mb=0}"
+  for i in $(seq "$1"); do
+    attr "member-$i" "experiment=e$i
+experiment-prefix=$(mprefix "$i")
+attempt=$((i + 1))
+params={\"n\":$i}"
+    attr "member-$i-param-env" "N=$i"
+  done
+}
+
+@test "three members with 1 CPU each on 2 CPUs: the third waits for a CPU; each reports under its own prefix" {
+  members 3
+  run_agent
+  dump
+  [ "$status" -eq 0 ]
+  cat "$FAKE/order"
+  for i in 1 2 3; do
+    s=$(mobj $i status.json)
+    [ "$(js "$s" 's.state + " " + s.experiment + " " + s.attempt')" = "succeeded e$i $((i + 1))" ]
+    cmp "$s" "$(mobj $i "attempts/$((i + 1))/status.json")"
+    [ "$(js "$s" 's.outputs.map((o) => o.path).sort().join(",")')" = metrics.json,seen.txt ]
+    [ "$(cat "$(mobj $i outputs/metrics.json)")" = "{\"n\":$i}" ]
+    [ "$(js "$s" 'JSON.stringify(s.provenance.parameters)')" = "{\"n\":$i}" ]
+    p=$(js "$s" 'JSON.stringify(s.provenance.placement)')
+    others=$(for j in 1 2 3; do [ "$j" = "$i" ] || printf '"e%s",' "$j"; done)
+    cpus=$(js "$s" 's.provenance.placement.cpus')
+    [ "$p" = "{\"packed\":true,\"members\":3,\"index\":$i,\"neighbours\":[${others%,}],\"cpus\":\"$cpus\",\"memoryMb\":0}" ]
+    [[ $cpus == 0 || $cpus == 1 ]]
+    # the command saw its CPUs and ran pinned to them, as its own user, through setpriv then taskset
+    read -r seen_cpus seen_uid <"$(mobj $i outputs/seen.txt)"
+    [ "$seen_cpus" = "$cpus" ]
+    uids="$uids $seen_uid"
+    grep -q "^setpriv --reuid=$seen_uid .* -- taskset -c $cpus sh -c" "$FAKE/host.log"
+    mlog $i | grep -q "admitted after [0-9]* s: CPU(s) $cpus"
+  done
+  [ "$(grep -c '^taskset -c [01] sh -c ' "$FAKE/taskset.log")" = 3 ]
+  # three users, three uids, a firewall table each
+  [ "$(printf '%s\n' $uids | sort -u | wc -l)" = 3 ]
+  for i in 1 2 3; do
+    grep -q "^useradd .* gce-matrix-run-$i\$" "$FAKE/host.log"
+    grep -qx "table inet gce_matrix_$i {" "$FAKE/nft.rules"
+  done
+  # never more than two commands at once, and the third started only after one had ended
+  awk '$1 == "start" { n++; if (n > 2) bad = 1 } $1 == "end" { n-- } END { exit bad }' "$FAKE/order"
+  [ "$(sed -n 3p "$FAKE/order" | cut -d' ' -f1)" = end ]
+  [ "$(grep -c '^start ' "$FAKE/order")" = 3 ]
+  # the ledger agrees: the last admission came after a release, and everything is free again
+  cat "$EVENTS"
+  last_admit=$(grep -n '^admit ' "$EVENTS" | tail -n 1 | cut -d: -f1)
+  first_release=$(grep -n '^release ' "$EVENTS" | head -n 1 | cut -d: -f1)
+  [ "$first_release" -lt "$last_admit" ]
+  [ "$(cat "$TMPDIR/gce-matrix/admission/free-cpus")" = "0 1" ]
+  # the member that waited was the last to queue, and its log says so
+  waited=$(grep '^queue ' "$EVENTS" | tail -n 1 | cut -d' ' -f2)
+  [ "$(grep '^admit ' "$EVENTS" | tail -n 1 | cut -d' ' -f2)" = "$waited" ]
+  mlog "$waited" | grep -q 'queued: waiting for 1 CPU(s) of this machine'
+  # one deletion of the VM, by the coordinator, after every status
+  [ "$(grep -c '^DELETE http://compute.test/' "$FAKE/calls.log")" = 1 ]
+  for i in 1 2 3; do
+    [ "$(op_line "upload bkt/$(mprefix $i)status.json")" -lt "$(op_line 'compute ')" ]
+  done
+  # the group's own prefix (member 1's) holds member 1's results only
+  refute test -e "$FAKE/gcs/bkt/pfx/runs/r1/experiments/pack-0123456789"
+}
+
+@test "one member failing does not stop the others" {
+  members 3
+  attr command 'if [ "$GCE_MATRIX_PARAM_N" = 2 ]; then echo broken; exit 3; fi; echo ok >"$GCE_MATRIX_OUTPUT_DIR/ok.txt"'
+  run_agent
+  dump
+  [ "$(js "$(mobj 1 status.json)" 's.state')" = succeeded ]
+  [ "$(js "$(mobj 2 status.json)" 's.state + " " + s.exitCode')" = "failed 3" ]
+  [ "$(js "$(mobj 3 status.json)" 's.state')" = succeeded ]
+  mlog 2 | grep -qx broken
+  [ "$(grep -c '^DELETE http://compute.test/' "$FAKE/calls.log")" = 1 ]
+}
+
+@test "resources bigger than the machine: error naming gce-matrix-resources and the machine's size, at once" {
+  members 2 'cpus=3
+memory-mb=0'
+  run_agent
+  dump
+  for i in 1 2; do
+    s=$(mobj $i status.json)
+    [ "$(js "$s" 's.state')" = error ]
+    [[ "$(js "$s" 's.reason')" == "gce-matrix-resources asks for 3 CPU(s) and 0 MiB per experiment, more than this machine (n2-standard-2) has: 2 CPU(s) (0,1) and "*" MiB for experiments"* ]]
+    [ "$(js "$s" '"cpus" in s.provenance.placement')" = false ]
+  done
+  [ ! -s "$FAKE/order" ]
+  refute grep -q 'queued' "$FAKE/ops.log"
+  [ "$(grep -c '^DELETE http://compute.test/' "$FAKE/calls.log")" = 1 ]
+}
+
+@test "memory beyond the machine's is refused as well" {
+  members 1 'cpus=1
+memory-mb=999999999'
+  run_agent
+  [[ "$(js "$(mobj 1 status.json)" 's.state + " " + s.reason')" == "error gce-matrix-resources asks for 1 CPU(s) and 999999999 MiB"* ]]
+}
+
+# Starts the coordinator in the background; waits until one member's command runs (RUNS, its index) and
+# the other is queued (QUEUED).
+start_packed() {
+  timeout 60 "${AGENT_SHELL:-sh}" "$AGENT" >"$BATS_TEST_TMPDIR/startup.out" 2>&1 3>&- &
+  STARTUP_PID=$!
+  m=$TMPDIR/gce-matrix/m
+  for _ in $(seq 150); do
+    for RUNS in 1 2; do
+      QUEUED=$((3 - RUNS))
+      if [ -s "$m/$RUNS/state/command.pid" ] && grep -q started "$m/$RUNS/attempt-$((RUNS + 1)).log" 2>/dev/null &&
+        [ "$(cat "$m/$QUEUED/state/phase" 2>/dev/null)" = queued ]; then
+        return 0
+      fi
+    done
+    sleep 0.2
+  done
+  cat "$BATS_TEST_TMPDIR/startup.out"
+  return 1
+}
+
+@test "stopped while one member runs and one is queued: error for both, the queued one's command never ran" {
+  export STUB_CPUS=0
+  members 2
+  attr command 'echo "start $GCE_MATRIX_EXPERIMENT_ID" >>"$ORDER"; echo started; sleep 30'
+  start_packed
+  run timeout 30 "${AGENT_SHELL:-sh}" "$AGENT" shutdown
+  dump
+  wait "$STARTUP_PID" || true
+  cat "$BATS_TEST_TMPDIR/startup.out"
+  [ "$(js "$(mobj $RUNS status.json)" 's.state + ": " + s.reason')" = "error: the VM was stopped before the command finished" ]
+  [ "$(js "$(mobj $QUEUED status.json)" 's.state + ": " + s.reason')" = "error: the VM was stopped before the command started" ]
+  [ "$(js "$(mobj $QUEUED status.json)" 's.provenance.placement.index')" = $QUEUED ]
+  [ "$(js "$(mobj $RUNS status.json)" 's.provenance.placement.cpus')" = 0 ]
+  [ "$(cat "$FAKE/order")" = "start e$RUNS" ]
+  for i in 1 2; do
+    [ "$(grep -c "upload bkt/$(mprefix $i)status.json" "$FAKE/ops.log")" = 1 ]
+  done
+  [ "$(cat "$TMPDIR/gce-matrix/admission/free-cpus")" = 0 ]
+  [ ! -s "$TMPDIR/gce-matrix/admission/waiting" ]
+  # the VM is going down: nobody deletes it
+  refute grep -q '^compute ' "$FAKE/ops.log"
+  grep -q 'took over this attempt while it was queued' "$BATS_TEST_TMPDIR/startup.out"
+}
+
+@test "preempted while one member runs and one is queued: both preempted" {
+  export STUB_CPUS=0
+  members 2
+  attr command 'echo started; sleep 30'
+  start_packed
+  md instance/preempted TRUE
+  { echo GCE_MATRIX_MODE=shutdown; cat "$AGENT"; } >"$BATS_TEST_TMPDIR/shutdown.sh"
+  run timeout 30 "${AGENT_SHELL:-sh}" "$BATS_TEST_TMPDIR/shutdown.sh"
+  dump
+  wait "$STARTUP_PID" || true
+  for i in 1 2; do
+    [ "$(js "$(mobj $i status.json)" 's.state')" = preempted ]
+    [ -f "$(mobj $i "attempts/$((i + 1))/preempted.json")" ]
+  done
+  mlog $RUNS | grep -qx started
+  refute grep -q '^compute ' "$FAKE/ops.log"
+}
+
+@test "a single experiment (no gce-matrix-members) is not packed: no placement, no taskset, no GCE_MATRIX_CPUS" {
+  attr experiment e1
+  attr experiment-prefix "$EXP/"
+  attr command 'echo "cpus=${GCE_MATRIX_CPUS-unset}"; id -u'
+  run_agent
+  dump
+  s=$(obj status.json)
+  [ "$(js "$s" 's.state')" = succeeded ]
+  [ "$(js "$s" '"placement" in s.provenance')" = false ]
+  log_of 1 | grep -qx 'cpus=unset'
+  log_of 1 | grep -qx 990
+  [ ! -s "$FAKE/taskset.log" ]
+  refute test -e "$TMPDIR/gce-matrix/admission"
+  grep -qx 'table inet gce_matrix {' "$FAKE/nft.rules"
+}
+
+@test "a member's services get its CPUs and memory; its host command's memory is limited or said to be unenforced" {
+  export PATH="$BATS_TEST_DIRNAME/engine:$PATH"
+  export FAKE_IMAGES=$BATS_TEST_TMPDIR/images
+  mkdir -p "$FAKE_IMAGES/idle"
+  printf 'digest=sha256:%064d\n' 5 >"$FAKE_IMAGES/idle/manifest"
+  printf '#!/bin/sh\nexec sleep 60\n' >"$FAKE_IMAGES/idle/run"
+  chmod +x "$FAKE_IMAGES/idle/run"
+  attr services 'service idle
+image idle'
+  members 1 'cpus=2
+memory-mb=64'
+  attr command 'echo "cpus=$GCE_MATRIX_CPUS"'
+  run_agent
+  dump
+  cat "$FAKE/engine.log"
+  [ "$(js "$(mobj 1 status.json)" 's.state + " " + s.provenance.placement.cpus + " " + s.provenance.placement.memoryMb')" = "succeeded 0,1 64" ]
+  grep -q '^docker run -d --name .* --cpuset-cpus 0\\\?,1 --memory 64m idle$' "$FAKE/engine.log"
+  grep -qx 'cpuset=taskset 0,1' "$FAKE"/engine/*/limits
+  mlog 1 | grep -qx 'cpus=0,1'
+  grep -q '^taskset -c 0\\\?,1 sh -c ' "$FAKE/taskset.log"
+  mlog 1 | grep -Eq 'memory: (the command is limited to 64 MiB \(cgroup /sys/fs/cgroup/gce-matrix-1\)|64 MiB are reserved for this experiment but not enforced)'
+  refute test -d /sys/fs/cgroup/gce-matrix-1
+}
