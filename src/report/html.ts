@@ -13,6 +13,7 @@ import type { Centre, Direction, MetricInfo, Pivot, ReportData, ReportExperiment
 import { chooseAxes, metricLabel, paramNames, pivotOf } from './model.ts';
 import type { BaselineInfo, ChartBar, ChartLimits, ChartSeries, RenderOptions } from './render.ts';
 import {
+  placementText,
   byVerdict,
   cellLegend,
   chartCapNote,
@@ -428,6 +429,15 @@ function summarySection(data: ReportData, b: BaselineInfo): string {
     ...(t.lost > 0 ? [['lost with their VM', String(t.lost), 'bad'] as [string, string, string]] : []),
     ['cost (estimate)', `$${t.costUsd.toFixed(2)}`, ''],
     ['VM hours', t.vmHours.toFixed(2), ''],
+    ...(t.packed
+      ? [
+          [
+            `packed, up to ${t.packed.mostPerVm} a VM`,
+            `${t.packed.experiments} on ${t.packed.vms} VMs`,
+            '',
+          ] as [string, string, string],
+        ]
+      : []),
     ['retries', String(t.retries), t.retries > 0 ? 'warn' : ''],
   ];
   if (b.kind === 'compared') {
@@ -692,13 +702,20 @@ function metricHeader(metric: string, info: ReadonlyMap<string, MetricInfo> | un
   return `<th scope="col" class="num"${description ? ` title="${h(description)}"` : ''}>${h(metricLabel(metric, info))}</th>`;
 }
 
-function resultRow(x: ReportExperiment, params: readonly string[], metrics: readonly string[]): string {
+function resultRow(
+  x: ReportExperiment,
+  params: readonly string[],
+  metrics: readonly string[],
+  packed: boolean,
+): string {
   const tone = countClass(x.status);
+  const shared = x.packing ? ` title="${h(`shared with ${x.packing.neighbours.join(', ')}`)}"` : '';
   return (
     `<tr${tone === 'succeeded' ? '' : ` class="${tone}"`}><td><code>${h(x.id)}</code></td>` +
     params.map((p) => `<td>${h(x.params[p] ?? '')}</td>`).join('') +
     `<td>${statusCell(x.status)}</td><td class="num">${x.attempts ?? ''}</td>` +
     `<td class="num">${h(formatDuration(x.durationSeconds))}</td><td>${h(x.zone ?? '')}</td>` +
+    (packed ? `<td${shared}>${h(placementText(x))}</td>` : '') +
     `<td class="num">${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`}</td>` +
     metrics
       .map((m) => `<td class="num">${x.metrics[m] === undefined ? '' : h(formatNumber(x.metrics[m]))}</td>`)
@@ -716,6 +733,7 @@ function resultsSection(
   const metrics = data.metrics.slice(0, MAX_RESULT_METRICS);
   const shown = data.experiments.slice(0, limit);
   const notShown = data.experiments.length - shown.length;
+  const packed = data.totals.packed !== undefined;
   return [
     '<section id="results">',
     `<h2>All ${data.experiments.length} experiment(s)</h2>`,
@@ -723,9 +741,9 @@ function resultsSection(
     '<table class="results">',
     `<thead><tr><th scope="col">experiment</th>${params.map((p) => `<th scope="col">${h(p)}</th>`).join('')}` +
       '<th scope="col">status</th><th scope="col" class="num">attempts</th><th scope="col" class="num">duration</th>' +
-      `<th scope="col">zone</th><th scope="col" class="num">cost</th>${metrics.map((m) => metricHeader(m, info)).join('')}</tr></thead>`,
+      `<th scope="col">zone</th>${packed ? '<th scope="col">VM (packed)</th>' : ''}<th scope="col" class="num">cost</th>${metrics.map((m) => metricHeader(m, info)).join('')}</tr></thead>`,
     '<tbody>',
-    ...shown.map((x) => resultRow(x, params, metrics)),
+    ...shown.map((x) => resultRow(x, params, metrics, packed)),
     '</tbody>',
     '</table>',
     '</div>',

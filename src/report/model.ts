@@ -46,6 +46,20 @@ export interface ReportExperiment {
   readonly problems: readonly string[];
   /** The commit the experiment ran (its source snapshot's), when its status says. */
   readonly commit?: string | undefined;
+  /** The VM it ran on (its last attempt's), when its status says. */
+  readonly vm?: string | undefined;
+  /** Present when it shared its VM with other experiments (a packed leg). */
+  readonly packing?: ReportPacking | undefined;
+}
+
+/** How a packed experiment shared its VM. */
+export interface ReportPacking {
+  /** How many experiments the VM ran, this one included. */
+  readonly members: number;
+  /** The others, by id. */
+  readonly neighbours: readonly string[];
+  /** The CPUs it was pinned to, e.g. `2` or `2,3`. */
+  readonly cpus: string | undefined;
 }
 
 /** Totals over the run. */
@@ -60,6 +74,8 @@ export interface ReportTotals {
   readonly vmHours: number;
   /** Attempts beyond the first, summed. */
   readonly retries: number;
+  /** Experiments that shared their VM with others, the VMs they ran on, and the most on one VM. */
+  readonly packed?: { readonly experiments: number; readonly vms: number; readonly mostPerVm: number };
 }
 
 /** What load.ts found on disk for one experiment. */
@@ -100,9 +116,12 @@ export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles
   }
   const seconds = durationSeconds(e.startedAt, e.endedAt);
   const machineType = e.provenance?.machineType;
+  const packing = packingOf(e.provenance?.placement);
+  // A packed experiment pays for its reserved share of the VM while it ran (equal reservations: 1/members).
+  const share = packing ? 1 / packing.members : 1;
   const costUsd =
     seconds !== undefined && typeof machineType === 'string'
-      ? estimateCostUsd(machineType, [], e.provenance?.spot === true, seconds)
+      ? estimateCostUsd(machineType, [], e.provenance?.spot === true, seconds) * share
       : undefined;
   return {
     id: e.id,
@@ -120,7 +139,20 @@ export function toReportExperiment(e: ManifestExperiment, files: ExperimentFiles
       .filter((p) => p.kind !== 'renamed')
       .map((p) => `${String(p.kind)}: ${String(p.message)}`),
     commit: commitOf(e.provenance?.sourceCommit) ?? commitOf(e.provenance?.repoSha),
+    vm: typeof e.provenance?.instance === 'string' ? e.provenance.instance : undefined,
+    packing,
   };
+}
+
+/** The placement of a status (untrusted: checked field by field), when it says the VM was shared. */
+function packingOf(placement: unknown): ReportPacking | undefined {
+  if (!placement || typeof placement !== 'object') return undefined;
+  const p = placement as { packed?: unknown; members?: unknown; neighbours?: unknown; cpus?: unknown };
+  if (p.packed !== true || typeof p.members !== 'number' || !Number.isInteger(p.members) || p.members < 1) {
+    return undefined;
+  }
+  const neighbours = Array.isArray(p.neighbours) ? p.neighbours.filter((n) => typeof n === 'string') : [];
+  return { members: p.members, neighbours, cpus: typeof p.cpus === 'string' ? p.cpus : undefined };
 }
 
 /** Totals of the report's experiments. */
@@ -135,15 +167,23 @@ export function totalsOf(experiments: readonly ReportExperiment[]): ReportTotals
     vmHours: 0,
     retries: 0,
   };
+  let packed = 0;
+  let mostPerVm = 0;
+  const vms = new Set<string>();
   for (const e of experiments) {
     t.experiments += 1;
     if (e.status === 'lost') t.lost += 1;
     t[countClass(e.status)] += 1;
     t.costUsd += e.costUsd ?? 0;
-    t.vmHours += (e.durationSeconds ?? 0) / 3600;
+    t.vmHours += (e.durationSeconds ?? 0) / 3600 / (e.packing?.members ?? 1);
     if (e.attempts && e.attempts > 1) t.retries += e.attempts - 1;
+    if (e.packing) {
+      packed += 1;
+      if (e.vm) vms.add(e.vm);
+      mostPerVm = Math.max(mostPerVm, e.packing.members);
+    }
   }
-  return t;
+  return packed > 0 ? { ...t, packed: { experiments: packed, vms: vms.size, mostPerVm } } : t;
 }
 
 /** Every metric name, in order of first appearance. */

@@ -165,6 +165,18 @@ export function mermaidLabel(text: string): string {
   return safe.trim() || '_';
 }
 
+/** `54 experiments packed on 14 VMs (up to 4 a VM; each pays its share)`. */
+export function packedText(p: NonNullable<ReportData['totals']['packed']>): string {
+  return `${p.experiments} experiment(s) packed on ${p.vms} VM(s) (up to ${p.mostPerVm} a VM; each costs its reserved share)`;
+}
+
+/** Where a packed experiment ran: its VM and CPUs, and how many shared the VM. */
+export function placementText(x: ReportExperiment): string {
+  if (!x.packing) return x.vm ?? '';
+  const others = x.packing.neighbours.length;
+  return `${x.vm ?? '?'}${x.packing.cpus ? ` CPU ${x.packing.cpus}` : ''}, with ${others} other${others === 1 ? '' : 's'}`;
+}
+
 /** The headline: counts, cost, time, and the baseline's verdict in one line. */
 export function headline(data: ReportData, baseline: BaselineInfo): string {
   const t = data.totals;
@@ -172,6 +184,7 @@ export function headline(data: ReportData, baseline: BaselineInfo): string {
     `Run \`${e(data.runId)}\`: ${t.experiments} experiment(s), **${t.succeeded} succeeded**, ${t.failed} failed, ${t.missing} missing${t.lost > 0 ? ` (**${t.lost} lost**)` : ''}`,
     `~$${t.costUsd.toFixed(2)} (estimate), ${t.vmHours.toFixed(2)} VM hours, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`,
   ];
+  if (t.packed) parts.push(packedText(t.packed));
   const commits = data.commits ?? [];
   if (commits.length === 1) parts.push(`code at \`${commits[0].slice(0, 12)}\``);
   else if (commits.length > 1) {
@@ -736,8 +749,8 @@ function chartSection(data: ReportData, opts: RenderOptions): string[] {
   return out.length > 0 ? ['### Charts', '', ...out] : [];
 }
 
-function resultRow(x: ReportExperiment, metrics: readonly string[]): string {
-  return `| ${e(x.id)} | ${STATUS_MARK[x.status]} | ${x.attempts ?? ''} | ${formatDuration(x.durationSeconds)} | ${e(x.zone ?? '')} | ${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`} | ${metrics.map((m) => (x.metrics[m] === undefined ? '' : formatNumber(x.metrics[m]))).join(' | ')} |`;
+function resultRow(x: ReportExperiment, metrics: readonly string[], packed: boolean): string {
+  return `| ${e(x.id)} | ${STATUS_MARK[x.status]} | ${x.attempts ?? ''} | ${formatDuration(x.durationSeconds)} | ${e(x.zone ?? '')} |${packed ? ` ${e(placementText(x))} |` : ''} ${x.costUsd === undefined ? '' : `$${x.costUsd.toFixed(4)}`} | ${metrics.map((m) => (x.metrics[m] === undefined ? '' : formatNumber(x.metrics[m]))).join(' | ')} |`;
 }
 
 function resultsSection(
@@ -747,12 +760,13 @@ function resultsSection(
 ): string[] {
   const metrics = data.metrics.slice(0, 10);
   const shown = data.experiments.slice(0, limit);
+  const packed = data.totals.packed !== undefined;
   return [
     `<details><summary>All ${data.experiments.length} experiment(s)</summary>`,
     '',
-    `| experiment | status | attempts | duration | zone | cost | ${metrics.map((m) => e(metricLabel(m, info))).join(' | ')} |`,
-    `| --- | --- | ---: | ---: | --- | ---: | ${metrics.map(() => '---:').join(' | ')} |`,
-    ...shown.map((x) => resultRow(x, metrics)),
+    `| experiment | status | attempts | duration | zone |${packed ? ' VM (packed) |' : ''} cost | ${metrics.map((m) => e(metricLabel(m, info))).join(' | ')} |`,
+    `| --- | --- | ---: | ---: | --- |${packed ? ' --- |' : ''} ---: | ${metrics.map(() => '---:').join(' | ')} |`,
+    ...shown.map((x) => resultRow(x, metrics, packed)),
     ...(data.experiments.length > shown.length
       ? ['', `... and ${data.experiments.length - shown.length} more in manifest.json (in the artifact).`]
       : []),

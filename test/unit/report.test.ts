@@ -415,6 +415,67 @@ describe('manifest experiments and events', () => {
     assert.deepEqual(r.metrics, { a: 1 });
     assert.equal(totalsOf([r]).retries, 2);
   });
+
+  it('gives a packed experiment its share of the VM, says where it ran and with whom, and counts the VMs', () => {
+    const base: ManifestExperiment = {
+      id: 'p1',
+      dir: 'p1',
+      status: 'succeeded',
+      state: 'succeeded',
+      exitCode: 0,
+      attempts: 1,
+      startedAt: '2025-01-01T00:00:00Z',
+      endedAt: '2025-01-01T01:00:00Z',
+      provenance: { zone: 'z', machineType: 'e2-standard-4', spot: false, instance: 'vm-1' },
+      planned: true,
+      files: [],
+      problems: [],
+    };
+    const alone = toReportExperiment(base);
+    const packed = ['p1', 'p2', 'p3', 'p4'].map((id, i) =>
+      toReportExperiment({
+        ...base,
+        id,
+        provenance: {
+          ...base.provenance,
+          placement: {
+            packed: true,
+            members: 4,
+            index: i + 1,
+            neighbours: ['p1', 'p2', 'p3', 'p4'].filter((x) => x !== id),
+            cpus: String(i),
+            memoryMb: 1024,
+          },
+        },
+      }),
+    );
+    const other = toReportExperiment({
+      ...base,
+      id: 'q',
+      provenance: {
+        ...base.provenance,
+        instance: 'vm-2',
+        placement: { packed: true, members: 2, index: 1, neighbours: ['<b>x</b>'], cpus: '0,1', memoryMb: 0 },
+      },
+    });
+    assert.ok(Math.abs(packed[0]!.costUsd! * 4 - alone.costUsd!) < 1e-12);
+    assert.ok(Math.abs(other.costUsd! * 2 - alone.costUsd!) < 1e-12);
+    const totals = totalsOf([...packed, other, exp('solo')]);
+    assert.deepEqual(totals.packed, { experiments: 5, vms: 2, mostPerVm: 4 });
+    assert.ok(Math.abs(totals.vmHours - (1 + 0.5 + 600 / 3600)) < 1e-9, String(totals.vmHours));
+    assert.equal(totalsOf([alone]).packed, undefined);
+
+    const d = data([...packed, other]);
+    const md = renderReport(d, opts());
+    assert.match(md, /5 experiment\(s\) packed on 2 VM\(s\) \(up to 4 a VM; each costs its reserved share\)/);
+    assert.match(md, /\| zone \| VM \(packed\) \| cost \|/);
+    assert.match(md, /\| vm-1 CPU 2, with 3 others \|/);
+    const html = renderHtml(d, opts());
+    assert.match(html, /<td title="shared with p1, p2, p4">vm-1 CPU 2, with 3 others<\/td>/);
+    assert.match(html, /shared with &lt;b&gt;x&lt;\/b&gt;/);
+    // Unpacked runs keep their table as it was.
+    assert.doesNotMatch(renderReport(data([exp('solo')]), opts()), /VM \(packed\)/);
+  });
   it('finds the pull request of the event', () => {
     const cases: [string, Record<string, unknown>, number | undefined][] = [
       ['pull_request', { pull_request: { number: 4 } }, 4],
