@@ -2805,6 +2805,9 @@ gm_prepare() {
     return 1
   }
   chmod 700 "$gm_state" 2>/dev/null
+  # a member of a packed VM: its directories are closed to a neighbour's command from the start (isolation
+  # hands them to this member's user later)
+  [ -n "$gm_member" ] && chmod 700 "$gm_input" "$gm_output" "$gm_checkpoint" "$gm_work" 2>/dev/null
   gm_md_url=$(gm_md_base)
   gm_fetch_settings
   gm_load_settings

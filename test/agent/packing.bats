@@ -113,6 +113,24 @@ params={\"n\":$i}"
   refute test -e "$FAKE/gcs/bkt/pfx/runs/r1/experiments/pack-0123456789"
 }
 
+@test "admission is first come by index: on 1 CPU, the members waiting when it frees are admitted lowest index first" {
+  export STUB_CPUS=0
+  members 3
+  run_agent
+  dump
+  cat "$EVENTS"
+  for i in 1 2 3; do
+    [ "$(js "$(mobj $i status.json)" 's.state + " " + s.provenance.placement.cpus')" = "succeeded 0" ]
+  done
+  # the first admitted held the CPU until all three had queued; the other two then went in index order
+  admitted=$(grep '^admit ' "$EVENTS" | cut -d' ' -f2 | paste -s -d' ' -)
+  first=${admitted%% *}
+  rest=$(for i in 1 2 3; do [ "$i" = "$first" ] || printf '%s ' "$i"; done)
+  [ "$admitted" = "$first ${rest% }" ]
+  # one at a time
+  awk '$1 == "start" { n++; if (n > 1) bad = 1 } $1 == "end" { n-- } END { exit bad }' "$FAKE/order"
+}
+
 @test "one member failing does not stop the others" {
   members 3
   attr command 'if [ "$GCE_MATRIX_PARAM_N" = 2 ]; then echo broken; exit 3; fi; echo ok >"$GCE_MATRIX_OUTPUT_DIR/ok.txt"'

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestBed } from './index.ts';
 import { startTestBed } from './index.ts';
 import { bedClients, insertBedVm } from './scenario.ts';
+import type { Provenance } from '../../src/layout.ts';
 
 const ZONE = 'us-central1-a';
 const BUCKET = 'bed-results';
@@ -210,6 +211,68 @@ echo "flushed: user=$(as /tmp/try)"
         "the metadata server is still reachable by gce-matrix-run after the firewall rule was installed; not running the command with the VM's credentials in reach",
       );
       assert.equal(run.output('attack'), undefined);
+    });
+
+    it('a packed VM: each member runs as its own user, kept from the token and from its neighbour’s files', async () => {
+      const prefix = (id: string) => `gce-matrix/runs/${RUN}/experiments/${id}/`;
+      const member = (i: number) =>
+        `experiment=pk-${i}\nexperiment-prefix=${prefix(`pk-${i}`)}\nattempt=1\nparams={"i":${i}}`;
+      const neighbour = `other=/var/tmp/gce-matrix/m/$((3 - GCE_MATRIX_PARAM_I))
+{
+  try ls "$other/output"
+  try ls "$other/work"
+  try cat "$other/state/attr/gce-matrix-bucket"
+  try touch "$other/output/planted"
+} > "$GCE_MATRIX_OUTPUT_DIR/neighbour"
+echo "$GCE_MATRIX_CPUS" > "$GCE_MATRIX_OUTPUT_DIR/cpus"`;
+      await boot('gcem-packed', {
+        'startup-script': `GCE_MATRIX_MODE=startup\n${AGENT}`,
+        'shutdown-script': `GCE_MATRIX_MODE=shutdown\n${AGENT}`,
+        'gce-matrix-bucket': BUCKET,
+        'gce-matrix-experiment-prefix': prefix('pk-1'),
+        'gce-matrix-run-id': RUN,
+        'gce-matrix-experiment': 'pack-0000000000',
+        'gce-matrix-command': `${ATTACK.replace(/\ntrue$/, '')}\n${neighbour}`,
+        'gce-matrix-self-delete': 'false',
+        'gce-matrix-members': '2',
+        'gce-matrix-member-1': member(1),
+        'gce-matrix-member-1-param-env': 'TOOL=probe\nI=1',
+        'gce-matrix-member-2': member(2),
+        'gce-matrix-member-2-param-env': 'TOOL=probe\nI=2',
+        'gce-matrix-resources': 'cpus=1\nmemory-mb=0',
+      });
+      const runs = await Promise.all(
+        [1, 2].map(async (i) => {
+          const text = await until(`the status of pk-${i}`, () =>
+            bed.storage.getObject(BUCKET, `${prefix(`pk-${i}`)}status.json`)?.data.toString('utf8'),
+          );
+          const out = (f: string) =>
+            bed.storage
+              .getObject(BUCKET, `${prefix(`pk-${i}`)}outputs/${f}`)
+              ?.data.toString('utf8')
+              .trim();
+          return {
+            status: JSON.parse(text) as { state: string; reason?: string; provenance: Provenance },
+            out,
+          };
+        }),
+      );
+      for (const [n, run] of runs.entries()) {
+        const i = n + 1;
+        assert.equal(run.status.state, 'succeeded', run.status.reason);
+        assert.equal(run.status.provenance.placement?.index, i);
+        assert.deepEqual(run.status.provenance.placement?.neighbours, [`pk-${3 - i}`]);
+        // one CPU each (the same one when the first had ended before the second was admitted)
+        assert.match(run.out('cpus') ?? '', /^\d+$/);
+        assert.equal(run.out('cpus'), run.status.provenance.placement?.cpus);
+        assert.ok(Number(run.out('uid')) >= 2_000_000_000, `member ${i} ran as the image's new user`);
+        assert.match(run.out('attack') ?? '', /^refused (7|52|55|56)$/);
+        const neighbourFiles = run.out('neighbour') ?? '';
+        assert.equal(neighbourFiles.split('\n').length, 4, neighbourFiles);
+        for (const line of neighbourFiles.split('\n')) assert.match(line, /: denied$/, neighbourFiles);
+      }
+      assert.notEqual(runs[0]?.out('uid'), runs[1]?.out('uid'), 'a user per member');
+      assert.match(serial('gcem-packed'), /gce-matrix-agent: every member's agent has ended/);
     });
 
     it('an agent that forgot the rule and the check hands the command the VM’s token: the rule is what stops it', async () => {
