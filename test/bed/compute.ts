@@ -1107,7 +1107,12 @@ export class ComputeStandIn {
 
     const id = BigInt.asUintN(62, BigInt(`0x${randomBytes(8).toString('hex')}`)).toString();
     const dir = path.join(this.opts.workDir, `${name}-${id.slice(-6)}`);
-    const disk = guestDirs(dir, { containerEngine: bootDisk?.image.containerEngine === true });
+    const shape = this.machineTypeSize(machineType);
+    const disk = guestDirs(dir, {
+      containerEngine: bootDisk?.image.containerEngine === true,
+      vcpus: shape.guestCpus,
+      memoryMb: shape.memoryMb,
+    });
     const slow = this.slowBoots.find((s) => s.left > 0);
     if (slow) slow.left -= 1;
     const vm: Vm = {

@@ -35,13 +35,17 @@ export function reserveUidBlock(): number {
  */
 export function imageTools(
   firstUid: number,
-  image: { containerEngine: boolean } = { containerEngine: false },
+  image: { containerEngine: boolean; vcpus?: number } = { containerEngine: false },
 ): Record<string, string> {
   const read = (name: string) => readFileSync(new URL(`./guest-image/${name}`, import.meta.url), 'utf8');
   const engine = readFileSync(new URL('../agent/engine/docker', import.meta.url), 'utf8');
   return {
     nft: read('nft.sh'),
     useradd: read('useradd.sh').replace('@FIRST_UID@', String(firstUid)),
+    // The machine type's CPUs, as the guest's kernel would report them, folded onto the host's.
+    taskset: read('taskset.sh')
+      .replace('@VCPUS@', String(image.vcpus ?? 2))
+      .replace('@KERNEL_DIR@', GUEST_KERNEL_DIR),
     // An image that ships a container engine gets the agent's tests' stand-in, its containers in the emulated
     // kernel's state (root's alone), its images the ones below.
     ...(image.containerEngine

@@ -122,7 +122,10 @@ export const GUEST_HOME = '/root';
  * Creates (if need be) and names the host directories of the instance whose directory is `dir`: its disk, its
  * own user database and kernel state, and the image's stand-in tools, set up for a block of uids of its own.
  */
-export function guestDirs(dir: string, image: { containerEngine?: boolean } = {}): GuestDirs {
+export function guestDirs(
+  dir: string,
+  image: { containerEngine?: boolean; vcpus?: number; memoryMb?: number } = {},
+): GuestDirs {
   const dirs = {
     varTmp: path.join(dir, 'var-tmp'),
     home: path.join(dir, 'root'),
@@ -144,11 +147,22 @@ export function guestDirs(dir: string, image: { containerEngine?: boolean } = {}
   }
   if (!existsSync(path.join(dirs.tools, 'useradd'))) {
     for (const [name, content] of Object.entries(
-      imageTools(reserveUidBlock(), { containerEngine: image.containerEngine === true }),
+      imageTools(reserveUidBlock(), {
+        containerEngine: image.containerEngine === true,
+        ...(image.vcpus ? { vcpus: image.vcpus } : {}),
+      }),
     )) {
       mkdirSync(path.dirname(path.join(dirs.tools, name)), { recursive: true });
       writeFileSync(path.join(dirs.tools, name), content, { mode: 0o755 });
     }
+  }
+  // The machine type's memory, as the guest's /proc/meminfo says it.
+  const meminfo = path.join(dirs.kernel, 'meminfo');
+  if (image.memoryMb && !existsSync(meminfo)) {
+    const kb = image.memoryMb * 1024;
+    writeFileSync(meminfo, `MemTotal:       ${kb} kB\nMemFree:        ${kb} kB\nMemAvailable:   ${kb} kB\n`, {
+      mode: 0o644,
+    });
   }
   return dirs;
 }
@@ -346,6 +360,8 @@ function sandboxArgs(dirs: GuestDirs, files: [string, string][]): { bwrap: strin
   // The image is Google's, not this host: a container engine installed here is not the guest's to find.
   args.push(...hostBinds());
   args.push('--ro-bind', dirs.tools, GUEST_TOOLS_DIR, '--bind', dirs.kernel, GUEST_KERNEL_DIR);
+  const meminfo = path.join(dirs.kernel, 'meminfo');
+  if (existsSync(meminfo)) args.push('--ro-bind', meminfo, '/proc/meminfo');
   for (const [host, guest] of files) args.push('--ro-bind', host, guest);
   args.push('--cap-drop', 'CAP_NET_ADMIN', '--chdir', '/');
   return { bwrap, args };
