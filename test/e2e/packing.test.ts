@@ -136,7 +136,7 @@ describe('packing on the test bed: 9 services x 6 tools, 4 per VM (real bundles,
     );
 
     // The first leg's VM is preempted once its two quick experiments are done and its two slow ones still run.
-    const first = legs[0]!;
+    const first = legs[0];
     const quick = first.members.filter((m) => !SLOW.includes(m.params.service));
     const slow = first.members.filter((m) => SLOW.includes(m.params.service));
     assert.deepEqual([quick.length, slow.length], [2, 2]);
