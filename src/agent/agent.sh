@@ -2555,11 +2555,20 @@ gm_admit() {
   gm_log "queued: waiting for $gm_ad_what of this machine"
   gm_now
   gm_ad_since=$gm_now_v
+  gm_ad_seen=
   while :; do
     if [ -d "$gm_state/status.claim" ]; then
       gm_release
       return 2
     fi
+    # What frees a place (a release, a lower index leaving the queue) is a line of the events: the ledger is
+    # looked at again only when they grew, so many waiting members do not keep its lock busy.
+    gm_ad_size=$(wc -c <"$gm_ledger/events" | tr -d ' ')
+    if [ "$gm_ad_size" = "$gm_ad_seen" ]; then
+      sleep 1
+      continue
+    fi
+    gm_ad_seen=$gm_ad_size
     gm_lock "$gm_ledger.lock"
     gm_ad_first=$(sort -n "$gm_ledger/waiting" | sed -n 1p)
     gm_read "$gm_ledger/free-memory"
