@@ -104,12 +104,16 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
   });
   const n = prepared.plan.experiments.length;
   const legs = prepared.jobs.length;
+  // A packed leg's agent admits its experiments against every CPU and all memory of this machine, as on a VM
+  // of its own; two legs at once would each count the machine as theirs.
+  const packed = prepared.jobs.some((j) => j.settings.members.length > 0);
+  const running = packed ? 1 : parallel;
   say(
     io,
     `Planned ${n} experiment(s) from ${spec}` +
       (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(', ')})` : '') +
-      (legs < n
-        ? `; packed into ${legs} leg(s), ${Math.min(parallel, legs)} at a time, each admitting its experiments by their reserved CPUs and memory`
+      (packed
+        ? `; packed into ${legs} leg(s), run one after another, each admitting its experiments by their reserved CPUs and memory`
         : `; running ${Math.min(parallel, n)} at a time`) +
       ` on this machine, run ${runId} in ${path.relative(io.cwd, runDir) || '.'}`,
   );
@@ -127,7 +131,7 @@ async function runCommand(args: ParsedArgs, io: CliIo): Promise<number> {
       record: prepared.record,
       jobs: prepared.jobs,
       secrets: prepared.secrets,
-      parallel,
+      parallel: running,
       hooks,
     }),
   );

@@ -255,6 +255,66 @@ describe('gce-matrix run (local)', () => {
     assert.match(r.stdout, /Done: 2 experiment\(s\): 2 succeeded/);
   });
 
+  it('runs a packed spec with the same admission as a VM: one leg after another, each admitting its experiments', async () => {
+    const src = path.join(work, 'packed-src');
+    await mkdir(src, { recursive: true });
+    const spec = path.join(src, 'packed.yml');
+    await writeFile(
+      spec,
+      [
+        'axes:',
+        '  n: [1, 2, 3, 4]',
+        'launch:',
+        '  per-vm: 2',
+        '  resources: { cpus: 1 }',
+        '  command: |',
+        '    printf \'{"n": %s, "square": %s}\' "$GCE_MATRIX_PARAM_N" $((GCE_MATRIX_PARAM_N * GCE_MATRIX_PARAM_N)) > "$GCE_MATRIX_METRICS_FILE"',
+        '    echo "pinned to CPU $GCE_MATRIX_CPUS"',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(work, 'packed');
+    const r = await runCli(['run', spec, '--out', out, '--source-dir', src], work);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Planned 4 experiment\(s\) from .*packed into 2 leg\(s\), run one after another/);
+    assert.match(r.stdout, /Done: 4 experiment\(s\): 4 succeeded, 0 failed, 0 missing\./);
+    const manifest = JSON.parse(await readFile(path.join(out, 'results', 'manifest.json'), 'utf8')) as {
+      experiments: {
+        id: string;
+        params: { n: number };
+        provenance?: {
+          instance?: string;
+          placement?: { members: number; neighbours: string[]; cpus?: string };
+        };
+      }[];
+    };
+    const byLeg = new Map<string, string[]>();
+    for (const e of manifest.experiments) {
+      const p = e.provenance?.placement;
+      assert.equal(p?.members, 2, e.id);
+      assert.equal(p?.neighbours.length, 1, e.id);
+      assert.match(p?.cpus ?? '', /^\d+$/, e.id);
+      const vm = e.provenance?.instance ?? '';
+      byLeg.set(vm, [...(byLeg.get(vm) ?? []), e.id]);
+    }
+    // Two legs of two, each experiment's neighbour the other one of its leg.
+    assert.deepEqual(
+      [...byLeg.values()].map((ids) => ids.length),
+      [2, 2],
+    );
+    for (const e of manifest.experiments) {
+      const mates = [...byLeg.values()].find((ids) => ids.includes(e.id)) ?? [];
+      assert.deepEqual(
+        e.provenance?.placement?.neighbours,
+        mates.filter((x) => x !== e.id),
+      );
+    }
+    const csv = await readFile(path.join(out, 'results.csv'), 'utf8');
+    for (const n of [1, 2, 3, 4]) assert.match(csv, new RegExp(`,square,${n * n},`));
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(md, /4 experiment\(s\) packed on 2 VM\(s\) \(up to 2 a VM/);
+  });
+
   it('reports a failing command and a command that is not found, and exits 1', async () => {
     // A directory outside git: it is the source, as a plain directory, and the command runs in its snapshot.
     const src = path.join(work, 'failing-src');
