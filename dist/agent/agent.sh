@@ -26,7 +26,16 @@ esac
 umask 022
 gm_tab=$(printf '\t')
 gm_cr=$(printf '\r')
-gm_root=${TMPDIR:-/var/tmp}/gce-matrix
+# A packed VM (gce-matrix-members) runs one coordinator and one agent per member: the coordinator starts each
+# member as this script again with GCE_MATRIX_ROOT (the member's own directory tree), GCE_MATRIX_MEMBER (its
+# index) and GCE_MATRIX_VM_ROOT (the coordinator's root, where what the members share lives: the admission
+# ledger, the lock around user and firewall changes). Without them this is the only agent on its VM.
+gm_root=${GCE_MATRIX_ROOT:-${TMPDIR:-/var/tmp}/gce-matrix}
+gm_member=${GCE_MATRIX_MEMBER:-}
+case $gm_member in
+  *[!0-9]* | 0) gm_member= ;;
+esac
+gm_vmroot=${GCE_MATRIX_VM_ROOT:-$gm_root}
 gm_state=$gm_root/state
 gm_input=$gm_root/input
 gm_output=$gm_root/output
@@ -54,18 +63,22 @@ gm_src_sha256=
 gm_src_size=
 gm_setpriv_opts=
 # The unprivileged user the command runs as on a VM (see gm_isolate); uid and gid once it is set up.
-gm_run_user=gce-matrix-run
+gm_run_user=gce-matrix-run${gm_member:+-$gm_member}
 gm_run_uid=
 gm_run_gid=
 # The metadata server's fixed addresses on Compute Engine (metadata.google.internal is the IPv4 one).
 gm_md_ip4=169.254.169.254
+# Packing (a member's agent): the CPUs it reserved, whether taskset pins the host command, its memory cgroup.
+gm_pack_cpus=
+gm_pack_taskset=
+gm_pack_cgroup=
 gm_md_ip6=fd20:ce::254
 
 # ---------------------------------------------------------------------------------------------------------
 # Small utilities
 
 gm_log() {
-  printf 'gce-matrix-agent: %s\n' "$*"
+  printf 'gce-matrix-agent%s: %s\n' "${gm_member:+[$gm_member]}" "$*"
   if [ -n "$gm_logfile" ]; then
     printf 'gce-matrix-agent: %s\n' "$*" >>"$gm_logfile" 2>/dev/null
   fi
@@ -577,7 +590,7 @@ gce-matrix-container-image gce-matrix-gpus gce-matrix-timeout-seconds gce-matrix
 gce-matrix-log-interval-seconds gce-matrix-checkpoint-interval-seconds gce-matrix-repo-sha gce-matrix-spot gce-matrix-self-delete
 gce-matrix-endpoint-storage gce-matrix-endpoint-compute gce-matrix-endpoint-secretmanager gce-matrix-source
 gce-matrix-command-identity gce-matrix-local-run gce-matrix-command-credentials gce-matrix-endpoint-sts
-gce-matrix-services'
+gce-matrix-services gce-matrix-members gce-matrix-resources'
 
 # The value of an instance attribute as fetched by gm_fetch_settings (empty when unset).
 gm_attr() {
@@ -594,6 +607,20 @@ gm_fetch_settings() {
       if [ $? -eq 2 ]; then
         gm_log "could not read instance attribute $gm_fs_key: $(gm_http_problem)"
       fi
+    done
+    # a packed VM: each member's own attributes (the coordinator hands them to the member's agent)
+    gm_read "$gm_state/attr/gce-matrix-members"
+    gm_int "$gm_r" 0
+    gm_fs_i=1
+    while [ "$gm_fs_i" -le "$gm_r" ] && [ "$gm_fs_i" -le 64 ]; do
+      for gm_fs_key in "gce-matrix-member-$gm_fs_i" "gce-matrix-member-$gm_fs_i-param-env"; do
+        rm -f "$gm_state/attr/$gm_fs_key"
+        gm_md "instance/attributes/$gm_fs_key" "$gm_state/attr/$gm_fs_key"
+        if [ $? -eq 2 ]; then
+          gm_log "could not read instance attribute $gm_fs_key: $(gm_http_problem)"
+        fi
+      done
+      gm_fs_i=$((gm_fs_i + 1))
     done
     : >"$gm_state/attr/.complete"
   fi
@@ -743,6 +770,22 @@ gm_load_settings() {
   gm_started_at=$gm_r
   gm_read "$gm_state/container.digest"
   gm_container_digest=$gm_r
+
+  # Packing: how many experiments share this VM, and what each reserves of it (cpus=C, memory-mb=M lines).
+  gm_read "$gm_a/gce-matrix-members"
+  gm_int "$gm_r" 0
+  gm_members=$gm_r
+  gm_res_cpus=1
+  gm_res_mem=0
+  if [ -f "$gm_a/gce-matrix-resources" ]; then
+    while IFS= read -r gm_ls_line || [ -n "$gm_ls_line" ]; do
+      gm_ls_line=${gm_ls_line%"$gm_cr"}
+      case $gm_ls_line in
+        cpus=*) gm_res_cpus=${gm_ls_line#cpus=} ;;
+        memory-mb=*) gm_res_mem=${gm_ls_line#memory-mb=} ;;
+      esac
+    done <"$gm_a/gce-matrix-resources"
+  fi
 
   gm_logfile=$gm_root/attempt-$gm_attempt.log
   gm_logs_prefix=${gm_prefix}attempts/$gm_attempt/log/
@@ -947,6 +990,7 @@ gm_status_json() {
   case $gm_sj_params in
     '{'*'}') gm_sj_prov="$gm_sj_prov,\"parameters\":$gm_sj_params" ;;
   esac
+  gm_sj_prov="$gm_sj_prov$(gm_pack_provenance)"
   gm_sj_prov=${gm_sj_prov#,}
   printf '{"schema":1,"runId":"%s","experiment":"%s","attempt":%s,"state":"%s","exitCode":%s%s%s,"endedAt":"%s","outputs":[%s],"provenance":{%s}}\n' \
     "$(gm_json_escape "$gm_run_id")" "$(gm_json_escape "$gm_experiment")" "$gm_attempt" "$1" "$2" \
@@ -1307,8 +1351,8 @@ gm_google_registry() {
 
 gm_prepare_container() {
   [ -n "$gm_image" ] || return 0
-  if ! gm_ctr_engine; then
-    gm_error_reason="container image $gm_image requested but neither docker nor podman is installed on the VM image"
+  if ! gm_ctr_engine install; then
+    gm_error_reason="container image $gm_image requested but the VM image has ${gm_ctr_missing:-neither docker nor podman}; use an image that ships one (input image)"
     return 1
   fi
   DOCKER_CONFIG=$gm_state/docker
@@ -1340,9 +1384,31 @@ gm_prepare_container() {
 # Containers: every container operation the agent makes goes through these, over docker or podman
 # (whichever the image has; docker first). The command's own image and the services use the same ones.
 
-# Sets gm_ctr to the container engine on PATH; fails when the image has none.
+# Sets gm_ctr to the container engine on PATH. On a VM whose image has none but has apt (Google's Debian and
+# Ubuntu images), installs Debian's docker.io once; fails when there is still none (gm_ctr_missing says why).
 gm_ctr_engine() {
   [ -n "${gm_ctr:-}" ] && return 0
+  gm_ctr_find && return 0
+  [ "${1:-}" = install ] || return 1
+  [ -z "${gm_ctr_tried:-}" ] || return 1
+  gm_ctr_tried=1
+  gm_ctr_missing="neither docker nor podman"
+  [ "$gm_local_run" = true ] && return 1
+  command -v apt-get >/dev/null 2>&1 || return 1
+  gm_log "the VM image has neither docker nor podman; installing docker.io from its package sources"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io; } >"$gm_tmp.apt" 2>&1; then
+    gm_ctr_missing="neither docker nor podman, and installing docker.io failed ($(grep . "$gm_tmp.apt" | tail -n 1 | cut -c1-200))"
+    cat "$gm_tmp.apt" >>"$gm_logfile"
+    rm -f "$gm_tmp.apt"
+    return 1
+  fi
+  cat "$gm_tmp.apt" >>"$gm_logfile"
+  rm -f "$gm_tmp.apt"
+  gm_ctr_find
+}
+
+gm_ctr_find() {
   if command -v docker >/dev/null 2>&1; then
     gm_ctr=docker
   elif command -v podman >/dev/null 2>&1; then
@@ -1501,11 +1567,13 @@ gm_svc_port_seq=0
 # Pulls every service's image and records its digest. Sets gm_error_reason on failure.
 gm_svc_pull() {
   [ "$gm_svc_count" -gt 0 ] || return 0
-  if ! gm_ctr_engine; then
+  if ! gm_ctr_engine install; then
     gm_svc_get name 1
-    gm_sp_where="the VM image has"
-    [ "$gm_local_run" = true ] && gm_sp_where="this machine has"
-    gm_error_reason="service $gm_r needs a container engine, but $gm_sp_where neither docker nor podman"
+    if [ "$gm_local_run" = true ]; then
+      gm_error_reason="service $gm_r needs a container engine, but this machine has neither docker nor podman"
+    else
+      gm_error_reason="service $gm_r needs a container engine, but the VM image has ${gm_ctr_missing:-neither docker nor podman}; use an image that ships one (input image)"
+    fi
     return 1
   fi
   : >"$gm_state/services.prov"
@@ -1552,6 +1620,7 @@ gm_svc_start_one() {
   gm_so_image=
   gm_so_first=
   gm_so_in=0
+  gm_so_mem=
   printf '%s_HOST=127.0.0.1\n' "$gm_so_env" >>"$gm_state/services.env"
   while IFS= read -r gm_so_line || [ -n "$gm_so_line" ]; do
     gm_so_line=${gm_so_line%"$gm_cr"}
@@ -1580,9 +1649,17 @@ gm_svc_start_one() {
         ;;
       entrypoint) set -- "$@" --entrypoint "$(printf '%b' "$gm_so_val")" ;;
       cpus) set -- "$@" --cpus "$gm_so_val" ;;
-      memory) set -- "$@" --memory "$gm_so_val" ;;
+      memory)
+        set -- "$@" --memory "$gm_so_val"
+        gm_so_mem=1
+        ;;
     esac
   done <"$gm_state/attr/gce-matrix-services"
+  # a member of a packed VM: its services share its reserved CPUs, and its memory unless they set their own
+  if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ]; then
+    set -- "$@" --cpuset-cpus "$gm_pack_cpus"
+    [ "$gm_res_mem" -gt 0 ] && [ -z "${gm_so_mem:-}" ] && set -- "$@" --memory "${gm_res_mem}m"
+  fi
   set -- "$@" "$gm_so_image"
   gm_so_in=0
   while IFS= read -r gm_so_line || [ -n "$gm_so_line" ]; do
@@ -1753,8 +1830,13 @@ gm_ensure_run_user() {
       gm_error_reason="cannot create the user $gm_run_user to run the command as: the VM image has no useradd"
       return 1
     fi
-    if ! useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-      "$gm_run_user" >"$gm_tmp.useradd" 2>&1 && ! id -u "$gm_run_user" >/dev/null 2>&1; then
+    # members of a packed VM add their users at the same time: useradd would find /etc/passwd locked
+    gm_lock "$gm_vmroot/host.lock"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      "$gm_run_user" >"$gm_tmp.useradd" 2>&1
+    gm_eu_rc=$?
+    gm_unlock "$gm_vmroot/host.lock"
+    if [ "$gm_eu_rc" != 0 ] && ! id -u "$gm_run_user" >/dev/null 2>&1; then
       gm_error_reason="could not create the user $gm_run_user to run the command as: $(tail -n 1 "$gm_tmp.useradd" | cut -c1-300)"
       rm -f "$gm_tmp.useradd"
       return 1
@@ -1856,15 +1938,17 @@ gm_install_firewall() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nftables >>"$gm_logfile" 2>&1 ||
       gm_log "could not install nftables"
   fi
+  # one table per member of a packed VM: each replaces its own rules, never a neighbour's
+  gm_if_table=gce_matrix${gm_member:+_$gm_member}
   if command -v nft >/dev/null 2>&1; then
-    printf '%s\n' "$gm_fw_targets" | awk -v uid="$gm_if_uid" -v fwd="$gm_if_fwd" '
+    printf '%s\n' "$gm_fw_targets" | awk -v uid="$gm_if_uid" -v fwd="$gm_if_fwd" -v table="$gm_if_table" '
       function rule(prefix, f, a, p) {
         if (p == "!53") p = "!= 53"
         return "\t\t" prefix f " daddr " a " tcp dport " p " reject with tcp reset\n"
       }
       NF == 3 { n++; fam[n] = $1; addr[n] = $2; port[n] = $3 }
       END {
-        printf "add table inet gce_matrix\nflush table inet gce_matrix\ntable inet gce_matrix {\n"
+        printf "add table inet %s\nflush table inet %s\ntable inet %s {\n", table, table, table
         if (uid != "") {
           printf "\tchain output {\n\t\ttype filter hook output priority 0; policy accept;\n"
           for (i = 1; i <= n; i++) printf "%s", rule("meta skuid " uid " ", fam[i], addr[i], port[i])
@@ -1877,14 +1961,18 @@ gm_install_firewall() {
         }
         printf "}\n"
       }' >"$gm_tmp.nft"
-    if ! nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1; then
+    gm_lock "$gm_vmroot/host.lock"
+    nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1
+    gm_if_rc=$?
+    gm_unlock "$gm_vmroot/host.lock"
+    if [ "$gm_if_rc" != 0 ]; then
       gm_error_reason="could not install the firewall rule that keeps the command from the metadata server: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
       cat "$gm_tmp.fw" >>"$gm_logfile"
       rm -f "$gm_tmp.nft" "$gm_tmp.fw"
       return 1
     fi
     rm -f "$gm_tmp.nft" "$gm_tmp.fw"
-    gm_log "firewall: table inet gce_matrix rejects $(printf '%s\n' "$gm_fw_targets" | awk '{ printf "%s%s port %s", (NR > 1 ? ", " : ""), $2, ($3 == "!53" ? "any but 53" : $3) }')${gm_if_uid:+ for uid $gm_if_uid}$([ "$gm_if_fwd" = 1 ] && printf ' for containers')"
+    gm_log "firewall: table inet $gm_if_table rejects $(printf '%s\n' "$gm_fw_targets" | awk '{ printf "%s%s port %s", (NR > 1 ? ", " : ""), $2, ($3 == "!53" ? "any but 53" : $3) }')${gm_if_uid:+ for uid $gm_if_uid}$([ "$gm_if_fwd" = 1 ] && printf ' for containers')"
     return 0
   fi
   if ! command -v iptables >/dev/null 2>&1; then
@@ -2012,6 +2100,8 @@ gm_isolate() {
     return 1
   fi
   rm -f "$gm_tmp.chown"
+  # a packed VM: a neighbour's command (another user) cannot read this member's directories
+  [ -n "$gm_member" ] && chmod 700 "$gm_work" "$gm_output" "$gm_checkpoint" "$gm_input" "$gm_home"
   if [ "$gm_identity" = vm ]; then
     gm_log "the command runs as $gm_run_user (uid $gm_run_uid) with the VM's identity (gce-matrix-command-identity=vm)"
     return 0
@@ -2116,6 +2206,11 @@ GCE_MATRIX_CHECKPOINT_DIR GCE_MATRIX_INPUT_DIR GCE_MATRIX_WORK_DIR GCE_MATRIX_ME
     gm_env_names="$gm_env_names GCE_MATRIX_STORAGE_TOKEN_FILE CLOUDSDK_AUTH_ACCESS_TOKEN_FILE GCE_MATRIX_BUCKET
 GCE_MATRIX_EXPERIMENT_PREFIX"
   fi
+  if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ]; then
+    GCE_MATRIX_CPUS=$gm_pack_cpus
+    export GCE_MATRIX_CPUS
+    gm_env_names="$gm_env_names GCE_MATRIX_CPUS"
+  fi
   if [ -f "$gm_state/attr/gce-matrix-param-env" ]; then
     while IFS= read -r gm_pe_line || [ -n "$gm_pe_line" ]; do
       gm_pe_line=${gm_pe_line%"$gm_cr"}
@@ -2173,21 +2268,27 @@ gm_start_command() {
         -v "$gm_work:$gm_work" -w "$gm_work"
       [ "$gm_cmd_creds" = experiment ] && set -- "$@" -v "$gm_creds:$gm_creds:ro"
       [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
+      if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ]; then
+        set -- "$@" --cpuset-cpus "$gm_pack_cpus"
+        [ "$gm_res_mem" -gt 0 ] && set -- "$@" --memory "${gm_res_mem}m"
+      fi
       if [ -n "$gm_command" ]; then
         set -- "$gm_ctr" run "$@" --entrypoint sh "$gm_image" -c "$gm_command"
       else
         set -- "$gm_ctr" run "$@" "$gm_image"
       fi
-    elif [ -n "$gm_run_uid" ]; then
-      # shellcheck disable=SC2086 # options without blanks, meant to split
-      set -- setpriv $gm_setpriv_opts -- sh -c "$gm_command"
     else
       set -- sh -c "$gm_command"
+      # a member of a packed VM: pinned to its reserved CPUs
+      [ -n "$gm_pack_taskset" ] && set -- taskset -c "$gm_pack_cpus" "$@"
+      # shellcheck disable=SC2086 # options without blanks, meant to split
+      [ -n "$gm_run_uid" ] && set -- setpriv $gm_setpriv_opts -- "$@"
     fi
-    # The command runs in the foreground of this subshell; its pid is its own (the small shell writes it and
-    # execs), for the watchdog and the shutdown run to signal.
+    # The command runs in the foreground of this subshell; its pid is its own (the small shell writes it, joins
+    # the member's cgroup when there is one, and execs), for the watchdog and the shutdown run to signal.
     # shellcheck disable=SC2016 # expanded by the inner shell
-    sh -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' gce-matrix-command "$gm_state/command.pid" "$@"
+    sh -c 'printf "%s\n" "$$" >"$1"; [ -z "$2" ] || printf "%s\n" "$$" >"$2/cgroup.procs"; shift 2; exec "$@"' \
+      gce-matrix-command "$gm_state/command.pid" "${gm_pack_cgroup:-}" "$@"
     printf '%s\n' "$?" >"$gm_state/exit-code.tmp"
     mv -f "$gm_state/exit-code.tmp" "$gm_state/exit-code"
   ) >>"$gm_logfile" 2>&1 </dev/null &
@@ -2257,6 +2358,8 @@ gm_wait_command() {
 # Endings
 
 gm_self_delete_vm() {
+  # a member of a packed VM: the coordinator deletes the VM once every member has ended
+  [ -n "$gm_member" ] && return 0
   if [ "$gm_self_delete" = false ]; then
     gm_log "self-delete is false: leaving instance $gm_instance running"
     return 0
@@ -2295,6 +2398,7 @@ gm_self_delete_vm() {
 # last, self-delete.
 gm_finish() {
   gm_status_done=1
+  gm_release
   if ! gm_claim; then
     gm_log "the shutdown script is writing this attempt's status"
     gm_stop_reporter
@@ -2353,6 +2457,355 @@ gm_on_signal() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
+# Packing: several experiments on one VM (gce-matrix-members)
+#
+# The startup agent of a packed VM is a coordinator: it gives each member a directory tree of its own with the
+# member's settings (as if the metadata held only that experiment), starts one agent per member at once, waits
+# for them all and then deletes the VM. A member's agent stages, heartbeats and reports exactly as a single
+# experiment's, under its own prefix and as its own user; right before its services and command start, it
+# reserves its CPUs and memory from the VM-wide admission ledger (FIFO by member index, by reservation, never
+# by sampling load) and gives them back when the command has ended, on every path.
+
+gm_ledger=$gm_vmroot/admission
+
+# gm_cpu_ids LIST : prints the CPU ids of a list such as `0-3,6` one a line, in order.
+gm_cpu_ids() {
+  printf '%s\n' "$1" | tr ',' '\n' | awk -F- '
+    /^[0-9]+$/ { print $1; next }
+    /^[0-9]+-[0-9]+$/ { for (i = $1; i <= $2; i++) print i }' | sort -n -u
+}
+
+# Sets gm_r to the CPUs the agent may use, comma-separated: its affinity (taskset), else its cgroup's cpuset,
+# else 0..nproc-1.
+gm_machine_cpus() {
+  gm_mc_list=
+  if command -v taskset >/dev/null 2>&1; then
+    gm_mc_list=$(taskset -pc $$ 2>/dev/null | sed -n 's/.*list:[[:space:]]*//p')
+  fi
+  if [ -z "$gm_mc_list" ] && [ -r /sys/fs/cgroup/cpuset.cpus.effective ]; then
+    gm_mc_list=$(cat /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null)
+  fi
+  gm_r=$(gm_cpu_ids "$gm_mc_list" | paste -s -d, -)
+  if [ -z "$gm_r" ]; then
+    gm_mc_n=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)
+    gm_int "$gm_mc_n" 1
+    [ "$gm_r" -ge 1 ] || gm_r=1
+    gm_r=$(awk -v n="$gm_r" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? "," : ""), i }')
+  fi
+}
+
+# Sets gm_r to the memory experiments may reserve, in MiB: MemTotal less 512 MiB for the system.
+gm_machine_memory() {
+  gm_r=$(awk '$1 == "MemTotal:" { m = int($2 / 1024) - 512; if (m < 0) m = 0; print m; exit }' /proc/meminfo 2>/dev/null)
+  gm_int "$gm_r" 0
+}
+
+# With the ledger locked: writes it when it is not there yet (the machine's CPUs and memory, all free).
+gm_ledger_init() {
+  [ -f "$gm_ledger/cpus" ] && return 0
+  mkdir -p "$gm_ledger"
+  gm_machine_cpus
+  printf '%s\n' "$gm_r" >"$gm_ledger/cpus"
+  printf '%s\n' "$gm_r" | tr ',' ' ' >"$gm_ledger/free-cpus"
+  gm_machine_memory
+  printf '%s\n' "$gm_r" >"$gm_ledger/memory"
+  printf '%s\n' "$gm_r" >"$gm_ledger/free-memory"
+  : >"$gm_ledger/waiting"
+  : >>"$gm_ledger/events"
+}
+
+# Fails with gm_error_reason when the member's resources are malformed or more than the whole machine.
+gm_pack_check() {
+  [ -n "$gm_member" ] || return 0
+  case $gm_res_cpus:$gm_res_mem in
+    *[!0-9:]* | :* | 0:* | *:)
+      gm_error_reason="instance attribute gce-matrix-resources is malformed (cpus=$gm_res_cpus, memory-mb=$gm_res_mem); expected lines cpus=C (a whole number >= 1) and memory-mb=M (MiB)"
+      return 1
+      ;;
+  esac
+  gm_lock "$gm_ledger.lock"
+  gm_ledger_init
+  gm_read "$gm_ledger/cpus"
+  gm_pc_all=$gm_r
+  gm_read "$gm_ledger/memory"
+  gm_pc_mem=$gm_r
+  gm_unlock "$gm_ledger.lock"
+  gm_pc_n=$(printf '%s\n' "$gm_pc_all" | tr ',' '\n' | grep -c .)
+  if [ "$gm_res_cpus" -gt "$gm_pc_n" ] || [ "$gm_res_mem" -gt "$gm_pc_mem" ]; then
+    gm_error_reason="gce-matrix-resources asks for $gm_res_cpus CPU(s) and $gm_res_mem MiB per experiment, more than this machine${gm_machine_type:+ ($gm_machine_type)} has: $gm_pc_n CPU(s) ($gm_pc_all) and $gm_pc_mem MiB for experiments (MemTotal less 512 MiB for the system); ask for less in resources, or choose a larger machine-type"
+    return 1
+  fi
+  return 0
+}
+
+# Reserves the member's CPUs and memory, waiting (phase `queued`) while they are taken or a member of a lower
+# index waits. Writes $gm_state/placement (`cpus LIST`, `memory M`). Returns 2 when the shutdown run took over
+# this attempt while it waited.
+gm_admit() {
+  [ -n "$gm_member" ] || return 0
+  gm_lock "$gm_ledger.lock"
+  gm_ledger_init
+  grep -qx "$gm_member" "$gm_ledger/waiting" || printf '%s\n' "$gm_member" >>"$gm_ledger/waiting"
+  printf 'queue %s\n' "$gm_member" >>"$gm_ledger/events"
+  gm_unlock "$gm_ledger.lock"
+  gm_set_phase queued
+  gm_heartbeat
+  gm_ad_what="$gm_res_cpus CPU(s)"
+  [ "$gm_res_mem" -gt 0 ] && gm_ad_what="$gm_ad_what and $gm_res_mem MiB"
+  gm_log "queued: waiting for $gm_ad_what of this machine"
+  gm_now
+  gm_ad_since=$gm_now_v
+  gm_ad_seen=
+  while :; do
+    if [ -d "$gm_state/status.claim" ]; then
+      gm_release
+      return 2
+    fi
+    # What frees a place (a release, a lower index leaving the queue) is a line of the events: the ledger is
+    # looked at again only when they grew, so many waiting members do not keep its lock busy.
+    gm_ad_size=$(wc -c <"$gm_ledger/events" | tr -d ' ')
+    if [ "$gm_ad_size" = "$gm_ad_seen" ]; then
+      sleep 1
+      continue
+    fi
+    gm_ad_seen=$gm_ad_size
+    gm_lock "$gm_ledger.lock"
+    gm_ad_first=$(sort -n "$gm_ledger/waiting" | sed -n 1p)
+    gm_read "$gm_ledger/free-memory"
+    gm_int "$gm_r" 0
+    gm_ad_mem=$gm_r
+    gm_ad_free=$(cat "$gm_ledger/free-cpus")
+    # shellcheck disable=SC2086 # the id list is meant to split
+    gm_ad_nfree=$(printf '%s\n' $gm_ad_free | grep -c .)
+    if [ "$gm_ad_first" = "$gm_member" ] && [ "$gm_ad_nfree" -ge "$gm_res_cpus" ] && [ "$gm_ad_mem" -ge "$gm_res_mem" ]; then
+      # shellcheck disable=SC2086
+      gm_pack_cpus=$(printf '%s\n' $gm_ad_free | sed -n "1,${gm_res_cpus}p" | paste -s -d, -)
+      # shellcheck disable=SC2086
+      printf '%s\n' $gm_ad_free | sed "1,${gm_res_cpus}d" | paste -s -d' ' - >"$gm_ledger/free-cpus"
+      printf '%s\n' "$((gm_ad_mem - gm_res_mem))" >"$gm_ledger/free-memory"
+      grep -vx "$gm_member" "$gm_ledger/waiting" >"$gm_ledger/waiting.new"
+      mv -f "$gm_ledger/waiting.new" "$gm_ledger/waiting"
+      printf 'admit %s cpus %s memory %s\n' "$gm_member" "$gm_pack_cpus" "$gm_res_mem" >>"$gm_ledger/events"
+      printf 'cpus %s\nmemory %s\n' "$gm_pack_cpus" "$gm_res_mem" >"$gm_state/placement"
+      : >"$gm_state/reserved"
+      gm_unlock "$gm_ledger.lock"
+      if [ -d "$gm_state/status.claim" ]; then
+        gm_release
+        return 2
+      fi
+      gm_now
+      gm_log "admitted after $((gm_now_v - gm_ad_since)) s: CPU(s) $gm_pack_cpus$([ "$gm_res_mem" -gt 0 ] && printf ', %s MiB' "$gm_res_mem")"
+      return 0
+    fi
+    gm_unlock "$gm_ledger.lock"
+    sleep 1
+  done
+}
+
+# Gives the member's reservation back and leaves the queue (once; safe from either run and on every path).
+gm_release() {
+  [ -n "$gm_member" ] || return 0
+  [ -d "$gm_ledger" ] || return 0
+  gm_lock "$gm_ledger.lock"
+  if [ -f "$gm_state/reserved" ]; then
+    gm_read "$gm_state/placement"
+    gm_rl_cpus=${gm_r#cpus }
+    gm_read "$gm_ledger/free-memory"
+    gm_int "$gm_r" 0
+    printf '%s\n' "$((gm_r + gm_res_mem))" >"$gm_ledger/free-memory"
+    {
+      tr ' ' '\n' <"$gm_ledger/free-cpus"
+      printf '%s\n' "$gm_rl_cpus" | tr ',' '\n'
+    } | grep . | sort -n -u | paste -s -d' ' - >"$gm_ledger/free-cpus.new"
+    mv -f "$gm_ledger/free-cpus.new" "$gm_ledger/free-cpus"
+    rm -f "$gm_state/reserved"
+    printf 'release %s\n' "$gm_member" >>"$gm_ledger/events"
+  fi
+  if grep -qx "$gm_member" "$gm_ledger/waiting" 2>/dev/null; then
+    grep -vx "$gm_member" "$gm_ledger/waiting" >"$gm_ledger/waiting.new"
+    mv -f "$gm_ledger/waiting.new" "$gm_ledger/waiting"
+    printf 'leave %s\n' "$gm_member" >>"$gm_ledger/events"
+  fi
+  gm_unlock "$gm_ledger.lock"
+  if [ -n "${gm_pack_cgroup:-}" ]; then
+    rmdir "$gm_pack_cgroup" 2>/dev/null
+    gm_pack_cgroup=
+  fi
+  return 0
+}
+
+# Sets gm_pack_cpus to the member's reserved CPUs (empty when none were reserved).
+gm_load_placement() {
+  gm_pack_cpus=
+  [ -f "$gm_state/placement" ] || return 0
+  gm_pack_cpus=$(sed -n 's/^cpus //p' "$gm_state/placement")
+}
+
+# A host command's memory limit: a cgroup v2 child with memory.max (and cpuset.cpus where that controller is
+# on), when the machine lets the agent make one. Sets gm_pack_cgroup (empty when the limit is not enforced).
+gm_pack_cgroup_setup() {
+  gm_pack_cgroup=
+  [ -n "$gm_member" ] && [ "$gm_res_mem" -gt 0 ] && [ -z "$gm_image" ] || return 0
+  gm_cg_base=/sys/fs/cgroup
+  gm_cg_why="no cgroup v2 memory controller the agent may use"
+  if [ -f "$gm_cg_base/cgroup.subtree_control" ] && grep -qw memory "$gm_cg_base/cgroup.subtree_control" 2>/dev/null; then
+    gm_cg=$gm_cg_base/gce-matrix-$gm_member
+    if mkdir -p "$gm_cg" 2>/dev/null && printf '%s\n' "$((gm_res_mem * 1048576))" >"$gm_cg/memory.max" 2>/dev/null; then
+      if grep -qw cpuset "$gm_cg_base/cgroup.subtree_control" 2>/dev/null; then
+        printf '%s\n' "$gm_pack_cpus" >"$gm_cg/cpuset.cpus" 2>/dev/null
+      fi
+      gm_pack_cgroup=$gm_cg
+      gm_log "memory: the command is limited to $gm_res_mem MiB (cgroup $gm_cg)"
+      return 0
+    fi
+    rmdir "$gm_cg" 2>/dev/null
+    gm_cg_why="could not create the cgroup $gm_cg"
+  fi
+  gm_log "memory: $gm_res_mem MiB are reserved for this experiment but not enforced ($gm_cg_why)"
+}
+
+# `,"placement":{...}` for a member's provenance.
+gm_pack_provenance() {
+  [ -n "$gm_member" ] || return 0
+  gm_load_placement
+  gm_pp_n=
+  if [ -f "$gm_state/neighbours" ]; then
+    while IFS= read -r gm_pp_id; do
+      gm_pp_n="$gm_pp_n,\"$(gm_json_escape "$gm_pp_id")\""
+    done <"$gm_state/neighbours"
+  fi
+  printf ',"placement":{"packed":true,"members":%s,"index":%s,"neighbours":[%s]%s,"memoryMb":%s}' \
+    "$gm_members" "$gm_member" "${gm_pp_n#,}" "$(gm_jfield cpus "$gm_pack_cpus")" "$gm_res_mem"
+}
+
+# The coordinator's copy of this script, which it starts once per member: the file it runs from when that is
+# readable, else the startup-script attribute (its first line `GCE_MATRIX_MODE=...` is harmless: `$1` wins).
+gm_save_script() {
+  [ -s "$gm_root/agent.sh" ] && return 0
+  if [ -f "$0" ] && [ -r "$0" ] && grep -q '^gm_main_coordinator()' "$0" 2>/dev/null; then
+    cp "$0" "$gm_root/agent.sh.new" || return 1
+  elif ! gm_md instance/attributes/startup-script "$gm_root/agent.sh.new" ||
+    ! grep -q '^gm_main_coordinator()' "$gm_root/agent.sh.new"; then
+    rm -f "$gm_root/agent.sh.new"
+    return 1
+  fi
+  mv -f "$gm_root/agent.sh.new" "$gm_root/agent.sh"
+}
+
+# gm_member_value FILE KEY : prints the value of line KEY=VALUE of a member attribute.
+gm_member_value() {
+  sed -n "s/^$2=//p" "$1" 2>/dev/null | sed -n 1p | tr -d '\r'
+}
+
+# Gives every member its tree under $gm_root/m/<i>: the shared attributes with the member's own experiment,
+# prefix, attempt, params and param-env, the instance facts, and `.complete` markers (it never refetches).
+gm_setup_members() {
+  gm_sm_a=$gm_state/attr
+  gm_sm_i=1
+  while [ "$gm_sm_i" -le "$gm_members" ]; do
+    gm_sm_root=$gm_root/m/$gm_sm_i
+    gm_sm_st=$gm_sm_root/state
+    if [ ! -f "$gm_sm_st/attr/.complete" ]; then
+      mkdir -p "$gm_sm_st/attr" "$gm_sm_st/inst" || return 1
+      chmod 700 "$gm_sm_st"
+      chmod 711 "$gm_sm_root"
+      for gm_sm_f in "$gm_sm_a"/gce-matrix-*; do
+        [ -f "$gm_sm_f" ] || continue
+        case ${gm_sm_f##*/} in
+          gce-matrix-member-* | gce-matrix-experiment | gce-matrix-experiment-prefix | gce-matrix-attempt | gce-matrix-params | gce-matrix-param-env) ;;
+          *) cp "$gm_sm_f" "$gm_sm_st/attr/" ;;
+        esac
+      done
+      gm_sm_m=$gm_sm_a/gce-matrix-member-$gm_sm_i
+      gm_member_value "$gm_sm_m" experiment >"$gm_sm_st/attr/gce-matrix-experiment"
+      gm_member_value "$gm_sm_m" experiment-prefix >"$gm_sm_st/attr/gce-matrix-experiment-prefix"
+      gm_member_value "$gm_sm_m" attempt >"$gm_sm_st/attr/gce-matrix-attempt"
+      gm_member_value "$gm_sm_m" params >"$gm_sm_st/attr/gce-matrix-params"
+      [ -f "$gm_sm_m-param-env" ] && cp "$gm_sm_m-param-env" "$gm_sm_st/attr/gce-matrix-param-env"
+      printf '%s' "$gm_sm_i" >"$gm_sm_st/attr/gce-matrix-member-index"
+      # the other members' experiments, for the provenance
+      gm_sm_j=1
+      while [ "$gm_sm_j" -le "$gm_members" ]; do
+        [ "$gm_sm_j" = "$gm_sm_i" ] || gm_member_value "$gm_sm_a/gce-matrix-member-$gm_sm_j" experiment
+        gm_sm_j=$((gm_sm_j + 1))
+      done >"$gm_sm_st/neighbours"
+      cp "$gm_state/inst"/* "$gm_sm_st/inst/" 2>/dev/null
+      : >"$gm_sm_st/inst/.complete"
+      : >"$gm_sm_st/attr/.complete"
+    fi
+    gm_sm_i=$((gm_sm_i + 1))
+  done
+  return 0
+}
+
+# gm_run_members MODE : runs every member's agent in MODE at once and waits for them all.
+gm_run_members() {
+  gm_rm_pids=
+  gm_rm_i=1
+  while [ "$gm_rm_i" -le "$gm_members" ]; do
+    if [ -d "$gm_root/m/$gm_rm_i/state" ]; then
+      GCE_MATRIX_ROOT=$gm_root/m/$gm_rm_i GCE_MATRIX_MEMBER=$gm_rm_i GCE_MATRIX_VM_ROOT=$gm_root \
+        sh "$gm_root/agent.sh" "$1" </dev/null &
+      gm_rm_pids="$gm_rm_pids $!"
+    fi
+    gm_rm_i=$((gm_rm_i + 1))
+  done
+  for gm_rm_pid in $gm_rm_pids; do
+    wait "$gm_rm_pid"
+  done
+}
+
+# The startup agent of a packed VM.
+gm_main_coordinator() {
+  # the members write the statuses; this agent writes none
+  gm_status_done=1
+  gm_log "packed VM: $gm_members experiment(s) share instance $gm_instance"
+  case $gm_members in
+    [1-9] | [1-5][0-9] | 6[0-4]) ;;
+    *)
+      gm_log "error: instance attribute gce-matrix-members is $gm_members; expected 1 to 64"
+      gm_self_delete_vm
+      exit 1
+      ;;
+  esac
+  if ! gm_save_script; then
+    gm_log "error: cannot keep a copy of the agent to start the members with (neither $0 nor the startup-script attribute holds it)"
+    gm_self_delete_vm
+    exit 1
+  fi
+  if ! gm_setup_members; then
+    gm_log "error: cannot create the members' directories under $gm_root/m"
+    gm_self_delete_vm
+    exit 1
+  fi
+  gm_lock "$gm_ledger.lock"
+  gm_ledger_init
+  gm_unlock "$gm_ledger.lock"
+  gm_log "admission: CPU(s) $(cat "$gm_ledger/cpus") and $(cat "$gm_ledger/memory") MiB for the experiments"
+  gm_run_members startup
+  gm_log "every member's agent has ended"
+  if [ -f "$gm_state/shutdown" ] || [ "$(gm_md_value instance/preempted)" = TRUE ]; then
+    gm_log "the VM is going down; not deleting it"
+    exit 0
+  fi
+  gm_self_delete_vm
+  exit 0
+}
+
+# The shutdown script of a packed VM: every member's shutdown run at once (they share the 30 s).
+gm_shutdown_coordinator() {
+  : >"$gm_state/shutdown"
+  gm_log "shutdown: packed VM, stopping $gm_members member(s)"
+  gm_save_script || {
+    gm_log "shutdown: no copy of the agent to run the members' shutdown with"
+    exit 1
+  }
+  gm_setup_members
+  gm_run_members shutdown
+  exit 0
+}
+
+# ---------------------------------------------------------------------------------------------------------
 # Modes
 
 gm_prepare() {
@@ -2361,6 +2814,9 @@ gm_prepare() {
     return 1
   }
   chmod 700 "$gm_state" 2>/dev/null
+  # a member of a packed VM: its directories are closed to a neighbour's command from the start (isolation
+  # hands them to this member's user later)
+  [ -n "$gm_member" ] && chmod 700 "$gm_input" "$gm_output" "$gm_checkpoint" "$gm_work" 2>/dev/null
   gm_md_url=$(gm_md_base)
   gm_fetch_settings
   gm_load_settings
@@ -2384,6 +2840,9 @@ gm_main_startup() {
     gm_self_delete_vm
     exit 1
   fi
+  if [ -z "$gm_member" ] && [ "$gm_members" -gt 0 ]; then
+    gm_main_coordinator
+  fi
   if [ -f "$gm_state/status-written" ]; then
     gm_log "attempt $gm_attempt already has a status; nothing to do"
     gm_status_done=1
@@ -2403,6 +2862,10 @@ gm_main_startup() {
     gm_fail_early "no command: instance attribute gce-matrix-command is empty"
     exit $?
   fi
+  gm_pack_check || {
+    gm_fail_early "$gm_error_reason"
+    exit $?
+  }
   gm_restore_checkpoint || {
     gm_fail_early "$gm_error_reason"
     exit $?
@@ -2443,6 +2906,21 @@ gm_main_startup() {
     gm_fail_early "$gm_error_reason"
     exit $?
   }
+  gm_admit
+  if [ $? = 2 ]; then
+    gm_log "the shutdown script took over this attempt while it was queued"
+    gm_status_done=1
+    gm_stop_reporter
+    exit 0
+  fi
+  if [ -n "$gm_member" ]; then
+    if command -v taskset >/dev/null 2>&1; then
+      gm_pack_taskset=1
+    elif [ -z "$gm_image" ]; then
+      gm_log "the image has no taskset (util-linux): the command is not pinned to CPU(s) $gm_pack_cpus"
+    fi
+    gm_pack_cgroup_setup
+  fi
   gm_svc_start || {
     gm_svc_stop 5
     gm_fail_early "$gm_error_reason"
@@ -2461,6 +2939,7 @@ gm_main_startup() {
   gm_wait_command
   gm_sweep_run_user
   gm_svc_stop 10
+  gm_release
   # the secrets are not needed any more
   gm_se_i=1
   while [ "$gm_se_i" -le "${gm_secret_count:-0}" ]; do
@@ -2514,6 +2993,9 @@ gm_main_startup() {
 gm_main_shutdown() {
   gm_retries=2
   gm_prepare || exit 1
+  if [ -z "$gm_member" ] && [ "$gm_members" -gt 0 ]; then
+    gm_shutdown_coordinator
+  fi
   gm_log "shutdown: attempt $gm_attempt of experiment $gm_experiment"
   if [ -f "$gm_state/status-written" ]; then
     gm_log "shutdown: the status is already written"
@@ -2555,7 +3037,11 @@ gm_main_shutdown() {
   gm_load_run_user
   gm_sweep_run_user
   gm_svc_stop 3
+  gm_release
   : >"$gm_state/outputs.json"
+  gm_sd_reason="the VM was stopped before the command finished"
+  # a member still queued (or staging) when the VM went down: its command never ran
+  [ -n "$gm_member" ] && [ -z "$gm_sd_pid" ] && gm_sd_reason="the VM was stopped before the command started"
   if [ "$gm_sd_preempted" = TRUE ]; then
     gm_log "shutdown: the VM was preempted"
     gm_sync_checkpoint
@@ -2565,7 +3051,7 @@ gm_main_shutdown() {
     gm_ship_log
     gm_sync_checkpoint
     gm_ship_log final
-    gm_write_status error null "the VM was stopped before the command finished"
+    gm_write_status error null "$gm_sd_reason"
   fi
   exit $?
 }

@@ -15,10 +15,10 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-DK3TSZUZ.js";
+} from "../chunks/chunk-IDROHD5J.js";
 import {
   cleanUp
-} from "../chunks/chunk-2BGUUMTW.js";
+} from "../chunks/chunk-SQKQIX45.js";
 import {
   withZones
 } from "../chunks/chunk-7KWXIUHV.js";
@@ -27,21 +27,21 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-BBBQLHOE.js";
-import "../chunks/chunk-WKUAYNLO.js";
+} from "../chunks/chunk-GMIXYKXA.js";
+import "../chunks/chunk-5G4GYBNN.js";
 import {
   didYouMean,
   nearestName,
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-4FIPCMQY.js";
+} from "../chunks/chunk-AYPL53C2.js";
 import {
   janitorSummary,
   runJanitor
 } from "../chunks/chunk-UFLNQFBZ.js";
 import {
   DEFAULT_LOST_GRACE_MINUTES
-} from "../chunks/chunk-3RIO5OXE.js";
+} from "../chunks/chunk-USLS7YYM.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-4VSZPNWF.js";
@@ -49,19 +49,19 @@ import {
   RESULTS_CSV,
   collectRun,
   tidyCsv
-} from "../chunks/chunk-J35OD3DD.js";
+} from "../chunks/chunk-BBSM2LXJ.js";
 import {
   decideExperiment,
   escapeHtml,
   renderHtml,
   renderReport
-} from "../chunks/chunk-PZXUW7UN.js";
+} from "../chunks/chunk-R4DE7DWF.js";
 import {
   parseHeartbeat,
   readExperimentFiles,
   readManifest,
   reportData
-} from "../chunks/chunk-XZJVC3TI.js";
+} from "../chunks/chunk-PQO6YWTW.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-5GCJFSFU.js";
 import {
@@ -104,7 +104,7 @@ import {
 } from "../chunks/chunk-PDSOAN7B.js";
 
 // src/cli/main.ts
-import { availableParallelism } from "node:os";
+import { availableParallelism as availableParallelism2 } from "node:os";
 import { existsSync as existsSync2 } from "node:fs";
 import { readdir as readdir4, readFile as readFile3, stat as stat3 } from "node:fs/promises";
 import path10 from "node:path";
@@ -162,7 +162,11 @@ function localLaunchSettings(experiment, given, ctx) {
     const value = read(name);
     return value.trim() === "" && Object.hasOwn(LOCAL_DEFAULTS, name) ? LOCAL_DEFAULTS[name] : value;
   };
-  const bare = { id: experiment.id, params: experiment.params };
+  const bare = {
+    id: experiment.id,
+    params: experiment.params,
+    ...experiment.members ? { members: experiment.members } : {}
+  };
   try {
     return parseLaunchInputs((name) => name === "experiment" ? JSON.stringify(bare) : local(name), ctx);
   } catch (err) {
@@ -2500,8 +2504,14 @@ async function startLocalCloud(bucketRoot) {
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir as mkdir2, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path3 from "node:path";
 var KILL_GRACE_MS = 3e3;
+var NO_STATUS = { status: void 0, reason: "no status was read" };
+function localRounds(s, members) {
+  const fit = Math.max(1, Math.floor(availableParallelism() / (s.resources?.cpus ?? 1)));
+  return Math.ceil(members / fit);
+}
 function groupAlive(pid) {
   try {
     process.kill(-pid, 0);
@@ -2546,7 +2556,11 @@ var LocalExecutor = class {
         jobs,
         this.opts.parallel,
         async (job) => {
-          results.set(job.settings.experiment.id, await this.runJob(job));
+          if (job.settings.members.length > 0) {
+            for (const [id, r] of await this.runPackedJob(job)) results.set(id, r);
+          } else {
+            results.set(job.settings.experiment.id, await this.runJob(job));
+          }
         },
         this.opts.signal
       );
@@ -2563,10 +2577,8 @@ var LocalExecutor = class {
     for (let attempt = first; ; attempt++) {
       const started = Date.now();
       this.opts.onEvent({ kind: "started", id: s.experiment.id, attempt });
-      const end = await this.runAttempt(s, attempt);
-      const aborted = this.opts.signal.aborted;
-      const outcome = aborted && end.status?.state !== "succeeded" && end.status?.state !== "failed" ? "interrupted" : end.status?.state ?? "lost";
-      const retry = !aborted && attempt < last && (outcome === "lost" || outcome === "error" || outcome === "failed" && s.retryOnFailure);
+      const end = (await this.runAttempt(s, attempt)).get(s.experiment.id) ?? NO_STATUS;
+      const { outcome, retry } = this.judge(s, end, attempt < last);
       this.opts.onEvent({
         kind: "finished",
         id: s.experiment.id,
@@ -2580,8 +2592,60 @@ var LocalExecutor = class {
       if (!retry) return { outcome, exitCode: end.status?.exitCode ?? null, attempts: attempt - first + 1 };
     }
   }
-  async runAttempt(s, attempt) {
+  /**
+   * Runs a packed leg as one "VM": the agent admits its experiments by their reserved CPUs and memory on this
+   * machine. An attempt that leaves some unfinished runs only those again, each within its own max-attempts.
+   */
+  async runPackedJob(job) {
+    const s = job.settings;
+    const first = job.firstAttempt ?? 1;
+    const runs = s.members.map((member) => ({
+      member,
+      used: 0,
+      result: void 0
+    }));
+    for (let attempt = first; ; attempt++) {
+      const pending = runs.filter((r) => !r.result);
+      if (pending.length === 0) break;
+      const started = Date.now();
+      for (const r of pending) this.opts.onEvent({ kind: "started", id: r.member.id, attempt });
+      const ends = await this.runAttempt(
+        s,
+        attempt,
+        pending.map((r) => ({ ...r.member, attempt }))
+      );
+      for (const r of pending) {
+        r.used++;
+        const end = ends.get(r.member.id) ?? NO_STATUS;
+        const { outcome, retry } = this.judge(s, end, r.used < s.maxAttempts);
+        this.opts.onEvent({
+          kind: "finished",
+          id: r.member.id,
+          attempt,
+          outcome,
+          exitCode: end.status?.exitCode ?? null,
+          reason: end.status?.reason ?? end.reason,
+          seconds: Math.round((Date.now() - started) / 100) / 10,
+          retrying: retry
+        });
+        if (!retry) r.result = { outcome, exitCode: end.status?.exitCode ?? null, attempts: r.used };
+      }
+    }
+    return new Map(runs.map((r) => [r.member.id, r.result]));
+  }
+  /** What an attempt's end makes of the experiment, and whether another attempt follows. */
+  judge(s, end, attemptsLeft) {
+    const aborted = this.opts.signal.aborted;
+    const outcome = aborted && end.status?.state !== "succeeded" && end.status?.state !== "failed" ? "interrupted" : end.status?.state ?? "lost";
+    const retry = !aborted && attemptsLeft && (outcome === "lost" || outcome === "error" || outcome === "preempted" || outcome === "failed" && s.retryOnFailure);
+    return { outcome, retry };
+  }
+  /** Runs one attempt (of a packed leg's `members`, when given) and reads each experiment's status. */
+  async runAttempt(s, attempt, members) {
     const id = s.experiment.id;
+    const ids = members ? members.map((m) => m.id) : [id];
+    const everyOne = (outcome) => new Map(ids.map((i) => [i, outcome]));
+    const rounds = members ? localRounds(s, members.length) : 1;
     const dir2 = path3.join(this.opts.workRoot, id, `attempt-${attempt}`);
     await mkdir2(dir2, { recursive: true });
     const name = `${id}-${attempt}`;
@@ -2591,7 +2655,8 @@ var LocalExecutor = class {
         zone: "local",
         attempt,
         spot: false,
-        agentScript: this.opts.agentScript
+        agentScript: this.opts.agentScript,
+        ...members ? { members, rounds } : {}
       }),
       "gce-matrix-self-delete": "false",
       // A workstation, not a VM: the agent runs the command as its own user and changes nothing on the machine
@@ -2617,14 +2682,15 @@ var LocalExecutor = class {
     };
     delete env.STORAGE_EMULATOR_HOST;
     try {
-      if (this.opts.signal.aborted) return { status: void 0, reason: "interrupted before it started" };
+      if (this.opts.signal.aborted)
+        return everyOne({ status: void 0, reason: "interrupted before it started" });
       const agent = this.startAgent(agentFile, "startup", env, consoleFile);
       this.running.add(agent);
       const ttl = setTimeout(
         () => {
           if (!this.stopping.has(agent)) this.stopping.set(agent, this.stopAgent(agent));
         },
-        (s.timeoutMinutes + TTL_MARGIN_MINUTES) * 6e4
+        (s.timeoutMinutes * rounds + TTL_MARGIN_MINUTES) * 6e4
       );
       let code;
       try {
@@ -2639,12 +2705,18 @@ var LocalExecutor = class {
         await delay(500);
         killGroup(agent.pid, "SIGKILL");
       }
-      const status = await this.readStatus(s, attempt);
-      if (status) return { status, reason: "" };
-      return {
-        status: void 0,
-        reason: `the agent ended (exit ${code ?? "by signal"}) without a status; see ${consoleFile}`
-      };
+      const ends = /* @__PURE__ */ new Map();
+      for (const one of ids) {
+        const status = await this.readStatus(s, one, attempt);
+        ends.set(
+          one,
+          status ? { status, reason: "" } : {
+            status: void 0,
+            reason: `the agent ended (exit ${code ?? "by signal"}) without a status; see ${consoleFile}`
+          }
+        );
+      }
+      return ends;
     } finally {
       this.opts.metadata.unregister(name);
     }
@@ -2692,8 +2764,8 @@ var LocalExecutor = class {
     while (groupAlive(agent.pid) && Date.now() < deadline) await delay(100);
     killGroup(agent.pid, "SIGKILL");
   }
-  async readStatus(s, attempt) {
-    const objects = experimentObjects(s.results, s.experiment.id);
+  async readStatus(s, id, attempt) {
+    const objects = experimentObjects(s.results, id);
     const file = path3.join(this.opts.storage.root, ...objects.status.split("/"));
     let text;
     try {
@@ -3568,7 +3640,11 @@ var SHOWS_LOG = /* @__PURE__ */ new Set(["failed", "error", "lost"]);
 async function executeLocal(opts) {
   const paths = runPaths(opts.runDir);
   await mkdir3(paths.bucket, { recursive: true });
-  const locations = new Map(opts.jobs.map((j) => [j.settings.experiment.id, j.settings.results]));
+  const locations = new Map(
+    opts.jobs.flatMap(
+      (j) => [j.settings.experiment, ...j.settings.members].map((e) => [e.id, j.settings.results])
+    )
+  );
   const onEvent = (e) => {
     const location = locations.get(e.id);
     const failed = e.kind === "finished" && SHOWS_LOG.has(e.outcome) && location;
@@ -3665,7 +3741,7 @@ async function prepareLocalRun(opts) {
   renderOptions(report);
   checkPivot(report.pivot, plan);
   const ctx = localContext(opts.runId, path7.dirname(path7.resolve(opts.specPath)));
-  const settings = plan.experiments.map((e) => localLaunchSettings(e, opts.inputs, ctx));
+  const settings = plan.legs.map((e) => localLaunchSettings(e, opts.inputs, ctx));
   checkLocalServices(settings);
   const secrets = localSecrets(settings, opts.env);
   const record = await startRunDir(opts.runDir, {
@@ -4398,7 +4474,7 @@ function processIo() {
   };
 }
 function defaultParallel() {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism2()));
 }
 async function runCommand(args, io) {
   const spec = args.positionals[0];
@@ -4437,10 +4513,13 @@ async function runCommand(args, io) {
     source: localSource(args, io.cwd),
     setChecks: setChecks(args, io.stderr)
   });
-  const n = prepared.jobs.length;
+  const n = prepared.plan.experiments.length;
+  const legs = prepared.jobs.length;
+  const packed = prepared.jobs.some((j) => j.settings.members.length > 0);
+  const running = packed ? 1 : parallel;
   say(
     io,
-    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + `; running ${Math.min(parallel, n)} at a time on this machine, run ${runId} in ${path10.relative(io.cwd, runDir) || "."}`
+    `Planned ${n} experiment(s) from ${spec}` + (prepared.plan.axes.length ? ` (axes: ${prepared.plan.axes.join(", ")})` : "") + (packed ? `; packed into ${legs} leg(s), run one after another, each admitting its experiments by their reserved CPUs and memory` : `; running ${Math.min(parallel, n)} at a time`) + ` on this machine, run ${runId} in ${path10.relative(io.cwd, runDir) || "."}`
   );
   const ignored = ignoredCloudSettings(prepared.plan.experiments, inputs);
   if (ignored.length > 0) say(io, `Ignored here (they describe a Compute Engine VM): ${ignored.join(", ")}.`);
@@ -4459,7 +4538,7 @@ async function runCommand(args, io) {
       record: prepared.record,
       jobs: prepared.jobs,
       secrets: prepared.secrets,
-      parallel,
+      parallel: running,
       hooks
     })
   );

@@ -12,13 +12,13 @@ import {
 } from "../chunks/chunk-T6E4PII2.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-4FIPCMQY.js";
+} from "../chunks/chunk-AYPL53C2.js";
 import {
   collectRun
-} from "../chunks/chunk-J35OD3DD.js";
+} from "../chunks/chunk-BBSM2LXJ.js";
 import {
   INFRASTRUCTURE_PROBLEMS
-} from "../chunks/chunk-XZJVC3TI.js";
+} from "../chunks/chunk-PQO6YWTW.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-5GCJFSFU.js";
 import {
@@ -82,6 +82,17 @@ function parseByteSize(text, input = "max-file-size") {
   if (bytes < 1) throw new ConfigurationError(`input ${input} must be at least 1 byte`);
   return bytes;
 }
+function entriesOf(value) {
+  const v = value;
+  if (v && typeof v === "object" && Array.isArray(v.members)) {
+    const members = v.members.map(entryOf);
+    return members.every((m) => m !== void 0) ? members : void 0;
+  }
+  const inner = value && typeof value === "object" && !Array.isArray(value) && !("id" in value) ? Object.values(value).filter((x) => x && typeof x === "object" && !Array.isArray(x)) : [];
+  if (inner.length === 1) return entriesOf(inner[0]);
+  const one = entryOf(value);
+  return one ? [one] : void 0;
+}
 function entryOf(value) {
   if (typeof value === "string") return { id: value };
   if (!value || typeof value !== "object" || Array.isArray(value)) return void 0;
@@ -120,8 +131,8 @@ function parseExpected(text) {
         `input experiments: expected the plan's matrix ({"include": [{"id": ...}]}) or a JSON list of experiments`
       );
     }
-    entries = list.map((x, i) => {
-      const e = entryOf(x);
+    entries = list.flatMap((x, i) => {
+      const e = entriesOf(x);
       if (!e) {
         throw new ConfigurationError(
           `input experiments: entry ${i + 1} has no "id" (${JSON.stringify(x).slice(0, 80)})`

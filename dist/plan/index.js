@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-BBBQLHOE.js";
+} from "../chunks/chunk-GMIXYKXA.js";
 import {
   resolveCommit
-} from "../chunks/chunk-WKUAYNLO.js";
+} from "../chunks/chunk-5G4GYBNN.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-4FIPCMQY.js";
+} from "../chunks/chunk-AYPL53C2.js";
 import {
   getOctokit
 } from "../chunks/chunk-5GCJFSFU.js";
@@ -170,10 +170,11 @@ function matrix(experiments) {
 }
 function planOutputs(plan, runId) {
   const outputs = {
-    matrix: JSON.stringify(matrix(plan.experiments)),
+    matrix: JSON.stringify(matrix(plan.legs)),
     batches: JSON.stringify(plan.batches.map(matrix)),
     "batch-count": String(plan.batches.length),
     count: String(plan.experiments.length),
+    legs: String(plan.legs.length),
     "run-id": runId,
     axes: JSON.stringify(plan.axes),
     repetitions: String(plan.repetitions),
@@ -190,16 +191,26 @@ function planOutputs(plan, runId) {
 }
 function planSummary(plan, runId) {
   const count = plan.experiments.length;
+  const legOf = /* @__PURE__ */ new Map();
+  for (const leg of plan.legs) for (const m of leg.members ?? []) legOf.set(m.id, leg.id);
+  const packed = legOf.size > 0;
   const keys = [
     ...plan.axes,
     ...new Set(plan.experiments.flatMap((e) => Object.keys(e.params)).filter((k) => !plan.axes.includes(k)))
   ];
   const withLaunch = plan.experiments.some((e) => e.launch);
-  const header = ["#", "experiment", ...keys.map(escapeMarkdown), ...withLaunch ? ["launch"] : []];
+  const header = [
+    "#",
+    "experiment",
+    ...packed ? ["vm"] : [],
+    ...keys.map(escapeMarkdown),
+    ...withLaunch ? ["launch"] : []
+  ];
   const rows = plan.experiments.slice(0, SUMMARY_ROWS).map((e, i) => {
     const cells = [
       String(i + 1),
       e.id,
+      ...packed ? [legOf.get(e.id) ?? e.id] : [],
       ...keys.map((k) => Object.hasOwn(e.params, k) ? String(e.params[k]) : ""),
       ...withLaunch ? [
         Object.entries(e.launch ?? {}).map(([k, v]) => `${k}=${v}`).join(", ")
@@ -207,11 +218,13 @@ function planSummary(plan, runId) {
     ];
     return `| ${cells.map(escapeMarkdown).join(" | ")} |`;
   });
-  const batches = plan.batches.length > 1 ? ` in ${plan.batches.length} batches (${plan.batches.map((b) => b.length).join(", ")})` : "";
+  const legs = plan.legs.length;
+  const vms = packed ? ` on ${legs} VM${legs === 1 ? "" : "s"}` : "";
+  const batches = plan.batches.length > 1 ? ` in ${plan.batches.length} batches (${plan.batches.map((b) => b.length).join(", ")}${packed ? " VMs" : ""})` : "";
   const lines = [
     "### gce-matrix plan",
     "",
-    `**${count} experiment${count === 1 ? "" : "s"}**${batches}, run ${escapeMarkdown(runId)}` + (plan.repetitions > 1 ? `, ${plan.repetitions} repetitions each` : "") + (plan.axes.length ? `; axes: ${plan.axes.map(escapeMarkdown).join(", ")}` : "") + ".",
+    `**${count} experiment${count === 1 ? "" : "s"}**${vms}${batches}, run ${escapeMarkdown(runId)}` + (plan.repetitions > 1 ? `, ${plan.repetitions} repetitions each` : "") + (plan.axes.length ? `; axes: ${plan.axes.map(escapeMarkdown).join(", ")}` : "") + ".",
     "",
     `| ${header.join(" | ")} |`,
     `|${header.map(() => " --- ").join("|")}|`,
@@ -264,17 +277,19 @@ async function pinExperimentRefs(plan, resolve) {
     if (!ref || FULL_SHA.test(ref)) return e;
     let sha = cache.get(ref);
     if (!sha) {
-      sha = resolve(ref, `launch setting source-ref of experiment ${e.id}`);
+      sha = resolve(ref, `launch setting source-ref of experiment ${e.members?.[0]?.id ?? e.id}`);
       cache.set(ref, sha);
     }
     return { ...e, launch: { ...e.launch, "source-ref": await sha } };
   };
   if (!plan.experiments.some((e) => e.launch?.["source-ref"])) return plan;
   const experiments = await Promise.all(plan.experiments.map(pin));
-  const byId = new Map(experiments.map((e) => [e.id, e]));
+  const legs = await Promise.all(plan.legs.map(pin));
+  const byId = new Map(legs.map((e) => [e.id, e]));
   return {
     ...plan,
     experiments,
+    legs,
     batches: plan.batches.map((b) => b.map((e) => byId.get(e.id) ?? e))
   };
 }
@@ -370,7 +385,7 @@ async function planStep(env) {
   if (source) setOutput("source-sha", source.commit);
   setOutput("allowed", "true");
   info(
-    `Planned ${plan.experiments.length} experiment(s) in ${plan.batches.length} batch(es) for run ${settings.runId}` + (plan.axes.length ? `; axes: ${plan.axes.join(", ")}` : "") + "."
+    `Planned ${plan.experiments.length} experiment(s)` + (plan.legs.length === plan.experiments.length ? "" : ` on ${plan.legs.length} VM(s)`) + ` in ${plan.batches.length} batch(es) for run ${settings.runId}` + (plan.axes.length ? `; axes: ${plan.axes.join(", ")}` : "") + "."
   );
   if (env.GITHUB_STEP_SUMMARY) await summary.addRaw(planSummary(plan, settings.runId)).write();
 }

@@ -16,10 +16,10 @@ import {
 import {
   inlineClaim,
   publishReport
-} from "../chunks/chunk-PZXUW7UN.js";
+} from "../chunks/chunk-R4DE7DWF.js";
 import {
   readManifest
-} from "../chunks/chunk-XZJVC3TI.js";
+} from "../chunks/chunk-PQO6YWTW.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-5GCJFSFU.js";
 import {

@@ -15,11 +15,11 @@ import {
   DEFAULT_LOCK_STALE_MINUTES,
   DEFAULT_LOST_GRACE_MINUTES,
   runWatcher
-} from "../chunks/chunk-3RIO5OXE.js";
+} from "../chunks/chunk-USLS7YYM.js";
 import "../chunks/chunk-4VSZPNWF.js";
-import "../chunks/chunk-J35OD3DD.js";
-import "../chunks/chunk-PZXUW7UN.js";
-import "../chunks/chunk-XZJVC3TI.js";
+import "../chunks/chunk-BBSM2LXJ.js";
+import "../chunks/chunk-R4DE7DWF.js";
+import "../chunks/chunk-PQO6YWTW.js";
 import "../chunks/chunk-NRMHQSIR.js";
 import "../chunks/chunk-5GCJFSFU.js";
 import {
