@@ -96,6 +96,9 @@ export async function stageSource(opts: StageOptions): Promise<StagedSource> {
     const generation = await createOnce(lockName, lockText);
     if (generation !== undefined) {
       try {
+        // The lock may be free because its holder just finished: its manifest is then there to use.
+        const done = await readManifest();
+        if (done) return { manifest: done, uploaded: false };
         const manifest = await buildAndUpload(opts);
         return { manifest, uploaded: true };
       } finally {
