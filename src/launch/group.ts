@@ -205,8 +205,26 @@ export function legStatus(
   return 'succeeded';
 }
 
+/** A single experiment's result as the one entry of the output `experiments` (a detached one is `detached`). */
+export function singleOutcome(id: string, result: LaunchResult): MemberOutcome | DetachedOutcome {
+  return {
+    id,
+    status: result.status,
+    exitCode: result.exitCode,
+    attempts: result.attempts,
+    resultsUri: result.resultsUri,
+    reason: result.reason,
+    costUsd: result.costUsd,
+    vms: result.vmName ? [result.vmName] : [],
+    final: result.final,
+  };
+}
+
+/** A detached experiment's entry: still running, its status the watcher's to report. */
+type DetachedOutcome = Omit<MemberOutcome, 'status'> & { readonly status: 'detached' };
+
 /** The outcomes as the launch output `experiments`: no status objects, numbers rounded. */
-export function outcomesJson(outcomes: readonly MemberOutcome[]): string {
+export function outcomesJson(outcomes: readonly (MemberOutcome | DetachedOutcome)[]): string {
   return JSON.stringify(
     outcomes.map((o) => ({
       id: o.id,

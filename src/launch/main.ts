@@ -12,7 +12,7 @@ import { runRecordFromEnv } from '../record.ts';
 import { recordDetached } from './detach.ts';
 import { loadAgentScript } from './agent-script.ts';
 import type { LaunchDeps, LaunchLogger, LaunchResult } from './experiment.ts';
-import { legSummary, outcomesJson, packedRounds, runPackedLeg } from './group.ts';
+import { legSummary, outcomesJson, packedRounds, runPackedLeg, singleOutcome } from './group.ts';
 import { runExperiment } from './experiment.ts';
 import { parseLaunchInputs, pullRequestHeadOf, runContextFromEnv } from './inputs.ts';
 import { checkComputeResources } from './preflight.ts';
@@ -37,7 +37,7 @@ export function actionsLogger(experimentId: string): LaunchLogger {
   };
 }
 
-function setOutputs(result: LaunchResult): void {
+function setOutputs(id: string, result: LaunchResult): void {
   core.setOutput('status', result.status);
   core.setOutput('exit-code', result.exitCode === null ? '' : String(result.exitCode));
   core.setOutput('attempts', String(result.attempts));
@@ -47,7 +47,7 @@ function setOutputs(result: LaunchResult): void {
   core.setOutput('results-uri', result.resultsUri);
   core.setOutput('duration-seconds', String(result.durationSeconds));
   core.setOutput('cost-usd', result.costUsd.toFixed(4));
-  if (result.experiments) core.setOutput('experiments', outcomesJson(result.experiments));
+  core.setOutput('experiments', outcomesJson(result.experiments ?? [singleOutcome(id, result)]));
 }
 
 /** actions/launch: runs one experiment on its own VM and deletes the VM. */
@@ -112,7 +112,7 @@ async function launchStep(env: NodeJS.ProcessEnv): Promise<void> {
         ? await runPackedLeg(checked, deps, packedRounds)
         : await runExperiment(checked, deps);
     state(undefined, true);
-    setOutputs(result);
+    setOutputs(settings.experiment.id, result);
     core.info(
       `${settings.experiment.id}: ${result.status} after ${result.attempts} attempt(s), ${result.durationSeconds} s, ` +
         `~$${result.costUsd.toFixed(4)}; ${counter.compute} Compute Engine and ${counter.storage} Cloud Storage requests.`,

@@ -102,6 +102,12 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     assert.equal(r.outputs.attempts, '1');
     assert.equal(r.outputs.zone, 'us-central1-a');
     assert.equal(r.outputs['results-uri'], `gs://${BUCKET}/gce-matrix/runs/${RUN_ID}/experiments/ok-1/`);
+    const [only, ...none] = JSON.parse(r.outputs.experiments ?? '[]') as Record<string, unknown>[];
+    assert.deepEqual(none, []);
+    assert.deepEqual(
+      [only?.id, only?.status, only?.['exit-code'], only?.attempts, only?.['results-uri']],
+      ['ok-1', 'succeeded', 0, 1, r.outputs['results-uri']],
+    );
     assert.match(log(r), /\[ok-1\] tool=a seed=1 attempt=1/);
     assert.match(r.summary ?? '', /ok-1.*succeeded/);
     const metrics = bed.storage.getObject(
@@ -456,6 +462,29 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       /service web needs a container engine, but the VM image has neither docker nor podman, and installing docker\.io failed .*use an image that ships one \(input image\)/,
     );
     assert.deepEqual(liveInstances(), []);
+  });
+
+  it('refuses a packed leg its machine type cannot hold, before any VM is created', async () => {
+    const before = bed.recorder.of('compute', 'POST').length;
+    const leg = {
+      id: 'pack-0000000000',
+      params: {},
+      members: [
+        { id: 'big-1', params: {} },
+        { id: 'big-2', params: {} },
+      ],
+    };
+    const r = await runStep(
+      step({
+        experiment: JSON.stringify(leg),
+        command: 'true',
+        'machine-type': 'e2-standard-2',
+        resources: 'cpus=2',
+      }),
+    );
+    assert.equal(r.conclusion, 'failure');
+    assert.match(r.annotations.find((a) => a.level === 'error')?.message ?? '', /resources.*e2-standard-2/);
+    assert.equal(bed.recorder.of('compute', 'POST').length, before);
   });
 
   it('refuses a service without an image before any VM is created', async () => {
