@@ -269,3 +269,86 @@ memory-mb=64'
   mlog 1 | grep -Eq 'memory: (the command is limited to 64 MiB \(cgroup /sys/fs/cgroup/gce-matrix-1\)|64 MiB are reserved for this experiment but not enforced)'
   refute test -d /sys/fs/cgroup/gce-matrix-1
 }
+
+# idle_service : an image `idle` that serves nothing for a minute, as service `idle` with container port 80
+idle_service() {
+  export PATH="$BATS_TEST_DIRNAME/engine:$PATH"
+  export FAKE_IMAGES=$BATS_TEST_TMPDIR/images
+  mkdir -p "$FAKE_IMAGES/idle"
+  printf 'digest=sha256:%064d\n' 5 >"$FAKE_IMAGES/idle/manifest"
+  printf '#!/bin/sh\nexec sleep 60\n' >"$FAKE_IMAGES/idle/run"
+  chmod +x "$FAKE_IMAGES/idle/run"
+  attr services 'service idle
+image idle
+port 80'
+  attr command 'echo "port=$GCE_MATRIX_SERVICE_IDLE_PORT"'
+}
+
+# mport I : the host port member I's service was given, from its command's output
+mport() {
+  mlog "$1" | sed -n 's/^port=//p'
+}
+
+@test "each member's service ports refuse every uid but its command's and root's, from before the service starts until it stopped" {
+  idle_service
+  members 2
+  run_agent
+  dump
+  cat "$FAKE/nft.rules"
+  p1=$(mport 1)
+  p2=$(mport 2)
+  [ -n "$p1" ] && [ -n "$p2" ] && [ "$p1" != "$p2" ]
+  for i in 1 2; do
+    [ "$(js "$(mobj $i status.json)" 's.state')" = succeeded ]
+    uid=$(awk -F: -v u="gce-matrix-run-$i" '$1 == u { print $3 }' "$FAKE/passwd")
+    eval "port=\$p$i"
+    # the member's own table: its command's uid and root accepted on its port, anyone else refused on loopback
+    awk -v t="table inet gce_matrix_${i}_services {" '$0 == t { on = 1 } on { print } on && $0 == "}" { exit }' \
+      "$FAKE/nft.rules" >"$BATS_TEST_TMPDIR/table-$i"
+    cat "$BATS_TEST_TMPDIR/table-$i"
+    grep -q 'type filter hook output priority -150; policy accept;' "$BATS_TEST_TMPDIR/table-$i"
+    [ "$(grep -c 'accept$' "$BATS_TEST_TMPDIR/table-$i")" = 2 ]
+    grep -qx "[[:space:]]*meta skuid $uid tcp dport $port accept" "$BATS_TEST_TMPDIR/table-$i"
+    grep -qx "[[:space:]]*meta skuid 0 tcp dport $port accept" "$BATS_TEST_TMPDIR/table-$i"
+    grep -qx "[[:space:]]*ip daddr 127.0.0.1 tcp dport $port reject with tcp reset" "$BATS_TEST_TMPDIR/table-$i"
+    grep -qx "[[:space:]]*ip6 daddr ::1 tcp dport $port reject with tcp reset" "$BATS_TEST_TMPDIR/table-$i"
+    # never the neighbour's port
+    eval "other=\$p$((3 - i))"
+    refute grep -q "dport $other " "$BATS_TEST_TMPDIR/table-$i"
+    # in place before the container started, gone after it stopped and before its port was given back
+    mlog $i >"$BATS_TEST_TMPDIR/log-$i"
+    guarded=$(grep -n "firewall: port(s) $port of service idle refuse every uid but 0 and $uid" "$BATS_TEST_TMPDIR/log-$i" | cut -d: -f1)
+    started=$(grep -n 'service idle: starting idle' "$BATS_TEST_TMPDIR/log-$i" | cut -d: -f1)
+    stopped=$(grep -n 'service idle stopped' "$BATS_TEST_TMPDIR/log-$i" | cut -d: -f1)
+    opened=$(grep -n "firewall: the services' ports are open again" "$BATS_TEST_TMPDIR/log-$i" | cut -d: -f1)
+    [ "$guarded" -lt "$started" ] && [ "$stopped" -lt "$opened" ]
+    grep -qx "delete table inet gce_matrix_${i}_services" "$FAKE/nft.rules"
+    refute grep -qx "$port" "$TMPDIR/gce-matrix-ports"
+  done
+}
+
+@test "without nft: the member's service port gets an OUTPUT owner rule for every uid but its command's and root's, deleted at the end" {
+  idle_service
+  members 1
+  bin=$BATS_TEST_TMPDIR/bin
+  mkdir -p "$bin"
+  for f in "$BATS_TEST_DIRNAME"/stubs/*; do
+    [ "$(basename "$f")" = nft ] || ln -s "$f" "$bin/"
+  done
+  export PATH="$BATS_TEST_DIRNAME/engine:$BATS_TEST_DIRNAME/pack-stubs:$bin:/usr/bin:/bin"
+  if command -v nft >/dev/null; then skip "nft is in /usr/bin here"; fi
+  run_agent
+  dump
+  cat "$FAKE/host.log"
+  [ "$(js "$(mobj 1 status.json)" 's.state')" = succeeded ]
+  port=$(mport 1)
+  uid=$(awk -F: '$1 == "gce-matrix-run-1" { print $3 }' "$FAKE/passwd")
+  rule="-p tcp -d 127.0.0.1 --dport $port -m owner ! --uid-owner 0 -m owner ! --uid-owner $uid -j REJECT --reject-with tcp-reset"
+  grep -qxF -- "iptables -w -I OUTPUT 1 $rule" "$FAKE/host.log"
+  grep -qxF -- "iptables -w -D OUTPUT $rule" "$FAKE/host.log"
+  grep -qxF -- "ip6tables -w -I OUTPUT 1 ${rule/127.0.0.1/::1}" "$FAKE/host.log"
+  [ "$(grep -nxF -- "iptables -w -I OUTPUT 1 $rule" "$FAKE/host.log" | cut -d: -f1)" -lt \
+    "$(grep -nxF -- "iptables -w -D OUTPUT $rule" "$FAKE/host.log" | cut -d: -f1)" ]
+  # the metadata rule still names the command's user alone
+  grep -q "^iptables -w -I OUTPUT 1 -p tcp -d 169.254.169.254 ! --dport 53 -m owner --uid-owner $uid " "$FAKE/host.log"
+}

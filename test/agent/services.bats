@@ -104,6 +104,8 @@ teardown() {
   [ "$(js "$s" 'JSON.stringify(s.provenance.services)')" = "{\"web\":{\"image\":\"registry.test/web:1\",\"digest\":\"sha256:$(printf '%064d' 7)\"}}" ]
   # the port is free again
   refute grep -qx "$port" "$TMPDIR/gce-matrix-ports"
+  # a single experiment has no neighbour: its ports are not kept to its command's user
+  refute grep -q '_services' "$FAKE/nft.rules"
   # the service's own traffic to the metadata server is kept out too (forward hook)
   grep -q 'for containers' "$BATS_TEST_TMPDIR/log"
 }

@@ -63,7 +63,7 @@ describe("the test bed's guest firewall and the agent's isolation of the command
   });
 
   /** Creates instance `name` with these metadata items (as the launcher, with the VM service account). */
-  const boot = async (name: string, items: Record<string, string>): Promise<void> => {
+  const boot = async (name: string, items: Record<string, string>, sourceImage?: string): Promise<void> => {
     const { clients } = bedClients(bed);
     const closing = close;
     close = async () => {
@@ -75,6 +75,7 @@ describe("the test bed's guest firewall and the agent's isolation of the command
       zone: ZONE,
       serviceAccount: bed.vmServiceAccount,
       metadata: items,
+      ...(sourceImage ? { sourceImage } : {}),
     });
   };
 
@@ -272,7 +273,81 @@ echo "$GCE_MATRIX_CPUS" > "$GCE_MATRIX_OUTPUT_DIR/cpus"`;
         for (const line of neighbourFiles.split('\n')) assert.match(line, /: denied$/, neighbourFiles);
       }
       assert.notEqual(runs[0]?.out('uid'), runs[1]?.out('uid'), 'a user per member');
-      assert.match(serial('gcem-packed'), /gce-matrix-agent: every member's agent has ended/);
+      // the coordinator says so once both members' agents have exited, which is after their statuses
+      await until('the coordinator’s end', () =>
+        /gce-matrix-agent: every member's agent has ended/.test(serial('gcem-packed')) ? true : undefined,
+      );
+    });
+
+    it('a packed VM with a service per member: a member’s command reaches its own service and is refused its neighbour’s', async () => {
+      const prefix = (id: string) => `gce-matrix/runs/${RUN}/experiments/${id}/`;
+      const member = (i: number) =>
+        `experiment=svc-${i}\nexperiment-prefix=${prefix(`svc-${i}`)}\nattempt=1\nparams={"i":${i}}`;
+      // Each command asks its own service, then the neighbour's (the other port of the machine-wide registry,
+      // readable by anyone, as a scan of the ports would find it) once it is listening; both stay until the
+      // other has tried, so that neither service is gone before it was asked.
+      const command = `out=$GCE_MATRIX_OUTPUT_DIR
+ask() { curl -sS --max-time 5 -o "$out/$2.body" "http://127.0.0.1:$1/" 2>"$out/$2.err"; echo $?; }
+own=$GCE_MATRIX_SERVICE_WEB_PORT
+echo "$own $(ask "$own" own)" > "$out/own"
+for _ in $(seq 100); do
+  other=$(grep -vx "$own" /var/tmp/gce-matrix-ports | tail -n 1)
+  if [ -n "$other" ]; then rc=$(ask "$other" other); [ "$rc" = 7 ] || break; fi
+  sleep 0.2
+done
+echo "$other $rc" > "$out/other"
+id -u > "$out/uid"
+touch "/tmp/asked-$GCE_MATRIX_PARAM_I"
+for _ in $(seq 100); do [ -e "/tmp/asked-$((3 - GCE_MATRIX_PARAM_I))" ] && break; sleep 0.2; done`;
+      await boot(
+        'gcem-packed-svc',
+        {
+          'startup-script': `GCE_MATRIX_MODE=startup\n${AGENT}`,
+          'shutdown-script': `GCE_MATRIX_MODE=shutdown\n${AGENT}`,
+          'gce-matrix-bucket': BUCKET,
+          'gce-matrix-experiment-prefix': prefix('svc-1'),
+          'gce-matrix-run-id': RUN,
+          'gce-matrix-experiment': 'pack-0000000001',
+          'gce-matrix-command': command,
+          'gce-matrix-services':
+            'service web\nimage bed/web:1\nenv MESSAGE=hello\nport 8080\nhealth-cmd ./ready\nhealth-interval 1',
+          'gce-matrix-self-delete': 'false',
+          'gce-matrix-members': '2',
+          'gce-matrix-member-1': member(1),
+          'gce-matrix-member-1-param-env': 'I=1',
+          'gce-matrix-member-2': member(2),
+          'gce-matrix-member-2-param-env': 'I=2',
+          'gce-matrix-resources': 'cpus=1\nmemory-mb=0',
+        },
+        'projects/cos-cloud/global/images/family/cos-stable',
+      );
+      const runs = await Promise.all(
+        [1, 2].map(async (i) => {
+          const text = await until(`the status of svc-${i}`, () =>
+            bed.storage.getObject(BUCKET, `${prefix(`svc-${i}`)}status.json`)?.data.toString('utf8'),
+          );
+          const out = (f: string) =>
+            bed.storage
+              .getObject(BUCKET, `${prefix(`svc-${i}`)}outputs/${f}`)
+              ?.data.toString('utf8')
+              .trim();
+          return { status: JSON.parse(text) as { state: string; reason?: string }, out };
+        }),
+      );
+      const ports = runs.map((run) => run.out('own')?.split(' ')[0]);
+      for (const [n, run] of runs.entries()) {
+        assert.equal(run.status.state, 'succeeded', run.status.reason);
+        assert.ok(Number(run.out('uid')) >= 2_000_000_000, `member ${n + 1} ran as the image's new user`);
+        // its own service answers it
+        assert.equal(run.out('own'), `${ports[n]} 0`, run.out('own.err'));
+        assert.equal(run.out('own.body'), 'web says hello');
+        // the neighbour's port was listening (not refused, 7) and reset the connection: no answer
+        const [other, rc] = (run.out('other') ?? '').split(' ');
+        assert.equal(other, ports[1 - n], 'the neighbour’s port, found in the registry');
+        assert.match(rc ?? '', /^(52|56)$/, run.out('other.err'));
+        assert.equal(run.out('other.body') ?? '', '');
+      }
+      assert.notEqual(ports[0], ports[1]);
     });
 
     it('an agent that forgot the rule and the check hands the command the VM’s token: the rule is what stops it', async () => {

@@ -55,7 +55,10 @@ export function imageTools(
             `: "\${FAKE:=${GUEST_KERNEL_DIR}}" "\${FAKE_IMAGES:=${GUEST_TOOLS_DIR}/images}"\n`,
           ),
           ...Object.fromEntries(
-            ['run', 'ready', 'manifest'].map((f) => [`images/bed_web_1/${f}`, read(`web-image/${f}`)]),
+            ['run', 'ready', 'manifest', 'firewall.cjs'].map((f) => [
+              `images/bed_web_1/${f}`,
+              read(`web-image/${f}`),
+            ]),
           ),
         }
       : {}),

@@ -75,6 +75,8 @@ export interface BedVmSpec {
   /** The service account it runs as, with the cloud-platform scope. */
   readonly serviceAccount?: string;
   readonly maxRunSeconds?: number;
+  /** The boot disk's image (default: Debian 12's family, which has no container engine). */
+  readonly sourceImage?: string;
 }
 
 /** Creates a VM through the real Compute Engine client and waits until its insert is DONE. */
@@ -91,7 +93,9 @@ export async function insertBedVm(clients: GcpClients, vm: BedVmSpec): Promise<v
         {
           boot: true,
           autoDelete: true,
-          initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+          initializeParams: {
+            sourceImage: vm.sourceImage ?? 'projects/debian-cloud/global/images/family/debian-12',
+          },
         },
       ],
       networkInterfaces: [{}],
