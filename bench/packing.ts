@@ -61,7 +61,8 @@ function runSide(perVm: number, work: string): Side {
     { encoding: 'utf8', cwd: work },
   );
   const wallSeconds = (Date.now() - started) / 1000;
-  if (r.status !== 0) throw new Error(`per-vm ${perVm}: the run failed (${r.status})\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`per-vm ${perVm}: the run failed (${r.status})\n${r.stdout}\n${r.stderr}`);
   const manifest = JSON.parse(readFileSync(path.join(out, 'results', 'manifest.json'), 'utf8')) as {
     experiments: ManifestExperiment[];
   };
@@ -82,7 +83,8 @@ function runSide(perVm: number, work: string): Side {
     .map((l) => l.split(','))
     .filter((f) => f[metric] === 'work_ms')
     .map((f) => Number(f[value]));
-  if (values.length !== repetitions) throw new Error(`per-vm ${perVm}: ${values.length} values of ${repetitions}`);
+  if (values.length !== repetitions)
+    throw new Error(`per-vm ${perVm}: ${values.length} values of ${repetitions}`);
   const vmSeconds = [...legs.values()].reduce((n, l) => n + Math.max(1, l.end - l.start) / 1000, 0);
   return { perVm, vms: legs.size, vmHours: vmSeconds / 3600, wallSeconds, values };
 }
@@ -105,7 +107,9 @@ try {
     (s.values.reduce((a, b) => a + b, 0) / s.values.length).toFixed(0),
     (cv(s.values) * 100).toFixed(2),
   ]);
-  console.log(`packing: ${repetitions} CPU-bound experiments of 1 reserved CPU each, side by side on this machine`);
+  console.log(
+    `packing: ${repetitions} CPU-bound experiments of 1 reserved CPU each, side by side on this machine`,
+  );
   console.log(['', 'VMs', 'VM-hours', 'wall s', 'work ms (mean)', 'CV %'].join('\t'));
   for (const r of rows) console.log(r.join('\t'));
   const ratio = cv(two.values) / cv(one.values);

@@ -76,7 +76,7 @@ function entriesOf(value: unknown): ExpectedExperiment[] | undefined {
   const v = value as { members?: unknown } | undefined;
   if (v && typeof v === 'object' && Array.isArray(v.members)) {
     const members = v.members.map(entryOf);
-    return members.every((m) => m !== undefined) ? (members as ExpectedExperiment[]) : undefined;
+    return members.every((m) => m !== undefined) ? members : undefined;
   }
   const inner =
     value && typeof value === 'object' && !Array.isArray(value) && !('id' in value)

@@ -458,7 +458,7 @@ describe('manifest experiments and events', () => {
         placement: { packed: true, members: 2, index: 1, neighbours: ['<b>x</b>'], cpus: '0,1', memoryMb: 0 },
       },
     });
-    assert.ok(Math.abs(packed[0]!.costUsd! * 4 - alone.costUsd!) < 1e-12);
+    assert.ok(Math.abs(packed[0].costUsd! * 4 - alone.costUsd!) < 1e-12);
     assert.ok(Math.abs(other.costUsd! * 2 - alone.costUsd!) < 1e-12);
     const totals = totalsOf([...packed, other, exp('solo')]);
     assert.deepEqual(totals.packed, { experiments: 5, vms: 2, mostPerVm: 4 });
