@@ -148,11 +148,7 @@ export class LocalExecutor {
         jobs,
         this.opts.parallel,
         async (job) => {
-          if (job.settings.members.length > 0) {
-            for (const [id, r] of await this.runPackedJob(job)) results.set(id, r);
-          } else {
-            results.set(job.settings.experiment.id, await this.runJob(job));
-          }
+          for (const [id, r] of await this.runLeg(job)) results.set(id, r);
         },
         this.opts.signal,
       );
@@ -163,40 +159,17 @@ export class LocalExecutor {
     return results;
   }
 
-  private async runJob(
-    job: LocalJob,
-  ): Promise<{ outcome: LocalOutcome; exitCode: number | null; attempts: number }> {
-    const s = job.settings;
-    const first = job.firstAttempt ?? 1;
-    const last = first + s.maxAttempts - 1;
-    for (let attempt = first; ; attempt++) {
-      const started = Date.now();
-      this.opts.onEvent({ kind: 'started', id: s.experiment.id, attempt });
-      const end = (await this.runAttempt(s, attempt)).get(s.experiment.id) ?? NO_STATUS;
-      const { outcome, retry } = this.judge(s, end, attempt < last);
-      this.opts.onEvent({
-        kind: 'finished',
-        id: s.experiment.id,
-        attempt,
-        outcome,
-        exitCode: end.status?.exitCode ?? null,
-        reason: end.status?.reason ?? end.reason,
-        seconds: Math.round((Date.now() - started) / 100) / 10,
-        retrying: retry,
-      });
-      if (!retry) return { outcome, exitCode: end.status?.exitCode ?? null, attempts: attempt - first + 1 };
-    }
-  }
-
   /**
-   * Runs a packed leg as one "VM": the agent admits its experiments by their reserved CPUs and memory on this
-   * machine. An attempt that leaves some unfinished runs only those again, each within its own max-attempts.
+   * Runs one leg: an experiment, or a packed leg's experiments as one "VM" whose agent admits them by their
+   * reserved CPUs and memory on this machine. An attempt that leaves some unfinished runs only those again, each
+   * within its own max-attempts.
    */
-  private async runPackedJob(job: LocalJob): Promise<ExecutorResult> {
+  private async runLeg(job: LocalJob): Promise<ExecutorResult> {
     const s = job.settings;
+    const packed = s.members.length > 0;
     const first = job.firstAttempt ?? 1;
-    const runs = s.members.map((member) => ({
-      member,
+    const runs = (packed ? s.members : [s.experiment]).map((member) => ({
+      member: { id: member.id, params: member.params },
       used: 0,
       result: undefined as { outcome: LocalOutcome; exitCode: number | null; attempts: number } | undefined,
     }));
@@ -208,7 +181,7 @@ export class LocalExecutor {
       const ends = await this.runAttempt(
         s,
         attempt,
-        pending.map((r) => ({ ...r.member, attempt })),
+        packed ? pending.map((r) => ({ ...r.member, attempt })) : undefined,
       );
       for (const r of pending) {
         r.used++;

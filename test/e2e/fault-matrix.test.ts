@@ -15,13 +15,13 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepOptions, StepResult, StepRun } from '../bed/step-runner.ts';
 import { runStep, startStep } from '../bed/step-runner.ts';
+import { TOOLS } from '../fixtures/rest-study.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUCKET = 'fault-matrix-results';
 const RUN_ID = '6120';
 const SHA = 'fa17'.padEnd(40, '0');
 const MAX_PARALLEL = 8;
-const TOOLS = ['evomaster', 'schemathesis', 'restler', 'resttestgen', 'morest', 'arat-rl'];
 // `lang.tool` and `lang_tool` give two experiment ids whose label values are one and the same.
 const SERVICES = [
   'petclinic',

@@ -8,6 +8,7 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepOptions, StepResult } from '../bed/step-runner.ts';
 import { runStep, startStep } from '../bed/step-runner.ts';
+import { imageWithEngine } from '../fixtures/engine-image.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const launchDir = path.join(root, 'actions/launch');
@@ -35,6 +36,8 @@ async function until<T>(
 
 describe('actions/launch end to end (real bundle, real agent, stand-ins)', () => {
   let bed: TestBed;
+  /** An image with a container engine, for experiments with services. */
+  let engineImage = '';
 
   const step = (inputs: Record<string, string>, over: Partial<StepOptions> = {}): StepOptions => ({
     actionDir: launchDir,
@@ -70,19 +73,7 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
     bed = await startTestBed();
     bed.storage.createBucket(BUCKET);
     bed.secretManager.addSecret(bed.project, 'api-key', 'sup3r-s3cret-value');
-    // A team's own image with a container engine (Google's Debian images ship none), usable as the README says.
-    bed.iam.grant(
-      `projects/${bed.project}`,
-      `serviceAccount:${bed.serviceAccount}`,
-      'roles/compute.imageUser',
-    );
-    bed.compute.addImage({
-      name: 'bench-docker',
-      description: 'Debian 12 with docker.io',
-      created: '2026-10-01T00:00:00.000-07:00',
-      diskSizeGb: 10,
-      containerEngine: true,
-    });
+    engineImage = imageWithEngine(bed);
   });
 
   after(async () => {
@@ -426,7 +417,7 @@ describe('actions/launch end to end (real bundle, real agent, stand-ins)', () =>
       step({
         experiment: exp,
         command: `curl -fsS "$GCE_MATRIX_SERVICE_WEB_URL/"; echo; ${METRICS}`,
-        image: `projects/${bed.project}/global/images/bench-docker`,
+        image: engineImage,
       }),
     );
     assert.equal(r.conclusion, 'success', log(r));

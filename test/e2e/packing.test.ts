@@ -12,22 +12,12 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepResult } from '../bed/step-runner.ts';
 import { runStep } from '../bed/step-runner.ts';
+import { SERVICES, TOOLS } from '../fixtures/rest-study.ts';
+import { imageWithEngine } from '../fixtures/engine-image.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUCKET = 'packed-results';
 const RUN_ID = '8101';
-const TOOLS = ['evomaster', 'schemathesis', 'restler', 'resttestgen', 'morest', 'arat-rl'];
-const SERVICES = [
-  'petclinic',
-  'features',
-  'ncs',
-  'scs',
-  'news',
-  'ocvn',
-  'proxyprint',
-  'genome',
-  'languagetool',
-];
 /** Services whose experiments of the first leg run until their VM is preempted (on their first attempt). */
 const SLOW = ['ncs', 'scs'];
 
@@ -73,6 +63,8 @@ const COMMAND = [
 
 describe('packing on the test bed: 9 services x 6 tools, 4 per VM (real bundles, real agent)', () => {
   let bed: TestBed;
+  /** An image with a container engine, for experiments with services. */
+  let engineImage = '';
   const log = (r: StepResult): string => r.jobLog.join('\n');
   const event = () => workflowDispatchEvent({}, { repo: bed.repository });
 
@@ -95,19 +87,7 @@ describe('packing on the test bed: 9 services x 6 tools, 4 per VM (real bundles,
   before(async () => {
     bed = await startTestBed();
     bed.storage.createBucket(BUCKET);
-    // Services need a container engine: a team's own image that ships one, usable as the README says.
-    bed.iam.grant(
-      `projects/${bed.project}`,
-      `serviceAccount:${bed.serviceAccount}`,
-      'roles/compute.imageUser',
-    );
-    bed.compute.addImage({
-      name: 'bench-docker',
-      description: 'Debian 12 with docker.io',
-      created: '2026-10-01T00:00:00.000-07:00',
-      diskSizeGb: 10,
-      containerEngine: true,
-    });
+    engineImage = imageWithEngine(bed);
   });
 
   after(async () => {
@@ -121,7 +101,7 @@ describe('packing on the test bed: 9 services x 6 tools, 4 per VM (real bundles,
         'per-vm': 4,
         resources: { cpus: 1, 'memory-gb': 1 },
         'machine-type': 'e2-standard-4',
-        image: `projects/${bed.project}/global/images/bench-docker`,
+        image: engineImage,
         provisioning: 'spot',
         command: COMMAND,
         services: {

@@ -13,22 +13,11 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepResult } from '../bed/step-runner.ts';
 import { runStep } from '../bed/step-runner.ts';
+import { SERVICES, TOOLS } from '../fixtures/rest-study.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUCKET = 'pipeline-results';
 const PR = 31;
-const TOOLS = ['evomaster', 'schemathesis', 'restler', 'resttestgen', 'morest', 'arat-rl'];
-const SERVICES = [
-  'petclinic',
-  'features',
-  'ncs',
-  'scs',
-  'news',
-  'ocvn',
-  'proxyprint',
-  'genome',
-  'languagetool',
-];
 const SPEC = JSON.stringify({ axes: { tool: TOOLS, service: SERVICES } });
 /** How many experiments of each run really go through actions/launch and the VM agent; the rest are written as the agent writes them. */
 const LAUNCHED = 2;

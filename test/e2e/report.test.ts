@@ -11,24 +11,13 @@ import type { TestBed } from '../bed/index.ts';
 import { startTestBed } from '../bed/index.ts';
 import type { StepResult } from '../bed/step-runner.ts';
 import { runStep } from '../bed/step-runner.ts';
+import { SERVICES, TOOLS } from '../fixtures/rest-study.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const reportDir = path.join(root, 'actions/report');
 const BUCKET = 'report-results';
 const BASE_SHA = 'a'.repeat(40);
 const PR = 12;
-const TOOLS = ['evomaster', 'schemathesis', 'restler', 'resttestgen', 'morest', 'arat-rl'];
-const SERVICES = [
-  'petclinic',
-  'features',
-  'ncs',
-  'scs',
-  'news',
-  'ocvn',
-  'proxyprint',
-  'genome',
-  'languagetool',
-];
 
 /** Writes a collected run of 9 services x 6 tools (3 failed, 1 missing) like actions/collect leaves it. */
 async function seedRun(
