@@ -1,10 +1,10 @@
 #!/bin/sh
 # The image's nft in the test bed. Instances share the host's kernel, so this one keeps the instance's firewall
 # in the emulated kernel's state (only root may write it), where the bed's servers apply it to the connections
-# they accept (see guest-image.ts). It takes `nft -f FILE|-` with `add|flush|delete table` and tables of base
-# chains whose rules read [meta skuid N] [ip|ip6 daddr ADDR[/LEN]] [tcp dport [!=] PORT] [counter]
-# accept|drop|reject [with tcp reset]; and `list ruleset`, `flush ruleset`. Anything else fails as a syntax
-# error would: the bed never pretends to hold a rule it does not understand.
+# they accept (see guest-image/web-image/firewall.cjs). It takes `nft -f FILE|-` with `add|flush|delete table`
+# and tables of base chains whose rules read [meta skuid N] [ip|ip6 daddr ADDR[/LEN]] [tcp dport [!=] PORT]
+# [counter] accept|drop|reject [with tcp reset]; and `list ruleset`, `flush ruleset`. Anything else fails as a
+# syntax error would: the bed never pretends to hold a rule it does not understand.
 kernel=/run/bed-kernel
 state=$kernel/nft.rules
 fail() {
