@@ -1660,6 +1660,8 @@ gm_svc_start_one() {
     set -- "$@" --cpuset-cpus "$gm_pack_cpus"
     [ "$gm_res_mem" -gt 0 ] && [ -z "${gm_so_mem:-}" ] && set -- "$@" --memory "${gm_res_mem}m"
   fi
+  # the ports are this member's before anything listens on them
+  gm_svc_guard "$gm_so_name" || return 1
   set -- "$@" "$gm_so_image"
   gm_so_in=0
   while IFS= read -r gm_so_line || [ -n "$gm_so_line" ]; do
@@ -1752,6 +1754,8 @@ gm_svc_stop() {
     gm_ctr_logs "$gm_st_ctr" | sed "s/^/[service $gm_st_name] /" >>"$gm_logfile"
     gm_ctr_rm "$gm_st_ctr"
   done <"$gm_state/services"
+  # the rules go before the ports are free again: a port one member gives back may become a neighbour's
+  gm_svc_unguard
   gm_sv_list=${TMPDIR:-/var/tmp}/gce-matrix-ports
   if [ -f "$gm_sv_list" ]; then
     gm_lock "$gm_sv_list.lock"
@@ -1761,6 +1765,111 @@ gm_svc_stop() {
     rm -f "$gm_tmp.mine" "$gm_tmp.ports"
     gm_unlock "$gm_sv_list.lock"
   fi
+  return 0
+}
+
+# On a packed VM every member's command is a local user of the same machine, and a service's ports are on its
+# loopback: without a rule a neighbour's command could use this member's database. So each member keeps its
+# services' host ports to its own command's user and root (the engine's port proxy, the agent): a table of its
+# own, inet gce_matrix_<i>_services, on the output hook ahead of NAT (an engine that maps a loopback port with
+# DNAT rewrites the address at priority -100), which accepts those two uids and rejects every other connection
+# to 127.0.0.1 or ::1 on the ports; with iptables, the owner module in OUTPUT. The ports are listed in
+# $gm_state/guarded-ports; the rules are in place before the container is started and go when the services are
+# stopped, before the ports are given back. A single experiment has no neighbour and keeps its ports open; a
+# local run changes nothing on the machine.
+
+# gm_svc_guard NAME : keeps the host ports the service NAME was given (its services.env lines) to this member's
+# command. Sets gm_error_reason on failure.
+gm_svc_guard() {
+  [ -n "$gm_member" ] || return 0
+  if [ "$gm_local_run" = true ]; then
+    gm_log "service $1: its ports are open to every user of this machine (a local run leaves the firewall alone)"
+    return 0
+  fi
+  gm_sg_env=GCE_MATRIX_SERVICE_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')
+  gm_sg_new=$(sed -n "s/^${gm_sg_env}_PORT_[0-9]*=//p" "$gm_state/services.env")
+  [ -n "$gm_sg_new" ] || return 0
+  printf '%s\n' "$gm_sg_new" >>"$gm_state/guarded-ports"
+  gm_sg_table=gce_matrix_${gm_member}_services
+  gm_sg_uids="0${gm_run_uid:+ $gm_run_uid}"
+  if command -v nft >/dev/null 2>&1; then
+    awk -v table="$gm_sg_table" -v uids="$gm_sg_uids" '
+      NF == 1 { n++; port[n] = $1 }
+      END {
+        printf "add table inet %s\nflush table inet %s\ntable inet %s {\n", table, table, table
+        printf "\tchain output {\n\t\ttype filter hook output priority -150; policy accept;\n"
+        k = split(uids, uid, " ")
+        for (i = 1; i <= n; i++) {
+          for (j = 1; j <= k; j++) printf "\t\tmeta skuid %s tcp dport %s accept\n", uid[j], port[i]
+          printf "\t\tip daddr 127.0.0.1 tcp dport %s reject with tcp reset\n", port[i]
+          printf "\t\tip6 daddr ::1 tcp dport %s reject with tcp reset\n", port[i]
+        }
+        printf "\t}\n}\n"
+      }' "$gm_state/guarded-ports" >"$gm_tmp.nft"
+    gm_lock "$gm_vmroot/host.lock"
+    nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1
+    gm_sg_rc=$?
+    gm_unlock "$gm_vmroot/host.lock"
+    if [ "$gm_sg_rc" != 0 ]; then
+      gm_error_reason="service $1: could not keep its ports from the neighbours' commands: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
+      cat "$gm_tmp.fw" >>"$gm_logfile"
+      rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+      return 1
+    fi
+    rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+  elif command -v iptables >/dev/null 2>&1; then
+    for gm_sg_port in $gm_sg_new; do
+      gm_svc_guard_iptables -I "$gm_sg_port" || {
+        gm_error_reason="service $1: could not keep its ports from the neighbours' commands: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
+        rm -f "$gm_tmp.fw"
+        return 1
+      }
+    done
+    rm -f "$gm_tmp.fw"
+  else
+    gm_error_reason="service $1: cannot keep its ports from the neighbours' commands: the VM image has neither nft nor iptables"
+    return 1
+  fi
+  # shellcheck disable=SC2086 # one port a line
+  gm_log "firewall: port(s) $(printf '%s ' $gm_sg_new)of service $1 refuse every uid but $(printf '%s' "$gm_sg_uids" | sed 's/ / and /')"
+  return 0
+}
+
+# gm_svc_guard_iptables -I|-D PORT : inserts (or deletes) the OUTPUT rule that rejects connections to
+# 127.0.0.1 on PORT by any uid but root and the command's user; ::1 too where ip6tables is. Output in $gm_tmp.fw.
+gm_svc_guard_iptables() {
+  gm_sgi_op=$1
+  gm_sgi_port=$2
+  set -- OUTPUT
+  [ "$gm_sgi_op" = -I ] && set -- OUTPUT 1
+  gm_sgi_owner="-m owner ! --uid-owner 0${gm_run_uid:+ -m owner ! --uid-owner $gm_run_uid}"
+  # shellcheck disable=SC2086 # options without blanks, meant to split
+  iptables -w "$gm_sgi_op" "$@" -p tcp -d 127.0.0.1 --dport "$gm_sgi_port" $gm_sgi_owner -j REJECT --reject-with tcp-reset >"$gm_tmp.fw" 2>&1 ||
+    return 1
+  command -v ip6tables >/dev/null 2>&1 || return 0
+  # shellcheck disable=SC2086 # options without blanks, meant to split
+  ip6tables -w "$gm_sgi_op" "$@" -p tcp -d ::1 --dport "$gm_sgi_port" $gm_sgi_owner -j REJECT --reject-with tcp-reset >"$gm_tmp.fw" 2>&1 ||
+    [ "$gm_sgi_op" = -D ] ||
+    gm_log "firewall: ip6tables could not add the rule for [::1]:$gm_sgi_port (no IPv6 here?): $(head -n 1 "$gm_tmp.fw")"
+  return 0
+}
+
+# Removes what gm_svc_guard put in place (after the services stopped).
+gm_svc_unguard() {
+  [ -s "$gm_state/guarded-ports" ] || return 0
+  if command -v nft >/dev/null 2>&1; then
+    gm_lock "$gm_vmroot/host.lock"
+    printf 'delete table inet gce_matrix_%s_services\n' "$gm_member" | nft -f - >"$gm_tmp.fw" 2>&1 ||
+      gm_log "firewall: could not remove table inet gce_matrix_${gm_member}_services: $(grep . "$gm_tmp.fw" | head -n 1)"
+    gm_unlock "$gm_vmroot/host.lock"
+  elif command -v iptables >/dev/null 2>&1; then
+    while read -r gm_su_port; do
+      gm_svc_guard_iptables -D "$gm_su_port" ||
+        gm_log "firewall: could not remove the rule for port $gm_su_port: $(grep . "$gm_tmp.fw" | head -n 1)"
+    done <"$gm_state/guarded-ports"
+  fi
+  rm -f "$gm_tmp.fw" "$gm_state/guarded-ports"
+  gm_log "firewall: the services' ports are open again"
   return 0
 }
 

@@ -15,7 +15,7 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-IDROHD5J.js";
+} from "../chunks/chunk-NFG64RTS.js";
 import {
   cleanUp
 } from "../chunks/chunk-SQKQIX45.js";
@@ -2556,11 +2556,7 @@ var LocalExecutor = class {
         jobs,
         this.opts.parallel,
         async (job) => {
-          if (job.settings.members.length > 0) {
-            for (const [id, r] of await this.runPackedJob(job)) results.set(id, r);
-          } else {
-            results.set(job.settings.experiment.id, await this.runJob(job));
-          }
+          for (const [id, r] of await this.runLeg(job)) results.set(id, r);
         },
         this.opts.signal
       );
@@ -2570,37 +2566,17 @@ var LocalExecutor = class {
     }
     return results;
   }
-  async runJob(job) {
-    const s = job.settings;
-    const first = job.firstAttempt ?? 1;
-    const last = first + s.maxAttempts - 1;
-    for (let attempt = first; ; attempt++) {
-      const started = Date.now();
-      this.opts.onEvent({ kind: "started", id: s.experiment.id, attempt });
-      const end = (await this.runAttempt(s, attempt)).get(s.experiment.id) ?? NO_STATUS;
-      const { outcome, retry } = this.judge(s, end, attempt < last);
-      this.opts.onEvent({
-        kind: "finished",
-        id: s.experiment.id,
-        attempt,
-        outcome,
-        exitCode: end.status?.exitCode ?? null,
-        reason: end.status?.reason ?? end.reason,
-        seconds: Math.round((Date.now() - started) / 100) / 10,
-        retrying: retry
-      });
-      if (!retry) return { outcome, exitCode: end.status?.exitCode ?? null, attempts: attempt - first + 1 };
-    }
-  }
   /**
-   * Runs a packed leg as one "VM": the agent admits its experiments by their reserved CPUs and memory on this
-   * machine. An attempt that leaves some unfinished runs only those again, each within its own max-attempts.
+   * Runs one leg: an experiment, or a packed leg's experiments as one "VM" whose agent admits them by their
+   * reserved CPUs and memory on this machine. An attempt that leaves some unfinished runs only those again, each
+   * within its own max-attempts.
    */
-  async runPackedJob(job) {
+  async runLeg(job) {
     const s = job.settings;
+    const packed = s.members.length > 0;
     const first = job.firstAttempt ?? 1;
-    const runs = s.members.map((member) => ({
-      member,
+    const runs = (packed ? s.members : [s.experiment]).map((member) => ({
+      member: { id: member.id, params: member.params },
       used: 0,
       result: void 0
     }));
@@ -2612,7 +2588,7 @@ var LocalExecutor = class {
       const ends = await this.runAttempt(
         s,
         attempt,
-        pending.map((r) => ({ ...r.member, attempt }))
+        packed ? pending.map((r) => ({ ...r.member, attempt })) : void 0
       );
       for (const r of pending) {
         r.used++;
@@ -4441,7 +4417,7 @@ var package_default = {
     typecheck: "tsc -p tsconfig.json",
     start: "node dist/cli/index.js run examples/quick/matrix.yml --source-dir examples",
     testbed: "node scripts/testbed.ts",
-    bench: "node bench/launch.ts && node bench/collect.ts && node bench/report.ts && node bench/source.ts && node bench/preemption.ts && node bench/missed-exit.ts",
+    bench: "node bench/launch.ts && node bench/collect.ts && node bench/report.ts && node bench/source.ts && node bench/preemption.ts && node bench/missed-exit.ts && node bench/packing.ts",
     demo: "node scripts/testbed.ts --demo"
   }
 };

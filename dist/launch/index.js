@@ -25,7 +25,7 @@ import {
   retryReason,
   runExperiment,
   waitForEnd
-} from "../chunks/chunk-IDROHD5J.js";
+} from "../chunks/chunk-NFG64RTS.js";
 import {
   saveLaunchState,
   withZones
@@ -209,6 +209,19 @@ function legStatus(outcomes) {
   for (const s of order) if (outcomes.some((o) => o.status === s)) return s;
   return "succeeded";
 }
+function singleOutcome(id, result) {
+  return {
+    id,
+    status: result.status,
+    exitCode: result.exitCode,
+    attempts: result.attempts,
+    resultsUri: result.resultsUri,
+    reason: result.reason,
+    costUsd: result.costUsd,
+    vms: result.vmName ? [result.vmName] : [],
+    final: result.final
+  };
+}
 function outcomesJson(outcomes) {
   return JSON.stringify(
     outcomes.map((o) => ({
@@ -259,7 +272,7 @@ function actionsLogger(experimentId) {
     }
   };
 }
-function setOutputs(result) {
+function setOutputs(id, result) {
   setOutput("status", result.status);
   setOutput("exit-code", result.exitCode === null ? "" : String(result.exitCode));
   setOutput("attempts", String(result.attempts));
@@ -269,7 +282,7 @@ function setOutputs(result) {
   setOutput("results-uri", result.resultsUri);
   setOutput("duration-seconds", String(result.durationSeconds));
   setOutput("cost-usd", result.costUsd.toFixed(4));
-  if (result.experiments) setOutput("experiments", outcomesJson(result.experiments));
+  setOutput("experiments", outcomesJson(result.experiments ?? [singleOutcome(id, result)]));
 }
 async function launchStep(env) {
   const event = await readEvent(env);
@@ -327,7 +340,7 @@ async function launchStep(env) {
     };
     const result = checked.members.length > 0 ? await runPackedLeg(checked, deps, packedRounds) : await runExperiment(checked, deps);
     state(void 0, true);
-    setOutputs(result);
+    setOutputs(settings.experiment.id, result);
     info(
       `${settings.experiment.id}: ${result.status} after ${result.attempts} attempt(s), ${result.durationSeconds} s, ~$${result.costUsd.toFixed(4)}; ${counter.compute} Compute Engine and ${counter.storage} Cloud Storage requests.`
     );
