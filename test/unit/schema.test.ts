@@ -345,6 +345,14 @@ describe('the matrix spec schema', () => {
     },
     { name: 'per-vm as text, in an include', text: 'include: [{t: a, launch: {per-vm: " 64 "}}]' },
     { name: 'empty resources: one CPU, no memory', text: 'axes: {t: [a]}\nlaunch: {resources: {}}' },
+    {
+      name: 'resources with GPUs and disk',
+      text: 'axes: {t: [a]}\nlaunch: {accelerators: "nvidia-tesla-t4:2", resources: {gpus: 1, disk-gb: 2.5}, per-vm: 2}',
+    },
+    {
+      name: 'GPUs and disk in the text form, as text numbers',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "gpus=0,disk-gb=1.5", boot-disk-size-gb: 20}',
+    },
   ];
   for (const c of good) {
     it(`accepts ${c.name}`, () => {
@@ -698,6 +706,30 @@ describe('the matrix spec schema', () => {
       schema: ['launch', 'resources'],
     },
     {
+      name: 'fractional resources.gpus',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {gpus: 1.5}}',
+      message: /^input spec: launch\.resources: gpus must be a whole number from 0 to 16/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources.gpus above 16, as text',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {gpus: "17"}}',
+      message: /^input spec: launch\.resources: gpus must be a whole number from 0 to 16/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'negative resources.disk-gb',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {disk-gb: -1}}',
+      message: /^input spec: launch\.resources: disk-gb must be a number from 0 to 65536/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'a misspelt key in the text form',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "gpu=1"}',
+      message: /^input spec: launch\.resources has an unknown key "gpu" \(did you mean "gpus"\?\)/,
+      schema: ['launch', 'resources'],
+    },
+    {
       name: 'resources.memory-gb as words',
       text: 'axes: {t: [a]}\nlaunch: {resources: {memory-gb: lots}}',
       message: /^input spec: launch\.resources: memory-gb must be a number/,
@@ -712,7 +744,7 @@ describe('the matrix spec schema', () => {
     {
       name: 'resources as a number',
       text: 'axes: {t: [a]}\nlaunch: {resources: 2}',
-      message: /^input spec: launch\.resources must be a mapping of cpus and memory-gb/,
+      message: /^input spec: launch\.resources must be a mapping of cpus, memory-gb, gpus and disk-gb/,
       schema: ['launch', 'resources'],
     },
     // What a schema cannot say: the parser alone refuses these.
