@@ -855,7 +855,8 @@ describe('the status.json and manifest.json schemas', () => {
       ],
       ['failed', 'echo oops; exit 3'],
       ['error', 'echo never', { secrets: 'API_KEY=projects/bed-project/secrets/missing/versions/1' }],
-      // a packed VM of one member: the member's status carries provenance.placement
+      // a packed VM of one member: the member's status carries provenance.placement, with the GPU launch
+      // attached (gce-matrix-gpus: no nvidia-smi here) and disk it reserved
       [
         'packed',
         'echo "$GCE_MATRIX_CPUS"',
@@ -863,7 +864,8 @@ describe('the status.json and manifest.json schemas', () => {
           members: '1',
           'member-1':
             'experiment=packed\nexperiment-prefix=pfx/runs/r1/experiments/packed/\nattempt=1\nparams={}',
-          resources: 'cpus=1\nmemory-mb=0',
+          resources: 'cpus=1\nmemory-mb=0\ngpus=1\ndisk-mb=1',
+          gpus: '1',
         },
       ],
     ];
@@ -1060,7 +1062,10 @@ describe('the status.json and manifest.json schemas', () => {
       .get('packed')
       ?.get(`${base('packed')}status.json`)
       ?.toString('utf8');
-    assert.equal(parseStatus(packed ?? '', 'packed').provenance.placement?.index, 1);
+    const placement = parseStatus(packed ?? '', 'packed').provenance.placement;
+    assert.equal(placement?.index, 1);
+    assert.equal(placement?.gpus, '0');
+    assert.equal(placement?.diskMb, 1);
   });
 
   it('validates a status with every field, and refuses what parseStatus refuses', () => {
