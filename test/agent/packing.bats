@@ -419,3 +419,60 @@ disk-mb=999999999999'
   done
   [ ! -s "$FAKE/order" ]
 }
+
+@test "a member's services get the GPU it reserved, by id, never --gpus all" {
+  gpu_machine
+  attr gpus 2
+  export PATH="$BATS_TEST_DIRNAME/engine:$PATH"
+  export FAKE_IMAGES=$BATS_TEST_TMPDIR/images
+  mkdir -p "$FAKE_IMAGES/idle"
+  printf 'digest=sha256:%064d\n' 5 >"$FAKE_IMAGES/idle/manifest"
+  printf '#!/bin/sh\nexec sleep 60\n' >"$FAKE_IMAGES/idle/run"
+  chmod +x "$FAKE_IMAGES/idle/run"
+  attr services 'service idle
+image idle'
+  members 1 'cpus=1
+memory-mb=0
+gpus=1'
+  attr command 'echo "gpus=$GCE_MATRIX_GPUS cuda=$CUDA_VISIBLE_DEVICES"'
+  run_agent
+  dump
+  cat "$FAKE/engine.log"
+  [ "$(js "$(mobj 1 status.json)" 's.state + " " + s.provenance.placement.gpus')" = "succeeded 0" ]
+  grep -q '^docker run -d --name .* --gpus device=0 --cpuset-cpus 0 idle$' "$FAKE/engine.log"
+  grep -qx 'gpus=device=0' "$FAKE"/engine/*/limits
+  refute grep -q -- '--gpus all' "$FAKE/engine.log"
+  mlog 1 | grep -qx 'gpus=0 cuda=0'
+}
+
+@test "a member's container command gets --gpus device=IDS, the GPU it reserved" {
+  gpu_machine
+  attr gpus 2
+  attr container-image us-docker.pkg.dev/proj/repo/bench:1.0
+  members 2 'cpus=1
+memory-mb=0
+gpus=1'
+  attr command 'true'
+  run_agent
+  dump
+  cat "$FAKE/docker.log"
+  for i in 1 2; do
+    [ "$(js "$(mobj $i status.json)" 's.state')" = succeeded ]
+  done
+  for i in 1 2; do
+    g=$(js "$(mobj $i status.json)" 's.provenance.placement.gpus')
+    [[ $g == 0 || $g == 1 ]]
+    grep '^docker run ' "$FAKE/docker.log" | grep -q -- "/m/$i/work --gpus device=$g --cpuset-cpus "
+  done
+  refute grep -q -- '--gpus all' "$FAKE/docker.log"
+}
+
+@test "on a machine with GPUs, a member that reserved none has an empty CUDA_VISIBLE_DEVICES" {
+  gpu_machine
+  members 1
+  attr command 'echo "cuda=[${CUDA_VISIBLE_DEVICES-unset}] gpus=[${GCE_MATRIX_GPUS-unset}]"'
+  run_agent
+  dump
+  [ "$(js "$(mobj 1 status.json)" 's.state + " " + ("gpus" in s.provenance.placement)')" = "succeeded false" ]
+  mlog 1 | grep -qx 'cuda=\[\] gpus=\[\]'
+}
