@@ -112,6 +112,10 @@ export interface Placement {
   readonly cpus?: string;
   /** The MiB reserved for it (0: none). */
   readonly memoryMb: number;
+  /** The GPU ids reserved for it (GCE_MATRIX_GPUS, e.g. `0,1`); absent when it reserved none. */
+  readonly gpus?: string;
+  /** The MiB of disk reserved for it (0: none); absent from agents older than the disk reservation. */
+  readonly diskMb?: number;
 }
 
 /** The completion marker: the object the agent writes last, after every output it names. */

@@ -260,6 +260,11 @@ export function legSummary(result: LaunchResult): string {
  */
 export const packedRounds: RoundsOf = (settings, members) => {
   const shape = machineShape(settings.machineType);
-  const fit = shape ? perVmFit(shape, settings.resources) : 0;
+  const fit = shape
+    ? perVmFit(shape, settings.resources, {
+        gpus: settings.accelerators.reduce((n, a) => n + a.count, 0),
+        bootDiskGb: settings.bootDiskSizeGb,
+      })
+    : 0;
   return fit > 0 ? Math.ceil(members / fit) : members;
 };

@@ -5,7 +5,7 @@ import { validateExperimentId, validateLabels } from '../naming.ts';
 import { parseSourceRef } from '../source/snapshot.ts';
 import { didYouMean } from '../suggest.ts';
 import { describeValue, isMapping } from '../json-value.ts';
-import { checkPacking, MAX_PER_VM } from './machine-types.ts';
+import { checkPacking, DEFAULT_BOOT_DISK_GB, MAX_PER_VM } from './machine-types.ts';
 import { parseServices } from './services.ts';
 import type {
   Accelerator,
@@ -213,16 +213,22 @@ function parseOverrides(value: unknown): Record<string, string> {
 }
 
 /** The keys of `resources`, as the spec and the input write them. */
-export const RESOURCE_KEYS = ['cpus', 'memory-gb'] as const;
+export const RESOURCE_KEYS = ['cpus', 'memory-gb', 'gpus', 'disk-gb'] as const;
 
 /** The most CPUs one experiment may reserve (the largest Compute Engine machine types have 416 vCPUs). */
 const MAX_CPUS = 416;
 /** The most memory one experiment may reserve, in GB. */
 const MAX_MEMORY_GB = 65536;
+/** The most GPUs one experiment may reserve (a Compute Engine VM has at most 16). */
+const MAX_GPUS = 16;
+/** The most disk one experiment may reserve, in GB (the largest boot disk). */
+const MAX_DISK_GB = 65536;
 
 interface ResourceValues {
   readonly cpus: number;
   readonly memoryGb: number;
+  readonly gpus: number;
+  readonly diskGb: number;
 }
 
 /** A number, or decimal digits as text (the text form and YAML quoting); anything else is NaN. */
@@ -260,7 +266,7 @@ function resourceValues(value: unknown, where: string): ResourceValues {
   }
   if (!isMapping(map)) {
     throw new ConfigurationError(
-      `${where} must be a mapping of cpus and memory-gb, e.g. {cpus: 2, memory-gb: 4} (got ${describeValue(map)})`,
+      `${where} must be a mapping of cpus, memory-gb, gpus and disk-gb, e.g. {cpus: 2, memory-gb: 4} (got ${describeValue(map)})`,
     );
   }
   for (const key of Object.keys(map)) {
@@ -283,23 +289,39 @@ function resourceValues(value: unknown, where: string): ResourceValues {
       `${where}: memory-gb must be a number from 0 to ${MAX_MEMORY_GB}, the memory one experiment reserves, e.g. 0.5 or 4 (got ${JSON.stringify(map['memory-gb'])})`,
     );
   }
-  return { cpus, memoryGb };
+  const gpus = map.gpus === undefined ? 0 : resourceNumber(map.gpus);
+  if (!Number.isInteger(gpus) || gpus < 0 || gpus > MAX_GPUS) {
+    throw new ConfigurationError(
+      `${where}: gpus must be a whole number from 0 to ${MAX_GPUS}, the GPUs one experiment reserves (got ${JSON.stringify(map.gpus)})`,
+    );
+  }
+  const diskGb = map['disk-gb'] === undefined ? 0 : resourceNumber(map['disk-gb']);
+  if (!(diskGb >= 0 && diskGb <= MAX_DISK_GB)) {
+    throw new ConfigurationError(
+      `${where}: disk-gb must be a number from 0 to ${MAX_DISK_GB}, the disk space one experiment reserves, e.g. 5 or 0.5 (got ${JSON.stringify(map['disk-gb'])})`,
+    );
+  }
+  return { cpus, memoryGb, gpus, diskGb };
 }
 
 /**
- * Parses what one experiment reserves on its VM: a mapping `{cpus: C, memory-gb: M}` (the spec), or text, either
- * `cpus=C,memory-gb=M` or that JSON (the launch input). cpus is a whole number 1-416 (default 1); memory-gb a
- * number of GB, fractions allowed (default 0: none reserved). `where` names the setting in messages.
+ * Parses what one experiment reserves on its VM: a mapping `{cpus: C, memory-gb: M, gpus: G, disk-gb: D}` (the
+ * spec), or text, either `cpus=C,memory-gb=M,gpus=G,disk-gb=D` or that JSON (the launch input). cpus is a whole
+ * number 1-416 (default 1); memory-gb and disk-gb numbers of GB, fractions allowed (default 0: none reserved);
+ * gpus whole GPUs 0-16 (default 0). `where` names the setting in messages.
  */
 export function parseResources(value: unknown, where: string): Resources {
-  const { cpus, memoryGb } = resourceValues(value, where);
-  return { cpus, memoryMb: Math.ceil(memoryGb * 1024) };
+  const { cpus, memoryGb, gpus, diskGb } = resourceValues(value, where);
+  return { cpus, memoryMb: Math.ceil(memoryGb * 1024), gpus, diskMb: Math.ceil(diskGb * 1024) };
 }
 
-/** `resources` in the one form launch reads and the plan compares: `cpus=C,memory-gb=M`. */
+/**
+ * `resources` in the one form launch reads and the plan compares: `cpus=C,memory-gb=M`, plus `,gpus=G` and
+ * `,disk-gb=D` when they are not 0 (so a leg without them reads as it always did).
+ */
 export function resourcesInput(value: unknown, where: string): string {
-  const { cpus, memoryGb } = resourceValues(value, where);
-  return `cpus=${cpus},memory-gb=${memoryGb}`;
+  const { cpus, memoryGb, gpus, diskGb } = resourceValues(value, where);
+  return `cpus=${cpus},memory-gb=${memoryGb}${gpus > 0 ? `,gpus=${gpus}` : ''}${diskGb > 0 ? `,disk-gb=${diskGb}` : ''}`;
 }
 
 /** Parses `type:count` accelerator specs, e.g. `nvidia-l4:1`. */
@@ -542,11 +564,19 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
   const resourcesText = read('resources').trim();
   const resources = resourcesText ? parseResources(resourcesText, 'input resources') : undefined;
   const members = experiment.members ?? [];
-  checkPacking(machineType, resources, members.length, {
-    resources: resourcesText ? 'input resources' : 'input resources (not set: 1 CPU each)',
-    perVm: `input experiment ${experiment.id} (a packed leg of ${members.length})`,
-    machineType: 'input machine-type',
-  });
+  const accelerators = parseAccelerators(read('accelerators'));
+  const bootDiskSizeGb = integer(read, 'boot-disk-size-gb', DEFAULT_BOOT_DISK_GB, 10, 65536);
+  checkPacking(
+    machineType,
+    resources,
+    members.length,
+    {
+      resources: resourcesText ? 'input resources' : 'input resources (not set: 1 CPU each)',
+      perVm: `input experiment ${experiment.id} (a packed leg of ${members.length})`,
+      machineType: 'input machine-type',
+    },
+    { gpus: accelerators.reduce((n, a) => n + a.count, 0), bootDiskGb: bootDiskSizeGb },
+  );
   return {
     project,
     zones,
@@ -554,9 +584,9 @@ export function parseLaunchInputs(readInput: InputReader, ctx: RunContext): Laun
     machineType,
     image: read('image').trim() || 'projects/debian-cloud/global/images/family/debian-12',
     containerImage,
-    bootDiskSizeGb: integer(read, 'boot-disk-size-gb', 50, 10, 65536),
+    bootDiskSizeGb,
     bootDiskType: read('boot-disk-type').trim() || 'pd-balanced',
-    accelerators: parseAccelerators(read('accelerators')),
+    accelerators,
     provisioning,
     network: read('network').trim() || undefined,
     subnetwork: read('subnetwork').trim() || undefined,

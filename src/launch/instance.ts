@@ -116,11 +116,19 @@ export function agentAttributes(
   if (settings.services.length > 0) attrs['gce-matrix-services'] = servicesAttribute(settings.services);
   if (settings.containerImage) {
     attrs['gce-matrix-container-image'] = settings.containerImage;
+  }
+  // A packed VM's agent shares its GPUs out by id, for host commands too.
+  if (settings.containerImage || (placement.members && settings.accelerators.length > 0)) {
     attrs['gce-matrix-gpus'] = String(settings.accelerators.reduce((n, a) => n + a.count, 0));
   }
   if (settings.resources) {
-    attrs['gce-matrix-resources'] =
-      `cpus=${settings.resources.cpus}\nmemory-mb=${settings.resources.memoryMb}`;
+    const { cpus, memoryMb, gpus, diskMb } = settings.resources;
+    attrs['gce-matrix-resources'] = [
+      `cpus=${cpus}`,
+      `memory-mb=${memoryMb}`,
+      ...(gpus > 0 ? [`gpus=${gpus}`] : []),
+      ...(diskMb > 0 ? [`disk-mb=${diskMb}`] : []),
+    ].join('\n');
   }
   if (placement.members) Object.assign(attrs, memberAttributes(settings, placement.members));
   return attrs;

@@ -13,6 +13,24 @@ export const MAX_PER_VM = 64;
 /** The VM agent keeps this much of the machine's memory for the system; members reserve from the rest. */
 export const SYSTEM_MEMORY_MB = 512;
 
+/**
+ * GB of the boot disk kept for the system (the image, the agent, container images and logs); members reserve
+ * `disk-gb` from the rest.
+ */
+export const SYSTEM_DISK_GB = 10;
+
+/** The boot disk's size when launch input boot-disk-size-gb is not set. */
+export const DEFAULT_BOOT_DISK_GB = 50;
+
+/**
+ * What the VM has besides its machine type, where the caller knows it: its GPUs (launch input accelerators) and
+ * its boot disk in GB. undefined: not known here, not checked.
+ */
+export interface HostExtras {
+  readonly gpus?: number | undefined;
+  readonly bootDiskGb?: number | undefined;
+}
+
 /** GB of memory per vCPU by machine class, for series that follow the general rule. */
 const GB_PER_VCPU: Readonly<Record<string, number>> = { standard: 4, highmem: 8, highcpu: 1 };
 
@@ -77,6 +95,10 @@ export interface PackingLabels {
   readonly perVm: string;
   /** e.g. `input spec: launch.machine-type`, or `input machine-type`. */
   readonly machineType: string;
+  /** e.g. `input spec: launch.accelerators`; default `input accelerators`. */
+  readonly accelerators?: string;
+  /** e.g. `input spec: launch.boot-disk-size-gb`; default `input boot-disk-size-gb`. */
+  readonly bootDisk?: string;
 }
 
 function gb(mb: number): string {
@@ -85,30 +107,82 @@ function gb(mb: number): string {
 
 /**
  * How many experiments of `resources` (undefined: 1 CPU, no memory) fit on `shape` at once, at most
- * {@link MAX_PER_VM}; memory counts without the system's share ({@link SYSTEM_MEMORY_MB}). 0 when not even one.
+ * {@link MAX_PER_VM}; memory counts without the system's share ({@link SYSTEM_MEMORY_MB}), disk without
+ * {@link SYSTEM_DISK_GB}; GPUs and disk count only when `host` knows them. 0 when not even one.
  */
-export function perVmFit(shape: MachineShape, resources: Resources | undefined): number {
+export function perVmFit(
+  shape: MachineShape,
+  resources: Resources | undefined,
+  host: HostExtras = {},
+): number {
   const cpus = resources?.cpus ?? 1;
   const memoryMb = resources?.memoryMb ?? 0;
   const byCpu = Math.floor(shape.vcpus / cpus);
   const byMemory =
     memoryMb > 0 ? Math.floor(Math.max(0, shape.memoryMb - SYSTEM_MEMORY_MB) / memoryMb) : MAX_PER_VM;
-  return Math.min(byCpu, byMemory, MAX_PER_VM);
+  return Math.min(byCpu, byMemory, byExtras(resources, host), MAX_PER_VM);
+}
+
+/** How many experiments of `resources` the VM's GPUs and disk hold, as far as `host` knows them. */
+function byExtras(resources: Resources | undefined, host: HostExtras): number {
+  const gpus = resources?.gpus ?? 0;
+  const diskMb = resources?.diskMb ?? 0;
+  const byGpu = gpus > 0 && host.gpus !== undefined ? Math.floor(host.gpus / gpus) : MAX_PER_VM;
+  const byDisk =
+    diskMb > 0 && host.bootDiskGb !== undefined
+      ? Math.floor(usableDiskMb(host.bootDiskGb) / diskMb)
+      : MAX_PER_VM;
+  return Math.min(byGpu, byDisk);
+}
+
+function usableDiskMb(bootDiskGb: number): number {
+  return Math.max(0, bootDiskGb - SYSTEM_DISK_GB) * 1024;
+}
+
+/**
+ * Refuses, before any VM, `members` experiments of `resources` whose GPUs exceed the VM's accelerators or
+ * whose disk exceeds its boot disk less {@link SYSTEM_DISK_GB}, as far as `host` knows them.
+ */
+function checkExtras(
+  resources: Resources | undefined,
+  members: number,
+  labels: PackingLabels,
+  host: HostExtras,
+): void {
+  const gpus = resources?.gpus ?? 0;
+  const diskMb = resources?.diskMb ?? 0;
+  const n = Math.max(1, members);
+  const each = n === 1 ? 'one experiment' : `${n} experiments (${labels.perVm})`;
+  if (gpus > 0 && host.gpus !== undefined && n * gpus > host.gpus) {
+    const fit = Math.floor(host.gpus / gpus);
+    throw new ConfigurationError(
+      `${labels.resources} asks for ${gpus} GPU${gpus === 1 ? '' : 's'} per experiment: ${each} ${n === 1 ? 'needs' : 'need'} ${n * gpus}, more than the ${host.gpus} GPU${host.gpus === 1 ? '' : 's'} of the VM (${labels.accelerators ?? 'input accelerators'}); ${host.gpus === 0 ? 'attach GPUs with accelerators, e.g. nvidia-tesla-t4:1, or set resources.gpus to 0' : `raise the count in accelerators, lower resources.gpus${n > 1 ? `, or set per-vm to ${fit} or fewer` : ''}`}`,
+    );
+  }
+  if (diskMb > 0 && host.bootDiskGb !== undefined && n * diskMb > usableDiskMb(host.bootDiskGb)) {
+    const fit = Math.floor(usableDiskMb(host.bootDiskGb) / diskMb);
+    throw new ConfigurationError(
+      `${labels.resources} asks for ${gb(diskMb)} of disk per experiment: ${each} ${n === 1 ? 'needs' : 'need'} ${gb(n * diskMb)}, more than the ${Math.max(0, host.bootDiskGb - SYSTEM_DISK_GB)} GB that a boot disk of ${host.bootDiskGb} GB (${labels.bootDisk ?? 'input boot-disk-size-gb'}) leaves to experiments (${SYSTEM_DISK_GB} GB stay with the system); raise boot-disk-size-gb to at least ${Math.ceil((n * diskMb) / 1024) + SYSTEM_DISK_GB}, lower resources.disk-gb${n > 1 ? `, or set per-vm to ${fit} or fewer` : ''}`,
+    );
+  }
 }
 
 /**
  * Refuses, before any VM, a machine type that cannot hold `members` experiments of `resources` (undefined:
  * 1 CPU, no memory) each: one experiment's CPUs above the machine's vCPUs, its memory above what the agent
  * leaves to experiments (the machine's memory less {@link SYSTEM_MEMORY_MB}), or `members` times either above
- * the machine's vCPUs or memory. An unknown machine type ({@link machineShape}) is not checked. The plan and
- * launch both call this, each naming its own settings in `labels`.
+ * the machine's vCPUs or memory; and `members` times its GPUs or disk above the VM's accelerators or its boot
+ * disk less {@link SYSTEM_DISK_GB}, where `host` knows them. An unknown machine type ({@link machineShape}) is
+ * not checked for CPUs and memory. The plan and launch both call this, each naming its own settings in `labels`.
  */
 export function checkPacking(
   machineType: string,
   resources: Resources | undefined,
   members: number,
   labels: PackingLabels,
+  host: HostExtras = {},
 ): void {
+  checkExtras(resources, members, labels, host);
   const shape = machineShape(machineType);
   if (!shape) return;
   const cpus = resources?.cpus ?? 1;
@@ -126,7 +200,7 @@ export function checkPacking(
     );
   }
   if (members <= 1) return;
-  const fit = perVmFit(shape, resources);
+  const fit = perVmFit(shape, resources, host);
   if (members * cpus > shape.vcpus) {
     throw new ConfigurationError(
       `${labels.perVm} puts ${members} experiments of ${cpus} CPU${cpus === 1 ? '' : 's'} each (${labels.resources}) on one VM: ${members * cpus} CPUs, more than the ${shape.vcpus} vCPUs of ${machine}; set per-vm to ${fit} or fewer, lower resources.cpus, or choose a bigger machine type`,

@@ -51,6 +51,10 @@ export interface Resources {
   readonly cpus: number;
   /** MiB; 0 reserves none. */
   readonly memoryMb: number;
+  /** Whole GPUs (resources `gpus`), given to the experiment by id; 0 reserves none. */
+  readonly gpus: number;
+  /** MiB of the agent's disk (resources `disk-gb`, times 1024, rounded up); 0 reserves none. */
+  readonly diskMb: number;
 }
 
 /** Everything actions/launch needs, parsed and checked once from its inputs. */

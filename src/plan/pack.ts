@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError } from '../errors.ts';
-import { parseResources } from '../launch/inputs.ts';
-import type { PackingLabels } from '../launch/machine-types.ts';
+import { parseAccelerators, parseResources } from '../launch/inputs.ts';
+import type { HostExtras, PackingLabels } from '../launch/machine-types.ts';
 import { checkPacking, machineShape, perVmFit } from '../launch/machine-types.ts';
 import type { Experiment } from '../launch/settings.ts';
 import { PER_VM } from './spec.ts';
@@ -40,15 +40,24 @@ export function effectivePerVm(item: PackItem): number {
   const resources =
     launch.resources === undefined ? undefined : parseResources(launch.resources, from('resources'));
   const machineType = launch['machine-type'];
-  if (machineType === undefined) return item.perVm ?? 1;
   const labels: PackingLabels = {
     resources: resources ? from('resources') : `${from('resources')} (not set: 1 CPU each)`,
     perVm: `${from(PER_VM)}, for experiment ${item.experiment.id},`,
     machineType: from('machine-type'),
+    accelerators: from('accelerators'),
+    bootDisk: from('boot-disk-size-gb'),
   };
-  const shape = machineShape(machineType);
-  const perVm = item.perVm ?? (resources && shape ? Math.max(1, perVmFit(shape, resources)) : 1);
-  checkPacking(machineType, resources, perVm, labels);
+  // The plan knows the VM's GPUs and disk only when the spec sets them; the workflow may set them on launch.
+  const host: HostExtras = {
+    gpus:
+      launch.accelerators === undefined
+        ? undefined
+        : parseAccelerators(launch.accelerators).reduce((n, a) => n + a.count, 0),
+    bootDiskGb: launch['boot-disk-size-gb'] === undefined ? undefined : Number(launch['boot-disk-size-gb']),
+  };
+  const shape = machineType === undefined ? undefined : machineShape(machineType);
+  const perVm = item.perVm ?? (resources && shape ? Math.max(1, perVmFit(shape, resources, host)) : 1);
+  checkPacking(machineType ?? '', resources, perVm, labels, host);
   return perVm;
 }
 

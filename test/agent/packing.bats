@@ -74,7 +74,7 @@ params={\"n\":$i}"
     p=$(js "$s" 'JSON.stringify(s.provenance.placement)')
     others=$(for j in 1 2 3; do [ "$j" = "$i" ] || printf '"e%s",' "$j"; done)
     cpus=$(js "$s" 's.provenance.placement.cpus')
-    [ "$p" = "{\"packed\":true,\"members\":3,\"index\":$i,\"neighbours\":[${others%,}],\"cpus\":\"$cpus\",\"memoryMb\":0}" ]
+    [ "$p" = "{\"packed\":true,\"members\":3,\"index\":$i,\"neighbours\":[${others%,}],\"cpus\":\"$cpus\",\"memoryMb\":0,\"diskMb\":0}" ]
     [[ $cpus == 0 || $cpus == 1 ]]
     # the command saw its CPUs and ran pinned to them, as its own user, through setpriv then taskset
     read -r seen_cpus seen_uid <"$(mobj $i outputs/seen.txt)"
@@ -351,4 +351,128 @@ mport() {
     "$(grep -nxF -- "iptables -w -D OUTPUT $rule" "$FAKE/host.log" | cut -d: -f1)" ]
   # the metadata rule still names the command's user alone
   grep -q "^iptables -w -I OUTPUT 1 -p tcp -d 169.254.169.254 ! --dport 53 -m owner --uid-owner $uid " "$FAKE/host.log"
+}
+
+# gpu_machine : nvidia-smi on PATH lists 2 GPUs
+gpu_machine() {
+  mkdir -p "$BATS_TEST_TMPDIR/gpu-bin"
+  printf '#!/bin/sh\n[ "$1" = -L ] || exit 2\necho "GPU 0: Tesla T4 (UUID: GPU-a)"\necho "GPU 1: Tesla T4 (UUID: GPU-b)"\n' \
+    >"$BATS_TEST_TMPDIR/gpu-bin/nvidia-smi"
+  chmod +x "$BATS_TEST_TMPDIR/gpu-bin/nvidia-smi"
+  export PATH="$BATS_TEST_TMPDIR/gpu-bin:$PATH"
+}
+
+@test "three members of 1 GPU on 2 GPUs: two run side by side on GPUs 0 and 1 and see only theirs; the third waits" {
+  gpu_machine
+  export STUB_CPUS=0,1,2,3
+  members 3 'cpus=1
+memory-mb=0
+gpus=1'
+  attr command 'echo "start $GCE_MATRIX_EXPERIMENT_ID" >>"$ORDER"; printf "%s %s\n" "$CUDA_VISIBLE_DEVICES" "$GCE_MATRIX_GPUS" >"$GCE_MATRIX_OUTPUT_DIR/seen.txt"; for _ in $(seq 200); do [ "$(grep -c "^start " "$ORDER")" -ge 2 ] && [ "$(grep -c "^queue " "$EVENTS")" -ge 3 ] && break; sleep 0.1; done; echo "end $GCE_MATRIX_EXPERIMENT_ID" >>"$ORDER"'
+  run_agent
+  dump
+  cat "$FAKE/order" "$EVENTS"
+  [ "$status" -eq 0 ]
+  for i in 1 2 3; do
+    s=$(mobj $i status.json)
+    [ "$(js "$s" 's.state')" = succeeded ]
+    gpu=$(js "$s" 's.provenance.placement.gpus')
+    [[ $gpu == 0 || $gpu == 1 ]]
+    [ "$(js "$s" 's.provenance.placement.diskMb')" = 0 ]
+    [ "$(cat "$(mobj $i outputs/seen.txt)")" = "$gpu $gpu" ]
+  done
+  # the first two admitted hold GPUs 0 and 1 at once; the third starts only after one of them ended
+  [ "$(grep '^admit ' "$EVENTS" | sed -n '1,2p' | awk '{ print $8 }' | sort | paste -s -d' ' -)" = "0 1" ]
+  awk '$1 == "start" { n++; if (n > 2) bad = 1 } $1 == "end" { n-- } END { exit bad }' "$FAKE/order"
+  [ "$(sed -n 3p "$FAKE/order" | cut -d' ' -f1)" = end ]
+}
+
+@test "more GPUs than the machine has: error naming gce-matrix-resources and its GPUs, at once" {
+  gpu_machine
+  members 1 'cpus=1
+memory-mb=0
+gpus=3'
+  run_agent
+  dump
+  s=$(mobj 1 status.json)
+  [ "$(js "$s" 's.state + " " + s.reason')" = "error gce-matrix-resources asks for 3 GPU(s) per experiment, more than this machine has: 2 GPU(s); ask for fewer in resources.gpus, or attach more with accelerators" ]
+  [ ! -s "$FAKE/order" ]
+}
+
+@test "without nvidia-smi, the machine's GPUs are the accelerators launch attached (gce-matrix-gpus)" {
+  attr gpus 1
+  members 1 'cpus=1
+memory-mb=0
+gpus=2'
+  run_agent
+  [[ "$(js "$(mobj 1 status.json)" 's.state + " " + s.reason')" == "error gce-matrix-resources asks for 2 GPU(s) per experiment, more than this machine has: 1 GPU(s);"* ]]
+}
+
+@test "more disk than is free where the agent works: error naming gce-matrix-resources and the free MiB" {
+  members 2 'cpus=1
+memory-mb=0
+disk-mb=999999999999'
+  run_agent
+  dump
+  for i in 1 2; do
+    [[ "$(js "$(mobj $i status.json)" 's.state + " " + s.reason')" == "error gce-matrix-resources asks for 999999999999 MiB of disk per experiment, more than this machine has: "*" MiB free where the agent works; ask for less in resources.disk-gb, or raise boot-disk-size-gb" ]]
+  done
+  [ ! -s "$FAKE/order" ]
+}
+
+@test "a member's services get the GPU it reserved, by id, never --gpus all" {
+  gpu_machine
+  attr gpus 2
+  export PATH="$BATS_TEST_DIRNAME/engine:$PATH"
+  export FAKE_IMAGES=$BATS_TEST_TMPDIR/images
+  mkdir -p "$FAKE_IMAGES/idle"
+  printf 'digest=sha256:%064d\n' 5 >"$FAKE_IMAGES/idle/manifest"
+  printf '#!/bin/sh\nexec sleep 60\n' >"$FAKE_IMAGES/idle/run"
+  chmod +x "$FAKE_IMAGES/idle/run"
+  attr services 'service idle
+image idle'
+  members 1 'cpus=1
+memory-mb=0
+gpus=1'
+  attr command 'echo "gpus=$GCE_MATRIX_GPUS cuda=$CUDA_VISIBLE_DEVICES"'
+  run_agent
+  dump
+  cat "$FAKE/engine.log"
+  [ "$(js "$(mobj 1 status.json)" 's.state + " " + s.provenance.placement.gpus')" = "succeeded 0" ]
+  grep -q '^docker run -d --name .* --gpus device=0 --cpuset-cpus 0 idle$' "$FAKE/engine.log"
+  grep -qx 'gpus=device=0' "$FAKE"/engine/*/limits
+  refute grep -q -- '--gpus all' "$FAKE/engine.log"
+  mlog 1 | grep -qx 'gpus=0 cuda=0'
+}
+
+@test "a member's container command gets --gpus device=IDS, the GPU it reserved" {
+  gpu_machine
+  attr gpus 2
+  attr container-image us-docker.pkg.dev/proj/repo/bench:1.0
+  members 2 'cpus=1
+memory-mb=0
+gpus=1'
+  attr command 'true'
+  run_agent
+  dump
+  cat "$FAKE/docker.log"
+  for i in 1 2; do
+    [ "$(js "$(mobj $i status.json)" 's.state')" = succeeded ]
+  done
+  for i in 1 2; do
+    g=$(js "$(mobj $i status.json)" 's.provenance.placement.gpus')
+    [[ $g == 0 || $g == 1 ]]
+    grep '^docker run ' "$FAKE/docker.log" | grep -q -- "/m/$i/work --gpus device=$g --cpuset-cpus "
+  done
+  refute grep -q -- '--gpus all' "$FAKE/docker.log"
+}
+
+@test "on a machine with GPUs, a member that reserved none has an empty CUDA_VISIBLE_DEVICES" {
+  gpu_machine
+  members 1
+  attr command 'echo "cuda=[${CUDA_VISIBLE_DEVICES-unset}] gpus=[${GCE_MATRIX_GPUS-unset}]"'
+  run_agent
+  dump
+  [ "$(js "$(mobj 1 status.json)" 's.state + " " + ("gpus" in s.provenance.placement)')" = "succeeded false" ]
+  mlog 1 | grep -qx 'cuda=\[\] gpus=\[\]'
 }

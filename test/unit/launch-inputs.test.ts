@@ -6,8 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ConfigurationError } from '../../src/errors.ts';
 import { experimentKey, runKey } from '../../src/naming.ts';
-import { buildInstance, checkMetadataLimits, paramEnvLines } from '../../src/launch/instance.ts';
+import {
+  agentAttributes,
+  buildInstance,
+  checkMetadataLimits,
+  paramEnvLines,
+} from '../../src/launch/instance.ts';
 import type { RunContext } from '../../src/launch/inputs.ts';
+import type { Resources } from '../../src/launch/settings.ts';
 import { parseAccelerators, parseInputs, parseLaunchInputs, parseSecrets } from '../../src/launch/inputs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -374,7 +380,7 @@ describe('packed legs and resources', () => {
     assert.equal(s.experiment.id, 'pack-0123456789');
     assert.deepEqual(s.members, two);
     assert.equal(s.machineType, 'e2-standard-8');
-    assert.deepEqual(s.resources, { cpus: 2, memoryMb: 4096 });
+    assert.deepEqual(s.resources, { cpus: 2, memoryMb: 4096, gpus: 0, diskMb: 0 });
   });
 
   it('reads a single experiment with no members and no resources, as before', () => {
@@ -384,18 +390,92 @@ describe('packed legs and resources', () => {
     assert.equal(s.experiment.members, undefined);
   });
 
-  const forms: [string, string, { cpus: number; memoryMb: number }][] = [
-    ['key=value pairs', 'cpus=2,memory-gb=4', { cpus: 2, memoryMb: 4096 }],
-    ['pairs with spaces, in any order', ' memory-gb=0.5 , cpus=3 ', { cpus: 3, memoryMb: 512 }],
-    ['cpus alone', 'cpus=4', { cpus: 4, memoryMb: 0 }],
-    ['memory alone (1 CPU)', 'memory-gb=1.5', { cpus: 1, memoryMb: 1536 }],
-    ['JSON', '{"cpus": 2, "memory-gb": 0.25}', { cpus: 2, memoryMb: 256 }],
-    ['JSON with text numbers', '{"cpus": "2", "memory-gb": "3"}', { cpus: 2, memoryMb: 3072 }],
-    ['no memory reserved', 'cpus=1,memory-gb=0', { cpus: 1, memoryMb: 0 }],
+  const forms: [string, string, Resources][] = [
+    ['key=value pairs', 'cpus=2,memory-gb=4', { cpus: 2, memoryMb: 4096, gpus: 0, diskMb: 0 }],
+    [
+      'pairs with spaces, in any order',
+      ' memory-gb=0.5 , cpus=3 ',
+      { cpus: 3, memoryMb: 512, gpus: 0, diskMb: 0 },
+    ],
+    ['cpus alone', 'cpus=4', { cpus: 4, memoryMb: 0, gpus: 0, diskMb: 0 }],
+    ['memory alone (1 CPU)', 'memory-gb=1.5', { cpus: 1, memoryMb: 1536, gpus: 0, diskMb: 0 }],
+    ['JSON', '{"cpus": 2, "memory-gb": 0.25}', { cpus: 2, memoryMb: 256, gpus: 0, diskMb: 0 }],
+    [
+      'JSON with text numbers',
+      '{"cpus": "2", "memory-gb": "3"}',
+      { cpus: 2, memoryMb: 3072, gpus: 0, diskMb: 0 },
+    ],
+    ['no memory reserved', 'cpus=1,memory-gb=0', { cpus: 1, memoryMb: 0, gpus: 0, diskMb: 0 }],
+    [
+      'GPUs and disk',
+      'cpus=2,memory-gb=4,gpus=1,disk-gb=20',
+      { cpus: 2, memoryMb: 4096, gpus: 1, diskMb: 20480 },
+    ],
+    ['fractional disk', 'disk-gb=0.5', { cpus: 1, memoryMb: 0, gpus: 0, diskMb: 512 }],
+    ['JSON GPUs and disk', '{"gpus": 2, "disk-gb": "5"}', { cpus: 1, memoryMb: 0, gpus: 2, diskMb: 5120 }],
   ];
+  const attributeCases: [string, Record<string, string>, boolean, string | undefined, string | undefined][] =
+    [
+      [
+        'CPUs and memory alone, as always',
+        { resources: 'cpus=2,memory-gb=1' },
+        true,
+        'cpus=2\nmemory-mb=1024',
+        undefined,
+      ],
+      [
+        'GPUs and disk of a packed leg, and the VM GPUs for the agent',
+        { resources: 'gpus=1,disk-gb=5', accelerators: 'nvidia-tesla-t4:2' },
+        true,
+        'cpus=1\nmemory-mb=0\ngpus=1\ndisk-mb=5120',
+        '2',
+      ],
+      ['disk alone', { resources: 'disk-gb=0.5' }, true, 'cpus=1\nmemory-mb=0\ndisk-mb=512', undefined],
+      [
+        'GPUs of a single host command: not written, as before',
+        { accelerators: 'nvidia-l4:1' },
+        false,
+        undefined,
+        undefined,
+      ],
+    ];
+  for (const [what, inputs, packed, resources, gpus] of attributeCases) {
+    it(`writes gce-matrix-resources and gce-matrix-gpus: ${what}`, () => {
+      const s = parseLaunchInputs(
+        reader({ ...(packed ? { experiment: leg(two) } : {}), 'machine-type': 'n1-standard-8', ...inputs }),
+        ctx,
+      );
+      const attrs = agentAttributes(s, {
+        name: 'gcem-7001-x-a1',
+        zone: 'us-central1-b',
+        attempt: 1,
+        spot: false,
+        agentScript: '',
+        ...(packed ? { members: two.map((m) => ({ ...m, attempt: 1 })) } : {}),
+      });
+      assert.equal(attrs['gce-matrix-resources'], resources);
+      assert.equal(attrs['gce-matrix-gpus'], gpus);
+    });
+  }
+
+  it('accepts two members of 1 GPU and 20 GB on 2 GPUs and a 50 GB boot disk', () => {
+    const s = parseLaunchInputs(
+      reader({
+        experiment: leg(two),
+        resources: 'gpus=1,disk-gb=20',
+        accelerators: 'nvidia-tesla-t4:2',
+        'machine-type': 'n1-standard-8',
+      }),
+      ctx,
+    );
+    assert.deepEqual(s.resources, { cpus: 1, memoryMb: 0, gpus: 1, diskMb: 20480 });
+  });
   for (const [what, text, resources] of forms) {
     it(`reads resources as ${what}`, () => {
-      const s = parseLaunchInputs(reader({ resources: text, 'machine-type': 'n2-standard-8' }), ctx);
+      const s = parseLaunchInputs(
+        reader({ resources: text, 'machine-type': 'n2-standard-8', accelerators: 'nvidia-tesla-t4:2' }),
+        ctx,
+      );
       assert.deepEqual(s.resources, resources);
     });
   }
@@ -406,7 +486,7 @@ describe('packed legs and resources', () => {
         reader({ experiment: leg(two, { resources }), 'machine-type': 'e2-standard-4' }),
         ctx,
       );
-      assert.deepEqual(s.resources, { cpus: 2, memoryMb: 1024 });
+      assert.deepEqual(s.resources, { cpus: 2, memoryMb: 1024, gpus: 0, diskMb: 0 });
     }
   });
 
@@ -440,7 +520,7 @@ describe('packed legs and resources', () => {
     [
       'resources as a JSON list',
       { resources: '[2]' },
-      /^input resources must be a mapping of cpus and memory-gb, e.g. \{cpus: 2, memory-gb: 4\} \(got a list\)/,
+      /^input resources must be a mapping of cpus, memory-gb, gpus and disk-gb, e.g. \{cpus: 2, memory-gb: 4\} \(got a list\)/,
     ],
     [
       'a misspelt resources key',
@@ -468,6 +548,41 @@ describe('packed legs and resources', () => {
       'a leg the machine cannot hold',
       { experiment: leg(two, { resources: 'cpus=2' }), 'machine-type': 'e2-standard-2' },
       /^input experiment pack-0123456789 \(a packed leg of 2\) puts 2 experiments of 2 CPUs each \(input resources\) on one VM: 4 CPUs, more than the 2 vCPUs of machine type e2-standard-2/,
+    ],
+    [
+      'fractional GPUs',
+      { resources: 'gpus=0.5' },
+      /^input resources: gpus must be a whole number from 0 to 16, the GPUs one experiment reserves \(got "0\.5"\)$/,
+    ],
+    [
+      'more than 16 GPUs',
+      { resources: 'gpus=17' },
+      /input resources: gpus must be a whole number from 0 to 16/,
+    ],
+    [
+      'negative disk',
+      { resources: 'disk-gb=-1' },
+      /^input resources: disk-gb must be a number from 0 to 65536/,
+    ],
+    [
+      'GPUs on a VM without accelerators',
+      { resources: 'gpus=1' },
+      /^input resources asks for 1 GPU per experiment: one experiment needs 1, more than the 0 GPUs of the VM \(input accelerators\); attach GPUs with accelerators/,
+    ],
+    [
+      'a leg whose members need more GPUs than accelerators attach',
+      {
+        experiment: leg(Array.from({ length: 3 }, (_, i) => ({ id: `g${i}`, params: {} }))),
+        resources: 'gpus=1',
+        accelerators: 'nvidia-tesla-t4:2',
+        'machine-type': 'n1-standard-8',
+      },
+      /^input resources asks for 1 GPU per experiment: 3 experiments \(input experiment pack-0123456789 \(a packed leg of 3\)\) need 3, more than the 2 GPUs of the VM \(input accelerators\); .*set per-vm to 2 or fewer$/,
+    ],
+    [
+      'a leg whose members need more disk than the default boot disk leaves',
+      { experiment: leg(two, { resources: 'disk-gb=25' }), 'machine-type': 'n2-standard-8' },
+      /^input resources asks for 25 GB of disk per experiment: 2 experiments .* need 50 GB, more than the 40 GB that a boot disk of 50 GB \(input boot-disk-size-gb\) leaves to experiments .*raise boot-disk-size-gb to at least 60/,
     ],
     [
       'a leg whose members cannot have 1 CPU each',

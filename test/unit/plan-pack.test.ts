@@ -148,6 +148,21 @@ describe('packing experiments on VMs', () => {
     ['one each when the machine type is not in the spec', 'resources: {cpus: 2}', undefined],
     ['one each when resources are not set', 'machine-type: n2-standard-8', undefined],
     [
+      'as many as the GPUs of accelerators hold',
+      'machine-type: n1-standard-16, accelerators: "nvidia-tesla-t4:4", resources: {gpus: 2}',
+      [2, 2, 2, 2, 2],
+    ],
+    [
+      'as many as the boot disk holds, less the system share',
+      'machine-type: n2-standard-16, boot-disk-size-gb: 40, resources: {disk-gb: 10}',
+      [3, 3, 3, 1],
+    ],
+    [
+      'by the CPUs when the spec does not set the boot disk',
+      'machine-type: n2-standard-8, resources: {cpus: 2, disk-gb: 100}',
+      [4, 4, 2],
+    ],
+    [
       'one each when a single experiment fills the machine',
       'machine-type: e2-standard-2, resources: {cpus: 2}',
       undefined,
@@ -231,6 +246,21 @@ describe('packing experiments on VMs', () => {
       /^input spec: launch\.per-vm, for experiment t-a_seed-1, puts 4 experiments of 3 GB each \(input spec: include\[0\]\.launch\.resources\) on one VM: 12 GB, more than the 8 GB of machine type n2-highcpu-8 \(input spec: launch\.machine-type: 8 vCPUs, 8 GB\); set per-vm to 2 or fewer/,
     ],
     [
+      'per-vm x GPUs above the accelerators',
+      'launch: {per-vm: 3, accelerators: "nvidia-tesla-t4:2", resources: {gpus: 1}}',
+      /^input spec: launch\.resources asks for 1 GPU per experiment: 3 experiments \(input spec: launch\.per-vm, for experiment t-a_seed-1,\) need 3, more than the 2 GPUs of the VM \(input spec: launch\.accelerators\); raise the count in accelerators, lower resources\.gpus, or set per-vm to 2 or fewer$/,
+    ],
+    [
+      'GPUs when the accelerators attach none of them',
+      'launch: {machine-type: n1-standard-4, accelerators: "", resources: {gpus: 1}}',
+      /^input spec: launch\.resources asks for 1 GPU per experiment: one experiment needs 1, more than the 0 GPUs of the VM \(input spec: launch\.accelerators\); attach GPUs with accelerators/,
+    ],
+    [
+      'per-vm x disk above the boot disk less the system share',
+      'launch: {per-vm: 2, boot-disk-size-gb: 30}\ninclude: [{t: a, launch: {resources: {disk-gb: 12}}}]',
+      /^input spec: include\[0\]\.launch\.resources asks for 12 GB of disk per experiment: 2 experiments .* need 24 GB, more than the 20 GB that a boot disk of 30 GB \(input spec: launch\.boot-disk-size-gb\) leaves to experiments \(10 GB stay with the system\); raise boot-disk-size-gb to at least 34, lower resources\.disk-gb, or set per-vm to 1 or fewer$/,
+    ],
+    [
       'a fractional per-vm',
       'launch: {per-vm: 1.5}',
       /^input spec: launch\.per-vm must be a whole number from 1 to 64, how many experiments share one VM \(got 1\.5\)/,
@@ -254,7 +284,7 @@ describe('packing experiments on VMs', () => {
     [
       'a misspelt resources key',
       'launch: {resources: {cpu: 2}}',
-      /^input spec: launch\.resources has an unknown key "cpu" \(did you mean "cpus"\?\); it may have cpus, memory-gb$/,
+      /^input spec: launch\.resources has an unknown key "cpu" \(did you mean "cpus"\?\); it may have cpus, memory-gb, gpus, disk-gb$/,
     ],
     [
       'a misspelt memory key',
@@ -274,7 +304,7 @@ describe('packing experiments on VMs', () => {
     [
       'resources as a list',
       'launch: {resources: [2]}',
-      /^input spec: launch\.resources must be a mapping of cpus and memory-gb, e\.g\. \{cpus: 2, memory-gb: 4\} \(got a list\)/,
+      /^input spec: launch\.resources must be a mapping of cpus, memory-gb, gpus and disk-gb, e\.g\. \{cpus: 2, memory-gb: 4\} \(got a list\)/,
     ],
   ];
   for (const [what, launch, message] of refusals) {

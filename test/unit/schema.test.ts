@@ -345,6 +345,14 @@ describe('the matrix spec schema', () => {
     },
     { name: 'per-vm as text, in an include', text: 'include: [{t: a, launch: {per-vm: " 64 "}}]' },
     { name: 'empty resources: one CPU, no memory', text: 'axes: {t: [a]}\nlaunch: {resources: {}}' },
+    {
+      name: 'resources with GPUs and disk',
+      text: 'axes: {t: [a]}\nlaunch: {accelerators: "nvidia-tesla-t4:2", resources: {gpus: 1, disk-gb: 2.5}, per-vm: 2}',
+    },
+    {
+      name: 'GPUs and disk in the text form, as text numbers',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "gpus=0,disk-gb=1.5", boot-disk-size-gb: 20}',
+    },
   ];
   for (const c of good) {
     it(`accepts ${c.name}`, () => {
@@ -698,6 +706,30 @@ describe('the matrix spec schema', () => {
       schema: ['launch', 'resources'],
     },
     {
+      name: 'fractional resources.gpus',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {gpus: 1.5}}',
+      message: /^input spec: launch\.resources: gpus must be a whole number from 0 to 16/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'resources.gpus above 16, as text',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {gpus: "17"}}',
+      message: /^input spec: launch\.resources: gpus must be a whole number from 0 to 16/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'negative resources.disk-gb',
+      text: 'axes: {t: [a]}\nlaunch: {resources: {disk-gb: -1}}',
+      message: /^input spec: launch\.resources: disk-gb must be a number from 0 to 65536/,
+      schema: ['launch', 'resources'],
+    },
+    {
+      name: 'a misspelt key in the text form',
+      text: 'axes: {t: [a]}\nlaunch: {resources: "gpu=1"}',
+      message: /^input spec: launch\.resources has an unknown key "gpu" \(did you mean "gpus"\?\)/,
+      schema: ['launch', 'resources'],
+    },
+    {
       name: 'resources.memory-gb as words',
       text: 'axes: {t: [a]}\nlaunch: {resources: {memory-gb: lots}}',
       message: /^input spec: launch\.resources: memory-gb must be a number/,
@@ -712,7 +744,7 @@ describe('the matrix spec schema', () => {
     {
       name: 'resources as a number',
       text: 'axes: {t: [a]}\nlaunch: {resources: 2}',
-      message: /^input spec: launch\.resources must be a mapping of cpus and memory-gb/,
+      message: /^input spec: launch\.resources must be a mapping of cpus, memory-gb, gpus and disk-gb/,
       schema: ['launch', 'resources'],
     },
     // What a schema cannot say: the parser alone refuses these.
@@ -823,7 +855,8 @@ describe('the status.json and manifest.json schemas', () => {
       ],
       ['failed', 'echo oops; exit 3'],
       ['error', 'echo never', { secrets: 'API_KEY=projects/bed-project/secrets/missing/versions/1' }],
-      // a packed VM of one member: the member's status carries provenance.placement
+      // a packed VM of one member: the member's status carries provenance.placement, with the GPU launch
+      // attached (gce-matrix-gpus: no nvidia-smi here) and disk it reserved
       [
         'packed',
         'echo "$GCE_MATRIX_CPUS"',
@@ -831,7 +864,8 @@ describe('the status.json and manifest.json schemas', () => {
           members: '1',
           'member-1':
             'experiment=packed\nexperiment-prefix=pfx/runs/r1/experiments/packed/\nattempt=1\nparams={}',
-          resources: 'cpus=1\nmemory-mb=0',
+          resources: 'cpus=1\nmemory-mb=0\ngpus=1\ndisk-mb=1',
+          gpus: '1',
         },
       ],
     ];
@@ -1028,7 +1062,10 @@ describe('the status.json and manifest.json schemas', () => {
       .get('packed')
       ?.get(`${base('packed')}status.json`)
       ?.toString('utf8');
-    assert.equal(parseStatus(packed ?? '', 'packed').provenance.placement?.index, 1);
+    const placement = parseStatus(packed ?? '', 'packed').provenance.placement;
+    assert.equal(placement?.index, 1);
+    assert.equal(placement?.gpus, '0');
+    assert.equal(placement?.diskMb, 1);
   });
 
   it('validates a status with every field, and refuses what parseStatus refuses', () => {
