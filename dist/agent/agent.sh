@@ -771,18 +771,23 @@ gm_load_settings() {
   gm_read "$gm_state/container.digest"
   gm_container_digest=$gm_r
 
-  # Packing: how many experiments share this VM, and what each reserves of it (cpus=C, memory-mb=M lines).
+  # Packing: how many experiments share this VM, and what each reserves of it (cpus=C, memory-mb=M, gpus=G,
+  # disk-mb=D lines).
   gm_read "$gm_a/gce-matrix-members"
   gm_int "$gm_r" 0
   gm_members=$gm_r
   gm_res_cpus=1
   gm_res_mem=0
+  gm_res_gpus=0
+  gm_res_disk=0
   if [ -f "$gm_a/gce-matrix-resources" ]; then
     while IFS= read -r gm_ls_line || [ -n "$gm_ls_line" ]; do
       gm_ls_line=${gm_ls_line%"$gm_cr"}
       case $gm_ls_line in
         cpus=*) gm_res_cpus=${gm_ls_line#cpus=} ;;
         memory-mb=*) gm_res_mem=${gm_ls_line#memory-mb=} ;;
+        gpus=*) gm_res_gpus=${gm_ls_line#gpus=} ;;
+        disk-mb=*) gm_res_disk=${gm_ls_line#disk-mb=} ;;
       esac
     done <"$gm_a/gce-matrix-resources"
   fi
@@ -1657,6 +1662,7 @@ gm_svc_start_one() {
   done <"$gm_state/attr/gce-matrix-services"
   # a member of a packed VM: its services share its reserved CPUs, and its memory unless they set their own
   if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ]; then
+    [ -n "${gm_pack_gpus:-}" ] && set -- "$@" --gpus "device=$gm_pack_gpus"
     set -- "$@" --cpuset-cpus "$gm_pack_cpus"
     [ "$gm_res_mem" -gt 0 ] && [ -z "${gm_so_mem:-}" ] && set -- "$@" --memory "${gm_res_mem}m"
   fi
@@ -2320,6 +2326,18 @@ GCE_MATRIX_EXPERIMENT_PREFIX"
     export GCE_MATRIX_CPUS
     gm_env_names="$gm_env_names GCE_MATRIX_CPUS"
   fi
+  # a member's GPUs are those it reserved: on a machine with GPUs, a host command sees only them (none when it
+  # reserved none); in a container, docker's --gpus gives them (numbered from 0 there)
+  gm_read "$gm_ledger/gpus"
+  if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ] && [ -n "$gm_r" ]; then
+    GCE_MATRIX_GPUS=$gm_pack_gpus
+    export GCE_MATRIX_GPUS
+    gm_env_names="$gm_env_names GCE_MATRIX_GPUS"
+    if [ -z "$gm_image" ]; then
+      CUDA_VISIBLE_DEVICES=$gm_pack_gpus
+      export CUDA_VISIBLE_DEVICES
+    fi
+  fi
   if [ -f "$gm_state/attr/gce-matrix-param-env" ]; then
     while IFS= read -r gm_pe_line || [ -n "$gm_pe_line" ]; do
       gm_pe_line=${gm_pe_line%"$gm_cr"}
@@ -2376,8 +2394,10 @@ gm_start_command() {
         -v "$gm_output:$gm_output" -v "$gm_checkpoint:$gm_checkpoint" -v "$gm_input:$gm_input" \
         -v "$gm_work:$gm_work" -w "$gm_work"
       [ "$gm_cmd_creds" = experiment ] && set -- "$@" -v "$gm_creds:$gm_creds:ro"
-      [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
+      # a member sees only the GPUs it reserved, by id
+      [ -z "$gm_member" ] && [ "$gm_gpus" -gt 0 ] && set -- "$@" --gpus all
       if [ -n "$gm_member" ] && [ -n "${gm_pack_cpus:-}" ]; then
+        [ -n "${gm_pack_gpus:-}" ] && set -- "$@" --gpus "device=$gm_pack_gpus"
         set -- "$@" --cpuset-cpus "$gm_pack_cpus"
         [ "$gm_res_mem" -gt 0 ] && set -- "$@" --memory "${gm_res_mem}m"
       fi
@@ -2572,7 +2592,7 @@ gm_on_signal() {
 # member's settings (as if the metadata held only that experiment), starts one agent per member at once, waits
 # for them all and then deletes the VM. A member's agent stages, heartbeats and reports exactly as a single
 # experiment's, under its own prefix and as its own user; right before its services and command start, it
-# reserves its CPUs and memory from the VM-wide admission ledger (FIFO by member index, by reservation, never
+# reserves its CPUs, memory, GPUs and disk from the VM-wide admission ledger (FIFO by member index, by reservation, never
 # by sampling load) and gives them back when the command has ended, on every path.
 
 gm_ledger=$gm_vmroot/admission
@@ -2609,10 +2629,39 @@ gm_machine_memory() {
   gm_int "$gm_r" 0
 }
 
-# With the ledger locked: writes it when it is not there yet (the machine's CPUs and memory, all free).
+# Sets gm_r to the machine's GPU ids, blank-separated: one per line of `nvidia-smi -L`, else as many as the
+# instance attribute gce-matrix-gpus (the accelerators launch attached) says, else none.
+gm_machine_gpus() {
+  gm_mg_n=0
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    gm_mg_n=$(nvidia-smi -L 2>/dev/null | grep -c .)
+    gm_int "$gm_mg_n" 0
+    gm_mg_n=$gm_r
+  fi
+  if [ "$gm_mg_n" -eq 0 ]; then
+    gm_int "${gm_gpus:-}" 0
+    gm_mg_n=$gm_r
+  fi
+  gm_r=$(awk -v n="$gm_mg_n" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? " " : ""), i }')
+}
+
+# Sets gm_r to the MiB free on the file system of the agent's root (what the members' disk-mb share).
+gm_machine_disk() {
+  gm_r=$(df -Pm "$gm_ledger" 2>/dev/null | awk 'NR == 2 { print $4; exit }')
+  gm_int "$gm_r" 0
+}
+
+# With the ledger locked: writes it when it is not there yet (the machine's CPUs, memory, GPUs and disk, all
+# free).
 gm_ledger_init() {
   [ -f "$gm_ledger/cpus" ] && return 0
   mkdir -p "$gm_ledger"
+  gm_machine_gpus
+  printf '%s\n' "$gm_r" >"$gm_ledger/gpus"
+  printf '%s\n' "$gm_r" >"$gm_ledger/free-gpus"
+  gm_machine_disk
+  printf '%s\n' "$gm_r" >"$gm_ledger/disk"
+  printf '%s\n' "$gm_r" >"$gm_ledger/free-disk"
   gm_machine_cpus
   printf '%s\n' "$gm_r" >"$gm_ledger/cpus"
   printf '%s\n' "$gm_r" | tr ',' ' ' >"$gm_ledger/free-cpus"
@@ -2626,9 +2675,9 @@ gm_ledger_init() {
 # Fails with gm_error_reason when the member's resources are malformed or more than the whole machine.
 gm_pack_check() {
   [ -n "$gm_member" ] || return 0
-  case $gm_res_cpus:$gm_res_mem in
-    *[!0-9:]* | :* | 0:* | *:)
-      gm_error_reason="instance attribute gce-matrix-resources is malformed (cpus=$gm_res_cpus, memory-mb=$gm_res_mem); expected lines cpus=C (a whole number >= 1) and memory-mb=M (MiB)"
+  case $gm_res_cpus:$gm_res_mem:$gm_res_gpus:$gm_res_disk in
+    *[!0-9:]* | :* | 0:* | *::* | *:)
+      gm_error_reason="instance attribute gce-matrix-resources is malformed (cpus=$gm_res_cpus, memory-mb=$gm_res_mem, gpus=$gm_res_gpus, disk-mb=$gm_res_disk); expected lines cpus=C (a whole number >= 1), memory-mb=M (MiB), and optionally gpus=G and disk-mb=D (MiB)"
       return 1
       ;;
   esac
@@ -2638,7 +2687,22 @@ gm_pack_check() {
   gm_pc_all=$gm_r
   gm_read "$gm_ledger/memory"
   gm_pc_mem=$gm_r
+  gm_read "$gm_ledger/gpus"
+  gm_pc_gpus=$gm_r
+  gm_read "$gm_ledger/disk"
+  gm_int "$gm_r" 0
+  gm_pc_disk=$gm_r
   gm_unlock "$gm_ledger.lock"
+  # shellcheck disable=SC2086 # the id list is meant to split
+  gm_pc_ngpus=$(printf '%s\n' $gm_pc_gpus | grep -c .)
+  if [ "$gm_res_gpus" -gt "$gm_pc_ngpus" ]; then
+    gm_error_reason="gce-matrix-resources asks for $gm_res_gpus GPU(s) per experiment, more than this machine has: $gm_pc_ngpus GPU(s); ask for fewer in resources.gpus, or attach more with accelerators"
+    return 1
+  fi
+  if [ "$gm_res_disk" -gt "$gm_pc_disk" ]; then
+    gm_error_reason="gce-matrix-resources asks for $gm_res_disk MiB of disk per experiment, more than this machine has: $gm_pc_disk MiB free where the agent works; ask for less in resources.disk-gb, or raise boot-disk-size-gb"
+    return 1
+  fi
   gm_pc_n=$(printf '%s\n' "$gm_pc_all" | tr ',' '\n' | grep -c .)
   if [ "$gm_res_cpus" -gt "$gm_pc_n" ] || [ "$gm_res_mem" -gt "$gm_pc_mem" ]; then
     gm_error_reason="gce-matrix-resources asks for $gm_res_cpus CPU(s) and $gm_res_mem MiB per experiment, more than this machine${gm_machine_type:+ ($gm_machine_type)} has: $gm_pc_n CPU(s) ($gm_pc_all) and $gm_pc_mem MiB for experiments (MemTotal less 512 MiB for the system); ask for less in resources, or choose a larger machine-type"
@@ -2647,8 +2711,8 @@ gm_pack_check() {
   return 0
 }
 
-# Reserves the member's CPUs and memory, waiting (phase `queued`) while they are taken or a member of a lower
-# index waits. Writes $gm_state/placement (`cpus LIST`, `memory M`). Returns 2 when the shutdown run took over
+# Reserves the member's CPUs, memory, GPUs and disk, waiting (phase `queued`) while they are taken or a member
+# of a lower index waits. Writes $gm_state/placement (`cpus LIST`, `memory M`, `gpus LIST`, `disk D`). Returns 2 when the shutdown run took over
 # this attempt while it waited.
 gm_admit() {
   [ -n "$gm_member" ] || return 0
@@ -2660,7 +2724,9 @@ gm_admit() {
   gm_set_phase queued
   gm_heartbeat
   gm_ad_what="$gm_res_cpus CPU(s)"
-  [ "$gm_res_mem" -gt 0 ] && gm_ad_what="$gm_ad_what and $gm_res_mem MiB"
+  [ "$gm_res_mem" -gt 0 ] && gm_ad_what="$gm_ad_what, $gm_res_mem MiB"
+  [ "$gm_res_gpus" -gt 0 ] && gm_ad_what="$gm_ad_what, $gm_res_gpus GPU(s)"
+  [ "$gm_res_disk" -gt 0 ] && gm_ad_what="$gm_ad_what, $gm_res_disk MiB of disk"
   gm_log "queued: waiting for $gm_ad_what of this machine"
   gm_now
   gm_ad_since=$gm_now_v
@@ -2686,16 +2752,34 @@ gm_admit() {
     gm_ad_free=$(cat "$gm_ledger/free-cpus")
     # shellcheck disable=SC2086 # the id list is meant to split
     gm_ad_nfree=$(printf '%s\n' $gm_ad_free | grep -c .)
-    if [ "$gm_ad_first" = "$gm_member" ] && [ "$gm_ad_nfree" -ge "$gm_res_cpus" ] && [ "$gm_ad_mem" -ge "$gm_res_mem" ]; then
+    gm_read "$gm_ledger/free-gpus"
+    gm_ad_gfree=$gm_r
+    # shellcheck disable=SC2086
+    gm_ad_ngfree=$(printf '%s\n' $gm_ad_gfree | grep -c .)
+    gm_read "$gm_ledger/free-disk"
+    gm_int "$gm_r" 0
+    gm_ad_disk=$gm_r
+    if [ "$gm_ad_first" = "$gm_member" ] && [ "$gm_ad_nfree" -ge "$gm_res_cpus" ] && [ "$gm_ad_mem" -ge "$gm_res_mem" ] &&
+      [ "$gm_ad_ngfree" -ge "$gm_res_gpus" ] && [ "$gm_ad_disk" -ge "$gm_res_disk" ]; then
       # shellcheck disable=SC2086
       gm_pack_cpus=$(printf '%s\n' $gm_ad_free | sed -n "1,${gm_res_cpus}p" | paste -s -d, -)
       # shellcheck disable=SC2086
       printf '%s\n' $gm_ad_free | sed "1,${gm_res_cpus}d" | paste -s -d' ' - >"$gm_ledger/free-cpus"
       printf '%s\n' "$((gm_ad_mem - gm_res_mem))" >"$gm_ledger/free-memory"
+      gm_pack_gpus=
+      if [ "$gm_res_gpus" -gt 0 ]; then
+        # shellcheck disable=SC2086
+        gm_pack_gpus=$(printf '%s\n' $gm_ad_gfree | sed -n "1,${gm_res_gpus}p" | paste -s -d, -)
+        # shellcheck disable=SC2086
+        printf '%s\n' $gm_ad_gfree | sed "1,${gm_res_gpus}d" | paste -s -d' ' - >"$gm_ledger/free-gpus"
+      fi
+      printf '%s\n' "$((gm_ad_disk - gm_res_disk))" >"$gm_ledger/free-disk"
       grep -vx "$gm_member" "$gm_ledger/waiting" >"$gm_ledger/waiting.new"
       mv -f "$gm_ledger/waiting.new" "$gm_ledger/waiting"
-      printf 'admit %s cpus %s memory %s\n' "$gm_member" "$gm_pack_cpus" "$gm_res_mem" >>"$gm_ledger/events"
-      printf 'cpus %s\nmemory %s\n' "$gm_pack_cpus" "$gm_res_mem" >"$gm_state/placement"
+      printf 'admit %s cpus %s memory %s gpus %s disk %s\n' "$gm_member" "$gm_pack_cpus" "$gm_res_mem" \
+        "${gm_pack_gpus:--}" "$gm_res_disk" >>"$gm_ledger/events"
+      printf 'cpus %s\nmemory %s\ngpus %s\ndisk %s\n' "$gm_pack_cpus" "$gm_res_mem" "$gm_pack_gpus" "$gm_res_disk" \
+        >"$gm_state/placement"
       : >"$gm_state/reserved"
       gm_unlock "$gm_ledger.lock"
       if [ -d "$gm_state/status.claim" ]; then
@@ -2703,7 +2787,7 @@ gm_admit() {
         return 2
       fi
       gm_now
-      gm_log "admitted after $((gm_now_v - gm_ad_since)) s: CPU(s) $gm_pack_cpus$([ "$gm_res_mem" -gt 0 ] && printf ', %s MiB' "$gm_res_mem")"
+      gm_log "admitted after $((gm_now_v - gm_ad_since)) s: CPU(s) $gm_pack_cpus$([ "$gm_res_mem" -gt 0 ] && printf ', %s MiB' "$gm_res_mem")$([ -n "$gm_pack_gpus" ] && printf ', GPU(s) %s' "$gm_pack_gpus")$([ "$gm_res_disk" -gt 0 ] && printf ', %s MiB of disk' "$gm_res_disk")"
       return 0
     fi
     gm_unlock "$gm_ledger.lock"
@@ -2722,6 +2806,17 @@ gm_release() {
     gm_read "$gm_ledger/free-memory"
     gm_int "$gm_r" 0
     printf '%s\n' "$((gm_r + gm_res_mem))" >"$gm_ledger/free-memory"
+    gm_read "$gm_ledger/free-disk"
+    gm_int "$gm_r" 0
+    printf '%s\n' "$((gm_r + gm_res_disk))" >"$gm_ledger/free-disk"
+    gm_rl_gpus=$(sed -n 's/^gpus //p' "$gm_state/placement")
+    if [ -n "$gm_rl_gpus" ]; then
+      {
+        tr ' ' '\n' <"$gm_ledger/free-gpus"
+        printf '%s\n' "$gm_rl_gpus" | tr ',' '\n'
+      } | grep . | sort -n -u | paste -s -d' ' - >"$gm_ledger/free-gpus.new"
+      mv -f "$gm_ledger/free-gpus.new" "$gm_ledger/free-gpus"
+    fi
     {
       tr ' ' '\n' <"$gm_ledger/free-cpus"
       printf '%s\n' "$gm_rl_cpus" | tr ',' '\n'
@@ -2743,11 +2838,13 @@ gm_release() {
   return 0
 }
 
-# Sets gm_pack_cpus to the member's reserved CPUs (empty when none were reserved).
+# Sets gm_pack_cpus and gm_pack_gpus to the member's reserved CPUs and GPU ids (empty when none were reserved).
 gm_load_placement() {
   gm_pack_cpus=
+  gm_pack_gpus=
   [ -f "$gm_state/placement" ] || return 0
   gm_pack_cpus=$(sed -n 's/^cpus //p' "$gm_state/placement")
+  gm_pack_gpus=$(sed -n 's/^gpus //p' "$gm_state/placement")
 }
 
 # A host command's memory limit: a cgroup v2 child with memory.max (and cpuset.cpus where that controller is
@@ -2783,8 +2880,9 @@ gm_pack_provenance() {
       gm_pp_n="$gm_pp_n,\"$(gm_json_escape "$gm_pp_id")\""
     done <"$gm_state/neighbours"
   fi
-  printf ',"placement":{"packed":true,"members":%s,"index":%s,"neighbours":[%s]%s,"memoryMb":%s}' \
-    "$gm_members" "$gm_member" "${gm_pp_n#,}" "$(gm_jfield cpus "$gm_pack_cpus")" "$gm_res_mem"
+  printf ',"placement":{"packed":true,"members":%s,"index":%s,"neighbours":[%s]%s%s,"memoryMb":%s,"diskMb":%s}' \
+    "$gm_members" "$gm_member" "${gm_pp_n#,}" "$(gm_jfield cpus "$gm_pack_cpus")" "$(gm_jfield gpus "$gm_pack_gpus")" \
+    "$gm_res_mem" "$gm_res_disk"
 }
 
 # The coordinator's copy of this script, which it starts once per member: the file it runs from when that is

@@ -15,10 +15,10 @@ import {
   runExperiment,
   stageSource,
   withSnapshot
-} from "../chunks/chunk-NFG64RTS.js";
+} from "../chunks/chunk-RJVFNHKB.js";
 import {
   cleanUp
-} from "../chunks/chunk-SQKQIX45.js";
+} from "../chunks/chunk-3XTCVRLP.js";
 import {
   withZones
 } from "../chunks/chunk-7KWXIUHV.js";
@@ -27,14 +27,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-GMIXYKXA.js";
-import "../chunks/chunk-5G4GYBNN.js";
+} from "../chunks/chunk-OHE2DZK7.js";
+import "../chunks/chunk-Z425WIJF.js";
 import {
   didYouMean,
   nearestName,
   parseLaunchInputs,
   treeKey
-} from "../chunks/chunk-AYPL53C2.js";
+} from "../chunks/chunk-VRTZOPY4.js";
 import {
   janitorSummary,
   runJanitor

@@ -12,7 +12,7 @@ import {
 } from "../chunks/chunk-T6E4PII2.js";
 import {
   runContextFromEnv
-} from "../chunks/chunk-AYPL53C2.js";
+} from "../chunks/chunk-VRTZOPY4.js";
 import {
   collectRun
 } from "../chunks/chunk-BBSM2LXJ.js";

@@ -25,19 +25,19 @@ import {
   retryReason,
   runExperiment,
   waitForEnd
-} from "../chunks/chunk-NFG64RTS.js";
+} from "../chunks/chunk-RJVFNHKB.js";
 import {
   saveLaunchState,
   withZones
 } from "../chunks/chunk-7KWXIUHV.js";
-import "../chunks/chunk-5G4GYBNN.js";
+import "../chunks/chunk-Z425WIJF.js";
 import {
   machineShape,
   parseLaunchInputs,
   perVmFit,
   pullRequestHeadOf,
   runContextFromEnv
-} from "../chunks/chunk-AYPL53C2.js";
+} from "../chunks/chunk-VRTZOPY4.js";
 import {
   ExperimentResults
 } from "../chunks/chunk-4VSZPNWF.js";
@@ -249,7 +249,10 @@ function legSummary(result) {
 }
 var packedRounds = (settings, members) => {
   const shape = machineShape(settings.machineType);
-  const fit = shape ? perVmFit(shape, settings.resources) : 0;
+  const fit = shape ? perVmFit(shape, settings.resources, {
+    gpus: settings.accelerators.reduce((n, a) => n + a.count, 0),
+    bootDiskGb: settings.bootDiskSizeGb
+  }) : 0;
   return fit > 0 ? Math.ceil(members / fit) : members;
 };
 

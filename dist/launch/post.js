@@ -9,9 +9,9 @@ import {
 } from "../chunks/chunk-T6E4PII2.js";
 import {
   post
-} from "../chunks/chunk-SQKQIX45.js";
+} from "../chunks/chunk-3XTCVRLP.js";
 import "../chunks/chunk-7KWXIUHV.js";
-import "../chunks/chunk-AYPL53C2.js";
+import "../chunks/chunk-VRTZOPY4.js";
 import "../chunks/chunk-S3KYGDOF.js";
 import "../chunks/chunk-UXA2X36L.js";
 import "../chunks/chunk-YT5EBHMA.js";

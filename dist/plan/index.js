@@ -13,14 +13,14 @@ import {
   expandPlan,
   parseOverrides,
   parseSpec
-} from "../chunks/chunk-GMIXYKXA.js";
+} from "../chunks/chunk-OHE2DZK7.js";
 import {
   resolveCommit
-} from "../chunks/chunk-5G4GYBNN.js";
+} from "../chunks/chunk-Z425WIJF.js";
 import {
   FULL_SHA,
   parseSourceRef
-} from "../chunks/chunk-AYPL53C2.js";
+} from "../chunks/chunk-VRTZOPY4.js";
 import {
   getOctokit
 } from "../chunks/chunk-5GCJFSFU.js";
