@@ -1812,17 +1812,7 @@ gm_svc_guard() {
         }
         printf "\t}\n}\n"
       }' "$gm_state/guarded-ports" >"$gm_tmp.nft"
-    gm_lock "$gm_vmroot/host.lock"
-    nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1
-    gm_sg_rc=$?
-    gm_unlock "$gm_vmroot/host.lock"
-    if [ "$gm_sg_rc" != 0 ]; then
-      gm_error_reason="service $1: could not keep its ports from the neighbours' commands: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
-      cat "$gm_tmp.fw" >>"$gm_logfile"
-      rm -f "$gm_tmp.nft" "$gm_tmp.fw"
-      return 1
-    fi
-    rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+    gm_nft_load "service $1: could not keep its ports from the neighbours' commands" || return 1
   elif command -v iptables >/dev/null 2>&1; then
     for gm_sg_port in $gm_sg_new; do
       gm_svc_guard_iptables -I "$gm_sg_port" || {
@@ -2044,6 +2034,21 @@ $gm_mt_line" ;;
 # gm_install_firewall UID FORWARD : rejects TCP connections to every gm_fw_targets address, made by user UID
 # (none when empty) and, when FORWARD is 1, forwarded from containers. nft when the image has it (Debian's
 # default), else iptables/ip6tables. A table or rules of an earlier run of this boot are replaced, not doubled.
+# gm_nft_load WHAT : loads the ruleset in $gm_tmp.nft under the VM-wide lock (a packed VM's members change the
+# firewall at once); on failure sets gm_error_reason to "WHAT: nft: <its first line>" and logs nft's output.
+gm_nft_load() {
+  gm_lock "$gm_vmroot/host.lock"
+  nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1
+  gm_nl_rc=$?
+  gm_unlock "$gm_vmroot/host.lock"
+  if [ "$gm_nl_rc" != 0 ]; then
+    gm_error_reason="$1: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
+    cat "$gm_tmp.fw" >>"$gm_logfile"
+  fi
+  rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+  return "$gm_nl_rc"
+}
+
 gm_install_firewall() {
   gm_if_uid=$1
   gm_if_fwd=$2
@@ -2076,17 +2081,7 @@ gm_install_firewall() {
         }
         printf "}\n"
       }' >"$gm_tmp.nft"
-    gm_lock "$gm_vmroot/host.lock"
-    nft -f "$gm_tmp.nft" >"$gm_tmp.fw" 2>&1
-    gm_if_rc=$?
-    gm_unlock "$gm_vmroot/host.lock"
-    if [ "$gm_if_rc" != 0 ]; then
-      gm_error_reason="could not install the firewall rule that keeps the command from the metadata server: nft: $(grep . "$gm_tmp.fw" | head -n 1 | cut -c1-300)"
-      cat "$gm_tmp.fw" >>"$gm_logfile"
-      rm -f "$gm_tmp.nft" "$gm_tmp.fw"
-      return 1
-    fi
-    rm -f "$gm_tmp.nft" "$gm_tmp.fw"
+    gm_nft_load "could not install the firewall rule that keeps the command from the metadata server" || return 1
     gm_log "firewall: table inet $gm_if_table rejects $(printf '%s\n' "$gm_fw_targets" | awk '{ printf "%s%s port %s", (NR > 1 ? ", " : ""), $2, ($3 == "!53" ? "any but 53" : $3) }')${gm_if_uid:+ for uid $gm_if_uid}$([ "$gm_if_fwd" = 1 ] && printf ' for containers')"
     return 0
   fi
@@ -2711,6 +2706,15 @@ gm_pack_check() {
   return 0
 }
 
+# gm_take_ids "FREE IDS" N FILE : sets gm_r to the first N of the free ids (comma-separated) and writes the rest
+# (blank-separated) to FILE, the ledger's list they came from.
+gm_take_ids() {
+  # shellcheck disable=SC2086 # the id list is meant to split
+  gm_r=$(printf '%s\n' $1 | sed -n "1,${2}p" | paste -s -d, -)
+  # shellcheck disable=SC2086
+  printf '%s\n' $1 | sed "1,${2}d" | paste -s -d' ' - >"$3"
+}
+
 # Reserves the member's CPUs, memory, GPUs and disk, waiting (phase `queued`) while they are taken or a member
 # of a lower index waits. Writes $gm_state/placement (`cpus LIST`, `memory M`, `gpus LIST`, `disk D`). Returns 2 when the shutdown run took over
 # this attempt while it waited.
@@ -2761,17 +2765,13 @@ gm_admit() {
     gm_ad_disk=$gm_r
     if [ "$gm_ad_first" = "$gm_member" ] && [ "$gm_ad_nfree" -ge "$gm_res_cpus" ] && [ "$gm_ad_mem" -ge "$gm_res_mem" ] &&
       [ "$gm_ad_ngfree" -ge "$gm_res_gpus" ] && [ "$gm_ad_disk" -ge "$gm_res_disk" ]; then
-      # shellcheck disable=SC2086
-      gm_pack_cpus=$(printf '%s\n' $gm_ad_free | sed -n "1,${gm_res_cpus}p" | paste -s -d, -)
-      # shellcheck disable=SC2086
-      printf '%s\n' $gm_ad_free | sed "1,${gm_res_cpus}d" | paste -s -d' ' - >"$gm_ledger/free-cpus"
+      gm_take_ids "$gm_ad_free" "$gm_res_cpus" "$gm_ledger/free-cpus"
+      gm_pack_cpus=$gm_r
       printf '%s\n' "$((gm_ad_mem - gm_res_mem))" >"$gm_ledger/free-memory"
       gm_pack_gpus=
       if [ "$gm_res_gpus" -gt 0 ]; then
-        # shellcheck disable=SC2086
-        gm_pack_gpus=$(printf '%s\n' $gm_ad_gfree | sed -n "1,${gm_res_gpus}p" | paste -s -d, -)
-        # shellcheck disable=SC2086
-        printf '%s\n' $gm_ad_gfree | sed "1,${gm_res_gpus}d" | paste -s -d' ' - >"$gm_ledger/free-gpus"
+        gm_take_ids "$gm_ad_gfree" "$gm_res_gpus" "$gm_ledger/free-gpus"
+        gm_pack_gpus=$gm_r
       fi
       printf '%s\n' "$((gm_ad_disk - gm_res_disk))" >"$gm_ledger/free-disk"
       grep -vx "$gm_member" "$gm_ledger/waiting" >"$gm_ledger/waiting.new"
